@@ -1,0 +1,40 @@
+# Every target sets itself up from a fresh checkout: `make run`, `make test`, `make lint`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+
+.PHONY: run test lint bench schema clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+instance:
+	mkdir -p instance
+
+run: $(VENV)/.installed instance
+	$(BIN)/assessment validate --quiet frameworks/
+	$(BIN)/assessment run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-installed instance
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check assessment reports tests bench
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/bench_engine.py
+
+schema: $(VENV)/.installed
+	$(BIN)/assessment schema -o schema/framework.schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

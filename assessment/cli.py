@@ -1,0 +1,223 @@
+"""The `assessment` command line: a Flask CLI group, so application commands join it.
+
+Exit codes follow the spec, section 4: 0 success, 2 invalid input (every problem on standard
+error, nothing on standard output), 3 a failed gate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup
+
+from .config import default_library_dir
+from .domain.answers import check_target_level, read_answers_file
+from .domain.display import one_decimal
+from .domain.errors import ROOT_PATH, InvalidFile, Problem
+from .domain.loader import framework_json_schema, framework_paths, load_framework_file
+from .domain.schema import Context
+from .domain.scoring import Scorecard, score, scorecard_to_dict
+from .services.library import read_library, summarise
+
+EXIT_INVALID = 2
+EXIT_GATE = 3
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, load_dotenv=False,
+             help="Maturity assessment and governance tracking: validate frameworks, score answers, serve the app.")
+def cli() -> None:
+    """The `assessment` command group."""
+
+
+def _fail(problems: list[Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    sys.exit(EXIT_INVALID)
+
+
+@cli.command(with_appcontext=False)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+def validate(paths: tuple[Path, ...], quiet: bool) -> None:
+    """Check framework files (a directory: each *.yaml and *.yml in it)."""
+    problems: list[Problem] = []
+    valid = 0
+    for path in paths:
+        if not path.exists():
+            problems.append(Problem(str(path), 1, ROOT_PATH, "no such file or directory"))
+            continue
+        files = framework_paths(path)
+        if not files:
+            problems.append(Problem(str(path), 1, ROOT_PATH, "no framework files (*.yaml, *.yml) in this directory"))
+            continue
+        for file in files:
+            try:
+                framework = load_framework_file(file)
+            except InvalidFile as exc:
+                problems.extend(exc.problems)
+                continue
+            valid += 1
+            if not quiet:
+                click.echo(f"ok  {file}: {framework.id} {framework.version}, {len(framework.domains)} domains, "
+                           f"{len(framework.requirements)} requirements")
+    if problems:
+        _fail(problems)
+    if not quiet:
+        click.echo(f"{valid} framework file(s) valid")
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+@cli.command(name="score", with_appcontext=False)
+@click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
+@click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's).")
+@click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's).")
+@click.option("--fail-under-score", type=float, metavar="X", help="Exit 3 when the overall score is below X.")
+@click.option("--fail-under-level", type=int, metavar="N", help="Exit 3 when the overall level is below N.")
+def score_command(framework_path: Path, answers_path: Path, output_format: str, as_of: dt.date | None,
+                  target_level: int | None, fail_under_score: float | None, fail_under_level: int | None) -> None:
+    """Score one answers file against its framework."""
+    try:
+        framework = load_framework_file(framework_path)
+    except InvalidFile as exc:
+        _fail(exc.problems)
+    try:
+        answers = read_answers_file(answers_path, framework)
+    except InvalidFile as exc:
+        _fail(exc.problems)
+    if target_level is not None:
+        ctx = Context("--target-level")
+        if not check_target_level(framework, target_level, ctx, 1, "target_level"):
+            _fail(ctx.problems)
+    card = score(framework, answers, as_of=as_of, target_level=target_level)
+    if output_format == "json":
+        click.echo(json.dumps(scorecard_to_dict(card), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_scorecard(card))
+    failed = []
+    if fail_under_score is not None and (card.score is None or card.score < fail_under_score):
+        failed.append(f"overall score {_num(card.score)} is below {fail_under_score:g}")
+    if fail_under_level is not None and (card.level is None or card.level < fail_under_level):
+        failed.append(f"overall level {card.level if card.level is not None else 'none'} is below {fail_under_level}")
+    for reason in failed:
+        click.echo(f"gate failed: {reason}", err=True)
+    if failed:
+        sys.exit(EXIT_GATE)
+
+
+def _num(value: float | None) -> str:
+    return one_decimal(value)
+
+
+def _level_text(card: Scorecard, number: int | None) -> str:
+    if number is None:
+        return "none"
+    return f"{number} {card.framework.level_name(number)}"
+
+
+def format_scorecard(card: Scorecard) -> str:
+    """A readable summary: overall against target, one line per domain, the gaps with their actions."""
+    fw = card.framework
+    lines = [f"{fw.title} ({fw.id} {fw.version})"]
+    lines.append(f"Scope: {card.scope or '-'}    As of: {card.as_of.isoformat()}")
+    lines.append("")
+    overall = f"Overall score: {_num(card.score)} / 100"
+    if fw.is_maturity:
+        verdict = ""
+        if card.target_level is not None:
+            reached = card.level is not None and card.level >= card.target_level
+            verdict = f"    target {_level_text(card, card.target_level)}: {'reached' if reached else 'not reached'}"
+        overall += f"    Level: {_level_text(card, card.level)}{verdict}"
+    lines.append(overall)
+    counts = card.counts
+    lines.append(f"Completion: {one_decimal(card.completion)}%    met {counts.met}, partial {counts.partial}, "
+                 f"not met {counts.not_met}, not applicable {counts.not_applicable}, unanswered {counts.unanswered}")
+    lines.append("")
+    lines.append("Domains")
+    id_width = max(len(d.domain.id) for d in card.domains)
+    title_width = min(40, max(len(d.domain.title) for d in card.domains))
+    for d in card.domains:
+        title = d.domain.title if len(d.domain.title) <= title_width else d.domain.title[: title_width - 1] + "…"
+        row = f"  {d.domain.id:<{id_width}}  {title:<{title_width}}  {_num(d.score):>5}"
+        if fw.is_maturity:
+            row += f"  level {_level_text(card, d.level)}"
+        row += f"  ({d.counts.met} met of {d.counts.total - d.counts.not_applicable} applicable)"
+        lines.append(row)
+    lines.append("")
+    scope = f" up to level {card.target_level}" if fw.is_maturity and card.target_level is not None else ""
+    lines.append(f"Gaps{scope}: {len(card.gaps)}")
+    for gap in card.gaps:
+        req = gap.requirement
+        level = f"L{req.level} " if req.level is not None else ""
+        status = gap.status.replace("_", " ") + (", unsupported: no current evidence" if gap.unsupported else "")
+        lines.append(f"  {level}{req.id}  {req.title}  [{status}]")
+        if req.recommendation:
+            lines.append(f"      -> {' '.join(req.recommendation.split())}")
+    return "\n".join(lines)
+
+
+@cli.group(name="frameworks")
+def frameworks_group() -> None:
+    """The framework library."""
+
+
+@frameworks_group.command(name="list", with_appcontext=False)
+@click.option("--library", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Library directory (default: $ASSESSMENT_LIBRARY or the shipped frameworks/).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def frameworks_list(library: Path | None, output_format: str) -> None:
+    """List the library's frameworks: id, version, kind, domain and requirement counts."""
+    directory = library or default_library_dir()
+    if not directory.is_dir():
+        _fail([Problem(str(directory), 1, ROOT_PATH, "no such directory")])
+    frameworks, problems = read_library(directory)
+    if not frameworks and not problems:
+        _fail([Problem(str(directory), 1, ROOT_PATH, "no framework files (*.yaml, *.yml) in this directory")])
+    rows = [summarise(f) for f in frameworks]
+    if output_format == "json":
+        click.echo(json.dumps([row.__dict__ for row in rows], indent=2))
+    else:
+        header = ("ID", "VERSION", "KIND", "DOMAINS", "REQUIREMENTS", "TITLE")
+        table = [header] + [(r.id, r.version, r.kind, str(r.domains), str(r.requirements), r.title) for r in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(5)]
+        for row in table:
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
+                     row[3].rjust(widths[3]), row[4].rjust(widths[4]), row[5]]
+            click.echo("  ".join(cells))
+    if problems:
+        _fail(problems)
+
+
+@cli.command(name="schema", with_appcontext=False)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file.")
+def schema_command(output: Path | None) -> None:
+    """Print (or write) the JSON Schema of the framework format."""
+    text = json.dumps(framework_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="assessment")

@@ -1,0 +1,12 @@
+"""How numbers are shown to people: one rule for the command line, the pages and the reports."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def one_decimal(value: float | None, missing: str = "n/a") -> str:
+    """A score to one decimal, halves rounded up (56.25 -> 56.3), or `missing` for None."""
+    if value is None:
+        return missing
+    return str(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

@@ -1,0 +1,225 @@
+"""Read YAML text into plain values that remember their line numbers, with YAML 1.2 scalars.
+
+PyYAML parses (with libyaml when available); we only take its node tree and resolve plain
+scalars ourselves, so `yes`, `no`, `on` and `off` stay strings, only `true` and `false` (any
+case) are booleans, and dates stay strings for the schema to check. Duplicate keys, custom
+tags and alias bombs are errors rather than surprises.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import yaml
+
+from .errors import ROOT_PATH, InvalidFile, Problem
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_NODES = 1_000_000
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STD = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _STD + "str", _STD + "map", _STD + "seq"
+_IMPLICIT_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp", "merge", "value")}
+
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_OCT = re.compile(r"0o[0-7]+\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
+_NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
+
+
+class YamlMap(dict):
+    """A mapping that knows its own line and the line of each value."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, line: int):
+        super().__init__()
+        self.line = line
+        self.lines: dict[object, int] = {}
+
+    def line_of(self, key: object) -> int:
+        """Line of the value under `key`, or of this mapping when the key is missing."""
+        return self.lines.get(key, self.line)
+
+
+class YamlList(list):
+    """A sequence that knows its own line and the line of each item."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, line: int):
+        super().__init__()
+        self.line = line
+        self.lines: list[int] = []
+
+    def line_of(self, index: int) -> int:
+        """Line of item `index`."""
+        return self.lines[index] if 0 <= index < len(self.lines) else self.line
+
+
+def resolve_plain(text: str) -> object:
+    """The YAML 1.2 core-schema value of a plain scalar (booleans: true/false in any case)."""
+    if not text:
+        return None
+    first = text[0]
+    if first in "0123456789+-.":
+        if _INT.match(text):
+            return int(text)
+        if _FLOAT.match(text):
+            return float(text)
+        if _OCT.match(text):
+            return int(text[2:], 8)
+        if _HEX.match(text):
+            return int(text[2:], 16)
+        if _INF.match(text):
+            return -math.inf if first == "-" else math.inf
+        if _NAN.match(text):
+            return math.nan
+        return text
+    lowered = text.lower() if len(text) <= 5 else ""
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    if text == "~" or lowered == "null":
+        return None
+    return text
+
+
+def _explicitly_str(node: yaml.ScalarNode) -> bool:
+    """Whether a plain scalar carries an explicit `!!str` tag rather than an implicit one."""
+    implicit = yaml.resolver.Resolver().resolve(yaml.ScalarNode, node.value, (True, False))
+    return implicit != _STR
+
+
+class _Converter:
+    """Turn a composed node tree into YamlMap / YamlList / scalars, collecting problems."""
+
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.problems: list[Problem] = []
+        self.budget = MAX_NODES
+
+    def problem(self, line: int, path: str, message: str) -> None:
+        self.problems.append(Problem(self.filename, line, path, message))
+
+    def convert(self, node: yaml.Node, path: str) -> object:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _TooLarge
+        line = node.start_mark.line + 1
+        tag = node.tag
+        if isinstance(node, yaml.ScalarNode):
+            if tag not in _IMPLICIT_TAGS:
+                self.problem(line, path, f"YAML tag {tag!r} is not allowed; remove it")
+                return None
+            if node.style:  # quoted or block scalar: always a string
+                return node.value
+            value = resolve_plain(node.value)
+            if tag == _STR and not isinstance(value, str) and _explicitly_str(node):
+                return node.value
+            return value
+        if isinstance(node, yaml.SequenceNode):
+            if tag != _SEQ:
+                self.problem(line, path, f"YAML tag {tag!r} is not allowed; remove it")
+            result = YamlList(line)
+            for index, item in enumerate(node.value):
+                result.append(self.convert(item, f"{path}[{index}]"))
+                result.lines.append(item.start_mark.line + 1)
+            return result
+        if tag != _MAP:
+            self.problem(line, path, f"YAML tag {tag!r} is not allowed; remove it")
+        result = YamlMap(line)
+        for key_node, value_node in node.value:
+            key = self.convert(key_node, path)
+            key_line = key_node.start_mark.line + 1
+            if isinstance(key, (YamlMap, YamlList)) or key is None:
+                self.problem(key_line, path, "a key must be a plain string")
+                continue
+            if not isinstance(key, str):
+                key = key_node.value
+            child = f"{path}.{key}" if path else key
+            if key in result:
+                self.problem(key_line, child, f"duplicate key {key!r} (first on line {result.lines[key]})")
+                continue
+            result[key] = self.convert(value_node, child)
+            result.lines[key] = value_node.start_mark.line + 1
+        return result
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def parse_yaml(text: str, filename: str) -> object:
+    """Parse YAML text into located values, or raise InvalidFile with every problem found."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = exc.problem or exc.context or "cannot be parsed"
+        raise InvalidFile([Problem(filename, line, ROOT_PATH, f"not valid YAML: {reason}")]) from None
+    except yaml.YAMLError as exc:
+        raise InvalidFile([Problem(filename, 1, ROOT_PATH, f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise InvalidFile([Problem(filename, 1, ROOT_PATH, "not valid here: nested too deeply")]) from None
+    if node is None:
+        raise InvalidFile([Problem(filename, 1, ROOT_PATH, "the file is empty")])
+    converter = _Converter(filename)
+    try:
+        value = converter.convert(node, "")
+    except _TooLarge:
+        raise InvalidFile(
+            [Problem(filename, 1, ROOT_PATH, f"the document expands to more than {MAX_NODES:,} values (aliases?)")]
+        ) from None
+    except RecursionError:
+        raise InvalidFile([Problem(filename, 1, ROOT_PATH, "not valid here: nested too deeply")]) from None
+    if converter.problems:
+        raise InvalidFile(converter.problems)
+    return value
+
+
+def read_text(path: Path, display: str | None = None) -> str:
+    """Read a UTF-8 text file of at most 5 MB, or raise InvalidFile saying why not."""
+    name = display or str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InvalidFile([Problem(name, 1, ROOT_PATH, "no such file")]) from None
+    except OSError as exc:
+        raise InvalidFile([Problem(name, 1, ROOT_PATH, f"cannot be read: {exc.strerror}")]) from None
+    if not path.is_file():
+        raise InvalidFile([Problem(name, 1, ROOT_PATH, "not a regular file")])
+    if size > MAX_FILE_BYTES:
+        raise InvalidFile(
+            [Problem(name, 1, ROOT_PATH, f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (5 MB)")]
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidFile([Problem(name, 1, ROOT_PATH, f"cannot be read: {exc.strerror}")]) from None
+    return decode_text(data, name)
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode bytes as UTF-8 text, refusing binary content and oversized input."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidFile(
+            [Problem(name, 1, ROOT_PATH, f"the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,} (5 MB)")]
+        )
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise InvalidFile([Problem(name, line, ROOT_PATH, "a binary file, not UTF-8 YAML text (it holds NUL bytes)")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidFile(
+            [Problem(name, line, ROOT_PATH, f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}")]
+        ) from None

@@ -1,0 +1,1 @@
+"""Use cases of the application, between the views and the domain."""

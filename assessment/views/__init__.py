@@ -1,0 +1,1 @@
+"""Thin blueprints: parse the request, call a service, render."""

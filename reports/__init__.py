@@ -1,0 +1,1 @@
+"""Report building and rendering (HTML, PDF, exports). No Flask import here."""
