@@ -134,7 +134,7 @@ def read_answers_text(text: str, framework: Framework, filename: str = "<text>",
         else:
             reader = _EntryReader(framework, ctx, base_dir)
             for req_id, entry in raw.items():
-                answer = reader.read(str(req_id), entry, raw.line_of(req_id))
+                answer = reader.read(str(req_id), entry, raw.line_of(req_id), raw.key_line(req_id))
                 if answer is not None:
                     answers[answer.requirement_id] = answer
     if ctx.problems:
@@ -210,17 +210,17 @@ class _EntryReader:
         self.ctx = ctx
         self.base_dir = base_dir
 
-    def read(self, req_id: str, entry: Any, line: int) -> Answer | None:
+    def read(self, req_id: str, entry: Any, line: int, key_line: int) -> Answer | None:
         ctx, path = self.ctx, join("answers", req_id)
         requirement = self.framework.requirement_index.get(req_id)
         if requirement is None:
-            ctx.error(line, path, f"unknown requirement id {req_id!r} in {self.framework.id!r}")
+            ctx.error(key_line, path, f"unknown requirement id {req_id!r} in {self.framework.id!r}")
             return None
         note, evidence = None, ()
         if isinstance(entry, YamlMap):
             for key in entry:
                 if key not in ENTRY_KEYS:
-                    ctx.error(entry.line_of(key), join(path, key), f"unknown key {key!r}; expected one of: {', '.join(ENTRY_KEYS)}")
+                    ctx.error(entry.key_line(key), join(path, key), f"unknown key {key!r}; expected one of: {', '.join(ENTRY_KEYS)}")
             value, value_line, value_path = entry.get("value"), entry.line_of("value"), join(path, "value")
             note = entry.get("note")
             if note is not None and not isinstance(note, str):

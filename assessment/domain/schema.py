@@ -278,11 +278,10 @@ class MapOf(Spec):
             return ctx.error(line, path, f"expected a mapping, got {type_name(value)}")
         if len(value) < self.min_items:
             return ctx.error(line, path, f"expected at least {self.min_items} entr(y/ies), got {len(value)}")
-        result = YamlMap(value.line)
-        result.lines = value.lines
+        result = YamlMap(value.line).copy_lines(value)
         for key, item in value.items():
             child = join(path, key)
-            if self.key.check(key, child, value.line_of(key), ctx) is INVALID:
+            if self.key.check(key, child, value.key_line(key), ctx) is INVALID:
                 continue
             result[key] = self.value.check(item, child, value.line_of(key), ctx)
         return result
@@ -319,14 +318,13 @@ class Obj(Spec):
     def check(self, value, path, line, ctx):
         if not isinstance(value, YamlMap):
             return ctx.error(line, path, f"expected a mapping, got {type_name(value)}")
-        result = YamlMap(value.line)
-        result.lines = value.lines
+        result = YamlMap(value.line).copy_lines(value)
         for key, item in value.items():
             child = join(path, key)
             spec = self.fields.get(key)
             if spec is None:
                 known = ", ".join(self.fields)
-                ctx.error(value.line_of(key), child, f"unknown key {key!r}; expected one of: {known}")
+                ctx.error(value.key_line(key), child, f"unknown key {key!r}; expected one of: {known}")
                 continue
             result[key] = spec.spec.check(item, child, value.line_of(key), ctx)
         for key, spec in self.fields.items():

@@ -35,16 +35,26 @@ _NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
 class YamlMap(dict):
     """A mapping that knows its own line and the line of each value."""
 
-    __slots__ = ("line", "lines")
+    __slots__ = ("line", "lines", "key_lines")
 
     def __init__(self, line: int):
         super().__init__()
         self.line = line
         self.lines: dict[object, int] = {}
+        self.key_lines: dict[object, int] = {}
 
     def line_of(self, key: object) -> int:
         """Line of the value under `key`, or of this mapping when the key is missing."""
         return self.lines.get(key, self.line)
+
+    def key_line(self, key: object) -> int:
+        """Line of `key` itself."""
+        return self.key_lines.get(key, self.line)
+
+    def copy_lines(self, other: YamlMap) -> YamlMap:
+        """Take the line bookkeeping of `other` (for a checked copy of it)."""
+        self.lines, self.key_lines = other.lines, other.key_lines
+        return self
 
 
 class YamlList(list):
@@ -145,10 +155,11 @@ class _Converter:
                 key = key_node.value
             child = f"{path}.{key}" if path else key
             if key in result:
-                self.problem(key_line, child, f"duplicate key {key!r} (first on line {result.lines[key]})")
+                self.problem(key_line, child, f"duplicate key {key!r} (first on line {result.key_lines[key]})")
                 continue
             result[key] = self.convert(value_node, child)
             result.lines[key] = value_node.start_mark.line + 1
+            result.key_lines[key] = key_line
         return result
 
 

@@ -1,0 +1,32 @@
+"""Shared fixtures: paths to the project's test data and the shipped library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+EXAMPLES = DATA / "spec-examples"
+LIBRARY = ROOT / "frameworks"
+SHARED_EXAMPLES = ROOT.parent / "shared" / "spec" / "examples"
+
+
+@pytest.fixture
+def examples() -> Path:
+    """The spec's examples, copied into the project so the suite runs without ../shared."""
+    return EXAMPLES
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a text file under tmp_path and return its path."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return _write
