@@ -1,36 +1,20 @@
 """assessment: maturity assessment and governance tracking.
 
 `create_app` is the application factory; `assessment.cli` is the command line; the scoring
-engine lives in `assessment.domain` and imports nothing from the web stack.
+engine lives in `assessment.domain` and imports nothing from the web stack, so importing this
+package loads no Flask until an application is built.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from .config import Defaults, environment_overrides
-from .extensions import db
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, then instance/config.py, then the environment."""
-    app = Flask(__name__, instance_relative_config=True,
-                template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
-    app.config.from_object(Defaults)
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.update(environment_overrides())
-    else:
-        app.config.update(test_config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "assessment.db")
-    db.init_app(app)
+    from .app import build_app
 
-    from .views import library
-
-    app.register_blueprint(library.bp)
-    return app
+    return build_app(test_config)

@@ -1,0 +1,48 @@
+"""The domain core stays pure: no module of assessment/domain imports Flask, SQLAlchemy or WeasyPrint."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import assessment.domain
+
+FORBIDDEN = ("flask", "flask_sqlalchemy", "flask_wtf", "sqlalchemy", "weasyprint", "wtforms")
+DOMAIN_DIR = Path(assessment.domain.__file__).parent
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level names of every module a Python source imports."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_domain_module_imports_the_web_stack():
+    modules = sorted(DOMAIN_DIR.glob("*.py"))
+    assert len(modules) >= 6
+    offenders = {m.name: sorted(imported_modules(m.read_text()) & set(FORBIDDEN)) for m in modules}
+    assert {name: bad for name, bad in offenders.items() if bad} == {}
+
+
+def test_importing_the_domain_loads_none_of_the_web_stack():
+    """Not even indirectly, through a relative import of a package that does."""
+    names = [f"assessment.domain.{m.stem}" for m in DOMAIN_DIR.glob("*.py") if m.stem != "__init__"]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}: importlib.import_module(name)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_checker_would_notice_an_import():
+    assert "flask" in imported_modules("from flask import Flask\n")
+    assert "sqlalchemy" in imported_modules("import sqlalchemy.orm as orm\n")
