@@ -248,16 +248,15 @@ class _EntryReader:
         result = []
         for index, raw in enumerate(items):
             item_path = join(path, index)
+            known_problems = len(self.ctx.problems)
             checked = EVIDENCE.check(raw, item_path, items.line_of(index), self.ctx)
-            if checked is INVALID:
+            if checked is INVALID or len(self.ctx.problems) > known_problems:
                 continue
             if "url" not in checked and "file" not in checked:
                 self.ctx.error(checked.line, item_path, "an evidence item needs either 'url' or 'file'")
                 continue
             if "sha256" in checked and "file" not in checked:
                 self.ctx.error(checked.line_of("sha256"), join(item_path, "sha256"), "'sha256' applies only to a 'file' item")
-                continue
-            if INVALID in checked.values():
                 continue
             effective, expires = checked.get("effective"), checked.get("expires")
             if effective and expires and expires < effective:
