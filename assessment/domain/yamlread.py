@@ -19,10 +19,20 @@ from .errors import ROOT_PATH, InvalidFile, Problem
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 1_000_000
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STD = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ = _STD + "str", _STD + "map", _STD + "seq"
-_IMPLICIT_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp", "merge", "value")}
+_PLAIN = "!plain"  # an untagged plain scalar, which we resolve ourselves
+_STANDARD_SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null")}
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser without PyYAML's YAML 1.1 tag resolution: we resolve scalars ourselves."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
 
 _INT = re.compile(r"[-+]?[0-9]+\Z")
 _OCT = re.compile(r"0o[0-7]+\Z")
@@ -101,17 +111,12 @@ def resolve_plain(text: str) -> object:
     return text
 
 
-def _explicitly_str(node: yaml.ScalarNode) -> bool:
-    """Whether a plain scalar carries an explicit `!!str` tag rather than an implicit one."""
-    implicit = yaml.resolver.Resolver().resolve(yaml.ScalarNode, node.value, (True, False))
-    return implicit != _STR
-
-
 class _Converter:
     """Turn a composed node tree into YamlMap / YamlList / scalars, collecting problems."""
 
-    def __init__(self, filename: str):
+    def __init__(self, filename: str, track_paths: bool):
         self.filename = filename
+        self.track_paths = track_paths  # paths cost time; they are only needed once a problem is seen
         self.problems: list[Problem] = []
         self.budget = MAX_NODES
 
@@ -122,24 +127,24 @@ class _Converter:
         self.budget -= 1
         if self.budget < 0:
             raise _TooLarge
-        line = node.start_mark.line + 1
         tag = node.tag
+        if tag == _PLAIN:
+            return resolve_plain(node.value)
+        if tag == _STR:  # quoted, block or explicitly `!!str`
+            return node.value
+        line = node.start_mark.line + 1
         if isinstance(node, yaml.ScalarNode):
-            if tag not in _IMPLICIT_TAGS:
-                self.problem(line, path, f"YAML tag {tag!r} is not allowed; remove it")
-                return None
-            if node.style:  # quoted or block scalar: always a string
-                return node.value
-            value = resolve_plain(node.value)
-            if tag == _STR and not isinstance(value, str) and _explicitly_str(node):
-                return node.value
-            return value
+            if tag in _STANDARD_SCALAR_TAGS:
+                return resolve_plain(node.value)
+            self.problem(line, path, f"YAML tag {tag!r} is not allowed; remove it")
+            return None
         if isinstance(node, yaml.SequenceNode):
             if tag != _SEQ:
                 self.problem(line, path, f"YAML tag {tag!r} is not allowed; remove it")
             result = YamlList(line)
+            track = self.track_paths
             for index, item in enumerate(node.value):
-                result.append(self.convert(item, f"{path}[{index}]"))
+                result.append(self.convert(item, f"{path}[{index}]" if track else path))
                 result.lines.append(item.start_mark.line + 1)
             return result
         if tag != _MAP:
@@ -153,7 +158,7 @@ class _Converter:
                 continue
             if not isinstance(key, str):
                 key = key_node.value
-            child = f"{path}.{key}" if path else key
+            child = (f"{path}.{key}" if path else key) if self.track_paths else path
             if key in result:
                 self.problem(key_line, child, f"duplicate key {key!r} (first on line {result.key_lines[key]})")
                 continue
@@ -182,9 +187,12 @@ def parse_yaml(text: str, filename: str) -> object:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, "not valid here: nested too deeply")]) from None
     if node is None:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, "the file is empty")])
-    converter = _Converter(filename)
+    converter = _Converter(filename, track_paths=False)
     try:
         value = converter.convert(node, "")
+        if converter.problems:  # convert again, this time naming where each problem is
+            converter = _Converter(filename, track_paths=True)
+            value = converter.convert(node, "")
     except _TooLarge:
         raise InvalidFile(
             [Problem(filename, 1, ROOT_PATH, f"the document expands to more than {MAX_NODES:,} values (aliases?)")]

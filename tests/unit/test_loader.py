@@ -324,3 +324,13 @@ def test_empty_file(tmp_path):
     with pytest.raises(InvalidFile) as caught:
         load_framework_file(path)
     assert str(caught.value) == f"{path}:1: $: the file is empty"
+
+
+def test_explicit_str_tag_and_quotes_keep_strings():
+    assert load_framework_text(VALID.replace('version: "1.0"', "version: !!str 1.0")).version == "1.0"
+    assert load_framework_text(VALID.replace('version: "1.0"', "version: '2026.1'")).version == "2026.1"
+
+
+def test_paths_are_named_when_a_problem_is_found_late_in_the_tree():
+    error = one_error(VALID.replace("- {credit: 0}", "- {credit: !custom 0}"))
+    assert error == "fw.yaml:34: domains[0].requirements[1].answer.bands[1].credit: YAML tag '!custom' is not allowed; remove it"
