@@ -1,0 +1,193 @@
+"""The `assessment` command line, run as the installed console script in a real process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, LIBRARY
+
+SCRIPT = Path(sys.executable).with_name("assessment")
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `assessment ARGS` and capture its output."""
+    return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+def assert_invalid(result: subprocess.CompletedProcess, *fragments: str, quiet: bool = True) -> None:
+    """Exit 2, nothing on stdout, only FILE:LINE: PATH: message lines on stderr, no traceback."""
+    assert result.returncode == 2, result
+    assert result.stdout == "" or not quiet
+    assert "Traceback" not in result.stderr
+    for line in result.stderr.splitlines():
+        assert line.count(":") >= 3, line
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+@pytest.fixture
+def devops(tmp_path) -> tuple[Path, Path]:
+    """The devops example and its answers, copied with their evidence into tmp_path."""
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    return tmp_path / "ex" / "devops-delivery.yaml", tmp_path / "ex" / "devops-delivery.answers.yaml"
+
+
+def test_console_script_is_installed():
+    assert SCRIPT.exists()
+
+
+def test_validate_the_shipped_library():
+    result = run("validate", LIBRARY)
+    assert result.returncode == 0, result.stderr
+    assert "8 framework file(s) valid" in result.stdout
+
+
+def test_validate_reports_every_error_of_every_file(tmp_path):
+    (tmp_path / "a.yaml").write_text("id: A\nversion: 1\ntitle: t\nkind: compliance\ndomains: []\n")
+    (tmp_path / "b.yml").write_text("id: [\n")
+    (tmp_path / "ok.yaml").write_text((EXAMPLES / "itgc-mini.yaml").read_text())
+    result = run("validate", tmp_path)
+    assert_invalid(result, quiet=False)
+    assert result.stdout.startswith(f"ok  {tmp_path / 'ok.yaml'}: itgc-mini 1.0")
+    lines = result.stderr.splitlines()
+    assert lines[3].startswith(f"{tmp_path / 'b.yml'}:2: $: not valid YAML: ")
+    assert lines[:3] == [
+        f"{tmp_path / 'a.yaml'}:1: id: 'A' is not a valid framework id: it must match ^[a-z0-9][a-z0-9-]{{0,62}}$",
+        f'{tmp_path / "a.yaml"}:2: version: expected a string, got the number 1; quote it: "1"',
+        f"{tmp_path / 'a.yaml'}:5: domains: expected at least 1 item(s), got 0",
+    ]
+
+
+def test_validate_an_empty_directory(tmp_path):
+    assert_invalid(run("validate", tmp_path), "no framework files (*.yaml, *.yml) in this directory")
+
+
+def test_validate_a_binary_file(tmp_path):
+    (tmp_path / "x.yaml").write_bytes(bytes(range(256)) * 4)
+    assert_invalid(run("validate", tmp_path / "x.yaml"), "a binary file, not UTF-8 YAML text")
+
+
+def test_validate_a_non_utf8_file(tmp_path):
+    (tmp_path / "x.yaml").write_bytes("title: \u00e9t\u00e9\n".encode("latin-1"))
+    assert_invalid(run("validate", tmp_path / "x.yaml"), f"{tmp_path / 'x.yaml'}:1: $: not UTF-8 text")
+
+
+def test_validate_a_file_over_5_mb(tmp_path):
+    (tmp_path / "x.yaml").write_text("a: " + "b" * (5 * 1024 * 1024) + "\n")
+    assert_invalid(run("validate", tmp_path / "x.yaml"), "the limit is 5,242,880 (5 MB)")
+
+
+def test_validate_a_missing_path(tmp_path):
+    assert_invalid(run("validate", tmp_path / "nope.yaml"), "no such file or directory")
+
+
+def test_score_text_summary(devops):
+    result = run("score", *devops)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Overall score: 56.3 / 100" in out
+    assert "Level: 1 Initial    target 3 Defined: not reached" in out
+    assert "CI   Continuous integration   87.5  level 1 Initial" in out
+    assert "Gaps up to level 3: 4" in out
+    assert "L3 OPS-01  Services have SLOs with error budgets  [not met, unsupported: no current evidence]" in out
+    assert "-> Define an SLO and an error budget policy for each service." in out
+
+
+def test_score_honours_as_of(devops):
+    before = json.loads(run("score", *devops, "--format", "json").stdout)
+    earlier = json.loads(run("score", *devops, "--format", "json", "--as-of", "2026-10-01").stdout)
+    assert before["as_of"] == "2026-11-21" and earlier["as_of"] == "2026-10-01"
+    ops = {r["id"]: r for r in earlier["requirements"]}["OPS-01"]
+    assert (ops["status"], ops["unsupported"]) == ("met", False)  # the SLO evidence was still current
+    assert earlier["overall"]["score"] > before["overall"]["score"]
+
+
+def test_score_honours_target_level(devops):
+    result = json.loads(run("score", *devops, "--format", "json", "--target-level", "2").stdout)
+    assert result["overall"]["target_level"] == 2
+    assert [g["id"] for g in result["gaps"]] == ["CI-02"]
+
+
+def test_score_refuses_an_undefined_target_level(devops):
+    assert_invalid(run("score", *devops, "--target-level", "9"), "level 9 is not defined; defined levels: 1, 2, 3, 4")
+
+
+@pytest.mark.parametrize(
+    ("gate", "code"),
+    [
+        (("--fail-under-score", "56"), 0),
+        (("--fail-under-score", "56.26"), 3),
+        (("--fail-under-level", "1"), 0),
+        (("--fail-under-level", "2"), 3),
+        (("--fail-under-score", "50", "--fail-under-level", "2"), 3),
+    ],
+)
+def test_score_gates(devops, gate, code):
+    result = run("score", *devops, "--format", "json", *gate)
+    assert result.returncode == code, result.stderr
+    json.loads(result.stdout)  # the result is still printed
+    assert ("gate failed" in result.stderr) == (code == 3)
+
+
+def test_null_score_fails_its_gate(tmp_path):
+    fw = tmp_path / "fw.yaml"
+    fw.write_text((EXAMPLES / "itgc-mini.yaml").read_text())
+    answers = tmp_path / "a.yaml"
+    answers.write_text('framework: itgc-mini\nversion: "1.0"\nanswers: {AC-01: na, AC-02: na, CM-01: na, CM-02: na}\n')
+    result = run("score", fw, answers, "--fail-under-score", "0")
+    assert result.returncode == 3
+    assert "overall score n/a is below 0" in result.stderr
+
+
+def test_score_answers_for_another_framework(devops):
+    framework, _ = devops
+    assert_invalid(run("score", framework, EXAMPLES / "itgc-mini.answers.yaml"),
+                   "framework: this answers file is for framework 'itgc-mini', not 'devops-delivery'")
+
+
+def test_score_invalid_answers_reports_all_and_prints_nothing(devops, tmp_path):
+    framework, _ = devops
+    answers = tmp_path / "bad.yaml"
+    answers.write_text('framework: devops-delivery\nversion: "2026.1"\nanswers:\n  CI-01: maybe\n  XX-1: yes\n  OPS-02: na\n')
+    result = run("score", framework, answers)
+    assert_invalid(result)
+    assert len(result.stderr.splitlines()) == 3
+
+
+def test_score_invalid_framework(tmp_path):
+    bad = tmp_path / "fw.yaml"
+    bad.write_bytes(b"\xff\xfe binary")
+    assert_invalid(run("score", bad, EXAMPLES / "itgc-mini.answers.yaml"), "not UTF-8 text")
+
+
+def test_score_bad_date_is_a_usage_error(devops):
+    result = run("score", *devops, "--as-of", "yesterday")
+    assert result.returncode == 2 and "is not a date YYYY-MM-DD" in result.stderr and result.stdout == ""
+
+
+def test_nothing_is_written(devops, tmp_path):
+    before = sorted(p for p in tmp_path.rglob("*"))
+    run("score", *devops)
+    run("validate", devops[0])
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+
+
+def test_frameworks_list():
+    result = run("frameworks", "list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:5] == ["ID", "VERSION", "KIND", "DOMAINS", "REQUIREMENTS"]
+    row = next(line for line in lines if line.startswith("sox-itgc "))
+    assert row.split()[:5] == ["sox-itgc", "2026.1", "compliance", "4", "44"]
+    listed = json.loads(run("frameworks", "list", "--format", "json").stdout)
+    assert len(listed) == 8 and {"id", "version", "kind", "domains", "requirements"} <= set(listed[0])
+
+
+def test_frameworks_list_of_an_empty_library(tmp_path):
+    assert_invalid(run("frameworks", "list", "--library", tmp_path), "no framework files")
