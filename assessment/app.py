@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,13 @@ from .extensions import db
 
 def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, then instance/config.py, then the environment."""
-    app = Flask(__name__, instance_relative_config=True,
-                template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("ASSESSMENT_INSTANCE_PATH")
+    app = Flask(
+        "assessment",
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
+    )
     app.config.from_object(Defaults)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
