@@ -25,6 +25,7 @@ run: $(VENV)/.installed instance
 	$(BIN)/assessment run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed instance
+	$(BIN)/ruff check assessment reports tests bench
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.test-installed

@@ -33,8 +33,13 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, load_dotenv=False,
-             help="Maturity assessment and governance tracking: validate frameworks, score answers, serve the app.")
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_default_commands=True,
+    load_dotenv=False,
+    help="Maturity assessment and governance tracking: validate frameworks, score answers, serve the app.",
+)
 def cli() -> None:
     """The `assessment` command group."""
 
@@ -68,8 +73,10 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
                 continue
             valid += 1
             if not quiet:
-                click.echo(f"ok  {file}: {framework.id} {framework.version}, {len(framework.domains)} domains, "
-                           f"{len(framework.requirements)} requirements")
+                click.echo(
+                    f"ok  {file}: {framework.id} {framework.version}, {len(framework.domains)} domains, "
+                    f"{len(framework.requirements)} requirements"
+                )
     if problems:
         _fail(problems)
     if not quiet:
@@ -89,12 +96,21 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
 @click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's).")
+@click.option(
+    "--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's)."
+)
 @click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's).")
 @click.option("--fail-under-score", type=float, metavar="X", help="Exit 3 when the overall score is below X.")
 @click.option("--fail-under-level", type=int, metavar="N", help="Exit 3 when the overall level is below N.")
-def score_command(framework_path: Path, answers_path: Path, output_format: str, as_of: dt.date | None,
-                  target_level: int | None, fail_under_score: float | None, fail_under_level: int | None) -> None:
+def score_command(
+    framework_path: Path,
+    answers_path: Path,
+    output_format: str,
+    as_of: dt.date | None,
+    target_level: int | None,
+    fail_under_score: float | None,
+    fail_under_level: int | None,
+) -> None:
     """Score one answers file against its framework."""
     try:
         framework = load_framework_file(framework_path)
@@ -149,8 +165,10 @@ def format_scorecard(card: Scorecard) -> str:
         overall += f"    Level: {_level_text(card, card.level)}{verdict}"
     lines.append(overall)
     counts = card.counts
-    lines.append(f"Completion: {one_decimal(card.completion)}%    met {counts.met}, partial {counts.partial}, "
-                 f"not met {counts.not_met}, not applicable {counts.not_applicable}, unanswered {counts.unanswered}")
+    lines.append(
+        f"Completion: {one_decimal(card.completion)}%    met {counts.met}, partial {counts.partial}, "
+        f"not met {counts.not_met}, not applicable {counts.not_applicable}, unanswered {counts.unanswered}"
+    )
     lines.append("")
     lines.append("Domains")
     id_width = max(len(d.domain.id) for d in card.domains)
@@ -181,8 +199,12 @@ def frameworks_group() -> None:
 
 
 @frameworks_group.command(name="list", with_appcontext=False)
-@click.option("--library", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Library directory (default: $ASSESSMENT_LIBRARY or the shipped frameworks/).")
+@click.option(
+    "--library",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Library directory (default: $ASSESSMENT_LIBRARY or the shipped frameworks/).",
+)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def frameworks_list(library: Path | None, output_format: str) -> None:
     """List the library's frameworks: id, version, kind, domain and requirement counts."""
@@ -200,8 +222,14 @@ def frameworks_list(library: Path | None, output_format: str) -> None:
         table = [header] + [(r.id, r.version, r.kind, str(r.domains), str(r.requirements), r.title) for r in rows]
         widths = [max(len(row[i]) for row in table) for i in range(5)]
         for row in table:
-            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
-                     row[3].rjust(widths[3]), row[4].rjust(widths[4]), row[5]]
+            cells = [
+                row[0].ljust(widths[0]),
+                row[1].ljust(widths[1]),
+                row[2].ljust(widths[2]),
+                row[3].rjust(widths[3]),
+                row[4].rjust(widths[4]),
+                row[5],
+            ]
             click.echo("  ".join(cells))
     if problems:
         _fail(problems)

@@ -24,8 +24,11 @@ class Defaults:
 
 def environment_overrides() -> dict[str, str]:
     """Settings taken from the environment: DATABASE_URL, SECRET_KEY and ASSESSMENT_<NAME>."""
-    overrides = {key[len("ASSESSMENT_"):]: value for key, value in os.environ.items()
-                 if key.startswith("ASSESSMENT_") and key != "ASSESSMENT_LIBRARY"}
+    overrides = {
+        key[len("ASSESSMENT_") :]: value
+        for key, value in os.environ.items()
+        if key.startswith("ASSESSMENT_") and key != "ASSESSMENT_LIBRARY"
+    }
     if os.environ.get("ASSESSMENT_LIBRARY"):
         overrides["LIBRARY_DIR"] = os.environ["ASSESSMENT_LIBRARY"]
     if os.environ.get("DATABASE_URL"):

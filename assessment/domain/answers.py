@@ -32,9 +32,7 @@ class Evidence:
 
     def is_current(self, as_of: dt.date) -> bool:
         """Whether the item counts at `as_of` (spec section 3, rule 1)."""
-        return (self.effective is None or self.effective <= as_of) and (
-            self.expires is None or self.expires >= as_of
-        )
+        return (self.effective is None or self.effective <= as_of) and (self.expires is None or self.expires >= as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +104,9 @@ def read_answers_file(path: Path | str, framework: Framework, display: str | Non
     return read_answers_text(read_text(path, name), framework, name, base_dir=path.parent)
 
 
-def read_answers_text(text: str, framework: Framework, filename: str = "<text>",
-                      base_dir: Path | None = None) -> Answers:
+def read_answers_text(
+    text: str, framework: Framework, filename: str = "<text>", base_dir: Path | None = None
+) -> Answers:
     """Check answers YAML text against `framework` and build `Answers`, or raise InvalidFile."""
     data = parse_yaml(text, filename)
     ctx = Context(filename)
@@ -116,13 +115,28 @@ def read_answers_text(text: str, framework: Framework, filename: str = "<text>",
         raise InvalidFile(ctx.problems)
     framework_id, version = doc.get("framework"), doc.get("version")
     if isinstance(framework_id, str) and framework_id != framework.id:
-        raise InvalidFile([Problem(filename, doc.line_of("framework"), "framework",
-                                   f"this answers file is for framework {framework_id!r}, "
-                                   f"not {framework.id!r}")])
+        raise InvalidFile(
+            [
+                Problem(
+                    filename,
+                    doc.line_of("framework"),
+                    "framework",
+                    f"this answers file is for framework {framework_id!r}, not {framework.id!r}",
+                )
+            ]
+        )
     if isinstance(version, str) and version != framework.version:
-        raise InvalidFile([Problem(filename, doc.line_of("version"), "version",
-                                   f"this answers file is for version {version!r} of {framework.id!r}, "
-                                   f"but the framework file is version {framework.version!r}")])
+        raise InvalidFile(
+            [
+                Problem(
+                    filename,
+                    doc.line_of("version"),
+                    "version",
+                    f"this answers file is for version {version!r} of {framework.id!r}, "
+                    f"but the framework file is version {framework.version!r}",
+                )
+            ]
+        )
     target = doc.get("target_level")
     if isinstance(target, int):
         check_target_level(framework, target, ctx, doc.line_of("target_level"), "target_level")
@@ -130,7 +144,11 @@ def read_answers_text(text: str, framework: Framework, filename: str = "<text>",
     raw = doc.get("answers")
     if raw is not None:
         if not isinstance(raw, YamlMap):
-            ctx.error(doc.line_of("answers"), "answers", f"expected a mapping of requirement id to answer, got {type_name(raw)}")
+            ctx.error(
+                doc.line_of("answers"),
+                "answers",
+                f"expected a mapping of requirement id to answer, got {type_name(raw)}",
+            )
         else:
             reader = _EntryReader(framework, ctx, base_dir)
             for req_id, entry in raw.items():
@@ -220,7 +238,11 @@ class _EntryReader:
         if isinstance(entry, YamlMap):
             for key in entry:
                 if key not in ENTRY_KEYS:
-                    ctx.error(entry.key_line(key), join(path, key), f"unknown key {key!r}; expected one of: {', '.join(ENTRY_KEYS)}")
+                    ctx.error(
+                        entry.key_line(key),
+                        join(path, key),
+                        f"unknown key {key!r}; expected one of: {', '.join(ENTRY_KEYS)}",
+                    )
             value, value_line, value_path = entry.get("value"), entry.line_of("value"), join(path, "value")
             note = entry.get("note")
             if note is not None and not isinstance(note, str):
@@ -228,7 +250,9 @@ class _EntryReader:
                 note = None
             evidence = self._evidence(entry.get("evidence"), join(path, "evidence"), entry.line_of("evidence"))
         elif isinstance(entry, YamlList):
-            ctx.error(line, path, f"expected a value or a mapping with value, note and evidence; got {type_name(entry)}")
+            ctx.error(
+                line, path, f"expected a value or a mapping with value, note and evidence; got {type_name(entry)}"
+            )
             return None
         else:
             value, value_line, value_path = entry, line, path
@@ -256,12 +280,17 @@ class _EntryReader:
                 self.ctx.error(checked.line, item_path, "an evidence item needs either 'url' or 'file'")
                 continue
             if "sha256" in checked and "file" not in checked:
-                self.ctx.error(checked.line_of("sha256"), join(item_path, "sha256"), "'sha256' applies only to a 'file' item")
+                self.ctx.error(
+                    checked.line_of("sha256"), join(item_path, "sha256"), "'sha256' applies only to a 'file' item"
+                )
                 continue
             effective, expires = checked.get("effective"), checked.get("expires")
             if effective and expires and expires < effective:
-                self.ctx.error(checked.line_of("expires"), join(item_path, "expires"),
-                               f"expires {expires} is before effective {effective}")
+                self.ctx.error(
+                    checked.line_of("expires"),
+                    join(item_path, "expires"),
+                    f"expires {expires} is before effective {effective}",
+                )
                 continue
             sha256, size = checked.get("sha256"), None
             if "file" in checked and self.base_dir is not None:
@@ -269,8 +298,9 @@ class _EntryReader:
                 if digest is None:
                     continue
                 sha256, size = digest
-            result.append(Evidence(checked["title"], checked.get("url"), checked.get("file"), sha256, size,
-                                   effective, expires))
+            result.append(
+                Evidence(checked["title"], checked.get("url"), checked.get("file"), sha256, size, effective, expires)
+            )
         return tuple(result)
 
     def _hash_file(self, name: str, item: YamlMap, path: str) -> tuple[str, int] | None:
@@ -291,7 +321,10 @@ class _EntryReader:
         actual = digest.hexdigest()
         expected = item.get("sha256")
         if expected and expected != actual:
-            self.ctx.error(item.line_of("sha256"), join(path, "sha256"),
-                           f"sha256 mismatch for {name!r}: the file's SHA-256 is {actual}")
+            self.ctx.error(
+                item.line_of("sha256"),
+                join(path, "sha256"),
+                f"sha256 mismatch for {name!r}: the file's SHA-256 is {actual}",
+            )
             return None
         return actual, size

@@ -53,9 +53,7 @@ class Band:
 
     def holds(self, number: float) -> bool:
         """Whether `number` lies in this band."""
-        return (self.min is None or number >= self.min) and (
-            self.max is None or number <= self.max
-        )
+        return (self.min is None or number >= self.min) and (self.max is None or number <= self.max)
 
 
 @dataclass(frozen=True, slots=True)

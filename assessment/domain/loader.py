@@ -168,8 +168,16 @@ def load_framework_text(text: str, filename: str = "<text>") -> Framework:
     """Validate framework YAML text and build the `Framework`, or raise InvalidFile."""
     data = parse_yaml(text, filename)
     if isinstance(data, YamlMap) and "answers" in data and "framework" in data and "domains" not in data:
-        raise InvalidFile([Problem(filename, data.line, "", "this is an answers file, not a framework file; "
-                                   "score it with `assessment score FRAMEWORK ANSWERS`")])
+        raise InvalidFile(
+            [
+                Problem(
+                    filename,
+                    data.line,
+                    "",
+                    "this is an answers file, not a framework file; score it with `assessment score FRAMEWORK ANSWERS`",
+                )
+            ]
+        )
     ctx = Context(filename)
     checked = FRAMEWORK.check(data, "", 1, ctx)
     if checked is INVALID:
@@ -208,7 +216,11 @@ class _Semantics:
         if self.maturity and "levels" not in doc:
             ctx.error(doc.line, "levels", "missing required key: a maturity framework defines at least 2 levels")
         if self.compliance and "levels" in doc:
-            ctx.error(doc.line_of("levels"), "levels", "a compliance framework has no levels; remove them or use kind: maturity")
+            ctx.error(
+                doc.line_of("levels"),
+                "levels",
+                "a compliance framework has no levels; remove them or use kind: maturity",
+            )
         if not isinstance(levels, YamlList):
             return
         previous = None
@@ -240,7 +252,11 @@ class _Semantics:
                 value = option["value"]
                 path = join(join(join("scales", scale_id), index), "value")
                 if value in seen:
-                    self.ctx.error(option.line_of("value"), path, f"duplicate value {value!r} in scale {scale_id!r} (first on line {seen[value]})")
+                    self.ctx.error(
+                        option.line_of("value"),
+                        path,
+                        f"duplicate value {value!r} in scale {scale_id!r} (first on line {seen[value]})",
+                    )
                 else:
                     seen[value] = option.line_of("value")
 
@@ -269,7 +285,11 @@ class _Semantics:
             d_id = domain.get("id")
             if isinstance(d_id, str):
                 if d_id in domain_ids:
-                    ctx.error(domain.line_of("id"), join(d_path, "id"), f"duplicate domain id {d_id!r} (first on line {domain_ids[d_id]})")
+                    ctx.error(
+                        domain.line_of("id"),
+                        join(d_path, "id"),
+                        f"duplicate domain id {d_id!r} (first on line {domain_ids[d_id]})",
+                    )
                 else:
                     domain_ids[d_id] = domain.line_of("id")
             requirements = domain.get("requirements")
@@ -283,8 +303,11 @@ class _Semantics:
                 if isinstance(r_id, str):
                     if r_id in requirement_ids:
                         first_path, first_line = requirement_ids[r_id]
-                        ctx.error(req.line_of("id"), join(r_path, "id"),
-                                  f"duplicate requirement id {r_id!r} (first at {first_path}, line {first_line})")
+                        ctx.error(
+                            req.line_of("id"),
+                            join(r_path, "id"),
+                            f"duplicate requirement id {r_id!r} (first at {first_path}, line {first_line})",
+                        )
                     else:
                         requirement_ids[r_id] = (r_path, req.line_of("id"))
                 if "answer" in req:
@@ -296,7 +319,9 @@ class _Semantics:
         if self.compliance and "level" in req:
             ctx.error(req.line_of("level"), level_path, "a compliance framework has no levels; remove 'level'")
         elif self.maturity and "level" not in req:
-            ctx.error(req.line, level_path, "missing required key: every requirement of a maturity framework has a level")
+            ctx.error(
+                req.line, level_path, "missing required key: every requirement of a maturity framework has a level"
+            )
         level = req.get("level")
         if not self.maturity or not isinstance(level, int) or not defined:
             return
@@ -304,8 +329,11 @@ class _Semantics:
             listed = ", ".join(str(n) for n in self.level_numbers)
             ctx.error(req.line_of("level"), level_path, f"level {level} is not defined; defined levels: {listed}")
         elif level == floor:
-            ctx.error(req.line_of("level"), level_path,
-                      f"level {level} is the floor, which needs nothing; use a level above it")
+            ctx.error(
+                req.line_of("level"),
+                level_path,
+                f"level {level} is the floor, which needs nothing; use a level above it",
+            )
 
 
 def _answer_spec(raw: Any, scales: dict[str, Scale]) -> AnswerSpec:

@@ -105,7 +105,9 @@ class Str(Spec):
                 extra = f'; quote it if you mean the text: "{str(value).lower()}"'
             return ctx.error(line, path, f"expected a string, got {type_name(value)}{extra}")
         if self._regex and not self._regex.fullmatch(value):
-            return ctx.error(line, path, f"{value!r} is not a valid {self.hint or 'value'}: it must match {self.pattern}")
+            return ctx.error(
+                line, path, f"{value!r} is not a valid {self.hint or 'value'}: it must match {self.pattern}"
+            )
         if value in self.reserved:
             return ctx.error(line, path, f"{value!r} is reserved and cannot be used here")
         return value
@@ -175,8 +177,11 @@ class Number(Spec):
     description: str | None = None
 
     def _range(self) -> str:
-        low = f"> {self.exclusive_minimum:g}" if self.exclusive_minimum is not None else (
-            f">= {self.minimum:g}" if self.minimum is not None else "")
+        low = (
+            f"> {self.exclusive_minimum:g}"
+            if self.exclusive_minimum is not None
+            else (f">= {self.minimum:g}" if self.minimum is not None else "")
+        )
         high = f"<= {self.maximum:g}" if self.maximum is not None else ""
         return " and ".join(p for p in (low, high) if p)
 

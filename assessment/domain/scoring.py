@@ -117,8 +117,11 @@ class Scorecard:
         if upcoming is None:
             return ()
         return tuple(
-            r for r in self.requirements
-            if r.applicable and r.status != "met" and r.requirement.level is not None
+            r
+            for r in self.requirements
+            if r.applicable
+            and r.status != "met"
+            and r.requirement.level is not None
             and r.requirement.level <= upcoming.number
         )
 
@@ -235,7 +238,9 @@ def _level(framework: Framework, results: Iterable[RequirementResult]) -> int | 
     return reached
 
 
-def _gaps(framework: Framework, results: tuple[RequirementResult, ...], target: int | None) -> tuple[RequirementResult, ...]:
+def _gaps(
+    framework: Framework, results: tuple[RequirementResult, ...], target: int | None
+) -> tuple[RequirementResult, ...]:
     gaps = [r for r in results if r.status not in ("met", "not_applicable")]
     if framework.is_maturity and target is not None:
         gaps = [r for r in gaps if r.requirement.level is not None and r.requirement.level <= target]
@@ -259,19 +264,37 @@ def scorecard_to_dict(card: Scorecard) -> dict[str, Any]:
             "counts": card.counts.as_dict(),
         },
         "domains": [
-            {"id": d.domain.id, "title": d.domain.title, "score": d.score, "level": d.level,
-             "counts": d.counts.as_dict()}
+            {
+                "id": d.domain.id,
+                "title": d.domain.title,
+                "score": d.score,
+                "level": d.level,
+                "counts": d.counts.as_dict(),
+            }
             for d in card.domains
         ],
         "requirements": [
-            {"id": r.id, "domain": r.requirement.domain_id, "level": r.requirement.level, "value": r.value,
-             "status": r.status, "credit": r.credit, "unsupported": r.unsupported}
+            {
+                "id": r.id,
+                "domain": r.requirement.domain_id,
+                "level": r.requirement.level,
+                "value": r.value,
+                "status": r.status,
+                "credit": r.credit,
+                "unsupported": r.unsupported,
+            }
             for r in card.requirements
         ],
         "gaps": [
-            {"id": r.id, "domain": r.requirement.domain_id, "level": r.requirement.level, "status": r.status,
-             "credit": r.credit, "unsupported": r.unsupported,
-             "recommendation": r.requirement.recommendation}
+            {
+                "id": r.id,
+                "domain": r.requirement.domain_id,
+                "level": r.requirement.level,
+                "status": r.status,
+                "credit": r.credit,
+                "unsupported": r.unsupported,
+                "recommendation": r.requirement.recommendation,
+            }
             for r in card.gaps
         ],
     }

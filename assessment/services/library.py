@@ -25,8 +25,15 @@ class FrameworkSummary:
 
 def summarise(framework: Framework) -> FrameworkSummary:
     """The listing line of a framework."""
-    return FrameworkSummary(framework.id, framework.version, framework.title, framework.kind,
-                            len(framework.domains), len(framework.requirements), len(framework.levels))
+    return FrameworkSummary(
+        framework.id,
+        framework.version,
+        framework.title,
+        framework.kind,
+        len(framework.domains),
+        len(framework.requirements),
+        len(framework.levels),
+    )
 
 
 def read_library(directory: Path) -> tuple[list[Framework], list[Problem]]:
