@@ -97,15 +97,20 @@ ANSWERS_FILE = Obj(
 ENTRY_KEYS = ("value", "note", "evidence")
 
 
-def read_answers_file(path: Path | str, framework: Framework, display: str | None = None) -> Answers:
-    """Read an answers file and check it against `framework`; evidence files are relative to it."""
+def read_answers_file(
+    path: Path | str, framework: Framework, display: str | None = None, confine: bool = False
+) -> Answers:
+    """Read an answers file and check it against `framework`; evidence files are relative to it.
+
+    With `confine`, an evidence file must lie inside the answers file's folder (for uploads).
+    """
     path = Path(path)
     name = display or str(path)
-    return read_answers_text(read_text(path, name), framework, name, base_dir=path.parent)
+    return read_answers_text(read_text(path, name), framework, name, base_dir=path.parent, confine=confine)
 
 
 def read_answers_text(
-    text: str, framework: Framework, filename: str = "<text>", base_dir: Path | None = None
+    text: str, framework: Framework, filename: str = "<text>", base_dir: Path | None = None, confine: bool = False
 ) -> Answers:
     """Check answers YAML text against `framework` and build `Answers`, or raise InvalidFile."""
     data = parse_yaml(text, filename)
@@ -150,7 +155,7 @@ def read_answers_text(
                 f"expected a mapping of requirement id to answer, got {type_name(raw)}",
             )
         else:
-            reader = _EntryReader(framework, ctx, base_dir)
+            reader = _EntryReader(framework, ctx, base_dir, confine)
             for req_id, entry in raw.items():
                 answer = reader.read(str(req_id), entry, raw.line_of(req_id), raw.key_line(req_id))
                 if answer is not None:
@@ -204,8 +209,8 @@ def check_value(requirement: Requirement, value: Any) -> str | None:
         return f"expected {expected}; got {type_name(value)}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"a number is due: expected {expected}, got {type_name(value)}"
-    if not math.isfinite(value):
-        return f"expected a finite number, got {value}"
+    if isinstance(value, int) and abs(value) > 10**300 or not math.isfinite(value):
+        return "expected a finite number of reasonable size"
     if spec.credit_of(value) is None:
         return f"{value} lies outside every band of {requirement.id}: {_bands_text(spec)}"
     return None
@@ -223,10 +228,11 @@ def _bands_text(spec: NumericAnswer) -> str:
 class _EntryReader:
     """Check one entry of the `answers` mapping."""
 
-    def __init__(self, framework: Framework, ctx: Context, base_dir: Path | None):
+    def __init__(self, framework: Framework, ctx: Context, base_dir: Path | None, confine: bool = False):
         self.framework = framework
         self.ctx = ctx
         self.base_dir = base_dir
+        self.confine = confine
 
     def read(self, req_id: str, entry: Any, line: int, key_line: int) -> Answer | None:
         ctx, path = self.ctx, join("answers", req_id)
@@ -306,6 +312,11 @@ class _EntryReader:
     def _hash_file(self, name: str, item: YamlMap, path: str) -> tuple[str, int] | None:
         file_path = (self.base_dir / name) if self.base_dir is not None else Path(name)
         line, file_field = item.line_of("file"), join(path, "file")
+        if self.confine and self.base_dir is not None:
+            root = self.base_dir.resolve()
+            if not file_path.resolve().is_relative_to(root) or Path(name).is_absolute():
+                self.ctx.error(line, file_field, f"evidence file {name!r} lies outside the answers file's folder")
+                return None
         if not file_path.is_file():
             self.ctx.error(line, file_field, f"evidence file {name!r} not found (looked at {file_path})")
             return None

@@ -28,6 +28,7 @@ class _Invalid:
 
 
 INVALID: Any = _Invalid()
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Context:
@@ -188,8 +189,8 @@ class Number(Spec):
     def check(self, value, path, line, ctx):
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return ctx.error(line, path, f"expected a number, got {type_name(value)}")
-        if not math.isfinite(value):
-            return ctx.error(line, path, f"expected a finite number, got {value}")
+        if isinstance(value, int) and abs(value) > 10**300 or not math.isfinite(value):
+            return ctx.error(line, path, f"expected a finite number of reasonable size, got {type_name(value)}")
         bad = (
             (self.minimum is not None and value < self.minimum)
             or (self.maximum is not None and value > self.maximum)
@@ -232,7 +233,7 @@ class Date(Spec):
     description: str | None = None
 
     def check(self, value, path, line, ctx):
-        if isinstance(value, str) and len(value) == 10:
+        if isinstance(value, str) and _DATE.fullmatch(value):
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:

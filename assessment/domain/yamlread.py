@@ -153,8 +153,13 @@ class _Converter:
         for key_node, value_node in node.value:
             key = self.convert(key_node, path)
             key_line = key_node.start_mark.line + 1
-            if isinstance(key, (YamlMap, YamlList)) or key is None:
+            if isinstance(key, (YamlMap, YamlList)):
                 self.problem(key_line, path, "a key must be a plain string")
+                continue
+            if key is None and key_node.value:  # `null:` or `~:` as a key: meant as the text
+                key = key_node.value
+            elif key is None:
+                self.problem(key_line, path, "a key is missing before ':'")
                 continue
             if not isinstance(key, str):
                 key = key_node.value

@@ -158,3 +158,21 @@ def test_every_error_at_once(devops):
     text = HEAD + "target_level: 9\nanswers:\n  CI-01: maybe\n  XX: yes\n  OPS-02: na\n  DEP-02: fast\n"
     lines = errors_of(text, devops)
     assert [line.split(":")[1] for line in lines] == ["3", "5", "6", "7", "8"]
+
+
+def test_confined_evidence_cannot_leave_the_answers_folder(devops, tmp_path):
+    inside = tmp_path / "upload"
+    inside.mkdir()
+    (tmp_path / "secret.txt").write_text("x")
+    text = HEAD + "answers:\n  CI-01:\n    value: yes\n    evidence:\n      - {title: P, file: ../secret.txt}\n"
+    read_answers_text(text, devops, "a.yaml", base_dir=inside)  # a file on the command line may point anywhere
+    with pytest.raises(InvalidFile) as caught:
+        read_answers_text(text, devops, "a.yaml", base_dir=inside, confine=True)
+    assert "evidence file '../secret.txt' lies outside the answers file's folder" in str(caught.value)
+
+
+def test_huge_numbers_and_loose_dates_are_refused(devops):
+    lines = errors_of(HEAD + "as_of: 20261121xy\nanswers:\n  DEP-02: 1" + "0" * 400 + "\n", devops)
+    assert lines == ["a.yaml:3: as_of: expected a date YYYY-MM-DD, got the string '20261121xy'",
+                     "a.yaml:5: answers.DEP-02: expected a finite number of reasonable size"]
+    assert "expected a date" in errors_of(HEAD + "as_of: 2026-W47-6\n", devops)[0]

@@ -334,3 +334,15 @@ def test_explicit_str_tag_and_quotes_keep_strings():
 def test_paths_are_named_when_a_problem_is_found_late_in_the_tree():
     error = one_error(VALID.replace("- {credit: 0}", "- {credit: !custom 0}"))
     assert error == "fw.yaml:34: domains[0].requirements[1].answer.bands[1].credit: YAML tag '!custom' is not allowed; remove it"
+
+
+def test_huge_weight_is_an_error_not_a_crash():
+    error = one_error(VALID.replace("weight: 2", "weight: 1" + "0" * 400))
+    assert "defaults.weight: expected a finite number of reasonable size" in error
+
+
+def test_null_as_a_key_reads_as_text():
+    from assessment.domain.yamlread import parse_yaml
+
+    assert dict(parse_yaml("null: 1\n~: 2\n", "k.yaml")) == {"null": 1, "~": 2}
+    assert "a key is missing" in str(pytest.raises(InvalidFile, parse_yaml, "? \n: 1\n", "k.yaml").value)
