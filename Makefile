@@ -22,6 +22,7 @@ instance:
 
 run: $(VENV)/.installed instance
 	$(BIN)/assessment validate --quiet frameworks/
+	$(BIN)/assessment init
 	$(BIN)/assessment run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed instance

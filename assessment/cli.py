@@ -235,6 +235,57 @@ def frameworks_list(library: Path | None, output_format: str) -> None:
         _fail(problems)
 
 
+@frameworks_group.command(name="import")
+@click.option(
+    "--library",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Library directory (default: the app's LIBRARY_DIR).",
+)
+def frameworks_import(library: Path | None) -> None:
+    """Import the library's framework files into the database (a changed file adds a version)."""
+    from flask import current_app
+
+    from .extensions import db
+    from .services.library import import_library
+
+    report = import_library(library or Path(current_app.config["LIBRARY_DIR"]))
+    db.session.commit()
+    for line in report.added:
+        click.echo(f"added      {line}")
+    click.echo(f"{len(report.added)} added, {len(report.unchanged)} unchanged")
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    if report.problems:
+        sys.exit(EXIT_INVALID)
+
+
+@cli.command(name="init")
+@click.option("--no-demo", is_flag=True, help="Do not create the demo workspace.")
+def init_command(no_demo: bool) -> None:
+    """Prepare the instance: migrate the database, import the library, add the demo on an empty instance."""
+    from flask import current_app
+    from flask_migrate import upgrade
+
+    from .extensions import db
+    from .services.demo import load_demo
+    from .services.evidence import EvidenceStore
+    from .services.library import import_library
+
+    upgrade()
+    report = import_library(Path(current_app.config["LIBRARY_DIR"]))
+    db.session.commit()
+    click.echo(f"library: {len(report.added)} framework version(s) added, {len(report.unchanged)} unchanged")
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    if not no_demo:
+        store = EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
+        scope = load_demo(store)
+        db.session.commit()
+        if scope is not None:
+            click.echo(f"demo: scope {scope.name!r} with a partly completed assessment")
+
+
 @cli.command(name="schema", with_appcontext=False)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file.")
 def schema_command(output: Path | None) -> None:

@@ -19,13 +19,22 @@ class Defaults:
     SECRET_KEY = "dev-only-change-me"
     LIBRARY_DIR = str(default_library_dir())
     SQLALCHEMY_DATABASE_URI: str | None = None  # set in create_app: DATABASE_URL or instance/assessment.db
-    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    EVIDENCE_MAX_BYTES = 25 * 1024 * 1024  # one uploaded evidence file
+    IMPORT_MAX_BYTES = 200 * 1024 * 1024  # an answers zip with its evidence
+    EVIDENCE_DIR: str | None = None  # default: instance/evidence
+    DEFAULT_USER = "anonymous"
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: a long questionnaire never expires
 
 
-def environment_overrides() -> dict[str, str]:
+def _typed(value: str) -> object:
+    """Environment values are text; whole numbers become ints (sizes, limits)."""
+    return int(value) if value.isdigit() else value
+
+
+def environment_overrides() -> dict[str, object]:
     """Settings taken from the environment: DATABASE_URL, SECRET_KEY and ASSESSMENT_<NAME>."""
-    overrides = {
-        key[len("ASSESSMENT_") :]: value
+    overrides: dict[str, object] = {
+        key[len("ASSESSMENT_") :]: _typed(value)
         for key, value in os.environ.items()
         if key.startswith("ASSESSMENT_") and key != "ASSESSMENT_LIBRARY"
     }

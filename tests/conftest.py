@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,13 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str | None:
+    """The database the suite runs against: $DATABASE_URL, or None for a SQLite file in tmp_path.
+
+    CI runs the suite twice: once without DATABASE_URL (SQLite), once under `bin/with-postgres`,
+    which sets it to a throwaway PostgreSQL cluster (postgresql+psycopg://postgres@127.0.0.1:PORT/DB).
+    """
+    return os.environ.get("DATABASE_URL") or None

@@ -1,13 +1,20 @@
-"""Reading the shipped framework library, for the command line and the web pages alike."""
+"""The framework library: read from files for the command line, imported into the database for the app."""
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..domain.errors import Problem
+from sqlalchemy import func, select
+
+from ..domain.errors import InvalidFile, Problem
 from ..domain.framework import Framework
-from ..domain.loader import load_library
+from ..domain.loader import framework_paths, load_framework_text, load_library
+from ..domain.yamlread import read_text
+from ..extensions import db
+from ..models import FrameworkVersion
 
 
 @dataclass(frozen=True)
@@ -46,3 +53,101 @@ def library_summaries(directory: Path) -> tuple[list[FrameworkSummary], list[Pro
     """The listing of `directory`."""
     frameworks, problems = read_library(directory)
     return [summarise(f) for f in frameworks], problems
+
+
+# --- the library in the database ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import of the library did."""
+
+    added: list[str]
+    unchanged: list[str]
+    problems: list[Problem]
+
+
+def import_library(directory: Path) -> ImportReport:
+    """Import every valid framework file of `directory`; a changed file adds a version, never alters one."""
+    added, unchanged, problems = [], [], []
+    for path in framework_paths(directory):
+        try:
+            text = read_text(path)
+            framework = load_framework_text(text, str(path))
+        except InvalidFile as exc:
+            problems.extend(exc.problems)
+            continue
+        row, created = store_framework(framework, text, path.name)
+        (added if created else unchanged).append(f"{row.framework_id} {row.label}")
+    return ImportReport(added, unchanged, problems)
+
+
+def store_framework(framework: Framework, text: str, source_name: str) -> tuple[FrameworkVersion, bool]:
+    """The stored version of this exact content, adding it when new."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    existing = db.session.scalar(
+        select(FrameworkVersion).where(
+            FrameworkVersion.framework_id == framework.id, FrameworkVersion.content_sha256 == digest
+        )
+    )
+    if existing is not None:
+        return existing, False
+    same_version = db.session.scalar(
+        select(func.count())
+        .select_from(FrameworkVersion)
+        .where(FrameworkVersion.framework_id == framework.id, FrameworkVersion.version == framework.version)
+    )
+    row = FrameworkVersion(
+        framework_id=framework.id,
+        version=framework.version,
+        revision=(same_version or 0) + 1,
+        title=framework.title,
+        kind=framework.kind,
+        requirement_count=len(framework.requirements),
+        domain_count=len(framework.domains),
+        source_name=source_name,
+        content=text,
+        content_sha256=digest,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row, True
+
+
+_PARSED: OrderedDict[str, Framework] = OrderedDict()
+_PARSED_MAX = 32
+
+
+def framework_of(row: FrameworkVersion) -> Framework:
+    """The parsed framework of a stored version, parsed once per process and content hash."""
+    framework = _PARSED.get(row.content_sha256)
+    if framework is None:
+        framework = load_framework_text(row.content, row.source_name)
+        _PARSED[row.content_sha256] = framework
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(row.content_sha256)
+    return framework
+
+
+def latest_versions() -> list[FrameworkVersion]:
+    """The newest stored version of each framework, by title."""
+    newest = (
+        select(FrameworkVersion.framework_id, func.max(FrameworkVersion.id).label("id"))
+        .group_by(FrameworkVersion.framework_id)
+        .subquery()
+    )
+    rows = db.session.scalars(select(FrameworkVersion).join(newest, FrameworkVersion.id == newest.c.id))
+    return sorted(rows, key=lambda r: r.title.lower())
+
+
+def versions_of(framework_id: str) -> list[FrameworkVersion]:
+    """Every stored version of a framework, newest first."""
+    return list(
+        db.session.scalars(
+            select(FrameworkVersion)
+            .where(FrameworkVersion.framework_id == framework_id)
+            .order_by(FrameworkVersion.id.desc())
+        )
+    )

@@ -1,19 +1,102 @@
-"""Fixtures of the application: a fresh instance folder per test."""
+"""Fixtures of the application against a real database: a SQLite file, or PostgreSQL when
+DATABASE_URL is set (CI runs the suite on both).
+
+The schema is built once per session by the real Alembic migrations, with the shipped library
+imported; each test then starts from that state: SQLite copies a template file, PostgreSQL
+empties every table but the library's.
+"""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
 from assessment import create_app
+from assessment.extensions import db
+from tests.integration.helpers import example_version, make_scope, start
+
+KEEP = {"framework_version", "alembic_version"}
+
+
+def _config(instance: Path, url: str) -> dict:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "DEFAULT_USER": "tester",
+    }
+
+
+def _prepare(app) -> None:
+    from flask_migrate import upgrade
+
+    from assessment.services.library import import_library
+
+    with app.app_context():
+        upgrade()
+        import_library(Path(app.config["LIBRARY_DIR"]))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()  # closing the last connection checkpoints SQLite's WAL into the file
+
+
+@pytest.fixture(scope="session")
+def prepared_database(tmp_path_factory, database_url):
+    """The migrated database with the library imported: a SQLite template file, or the PostgreSQL URL."""
+    if database_url:
+        engine = create_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        _prepare(create_app(_config(tmp_path_factory.mktemp("pg-instance"), database_url)))
+        return database_url
+    template = tmp_path_factory.mktemp("template") / "template.db"
+    _prepare(create_app(_config(tmp_path_factory.mktemp("template-instance"), f"sqlite:///{template}")))
+    return template
 
 
 @pytest.fixture
-def app(tmp_path):
-    """An application whose instance folder is a fresh temporary directory."""
-    return create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test"})
+def app(tmp_path, prepared_database, database_url):
+    """An application on a database holding only the library, with a fresh instance folder."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    if database_url:
+        url = database_url
+    else:
+        shutil.copy(prepared_database, tmp_path / "test.db")
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    app = create_app(_config(instance, url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if database_url:
+            tables = [t for t in inspect(db.engine).get_table_names() if t not in KEEP]
+            with db.engine.begin() as conn:
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
 
 
 @pytest.fixture
 def client(app):
     """A test client of `app`."""
     return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context, for calling services directly."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def devops(app, client):
+    """An assessment of the spec's devops example in a new scope: (assessment id, scope id)."""
+    version = example_version(app)
+    scope = make_scope(client)
+    return start(client, scope, version, target="3"), scope

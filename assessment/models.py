@@ -1,0 +1,165 @@
+"""SQLAlchemy 2.0 typed models. Models hold data only: they never commit and never abort.
+
+Requirement ids are stored as the framework's own readable ids (`SOX-AC-01`), so answers,
+evidence links and backlog items read the same in the database, the files and the reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import Base
+
+SCOPE_KINDS = ("team", "system", "service")
+ASSESSMENT_STATUSES = ("draft", "completed")
+PDCA_STATUSES = ("plan", "do", "check", "act", "done", "dropped")
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, without microseconds noise in displays."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class FrameworkVersion(Base):
+    """A framework file as imported: its content never changes once stored."""
+
+    __tablename__ = "framework_version"
+    __table_args__ = (UniqueConstraint("framework_id", "content_sha256", name="uq_framework_content"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[str] = mapped_column(String(63), index=True)
+    version: Mapped[str] = mapped_column(String(200))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))
+    requirement_count: Mapped[int] = mapped_column(Integer)
+    domain_count: Mapped[int] = mapped_column(Integer)
+    source_name: Mapped[str] = mapped_column(String(500))
+    content: Mapped[str] = mapped_column(Text, deferred=True)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def label(self) -> str:
+        """The version as people read it; a second import of the same version shows its revision."""
+        return self.version if self.revision == 1 else f"{self.version} (revision {self.revision})"
+
+
+class Scope(Base):
+    """What is assessed: a team, a system or a service."""
+
+    __tablename__ = "scope"
+    __table_args__ = (CheckConstraint(f"kind IN {SCOPE_KINDS!r}", name="ck_scope_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="team")
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    assessments: Mapped[list[Assessment]] = relationship(back_populates="scope", order_by="Assessment.id")
+
+
+class Assessment(Base):
+    """One assessment of a scope against a pinned framework version."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (CheckConstraint(f"status IN {ASSESSMENT_STATUSES!r}", name="ck_assessment_status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("scope.id"), index=True)
+    framework_version_id: Mapped[int] = mapped_column(ForeignKey("framework_version.id"), index=True)
+    target_level: Mapped[int | None] = mapped_column(Integer)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    scope: Mapped[Scope] = relationship(back_populates="assessments")
+    framework_version: Mapped[FrameworkVersion] = relationship()
+
+
+class Answer(Base):
+    """The answer to one requirement; `revision` detects two people saving the same answer."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("assessment_id", "requirement_id", name="uq_answer_requirement"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)
+    requirement_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str] = mapped_column(String(200))
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Evidence(Base):
+    """A file (stored by SHA-256 under instance/evidence/) or a link, owned by a scope."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (CheckConstraint("(url IS NULL) <> (sha256 IS NULL)", name="ck_evidence_file_or_link"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("scope.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    original_name: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int | None] = mapped_column(Integer)
+    media_type: Mapped[str | None] = mapped_column(String(200))
+    effective: Mapped[dt.date | None] = mapped_column(Date)
+    expires: Mapped[dt.date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_file(self) -> bool:
+        """Whether this is an uploaded file rather than a link."""
+        return self.sha256 is not None
+
+
+class EvidenceLink(Base):
+    """Evidence supporting one requirement of one assessment."""
+
+    __tablename__ = "evidence_link"
+    __table_args__ = (UniqueConstraint("assessment_id", "requirement_id", "evidence_id", name="uq_evidence_link"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)
+    requirement_id: Mapped[str] = mapped_column(String(64))
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    evidence: Mapped[Evidence] = relationship()
+
+
+class BacklogItem(Base):
+    """An improvement item for a gap; one per scope, framework and requirement, so it outlives cycles."""
+
+    __tablename__ = "backlog_item"
+    __table_args__ = (
+        UniqueConstraint("scope_id", "framework_id", "requirement_id", name="uq_backlog_requirement"),
+        CheckConstraint(f"status IN {PDCA_STATUSES!r}", name="ck_backlog_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("scope.id"), index=True)
+    framework_id: Mapped[str] = mapped_column(String(63))
+    requirement_id: Mapped[str] = mapped_column(String(64))
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    recommendation: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    priority_reasons: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="plan")
+    hypothesis: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

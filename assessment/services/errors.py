@@ -1,0 +1,31 @@
+"""Errors a service raises for its caller (a view or a command) to turn into a response."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of the errors below; `message` is written for the person who caused it."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ServiceError):
+    """The object named does not exist (or is not yours to see)."""
+
+    status = 404
+
+
+class InvalidInput(ServiceError):
+    """The request names a value the object cannot take; nothing was changed."""
+
+    status = 400
+
+
+class Conflict(ServiceError):
+    """Someone else changed the object since it was read; nothing was overwritten."""
+
+    status = 409

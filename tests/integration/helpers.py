@@ -1,0 +1,51 @@
+"""Helpers of the integration tests: set up scopes and assessments through the real views."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from assessment.domain.loader import load_framework_text
+from assessment.extensions import db
+from assessment.models import FrameworkVersion
+from assessment.services.library import store_framework
+from tests.conftest import EXAMPLES
+
+
+def version_id(app, framework_id: str) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(FrameworkVersion.id).where(FrameworkVersion.framework_id == framework_id).order_by(FrameworkVersion.id.desc())
+        )
+
+
+def example_version(app, name: str = "devops-delivery") -> int:
+    """Store a spec example framework in the library and return its version id."""
+    text = (EXAMPLES / f"{name}.yaml").read_text()
+    with app.app_context():
+        row, _ = store_framework(load_framework_text(text), text, f"{name}.yaml")
+        db.session.commit()
+        return row.id
+
+
+def make_scope(client, name="Payments") -> int:
+    response = client.post("/scopes", data={"name": name, "kind": "team", "description": "Team"})
+    assert response.status_code == 302
+    return int(re.search(r"/scopes/(\d+)", response.headers["Location"]).group(1))
+
+
+def start(client, scope_id: int, version: int, target: str = "", as_of: str = "2026-11-21") -> int:
+    response = client.post(
+        f"/scopes/{scope_id}/assessments", data={"framework_version": version, "target_level": target, "as_of": as_of}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/assessments/(\d+)/", response.headers["Location"]).group(1))
+
+
+def autosave(client, assessment: int, rid: str, value: str, revision: int = 0, note: str = ""):
+    return client.post(
+        f"/assessments/{assessment}/answers/{rid}",
+        data={"value": value, "note": note, "revision": str(revision)},
+        headers={"X-Requested-With": "fetch"},
+    )
