@@ -6,10 +6,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .config import Defaults, environment_overrides
-from .extensions import db
+from . import models  # noqa: F401  (registers the tables with the metadata)
+from .config import PROJECT_ROOT, Defaults, environment_overrides
+from .extensions import csrf, db, migrate
+from .services.errors import ServiceError
 
 
 def build_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -19,7 +23,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         "assessment",
         instance_path=instance_path,
         instance_relative_config=True,
-        template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
+        template_folder=str(PROJECT_ROOT / "templates"),
     )
     app.config.from_object(Defaults)
     if test_config is None:
@@ -27,12 +31,66 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(environment_overrides())
     else:
         app.config.update(test_config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "assessment.db")
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(instance / "assessment.db")
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if not app.config.get("EVIDENCE_DIR"):
+        app.config["EVIDENCE_DIR"] = str(instance / "evidence")
+    # The request limit sits above the largest upload so the store can say which limit was hit.
+    app.config["MAX_CONTENT_LENGTH"] = max(app.config["EVIDENCE_MAX_BYTES"], app.config["IMPORT_MAX_BYTES"]) + (1 << 20)
+
     db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
 
-    from .views import library
+    from .views import assessments, backlog, library, scopes, transfer
 
-    app.register_blueprint(library.bp)
+    for blueprint in (scopes.bp, library.bp, assessments.bp, backlog.bp, transfer.bp):
+        app.register_blueprint(blueprint)
+    _error_pages(app)
+
+    @app.context_processor
+    def inject_user() -> dict[str, str]:
+        from .views.common import current_user
+
+        return {"current_user": current_user()}
+
     return app
+
+
+def _error_pages(app: Flask) -> None:
+    """Every error is a page a person can act on: no stack trace, no internal path."""
+
+    def page(message: str, status: int):
+        db.session.rollback()
+        from flask import jsonify, request
+
+        if request.headers.get("X-Requested-With") == "fetch":
+            return jsonify(error=message), status
+        return render_template("error.html", message=message, status=status), status
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError):
+        return page(error.message, error.status)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return page("The form's security token is missing or expired; reload the page and try again.", 400)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        limit = app.config["EVIDENCE_MAX_BYTES"] / 1024 / 1024
+        return page(f"The upload is larger than the limit ({limit:.0f} MB per evidence file); nothing was stored.", 413)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return page(error.description or error.name, error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        if app.testing:
+            raise error
+        app.logger.exception("Unexpected error")
+        return page("Something went wrong on our side; nothing was changed. The error has been logged.", 500)

@@ -1,28 +1,31 @@
-"""The framework library: the frameworks this instance ships and their contents."""
+"""The framework library as imported into this instance: frameworks, levels, domains, guidance."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from flask import Blueprint, abort, render_template, request
 
-from flask import Blueprint, abort, current_app, render_template
-
-from ..services.library import library_summaries, read_library
+from ..extensions import db
+from ..models import FrameworkVersion
+from ..services.library import framework_of, latest_versions, versions_of
+from .common import parse_int
 
 bp = Blueprint("library", __name__)
 
 
-@bp.get("/")
+@bp.get("/library")
 def index():
-    """List the library's frameworks, and any file that fails validation."""
-    summaries, problems = library_summaries(Path(current_app.config["LIBRARY_DIR"]))
-    return render_template("library/index.html", frameworks=summaries, problems=problems)
+    """Every framework's newest version."""
+    return render_template("library/index.html", versions=latest_versions())
 
 
-@bp.get("/frameworks/<framework_id>")
+@bp.get("/library/<framework_id>")
 def detail(framework_id: str):
-    """One framework: levels, domains, requirements and guidance."""
-    frameworks, _ = read_library(Path(current_app.config["LIBRARY_DIR"]))
-    framework = next((f for f in frameworks if f.id == framework_id), None)
-    if framework is None:
+    """One framework version: levels, domains, requirements and guidance."""
+    versions = versions_of(framework_id)
+    if not versions:
         abort(404)
-    return render_template("library/detail.html", framework=framework)
+    wanted = parse_int(request.args.get("version"), "version")
+    row = versions[0] if wanted is None else db.session.get(FrameworkVersion, wanted)
+    if row is None or row.framework_id != framework_id:
+        abort(404)
+    return render_template("library/detail.html", row=row, framework=framework_of(row), versions=versions)

@@ -1,0 +1,327 @@
+"""Scopes, assessments and answers: the use cases behind the questionnaire and the results.
+
+Every number shown comes from `assessment.domain.scoring.score` over the stored answers; the
+database holds answers and evidence, never scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.answers import NA, Answer, AnswerValue, check_value
+from ..domain.answers import Evidence as DomainEvidence
+from ..domain.framework import Framework, Requirement
+from ..domain.scoring import Scorecard, score
+from ..extensions import db
+from ..models import SCOPE_KINDS, Assessment, EvidenceLink, FrameworkVersion, Scope, utcnow
+from ..models import Answer as AnswerRow
+from ..models import Evidence as EvidenceRow
+from .errors import InvalidInput, NotFound
+from .library import framework_of
+
+_INT = re.compile(r"[-+]?\d+\Z")
+
+
+# --- scopes -------------------------------------------------------------------------------
+
+
+def list_scopes() -> list[Scope]:
+    """Every scope, by name."""
+    return list(db.session.scalars(select(Scope).order_by(Scope.name)))
+
+
+def get_scope(scope_id: int) -> Scope:
+    """The scope with this id, or NotFound."""
+    scope = db.session.get(Scope, scope_id)
+    if scope is None:
+        raise NotFound(f"There is no scope {scope_id}.")
+    return scope
+
+
+def create_scope(name: str, kind: str, description: str | None = None) -> Scope:
+    """Add a scope; names are unique."""
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("A scope needs a name of 1 to 200 characters.")
+    if kind not in SCOPE_KINDS:
+        raise InvalidInput(f"A scope is a {', a '.join(SCOPE_KINDS)}; got {kind!r}.")
+    if db.session.scalar(select(Scope.id).where(Scope.name == name)) is not None:
+        raise InvalidInput(f"A scope named {name!r} already exists.")
+    scope = Scope(name=name, kind=kind, description=(description or "").strip() or None)
+    db.session.add(scope)
+    db.session.flush()
+    return scope
+
+
+# --- assessments --------------------------------------------------------------------------
+
+
+def get_assessment(assessment_id: int) -> Assessment:
+    """The assessment with this id, or NotFound."""
+    assessment = db.session.get(Assessment, assessment_id)
+    if assessment is None:
+        raise NotFound(f"There is no assessment {assessment_id}.")
+    return assessment
+
+
+def start_assessment(
+    scope: Scope, version: FrameworkVersion, target_level: int | None, as_of: dt.date | None
+) -> Assessment:
+    """Start a draft assessment of `scope` pinned to a framework version."""
+    framework = framework_of(version)
+    if framework.is_maturity:
+        target_level = framework.top_level if target_level is None else target_level
+        if target_level not in framework.level_index:
+            levels = ", ".join(str(n) for n in framework.level_index)
+            raise InvalidInput(f"Target level {target_level} is not a level of {framework.title} ({levels}).")
+    elif target_level is not None:
+        raise InvalidInput(f"{framework.title} is a compliance framework: it has no target level.")
+    assessment = Assessment(
+        scope=scope, framework_version=version, target_level=target_level, as_of=as_of or dt.date.today()
+    )
+    db.session.add(assessment)
+    db.session.flush()
+    return assessment
+
+
+def set_status(assessment: Assessment, status: str) -> None:
+    """Mark an assessment completed or reopen it as a draft."""
+    if status not in ("draft", "completed"):
+        raise InvalidInput(f"Unknown status {status!r}.")
+    assessment.status = status
+    assessment.updated_at = utcnow()
+
+
+# --- reading the state of an assessment ---------------------------------------------------
+
+
+ANSWER_COLUMNS = (
+    AnswerRow.requirement_id,
+    AnswerRow.value,
+    AnswerRow.note,
+    AnswerRow.revision,
+    AnswerRow.answered_by,
+    AnswerRow.answered_at,
+)
+EVIDENCE_COLUMNS = (
+    EvidenceRow.id,
+    EvidenceRow.title,
+    EvidenceRow.url,
+    EvidenceRow.sha256,
+    EvidenceRow.original_name,
+    EvidenceRow.size,
+    EvidenceRow.media_type,
+    EvidenceRow.effective,
+    EvidenceRow.expires,
+    EvidenceRow.created_by,
+)
+
+
+@dataclass
+class AssessmentState:
+    """An assessment with its framework, stored answers, evidence and scorecard, read in a few queries.
+
+    `rows` and `evidence` hold read-only rows with the columns of ANSWER_COLUMNS and EVIDENCE_COLUMNS.
+    """
+
+    assessment: Assessment
+    framework: Framework
+    rows: dict[str, Any]
+    evidence: dict[str, list[Any]]
+    card: Scorecard
+
+    def result(self, requirement_id: str):
+        """The scored result of one requirement."""
+        return self._results[requirement_id]
+
+    def __post_init__(self) -> None:
+        self._results = {r.id: r for r in self.card.requirements}
+
+
+def stored_value(requirement: Requirement, text: str | None) -> AnswerValue | None:
+    """A value as stored (text) turned back into the answer's type."""
+    if text is None or text == NA or not requirement.is_numeric:
+        return text
+    return int(text) if _INT.match(text) else float(text)
+
+
+def load_state(assessment: Assessment, domain_id: str | None = None) -> AssessmentState:
+    """Everything the questionnaire and results pages show, with a constant number of queries.
+
+    With `domain_id`, only that domain is read and scored (enough to answer a save).
+    """
+    framework = framework_of(assessment.framework_version)
+    answer_query = select(*ANSWER_COLUMNS).where(AnswerRow.assessment_id == assessment.id)
+    link_query = (
+        select(EvidenceLink.requirement_id.label("linked_to"), *EVIDENCE_COLUMNS)
+        .join(EvidenceRow, EvidenceLink.evidence_id == EvidenceRow.id)
+        .where(EvidenceLink.assessment_id == assessment.id)
+        .order_by(EvidenceLink.id)
+    )
+    if domain_id is not None:
+        domain = next(d for d in framework.domains if d.id == domain_id)
+        framework = dataclasses.replace(framework, domains=(domain,))
+        ids = [r.id for r in domain.requirements]
+        answer_query = answer_query.where(AnswerRow.requirement_id.in_(ids))
+        link_query = link_query.where(EvidenceLink.requirement_id.in_(ids))
+    # Plain rows rather than ORM objects: a 1,200-answer assessment reads in a few milliseconds.
+    rows = {row.requirement_id: row for row in db.session.execute(answer_query)}
+    evidence: dict[str, list] = defaultdict(list)
+    for item in db.session.execute(link_query):
+        evidence[item.linked_to].append(item)
+    answers = domain_answers(framework, rows, evidence)
+    card = score(
+        framework, answers, as_of=assessment.as_of, target_level=assessment.target_level, scope=assessment.scope.name
+    )
+    return AssessmentState(assessment, framework, rows, evidence, card)
+
+
+def domain_answers(framework: Framework, rows: dict[str, Any], evidence: dict[str, list[Any]]) -> dict[str, Answer]:
+    """The stored answers as the domain's `Answer` objects."""
+    answers = {}
+    for requirement in framework.requirements:
+        row = rows.get(requirement.id)
+        items = tuple(to_domain_evidence(e) for e in evidence.get(requirement.id, ()))
+        if row is None and not items:
+            continue
+        value = stored_value(requirement, row.value) if row else None
+        answers[requirement.id] = Answer(requirement.id, value, row.note if row else None, items)
+    return answers
+
+
+def to_domain_evidence(item: Any) -> DomainEvidence:
+    """A stored evidence item (row or object) as the domain sees it."""
+    return DomainEvidence(
+        title=item.title,
+        url=item.url,
+        file=item.original_name if item.sha256 else None,
+        sha256=item.sha256,
+        size=item.size,
+        effective=item.effective,
+        expires=item.expires,
+    )
+
+
+# --- saving answers -----------------------------------------------------------------------
+
+
+def parse_value(requirement: Requirement, raw: str | None) -> AnswerValue | None:
+    """A submitted value checked against the requirement's scale or bands; '' clears the answer."""
+    raw = (raw or "").strip()
+    if raw == "":
+        return None
+    value: AnswerValue = raw
+    if requirement.is_numeric and raw != NA:
+        try:
+            value = int(raw) if _INT.match(raw) else float(raw)
+        except ValueError:
+            raise InvalidInput(f"{requirement.id}: {raw!r} is not a number.") from None
+    problem = check_value(requirement, value)
+    if problem:
+        raise InvalidInput(f"{requirement.id}: {problem}")
+    return value
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What happened to one submitted answer."""
+
+    requirement_id: str
+    outcome: str  # "saved", "unchanged" or "conflict"
+    revision: int
+    theirs_value: str | None = None
+    theirs_note: str | None = None
+    theirs_by: str | None = None
+    yours_value: str | None = None
+    yours_note: str | None = None
+
+
+def _text(value: AnswerValue | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def save_answer(
+    assessment: Assessment,
+    framework: Framework,
+    requirement_id: str,
+    raw_value: str | None,
+    note: str | None,
+    seen_revision: int,
+    user: str,
+) -> SaveResult:
+    """Save one answer unless someone else saved it since `seen_revision`; never overwrite silently."""
+    if assessment.status != "draft":
+        raise InvalidInput("This assessment is completed; reopen it to change answers.")
+    requirement = framework.requirement_index.get(requirement_id)
+    if requirement is None:
+        raise NotFound(f"{framework.id} has no requirement {requirement_id!r}.")
+    value = _text(parse_value(requirement, raw_value))
+    note = (note or "").strip() or None
+    if note is not None and len(note) > 20_000:
+        raise InvalidInput(f"{requirement_id}: the note is longer than 20,000 characters.")
+    row = db.session.scalar(
+        select(AnswerRow).where(AnswerRow.assessment_id == assessment.id, AnswerRow.requirement_id == requirement_id)
+    )
+    if row is not None and (row.value, row.note) == (value, note):
+        return SaveResult(requirement_id, "unchanged", row.revision)
+    if row is None:
+        if seen_revision != 0:
+            raise InvalidInput(f"{requirement_id}: unknown revision {seen_revision}.")
+        if value is None and note is None:
+            return SaveResult(requirement_id, "unchanged", 0)
+        row = AnswerRow(
+            assessment_id=assessment.id,
+            requirement_id=requirement_id,
+            value=value,
+            note=note,
+            answered_by=user,
+            revision=1,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:  # someone else created it at the same moment
+            return _conflict(assessment, requirement_id, value, note)
+        touch(assessment)
+        return SaveResult(requirement_id, "saved", 1)
+    if row.revision != seen_revision:
+        return _conflict(assessment, requirement_id, value, note, row)
+    changed = db.session.execute(
+        update(AnswerRow)
+        .where(AnswerRow.id == row.id, AnswerRow.revision == seen_revision)
+        .values(value=value, note=note, answered_by=user, answered_at=utcnow(), revision=seen_revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        return _conflict(assessment, requirement_id, value, note)
+    db.session.expire(row)
+    touch(assessment)
+    return SaveResult(requirement_id, "saved", seen_revision + 1)
+
+
+def _conflict(
+    assessment: Assessment, requirement_id: str, value: str | None, note: str | None, row: AnswerRow | None = None
+) -> SaveResult:
+    if row is None:
+        row = db.session.scalar(
+            select(AnswerRow).where(
+                AnswerRow.assessment_id == assessment.id, AnswerRow.requirement_id == requirement_id
+            )
+        )
+        db.session.refresh(row)
+    return SaveResult(requirement_id, "conflict", row.revision, row.value, row.note, row.answered_by, value, note)
+
+
+def touch(assessment: Assessment) -> None:
+    """Record that an assessment changed (reports rendered before are stale)."""
+    assessment.updated_at = utcnow()

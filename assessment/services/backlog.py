@@ -1,0 +1,156 @@
+"""The improvement backlog: one item per gap and requirement, generated again without duplicates."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..domain.backlog import propose_backlog
+from ..extensions import db
+from ..models import PDCA_STATUSES, Assessment, BacklogItem, utcnow
+from .assessments import AssessmentState
+from .errors import InvalidInput, NotFound
+
+SORTS = {
+    "priority": lambda i: (-i.priority, i.id),
+    "due": lambda i: (i.due_date is None, i.due_date or dt.date.max, -i.priority),
+    "status": lambda i: (PDCA_STATUSES.index(i.status), -i.priority),
+    "requirement": lambda i: (i.requirement_id,),
+}
+
+
+@dataclass(frozen=True)
+class GenerateReport:
+    """What generating the backlog did."""
+
+    added: int
+    refreshed: int
+
+
+def items_for(assessment: Assessment) -> list[BacklogItem]:
+    """The backlog items of the assessment's scope and framework."""
+    return list(
+        db.session.scalars(
+            select(BacklogItem).where(
+                BacklogItem.scope_id == assessment.scope_id,
+                BacklogItem.framework_id == assessment.framework_version.framework_id,
+            )
+        )
+    )
+
+
+def generate(state: AssessmentState) -> GenerateReport:
+    """Add an item for every gap that has none; refresh the priority of those that exist."""
+    assessment = state.assessment
+    existing = {item.requirement_id: item for item in items_for(assessment)}
+    added = refreshed = 0
+    for proposal in propose_backlog(state.card):
+        item = existing.get(proposal.requirement_id)
+        reasons = "; ".join(proposal.reasons)
+        if item is None:
+            db.session.add(
+                BacklogItem(
+                    scope_id=assessment.scope_id,
+                    framework_id=state.framework.id,
+                    requirement_id=proposal.requirement_id,
+                    assessment_id=assessment.id,
+                    title=proposal.title[:500],
+                    recommendation=proposal.recommendation,
+                    priority=proposal.priority,
+                    priority_reasons=reasons,
+                )
+            )
+            added += 1
+        elif (item.priority, item.priority_reasons) != (proposal.priority, reasons):
+            item.priority, item.priority_reasons, item.updated_at = proposal.priority, reasons, utcnow()
+            refreshed += 1
+    db.session.flush()
+    return GenerateReport(added, refreshed)
+
+
+def filtered(items: list[BacklogItem], status: str | None, owner: str | None, text: str | None, sort: str):
+    """Items matching the filters, in the chosen order."""
+    if status:
+        items = [i for i in items if i.status == status]
+    if owner:
+        items = [i for i in items if (i.owner or "").lower() == owner.lower()]
+    if text:
+        needle = text.lower()
+        items = [i for i in items if needle in i.title.lower() or needle in i.requirement_id.lower()]
+    return sorted(items, key=SORTS.get(sort, SORTS["priority"]))
+
+
+def get_item(assessment: Assessment, item_id: int) -> BacklogItem:
+    """An item of this assessment's backlog, or NotFound."""
+    item = db.session.get(BacklogItem, item_id)
+    if (
+        item is None
+        or item.scope_id != assessment.scope_id
+        or item.framework_id != assessment.framework_version.framework_id
+    ):
+        raise NotFound("No such backlog item in this assessment.")
+    return item
+
+
+def update_item(item: BacklogItem, *, owner, due_date, status, hypothesis, outcome) -> None:
+    """Change the fields people manage on an item."""
+    if status not in PDCA_STATUSES:
+        raise InvalidInput(f"Status must be one of {', '.join(PDCA_STATUSES)}; got {status!r}.")
+    for label, text, limit in (("Owner", owner, 200), ("Hypothesis", hypothesis, 10_000), ("Outcome", outcome, 10_000)):
+        if text and len(text) > limit:
+            raise InvalidInput(f"{label} is longer than {limit:,} characters.")
+    item.owner = (owner or "").strip() or None
+    item.due_date = due_date
+    item.status = status
+    item.hypothesis = (hypothesis or "").strip() or None
+    item.outcome = (outcome or "").strip() or None
+    item.updated_at = utcnow()
+
+
+CSV_COLUMNS = (
+    "requirement",
+    "title",
+    "priority",
+    "priority reasons",
+    "status",
+    "owner",
+    "due date",
+    "hypothesis",
+    "outcome",
+    "recommendation",
+)
+
+
+def to_csv(items: list[BacklogItem]) -> str:
+    """The backlog as CSV, with cells that a spreadsheet would run as formulas neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for i in items:
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    i.requirement_id,
+                    i.title,
+                    i.priority,
+                    i.priority_reasons,
+                    i.status,
+                    i.owner,
+                    i.due_date.isoformat() if i.due_date else "",
+                    i.hypothesis,
+                    i.outcome,
+                    i.recommendation,
+                )
+            ]
+        )
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,78 @@
+"""The demo workspace: on an empty instance, a scope with a partly completed assessment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import FrameworkVersion, Scope
+from . import assessments as svc
+from . import evidence as evidence_svc
+from .library import framework_of
+
+DEMO_SCOPE = "Payments platform (demo)"
+DEMO_USER = "demo"
+
+# A plausible team's answers to the DevOps delivery maturity framework, by requirement order:
+# the first answers are mostly good, later ones thinner, and the rest left for the newcomer.
+_PATTERN = ["yes", "yes", "partial", "yes", "no", "partial", "yes", "na", "partial", "no"]
+
+
+def load_demo(store: evidence_svc.EvidenceStore) -> Scope | None:
+    """Create the demo scope and assessment unless the instance already has a scope."""
+    if db.session.scalar(select(func.count()).select_from(Scope)):
+        return None
+    version = db.session.scalar(
+        select(FrameworkVersion)
+        .where(FrameworkVersion.framework_id == "devops-delivery-maturity")
+        .order_by(FrameworkVersion.id.desc())
+    )
+    if version is None:
+        return None
+    framework = framework_of(version)
+    scope = svc.create_scope(DEMO_SCOPE, "team", "A sample team so the pages have something to show. Delete freely.")
+    assessment = svc.start_assessment(scope, version, 3, dt.date.today())
+    requirements = framework.requirements
+    answered = requirements[: int(len(requirements) * 0.6)]
+    for index, requirement in enumerate(answered):
+        if requirement.is_numeric:
+            raw = str(requirement.answer.bands[1].min if requirement.answer.bands[1].min is not None else 1)
+        else:
+            options = [o.value for o in requirement.answer.options]
+            raw = _PATTERN[index % len(_PATTERN)]
+            if raw == "na" and not requirement.na_allowed:
+                raw = options[0]
+            elif raw not in options and raw != "na":
+                raw = options[min(index % len(options), len(options) - 1)]
+        note = "Seen in the last quarter's review." if index % 4 == 0 else None
+        svc.save_answer(assessment, framework, requirement.id, raw, note, 0, DEMO_USER)
+    first = answered[0]
+    evidence_svc.add_file(
+        store,
+        assessment,
+        first.id,
+        _demo_file(),
+        "pipeline.yml",
+        "Pipeline definition",
+        dt.date.today() - dt.timedelta(days=30),
+        None,
+        DEMO_USER,
+    )
+    evidence_svc.add_link(
+        assessment,
+        answered[1].id,
+        "https://wiki.example.com/engineering/branching",
+        "Branching policy",
+        None,
+        dt.date.today() + dt.timedelta(days=20),
+        DEMO_USER,
+    )
+    return scope
+
+
+def _demo_file():
+    import io
+
+    return io.BytesIO(b"# Demo pipeline definition\nstages: [build, test, deploy]\n")

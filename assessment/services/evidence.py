@@ -1,0 +1,274 @@
+"""Evidence: files stored by SHA-256 under instance/evidence/, and links; both belong to a scope.
+
+A file is written to a temporary name while it is hashed and measured, then moved into place;
+an upload that is too large, or whose database row is not committed, leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import mimetypes
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, func, select
+
+from ..extensions import db
+from ..models import Assessment, EvidenceLink, Scope
+from ..models import Evidence as EvidenceRow
+from .errors import InvalidInput, NotFound
+from .library import framework_of
+
+CHUNK = 1 << 16
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+class TooLarge(InvalidInput):
+    """An upload over the configured limit."""
+
+    status = 413
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file in the store, and whether this upload created it."""
+
+    sha256: str
+    size: int
+    created: bool
+
+
+class EvidenceStore:
+    """Content-addressed files: instance/evidence/ab/abcdef..."""
+
+    def __init__(self, root: Path, max_bytes: int):
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the file with this hash lives."""
+        if not _SHA256.match(sha256):
+            raise NotFound("No such evidence file.")
+        return self.root / sha256[:2] / sha256
+
+    def save(self, stream: BinaryIO) -> StoredFile:
+        """Store a stream; raise TooLarge (storing nothing) past the limit."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        handle, temp_name = tempfile.mkstemp(prefix=".upload-", dir=self.root)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        limit = self.max_bytes / 1024 / 1024
+                        raise TooLarge(f"The file is larger than the limit of {limit:.0f} MB; nothing was stored.")
+                    digest.update(chunk)
+                    out.write(chunk)
+            sha256 = digest.hexdigest()
+            final = self.path_for(sha256)
+            if final.exists():
+                return StoredFile(sha256, size, created=False)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp_name, final)
+            temp_name = ""
+            return StoredFile(sha256, size, created=True)
+        finally:
+            if temp_name and os.path.exists(temp_name):
+                os.unlink(temp_name)
+
+    def save_bytes(self, data: bytes) -> StoredFile:
+        """Store bytes already in memory."""
+        import io
+
+        return self.save(io.BytesIO(data))
+
+    def discard(self, stored: StoredFile | None) -> None:
+        """Remove a file this request created and no committed row refers to."""
+        if stored is None or not stored.created:
+            return
+        in_use = db.session.scalar(
+            select(func.count()).select_from(EvidenceRow).where(EvidenceRow.sha256 == stored.sha256)
+        )
+        if not in_use:
+            self.path_for(stored.sha256).unlink(missing_ok=True)
+
+
+def safe_filename(name: str | None) -> str:
+    """The last part of a client-given file name, without path, control characters or leading dots."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    return name[:255] or "upload"
+
+
+def _dates(effective: dt.date | None, expires: dt.date | None) -> None:
+    if effective and expires and expires < effective:
+        raise InvalidInput(f"The expiry date {expires} is before the effective date {effective}.")
+
+
+def _title(title: str | None, fallback: str) -> str:
+    title = (title or "").strip() or fallback
+    if len(title) > 500:
+        raise InvalidInput("An evidence title is at most 500 characters.")
+    return title
+
+
+def check_url(url: str | None) -> str:
+    """An http(s) URL, or InvalidInput: evidence links are printed, never fetched or executed."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise InvalidInput("An evidence link must be an http:// or https:// URL of at most 2,000 characters.")
+    return url
+
+
+def _requirement(assessment: Assessment, requirement_id: str) -> None:
+    if requirement_id not in framework_of(assessment.framework_version).requirement_index:
+        raise NotFound(f"This assessment's framework has no requirement {requirement_id!r}.")
+
+
+def _editable(assessment: Assessment) -> None:
+    if assessment.status != "draft":
+        raise InvalidInput("This assessment is completed; reopen it to change its evidence.")
+
+
+def add_file(
+    store: EvidenceStore,
+    assessment: Assessment,
+    requirement_id: str,
+    stream: BinaryIO,
+    filename: str | None,
+    title: str | None,
+    effective: dt.date | None,
+    expires: dt.date | None,
+    user: str,
+) -> tuple[EvidenceRow, StoredFile]:
+    """Store an uploaded file as evidence of one requirement. The caller discards the file if it rolls back."""
+    _editable(assessment)
+    _requirement(assessment, requirement_id)
+    _dates(effective, expires)
+    name = safe_filename(filename)
+    title = _title(title, name)
+    stored = store.save(stream)
+    if stored.size == 0:
+        store.discard(stored)
+        raise InvalidInput("The file is empty; nothing was stored.")
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    row = EvidenceRow(
+        scope_id=assessment.scope_id,
+        title=title,
+        sha256=stored.sha256,
+        original_name=name,
+        size=stored.size,
+        media_type=media_type,
+        effective=effective,
+        expires=expires,
+        created_by=user,
+    )
+    db.session.add(row)
+    db.session.flush()
+    link(assessment, requirement_id, row)
+    return row, stored
+
+
+def add_link(
+    assessment: Assessment,
+    requirement_id: str,
+    url: str | None,
+    title: str | None,
+    effective: dt.date | None,
+    expires: dt.date | None,
+    user: str,
+) -> EvidenceRow:
+    """Record a link as evidence of one requirement."""
+    _editable(assessment)
+    _requirement(assessment, requirement_id)
+    _dates(effective, expires)
+    url = check_url(url)
+    row = EvidenceRow(
+        scope_id=assessment.scope_id,
+        title=_title(title, url),
+        url=url,
+        effective=effective,
+        expires=expires,
+        created_by=user,
+    )
+    db.session.add(row)
+    db.session.flush()
+    link(assessment, requirement_id, row)
+    return row
+
+
+def link(assessment: Assessment, requirement_id: str, evidence: EvidenceRow) -> None:
+    """Let an existing evidence item of the same scope support a requirement (idempotent)."""
+    if evidence.scope_id != assessment.scope_id:
+        raise NotFound("No such evidence in this scope.")
+    exists = db.session.scalar(
+        select(EvidenceLink.id).where(
+            EvidenceLink.assessment_id == assessment.id,
+            EvidenceLink.requirement_id == requirement_id,
+            EvidenceLink.evidence_id == evidence.id,
+        )
+    )
+    if exists is None:
+        db.session.add(
+            EvidenceLink(assessment_id=assessment.id, requirement_id=requirement_id, evidence_id=evidence.id)
+        )
+        db.session.flush()
+
+
+def reuse(assessment: Assessment, requirement_id: str, evidence_id: int) -> EvidenceRow:
+    """Attach evidence the scope already has to another requirement."""
+    _editable(assessment)
+    _requirement(assessment, requirement_id)
+    evidence = db.session.get(EvidenceRow, evidence_id)
+    if evidence is None or evidence.scope_id != assessment.scope_id:
+        raise NotFound("No such evidence in this scope.")
+    link(assessment, requirement_id, evidence)
+    return evidence
+
+
+def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> None:
+    """Stop an evidence item supporting a requirement; the item stays in the scope."""
+    _editable(assessment)
+    db.session.execute(
+        delete(EvidenceLink).where(
+            EvidenceLink.assessment_id == assessment.id,
+            EvidenceLink.requirement_id == requirement_id,
+            EvidenceLink.evidence_id == evidence_id,
+        )
+    )
+
+
+def scope_evidence_choices(scope_id: int) -> list:
+    """Id, title and expiry of every evidence item of a scope, newest first (rows, for pickers)."""
+    return list(
+        db.session.execute(
+            select(EvidenceRow.id, EvidenceRow.title, EvidenceRow.expires)
+            .where(EvidenceRow.scope_id == scope_id)
+            .order_by(EvidenceRow.id.desc())
+        )
+    )
+
+
+def scope_evidence(scope: Scope) -> list[EvidenceRow]:
+    """Every evidence item of a scope, newest first."""
+    return list(
+        db.session.scalars(select(EvidenceRow).where(EvidenceRow.scope_id == scope.id).order_by(EvidenceRow.id.desc()))
+    )
+
+
+def get_evidence(evidence_id: int) -> EvidenceRow:
+    """An evidence item, or NotFound."""
+    evidence = db.session.get(EvidenceRow, evidence_id)
+    if evidence is None:
+        raise NotFound("No such evidence.")
+    return evidence

@@ -1,0 +1,261 @@
+"""The questionnaire, answers, evidence and results of one assessment."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+
+from reports.charts import domain_chart_svg
+
+from ..extensions import db
+from ..forms import (
+    ActionForm,
+    EvidenceForm,
+    note_field_name,
+    questionnaire_form_class,
+    revision_field_name,
+    value_field_name,
+)
+from ..services import assessments as svc
+from ..services import evidence as evidence_svc
+from ..services.errors import InvalidInput
+from ..views.common import current_user, parse_date, parse_int
+from ..views.presenters import questionnaire_page, results_page
+
+bp = Blueprint("assessments", __name__)
+
+
+def evidence_store() -> evidence_svc.EvidenceStore:
+    """The evidence store of this instance."""
+    return evidence_svc.EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
+
+
+def _domain_index(state: svc.AssessmentState, index: int) -> int:
+    if not 0 <= index < len(state.framework.domains):
+        abort(404)
+    return index
+
+
+@bp.get("/assessments/<int:assessment_id>")
+def show(assessment_id: int):
+    """An assessment opens on its first domain."""
+    svc.get_assessment(assessment_id)
+    return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=0))
+
+
+@bp.get("/assessments/<int:assessment_id>/domains/<int:index>")
+def domain(assessment_id: int, index: int):
+    """One domain's page of the questionnaire."""
+    state = svc.load_state(svc.get_assessment(assessment_id))
+    index = _domain_index(state, index)
+    form = questionnaire_form_class(state.framework.domains[index])(formdata=None)
+    page = questionnaire_page(state, index, form)
+    return render_template("assessments/questionnaire.html", page=page, form=form, evidence_form=EvidenceForm())
+
+
+@bp.post("/assessments/<int:assessment_id>/domains/<int:index>")
+def save_domain(assessment_id: int, index: int):
+    """Save every answer of a domain page (the no-JavaScript path), then go where the button said."""
+    assessment = svc.get_assessment(assessment_id)
+    state = svc.load_state(assessment)
+    index = _domain_index(state, index)
+    domain = state.framework.domains[index]
+    form = questionnaire_form_class(domain)()
+    if not form.validate():
+        raise InvalidInput(
+            "The form could not be read: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
+        )
+    results = []
+    for requirement in domain.requirements:
+        if value_field_name(requirement) not in request.form and note_field_name(requirement) not in request.form:
+            continue
+        seen = parse_int(request.form.get(revision_field_name(requirement)), f"{requirement.id} revision") or 0
+        results.append(
+            svc.save_answer(
+                assessment,
+                state.framework,
+                requirement.id,
+                request.form.get(value_field_name(requirement)),
+                request.form.get(note_field_name(requirement)),
+                seen,
+                current_user(),
+            )
+        )
+    db.session.commit()
+    conflicts = {r.requirement_id: r for r in results if r.outcome == "conflict"}
+    if conflicts:
+        state = svc.load_state(assessment)
+        fresh = questionnaire_form_class(domain)(formdata=None)
+        page = questionnaire_page(state, index, fresh, conflicts=conflicts)
+        return render_template(
+            "assessments/questionnaire.html", page=page, form=fresh, evidence_form=EvidenceForm()
+        ), 409
+    target = request.form.get("go", "")
+    if target == "results":
+        return redirect(url_for("assessments.results", assessment_id=assessment_id))
+    goto = parse_int(target, "destination") if target.isdigit() else index
+    goto = min(max(goto, 0), len(state.framework.domains) - 1)
+    return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=goto, saved=len(results)))
+
+
+@bp.post("/assessments/<int:assessment_id>/answers/<path:requirement_id>")
+def save_answer(assessment_id: int, requirement_id: str):
+    """Save one answer as it is given (the questionnaire's script calls this); JSON in, JSON out."""
+    assessment = svc.get_assessment(assessment_id)
+    ActionForm().validate_on_submit() or _csrf_failed()
+    framework = svc.framework_of(assessment.framework_version)
+    seen = parse_int(request.form.get("revision"), "revision") or 0
+    result = svc.save_answer(
+        assessment, framework, requirement_id, request.form.get("value"), request.form.get("note"), seen, current_user()
+    )
+    db.session.commit()
+    status = 409 if result.outcome == "conflict" else 200
+    payload = {"outcome": result.outcome, "revision": result.revision}
+    if result.outcome == "conflict":
+        payload.update(
+            theirs={"value": result.theirs_value, "note": result.theirs_note, "by": result.theirs_by},
+            yours={"value": result.yours_value, "note": result.yours_note},
+        )
+    else:
+        domain_id = framework.requirement_index[requirement_id].domain_id
+        state = svc.load_state(assessment, domain_id=domain_id)
+        r = state.result(requirement_id)
+        progress = state.card.domains[0]
+        payload.update(
+            status=r.status,
+            unsupported=r.unsupported,
+            answered=progress.counts.total - progress.counts.unanswered,
+            total=progress.counts.total,
+        )
+    return jsonify(payload), status
+
+
+def _csrf_failed():
+    raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")
+
+
+@bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence")
+def add_evidence(assessment_id: int, requirement_id: str):
+    """Add a file or a link as evidence of a requirement."""
+    assessment = svc.get_assessment(assessment_id)
+    form = EvidenceForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(
+            "The evidence form could not be read: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
+        )
+    upload = request.files.get("file")
+    effective = parse_date(request.form.get("effective"), "Effective date")
+    expires = parse_date(request.form.get("expires"), "Expiry date")
+    stored = None
+    try:
+        if upload is not None and upload.filename:
+            _, stored = evidence_svc.add_file(
+                evidence_store(),
+                assessment,
+                requirement_id,
+                upload.stream,
+                upload.filename,
+                request.form.get("title"),
+                effective,
+                expires,
+                current_user(),
+            )
+        elif (request.form.get("url") or "").strip():
+            evidence_svc.add_link(
+                assessment,
+                requirement_id,
+                request.form.get("url"),
+                request.form.get("title"),
+                effective,
+                expires,
+                current_user(),
+            )
+        else:
+            raise InvalidInput("Choose a file or give a link.")
+        svc.touch(assessment)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        evidence_store().discard(stored)
+        raise
+    return _back_to_requirement(assessment_id, requirement_id)
+
+
+@bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence/reuse")
+def reuse_evidence(assessment_id: int, requirement_id: str):
+    """Let evidence the scope already holds support this requirement too."""
+    assessment = svc.get_assessment(assessment_id)
+    ActionForm().validate_on_submit() or _csrf_failed()
+    evidence_id = parse_evidence_choice(request.form.get("evidence_id") or request.form.get("evidence"))
+    evidence_svc.reuse(assessment, requirement_id, evidence_id)
+    svc.touch(assessment)
+    db.session.commit()
+    return _back_to_requirement(assessment_id, requirement_id)
+
+
+@bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence/<int:evidence_id>/remove")
+def remove_evidence(assessment_id: int, requirement_id: str, evidence_id: int):
+    """Stop an evidence item supporting this requirement."""
+    assessment = svc.get_assessment(assessment_id)
+    ActionForm().validate_on_submit() or _csrf_failed()
+    evidence_svc.unlink(assessment, requirement_id, evidence_id)
+    svc.touch(assessment)
+    db.session.commit()
+    return _back_to_requirement(assessment_id, requirement_id)
+
+
+def parse_evidence_choice(raw: str | None) -> int:
+    """The evidence id from the reuse field: '#12 Title' (the list's format) or a bare number."""
+    match = re.match(r"\s*#?(\d+)\b", raw or "")
+    if match is None:
+        raise InvalidInput("Choose the evidence to reuse from the list (#number and title).")
+    return int(match.group(1))
+
+
+def _back_to_requirement(assessment_id: int, requirement_id: str):
+    state = svc.load_state(svc.get_assessment(assessment_id))
+    requirement = state.framework.requirement_index[requirement_id]
+    index = next(i for i, d in enumerate(state.framework.domains) if d.id == requirement.domain_id)
+    return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=index) + f"#req-{requirement_id}")
+
+
+@bp.get("/evidence/<int:evidence_id>/download")
+def download_evidence(evidence_id: int):
+    """An evidence file, always as an attachment under its original name."""
+    item = evidence_svc.get_evidence(evidence_id)
+    if not item.is_file:
+        abort(404, description="This evidence is a link, not a file: its URL is shown where it is used.")
+    path = evidence_store().path_for(item.sha256)
+    if not path.is_file():
+        abort(410, description="The stored file is missing from the evidence store.")
+    return send_file(
+        path,
+        mimetype=item.media_type,
+        as_attachment=True,
+        download_name=item.original_name,
+        etag=item.sha256,
+        max_age=0,
+    )
+
+
+@bp.get("/assessments/<int:assessment_id>/results")
+def results(assessment_id: int):
+    """Overall and per-domain scores and levels, blockers, counts and gaps."""
+    state = svc.load_state(svc.get_assessment(assessment_id))
+    return render_template(
+        "assessments/results.html",
+        page=results_page(state),
+        chart=domain_chart_svg(state.card),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/assessments/<int:assessment_id>/status")
+def change_status(assessment_id: int):
+    """Mark completed, or reopen as a draft."""
+    assessment = svc.get_assessment(assessment_id)
+    ActionForm().validate_on_submit() or _csrf_failed()
+    svc.set_status(assessment, request.form.get("status", ""))
+    db.session.commit()
+    return redirect(url_for("assessments.results", assessment_id=assessment_id))

@@ -1,0 +1,254 @@
+"""Precomputed objects for the templates, which hold no logic (house style, point 7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_wtf import FlaskForm
+
+from ..domain.display import one_decimal
+from ..domain.framework import Domain, NumericAnswer, Requirement
+from ..domain.scoring import RequirementResult, Scorecard
+from ..forms import note_field_name, revision_field_name, value_choices, value_field_name
+from ..services.assessments import AssessmentState, SaveResult
+from ..services.evidence import scope_evidence_choices
+
+STATUS_LABELS = {
+    "met": "Met",
+    "partial": "Partial",
+    "not_met": "Not met",
+    "not_applicable": "Not applicable",
+    "unanswered": "Unanswered",
+}
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """One evidence item as a requirement shows it."""
+
+    item: Any  # a row with the columns of EVIDENCE_COLUMNS
+    current: bool
+    dates: str
+
+
+@dataclass
+class RequirementView:
+    """Everything one requirement's block of the questionnaire shows."""
+
+    requirement: Requirement
+    result: RequirementResult
+    value_field: object
+    note_field: object
+    revision_field: object
+    options: list[tuple[str, str]]
+    unit: str | None
+    bands: str | None
+    evidence: list[EvidenceView]
+    status_label: str
+    answered_by: str | None
+    conflict: SaveResult | None = None
+
+
+@dataclass(frozen=True)
+class DomainNav:
+    """One entry of the questionnaire's domain navigation."""
+
+    index: int
+    title: str
+    answered: int
+    total: int
+    current: bool
+
+    @property
+    def percent(self) -> int:
+        """Share answered, in whole percent."""
+        return round(100 * self.answered / self.total) if self.total else 100
+
+
+@dataclass
+class QuestionnairePage:
+    """A domain page of the questionnaire."""
+
+    state: AssessmentState
+    index: int
+    domain: Domain
+    nav: list[DomainNav]
+    sections: list[tuple[str | None, list[RequirementView]]]
+    editable: bool
+    prev_index: int | None
+    next_index: int | None
+    reusable: list = field(default_factory=list)
+    conflicts: int = 0
+    overall_completion: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def evidence_dates(item) -> str:
+    """'effective 2026-01-01, expires 2026-12-31', or ''."""
+    parts = []
+    if item.effective:
+        parts.append(f"effective {item.effective.isoformat()}")
+    if item.expires:
+        parts.append(f"expires {item.expires.isoformat()}")
+    return ", ".join(parts)
+
+
+def is_current(item, as_of: dt.date) -> bool:
+    """The spec's rule 1, on a stored item."""
+    return (item.effective is None or item.effective <= as_of) and (item.expires is None or item.expires >= as_of)
+
+
+def bands_text(answer: NumericAnswer) -> str:
+    """The bands of a numeric question in words."""
+    parts = []
+    for band in answer.bands:
+        if band.min is not None and band.max is not None:
+            rng = f"{band.min:g}–{band.max:g}"
+        elif band.max is not None:
+            rng = f"up to {band.max:g}"
+        elif band.min is not None:
+            rng = f"{band.min:g} or more"
+        else:
+            rng = "any other value"
+        parts.append(f"{rng}: {band.credit:g}")
+    return "; ".join(parts)
+
+
+def domain_nav(card: Scorecard, current: int) -> list[DomainNav]:
+    """Per-domain progress for the navigation."""
+    return [
+        DomainNav(i, d.domain.title, d.counts.total - d.counts.unanswered, d.counts.total, i == current)
+        for i, d in enumerate(card.domains)
+    ]
+
+
+def questionnaire_page(
+    state: AssessmentState, index: int, form: FlaskForm, conflicts: dict[str, SaveResult] | None = None
+) -> QuestionnairePage:
+    """The page of domain `index`, with the form filled from the stored answers."""
+    conflicts = conflicts or {}
+    domain = state.framework.domains[index]
+    as_of = state.assessment.as_of
+    all_evidence = scope_evidence_choices(state.assessment.scope_id)
+    sections: list[tuple[str | None, list[RequirementView]]] = []
+    for requirement in domain.requirements:
+        row = state.rows.get(requirement.id)
+        value_field = form[value_field_name(requirement)]
+        note_field = form[note_field_name(requirement)]
+        revision_field = form[revision_field_name(requirement)]
+        value_field.data = row.value if row else None
+        note_field.data = row.note if row else None
+        revision_field.data = str(row.revision if row else 0)
+        linked = state.evidence.get(requirement.id, [])
+        numeric = requirement.answer if isinstance(requirement.answer, NumericAnswer) else None
+        view = RequirementView(
+            requirement=requirement,
+            result=state.result(requirement.id),
+            value_field=value_field,
+            note_field=note_field,
+            revision_field=revision_field,
+            options=value_choices(requirement),
+            unit=numeric.unit if numeric else None,
+            bands=bands_text(numeric) if numeric else None,
+            evidence=[EvidenceView(e, is_current(e, as_of), evidence_dates(e)) for e in linked],
+            status_label=STATUS_LABELS[state.result(requirement.id).status],
+            answered_by=f"{row.answered_by}, {row.answered_at:%Y-%m-%d %H:%M} UTC" if row else None,
+            conflict=conflicts.get(requirement.id),
+        )
+        if sections and sections[-1][0] == requirement.section:
+            sections[-1][1].append(view)
+        else:
+            sections.append((requirement.section, [view]))
+    count = len(state.framework.domains)
+    return QuestionnairePage(
+        state=state,
+        index=index,
+        domain=domain,
+        nav=domain_nav(state.card, index),
+        sections=sections,
+        editable=state.assessment.status == "draft",
+        prev_index=index - 1 if index > 0 else None,
+        next_index=index + 1 if index + 1 < count else None,
+        reusable=all_evidence,
+        conflicts=len(conflicts),
+        overall_completion=one_decimal(state.card.completion),
+    )
+
+
+@dataclass(frozen=True)
+class DomainRow:
+    """One row of the results' domain table."""
+
+    index: int
+    id: str
+    title: str
+    score: str
+    level: str
+    below_target: bool
+    met: int
+    applicable: int
+
+
+@dataclass
+class ResultsPage:
+    """The results of an assessment, every figure from the scorecard."""
+
+    state: AssessmentState
+    score: str
+    completion: str
+    level: str
+    target: str
+    reached: bool | None
+    next_level: str | None
+    blockers: list[RequirementResult]
+    domains: list[DomainRow]
+    counts: list[tuple[str, str, int]]
+    gaps: list[RequirementResult]
+    status_labels: dict[str, str]
+
+
+def level_text(card: Scorecard, number: int | None) -> str:
+    """'2 Managed', or '—'."""
+    if number is None:
+        return "—"
+    return f"{number} {card.framework.level_name(number)}"
+
+
+def results_page(state: AssessmentState) -> ResultsPage:
+    """The results page of an assessment."""
+    card = state.card
+    maturity = card.framework.is_maturity
+    target = card.target_level
+    upcoming = card.next_level()
+    rows = []
+    for i, d in enumerate(card.domains):
+        applicable = d.counts.total - d.counts.not_applicable
+        below = maturity and target is not None and (d.level is None or d.level < target)
+        rows.append(
+            DomainRow(
+                i,
+                d.domain.id,
+                d.domain.title,
+                one_decimal(d.score),
+                level_text(card, d.level),
+                bool(below and d.level is not None),
+                d.counts.met,
+                applicable,
+            )
+        )
+    return ResultsPage(
+        state=state,
+        score=one_decimal(card.score),
+        completion=one_decimal(card.completion),
+        level=level_text(card, card.level) if maturity else "",
+        target=level_text(card, target) if maturity else "",
+        reached=(card.level is not None and target is not None and card.level >= target) if maturity else None,
+        next_level=f"{upcoming.number} {upcoming.name}" if upcoming else None,
+        blockers=list(card.blockers()),
+        domains=rows,
+        counts=[(key, STATUS_LABELS[key], value) for key, value in card.counts.as_dict().items()],
+        gaps=list(card.gaps),
+        status_labels=STATUS_LABELS,
+    )

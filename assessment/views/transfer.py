@@ -1,0 +1,52 @@
+"""Export an assessment (answers file + evidence zip) and import one into a scope."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
+
+from ..extensions import db
+from ..services import assessments as svc
+from ..services import transfer
+from ..services.errors import InvalidInput
+from .assessments import evidence_store
+from .common import current_user
+
+bp = Blueprint("transfer", __name__)
+
+
+@bp.get("/assessments/<int:assessment_id>/export.zip")
+def export_assessment(assessment_id: int):
+    """The assessment as framework.yaml + answers.yaml + evidence/ in a zip."""
+    assessment = svc.get_assessment(assessment_id)
+    data = transfer.export_zip(assessment, evidence_store())
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{transfer.export_name(assessment)}.zip"'},
+    )
+
+
+@bp.post("/scopes/<int:scope_id>/import")
+def import_assessment(scope_id: int):
+    """Import an answers file (or a zip with its evidence) as a new assessment of the scope."""
+    scope = svc.get_scope(scope_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("Choose an answers .yaml or .zip file to import.")
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"The upload is larger than the import limit of {limit / 1024 / 1024:.0f} MB.")
+    store = evidence_store()
+    result, stored = transfer.import_upload(
+        scope, upload.filename, data, store, current_user(), current_app.config["EVIDENCE_MAX_BYTES"]
+    )
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for item in stored:
+            store.discard(item)
+        raise
+    flash(f"Imported {result.answers} answer(s) and {result.files} evidence file(s).")
+    return redirect(url_for("assessments.results", assessment_id=result.assessment.id))

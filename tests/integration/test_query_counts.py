@@ -1,0 +1,58 @@
+"""The questionnaire and results pages run a fixed number of queries, however big the framework."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event
+
+from assessment.domain.loader import load_framework_text
+from assessment.extensions import db
+from assessment.services.evidence import EvidenceStore
+from assessment.services.library import framework_of, store_framework
+from assessment.services.transfer import import_upload
+from bench.generate import answers_yaml, framework_yaml
+from tests.integration.helpers import make_scope
+
+
+def seeded(app, client, requirements: int, name: str) -> int:
+    """A fully answered assessment (a note and an evidence link each) of a generated framework."""
+    text = framework_yaml(requirements).replace("id: bench-large", f"id: bench-{requirements}")
+    scope = make_scope(client, name)
+    with app.app_context():
+        row, _ = store_framework(load_framework_text(text), text, "bench.yaml")
+        answers = answers_yaml(framework_of(row), "2026-11-21")
+        store = EvidenceStore(app.config["EVIDENCE_DIR"], 1 << 20)
+        from assessment.models import Scope
+
+        result, _ = import_upload(db.session.get(Scope, scope), "a.yaml", answers.encode(), store, "seed", 1 << 20)
+        db.session.commit()
+        return result.assessment.id
+
+
+def queries(app, client, url: str) -> int:
+    count = 0
+
+    def counter(*_args, **_kwargs):
+        nonlocal count
+        count += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    assert response.status_code == 200
+    return count
+
+
+@pytest.mark.parametrize("page", ["domains/0", "domains/1", "results", "backlog"])
+def test_query_count_does_not_grow_with_the_framework(app, client, page):
+    small = seeded(app, client, 120, "Small")
+    large = seeded(app, client, 600, "Large")
+    html = client.get(f"/assessments/{large}/results").get_data(as_text=True)
+    assert re.search(r'data-count="unanswered">0<', html)  # fully answered
+    assert queries(app, client, f"/assessments/{small}/{page}") == queries(app, client, f"/assessments/{large}/{page}")
