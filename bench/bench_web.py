@@ -1,0 +1,120 @@
+"""Benchmark of the web pages on a fully answered 1,200-requirement framework.
+
+Targets (issue 3), server time, p95: a questionnaire page of 60 requirements under 100 ms, the
+results page under 150 ms, saving one answer under 50 ms. Requests go through the real WSGI app
+in-process (Flask's test client), so the figures are server time without the network.
+
+Run: `.venv/bin/python bench/bench_web.py` (SQLite), or on PostgreSQL:
+`bin/with-postgres .venv/bin/python bench/bench_web.py` (uses $DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from assessment import create_app  # noqa: E402
+from assessment.domain.loader import load_framework_text  # noqa: E402
+from assessment.extensions import db  # noqa: E402
+from assessment.models import Scope  # noqa: E402
+from assessment.services.evidence import EvidenceStore  # noqa: E402
+from assessment.services.library import framework_of, store_framework  # noqa: E402
+from assessment.services.transfer import import_upload  # noqa: E402
+from bench.bench_engine import machine  # noqa: E402
+from bench.generate import answers_yaml, framework_yaml  # noqa: E402
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def timed(fn, runs: int) -> list[float]:
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requirements", type=int, default=1200)
+    parser.add_argument("--runs", type=int, default=60)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL")
+    with tempfile.TemporaryDirectory() as tmp:
+        if url:
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            engine.dispose()
+        else:
+            url = f"sqlite:///{tmp}/bench.db"
+        app = create_app({"INSTANCE_PATH": f"{tmp}/instance", "SQLALCHEMY_DATABASE_URI": url,
+                          "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench"})
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade()
+            source = framework_yaml(args.requirements)
+            row, _ = store_framework(load_framework_text(source), source, "bench.yaml")
+            scope = Scope(name="Bench", kind="team")
+            db.session.add(scope)
+            db.session.flush()
+            store = EvidenceStore(app.config["EVIDENCE_DIR"], 1 << 20)
+            answers = answers_yaml(framework_of(row), "2026-11-21").encode()
+            result, _ = import_upload(scope, "answers.yaml", answers, store, "bench", 1 << 20)
+            db.session.commit()
+            assessment = result.assessment.id
+            domains = len(framework_of(row).domains)
+            first = framework_of(row).requirements[1]
+            revision = 1
+        client = app.test_client()
+        for path in (f"/assessments/{assessment}/domains/0", f"/assessments/{assessment}/results"):
+            assert client.get(path).status_code == 200  # warm the framework cache and templates
+
+        questionnaire = timed(lambda i: client.get(f"/assessments/{assessment}/domains/{i % domains}"), args.runs)
+        results = timed(lambda i: client.get(f"/assessments/{assessment}/results"), args.runs)
+
+        def save(i: int) -> None:
+            nonlocal revision
+            response = client.post(
+                f"/assessments/{assessment}/answers/{first.id}",
+                data={"value": ("yes", "partial")[i % 2], "note": "", "revision": str(revision)},
+                headers={"X-Requested-With": "fetch"},
+            )
+            assert response.status_code == 200, response.get_data(as_text=True)
+            revision = response.json["revision"]
+
+        saves = timed(save, args.runs)
+
+    backend = url.split(":", 1)[0]
+    print(f"machine: {machine()}")
+    print(f"database: {backend}; framework: {args.requirements} requirements, all answered with a note and a link")
+    ok = True
+    for label, values, target in (
+        ("questionnaire page (60 requirements)", questionnaire, 100),
+        ("results page", results, 150),
+        ("save one answer", saves, 50),
+    ):
+        p95 = percentile(values, 0.95)
+        ok &= p95 < target
+        print(f"{label:38s} median {statistics.median(values):7.1f} ms   p95 {p95:7.1f} ms   "
+              f"(target p95 < {target} ms, {len(values)} requests)")
+    print("targets met" if ok else "TARGETS MISSED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
