@@ -144,3 +144,15 @@ def test_expired_evidence_is_shown_as_not_current(app, client, devops):
     assert autosave(client, assessment, "CI-01", "yes").json == {
         "outcome": "saved", "revision": 1, "status": "not_met", "unsupported": True, "answered": 1, "total": 3}
     assert "Not current at 2026-11-21" in client.get(f"/assessments/{assessment}/domains/0").get_data(as_text=True)
+
+
+def test_evidence_of_another_scope_cannot_be_reused(app, client, devops):
+    from tests.integration.helpers import example_version, make_scope, start
+
+    assessment, _ = devops
+    client.post(f"/assessments/{assessment}/requirements/CI-01/evidence", data={"url": "https://a.example/x"})
+    with app.app_context():
+        evidence_id = db.session.scalar(select(Evidence.id))
+    other = start(client, make_scope(client, "Other"), example_version(app))
+    response = client.post(f"/assessments/{other}/requirements/CI-01/evidence/reuse", data={"evidence": f"#{evidence_id}"})
+    assert response.status_code == 404 and count(app, EvidenceLink) == 1
