@@ -193,6 +193,68 @@ def format_scorecard(card: Scorecard) -> str:
     return "\n".join(lines)
 
 
+@cli.command(name="report", with_appcontext=False)
+@click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
+@click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output file.")
+@click.option("--format", "output_format", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True)
+@click.option(
+    "--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's)."
+)
+@click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's).")
+@click.option("--prepared-by", metavar="NAME", help="Name printed on the cover and the sign-off.")
+def report_command(
+    framework_path: Path,
+    answers_path: Path,
+    output: Path,
+    output_format: str,
+    as_of: dt.date | None,
+    target_level: int | None,
+    prepared_by: str | None,
+) -> None:
+    """Render the auditor-ready report of an answers file (PDF, or the print HTML)."""
+    from reports.render import render_html, render_pdf
+    from reports.sources import report_from_files
+
+    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, report_from_files)
+    data = render_pdf(report) if output_format == "pdf" else render_html(report).encode("utf-8")
+    _write_atomically(output, data)
+    click.echo(f"{output}: {output_format.upper()} report {report.id}, {len(data):,} bytes")
+
+
+def _load_report(framework_path, answers_path, as_of, target_level, prepared_by, build):
+    try:
+        framework = load_framework_file(framework_path)
+    except InvalidFile as exc:
+        _fail(exc.problems)
+    if target_level is not None:
+        ctx = Context("--target-level")
+        if not check_target_level(framework, target_level, ctx, 1, "target_level"):
+            _fail(ctx.problems)
+    try:
+        return build(framework_path, answers_path, prepared_by=prepared_by, as_of=as_of, target_level=target_level)
+    except InvalidFile as exc:
+        _fail(exc.problems)
+
+
+def _write_atomically(output: Path, data: bytes) -> None:
+    """Write to a temporary file beside `output`, then rename: a failed run leaves nothing half-written."""
+    import os
+    import tempfile
+
+    directory = output.parent if str(output.parent) else Path(".")
+    if not directory.is_dir():
+        _fail([Problem(str(output), 1, ROOT_PATH, f"cannot write here: {directory} is not a directory")])
+    handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temp, output)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
 @cli.group(name="frameworks")
 def frameworks_group() -> None:
     """The framework library."""

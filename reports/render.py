@@ -70,7 +70,7 @@ def asset_path(url: str) -> Path | None:
     return path if path.is_relative_to(ASSETS) and path.is_file() else None
 
 
-def _fetcher():
+def _fetcher(log: list[str] | None):
     """WeasyPrint's URL fetcher limited to our asset folder: every other URL is refused, never opened."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -79,6 +79,8 @@ def _fetcher():
 
         def fetch(self, url, headers=None):
             path = asset_path(url)
+            if log is not None:
+                log.append(url[:200])
             if path is None:
                 self.refused.append(url[:200])
                 raise FetchRefused(f"refused to fetch {url[:200]!r}: reports load only their own assets")
@@ -89,10 +91,10 @@ def _fetcher():
     return fetcher
 
 
-def render_pdf(report: Report, html: str | None = None) -> bytes:
-    """The report as PDF bytes."""
+def render_pdf(report: Report, html: str | None = None, log: list[str] | None = None) -> bytes:
+    """The report as PDF bytes; `log` (when given) receives every URL the renderer asked for."""
     from weasyprint import HTML
 
-    fetcher = _fetcher()
+    fetcher = _fetcher(log)
     document = HTML(string=html or render_html(report), base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
     return document.write_pdf()

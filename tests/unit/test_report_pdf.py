@@ -1,0 +1,97 @@
+"""The PDF report from files: the acceptance points, read back with pdftotext."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reports.model import ReportMeta, build_report
+from reports.render import render_html, render_pdf
+from reports.sources import report_from_files
+from tests.conftest import EXAMPLES
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+
+
+def pdf_text(pdf: bytes, tmp_path: Path, layout: bool = True) -> str:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    args = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def devops_files(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    return tmp_path / "ex" / "devops-delivery.yaml", tmp_path / "ex" / "devops-delivery.answers.yaml"
+
+
+def test_pdf_holds_what_an_auditor_needs(devops_files, tmp_path):
+    report = report_from_files(*devops_files, prepared_by="Dana Auditor")
+    text = pdf_text(render_pdf(report), tmp_path)
+    for rid in ("CI-01", "CI-02", "CI-03", "DEP-01", "DEP-02", "DEP-03", "OPS-01", "OPS-02"):
+        assert rid in text
+    for title in ("Continuous integration", "Deployment", "Operations"):
+        assert title in text
+    assert "DevOps Delivery Maturity (example)" in text and "2026.1" in text
+    assert "56.3" in text and "1 Initial" in text
+    assert "1a8dd0a0e6bd03841deb022508d992e909b2aeec63148d1b7e7629ecaf94a533" in text
+    pages = re.findall(r"Page (\d+) of (\d+)", text)
+    assert pages and all(total == pages[0][1] for _, total in pages)
+    assert [int(n) for n, _ in pages] == list(range(1, int(pages[0][1]) + 1))
+    assert text.count(report.id) >= len(pages)  # the report id on every page
+    for heading in ("Contents", "Executive summary", "Requirements by domain", "Evidence index", "Gaps",
+                    "Improvement backlog", "Method", "Sign-off"):
+        assert heading in text
+    assert "Dana Auditor" in text
+
+
+def test_unsupported_requirements_are_marked(devops_files, tmp_path):
+    text = pdf_text(render_pdf(report_from_files(*devops_files)), tmp_path)
+    ops = next(line for line in text.splitlines() if "OPS-01" in line and "Yes" in line)
+    following = text[text.index(ops):text.index(ops) + 600]
+    assert "UNSUPPORTED" in following
+    assert "NOT current at" in text  # the expired SLO document
+
+
+def test_hostile_text_is_printed_and_nothing_is_fetched(devops_files, tmp_path):
+    framework, answers = devops_files
+    hostile = '<img src="file:///etc/passwd"> <b>bold</b> <script>alert(1)</script>'
+    text = answers.read_text().replace("note: SLOs exist but the evidence expired.", f"note: '{hostile}'")
+    answers.write_text(text)
+    report = report_from_files(framework, answers, prepared_by='<img src="http://evil.example/x.png">')
+    html = render_html(report)
+    assert "<img" not in html and "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    log: list[str] = []
+    out = pdf_text(render_pdf(report, html, log=log), tmp_path, layout=False)
+    compact = "".join(out.split())  # the note wraps inside its table cell
+    assert '<imgsrc="file:///etc/passwd"><b>bold</b><script>alert(1)</script>' in compact
+    assert all(url.endswith("/reports/assets/report.css") for url in log), log
+
+
+def test_the_fetcher_refuses_everything_but_our_assets():
+    from reports.render import ASSETS, asset_path
+
+    assert asset_path((ASSETS / "report.css").as_uri()) is not None
+    for url in ("file:///etc/passwd", "http://example.com/x.css", (ASSETS / ".." / "render.py").resolve().as_uri(),
+                "data:text/css,body{}", "file://evil.example" + str(ASSETS / "report.css")):
+        assert asset_path(url) is None, url
+
+
+def test_compliance_report_has_no_levels(tmp_path):
+    text = pdf_text(render_pdf(report_from_files(EXAMPLES / "itgc-mini.yaml", EXAMPLES / "itgc-mini.answers.yaml")),
+                    tmp_path)
+    assert "COMPLIANCE ASSESSMENT REPORT" in text
+    assert "33.3" in text and "Maturity level" not in text
+
+
+def test_report_id_is_stable_for_unchanged_content(devops_files):
+    first = report_from_files(*devops_files)
+    second = report_from_files(*devops_files)
+    assert first.id == second.id and re.fullmatch(r"RPT-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}", first.id)
+    changed = build_report(first.framework, {}, ReportMeta(scope="x"))
+    assert changed.id != first.id
