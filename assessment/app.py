@@ -45,9 +45,9 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
 
-    from .views import assessments, backlog, library, scopes, transfer
+    from .views import assessments, backlog, library, reports, scopes, transfer
 
-    for blueprint in (scopes.bp, library.bp, assessments.bp, backlog.bp, transfer.bp):
+    for blueprint in (scopes.bp, library.bp, assessments.bp, backlog.bp, transfer.bp, reports.bp):
         app.register_blueprint(blueprint)
     _error_pages(app)
 

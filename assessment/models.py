@@ -163,3 +163,31 @@ class BacklogItem(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+REPORT_KINDS = ("pdf", "bundle")
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class ReportJob(Base):
+    """A report rendered in the background; a finished one is reused while its fingerprint holds."""
+
+    __tablename__ = "report_job"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {REPORT_KINDS!r}", name="ck_report_job_kind"),
+        CheckConstraint(f"status IN {JOB_STATUSES!r}", name="ck_report_job_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    report_id: Mapped[str | None] = mapped_column(String(40))
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

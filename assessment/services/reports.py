@@ -1,0 +1,209 @@
+"""Reports of assessments in the database: built from the same model as file reports, rendered in
+the background (a request never waits for WeasyPrint), and reused while the assessment is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from reports.model import BacklogEntry, Report, ReportMeta, build_report
+
+from ..extensions import db
+from ..models import REPORT_KINDS, Assessment, BacklogItem, ReportJob, utcnow
+from .assessments import domain_answers, get_assessment, load_state
+from .errors import InvalidInput, NotFound
+from .evidence import EvidenceStore
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One rendering thread per process: WeasyPrint is CPU-bound and memory-hungry."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
+        return _executor
+
+
+def store_of(app: Flask) -> EvidenceStore:
+    """The evidence store of an application."""
+    return EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
+
+
+def store_of_current() -> EvidenceStore:
+    """The evidence store of the current application."""
+    return store_of(current_app)
+
+
+def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceStore) -> Report:
+    """The report model of an assessment, from the database."""
+    state = load_state(assessment)
+    answers = domain_answers(state.framework, state.rows, state.evidence)
+    files = {
+        item.sha256: store.path_for(item.sha256)
+        for items in state.evidence.values()
+        for item in items
+        if item.sha256
+    }
+    backlog = tuple(
+        BacklogEntry(i.requirement_id, i.title, i.priority, i.owner, i.due_date, i.status, i.recommendation,
+                     i.hypothesis, i.outcome)
+        for i in sorted(_backlog_items(assessment), key=lambda i: (-i.priority, i.id))
+    )
+    meta = ReportMeta(
+        scope=assessment.scope.name,
+        status=assessment.status,
+        prepared_by=prepared_by,
+        framework_label=assessment.framework_version.label,
+    )
+    return build_report(
+        state.framework, answers, meta, as_of=assessment.as_of, target_level=assessment.target_level,
+        backlog=backlog, evidence_files=files,
+    )
+
+
+def _backlog_items(assessment: Assessment) -> list[BacklogItem]:
+    return list(
+        db.session.scalars(
+            select(BacklogItem).where(
+                BacklogItem.scope_id == assessment.scope_id,
+                BacklogItem.framework_id == assessment.framework_version.framework_id,
+            )
+        )
+    )
+
+
+def fingerprint(assessment: Assessment, kind: str) -> str:
+    """What a rendered report depends on: the assessment's last change and its backlog's."""
+    backlog = db.session.execute(
+        select(func.count(BacklogItem.id), func.max(BacklogItem.updated_at)).where(
+            BacklogItem.scope_id == assessment.scope_id,
+            BacklogItem.framework_id == assessment.framework_version.framework_id,
+        )
+    ).one()
+    raw = f"{assessment.id}|{kind}|{assessment.updated_at.isoformat()}|{assessment.status}|{backlog[0]}|{backlog[1]}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def request_report(assessment: Assessment, kind: str, user: str) -> ReportJob:
+    """The job that renders (or rendered) this report: a finished one is reused while unchanged."""
+    if kind not in REPORT_KINDS:
+        raise InvalidInput(f"Unknown report kind {kind!r}; choose one of {', '.join(REPORT_KINDS)}.")
+    mark = fingerprint(assessment, kind)
+    existing = db.session.scalars(
+        select(ReportJob)
+        .where(ReportJob.fingerprint == mark, ReportJob.status.in_(("queued", "running", "done")))
+        .order_by(ReportJob.id.desc())
+    ).first()
+    if existing is not None and (existing.status != "done" or _file(current_app, existing).is_file()):
+        return existing
+    job = ReportJob(assessment_id=assessment.id, kind=kind, fingerprint=mark, requested_by=user)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def start(job: ReportJob) -> None:
+    """Render the job after the request's transaction commits (synchronously when REPORTS_SYNC is set)."""
+    app = current_app._get_current_object()
+    if job.status != "queued":
+        return
+    if app.config.get("REPORTS_SYNC"):
+        run_job(app, job.id)
+    else:
+        _pool().submit(run_job, app, job.id)
+
+
+def _file(app: Flask, job: ReportJob) -> Path:
+    return Path(app.instance_path) / "reports" / (job.file_name or f"job-{job.id}")
+
+
+def _progress(job: ReportJob, value: int, message: str) -> None:
+    job.progress, job.message = value, message
+    db.session.commit()
+
+
+def run_job(app: Flask, job_id: int) -> None:
+    """Render one report job in its own application context and session."""
+    with app.app_context():
+        job = db.session.get(ReportJob, job_id)
+        if job is None or job.status != "queued":
+            return
+        job.status = "running"
+        _progress(job, 5, "Reading the assessment")
+        try:
+            from reports.render import render_html, render_pdf
+
+            store = store_of(app)
+            report = report_for(get_assessment(job.assessment_id), job.requested_by, store)
+            _progress(job, 20, "Laying out the report")
+            html = render_html(report)
+            _progress(job, 35, "Rendering the PDF")
+            pdf = render_pdf(report, html)
+            if job.kind == "bundle":
+                _progress(job, 80, "Packing the evidence bundle")
+                data = _bundle_bytes(report, pdf)
+                name = f"{job.id}-{report.id}.zip"
+            else:
+                data, name = pdf, f"{job.id}-{report.id}.pdf"
+            job.file_name = name
+            _write(_file(app, job), data)
+            job.status, job.progress, job.message = "done", 100, "Ready"
+            job.report_id, job.size, job.finished_at = report.id, len(data), utcnow()
+            db.session.commit()
+        except Exception as exc:  # the job records the failure; the worker keeps going
+            db.session.rollback()
+            app.logger.exception("Report job %s failed", job_id)
+            job = db.session.get(ReportJob, job_id)
+            job.status, job.message, job.finished_at = "failed", f"The report could not be rendered: {exc}", utcnow()
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
+def _bundle_bytes(report: Report, pdf: bytes) -> bytes:
+    import io
+
+    from reports.bundle import write_bundle
+
+    buffer = io.BytesIO()
+    write_bundle(report, pdf, buffer)
+    return buffer.getvalue()
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def get_job(job_id: int) -> ReportJob:
+    """A report job, or NotFound."""
+    job = db.session.get(ReportJob, job_id)
+    if job is None:
+        raise NotFound("No such report.")
+    return job
+
+
+def job_file(job: ReportJob) -> Path:
+    """The rendered file of a finished job, or NotFound."""
+    path = _file(current_app, job)
+    if job.status != "done" or not path.is_file():
+        raise NotFound("This report is not ready.")
+    return path

@@ -1,0 +1,72 @@
+"""Report downloads: PDF and evidence bundle rendered in the background, and quick exports."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, send_file, url_for
+
+from ..extensions import db
+from ..services import assessments as svc
+from ..services import reports as report_svc
+from .common import current_user
+
+bp = Blueprint("reports", __name__)
+
+EXPORTS = {
+    "requirements.csv": ("text/csv", "requirements_csv"),
+    "backlog.csv": ("text/csv", "backlog_csv"),
+    "results.xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "workbook_xlsx"),
+    "score.json": ("application/json", "score_json"),
+}
+
+
+@bp.post("/assessments/<int:assessment_id>/reports/<kind>")
+def request_report(assessment_id: int, kind: str):
+    """Queue (or reuse) the PDF report or the evidence bundle, then show its progress."""
+    assessment = svc.get_assessment(assessment_id)
+    job = report_svc.request_report(assessment, kind, current_user())
+    db.session.commit()
+    report_svc.start(job)
+    return redirect(url_for("reports.job", job_id=job.id))
+
+
+@bp.get("/reports/<int:job_id>")
+def job(job_id: int):
+    """A report's progress; the page refreshes itself (without JavaScript) until it is ready."""
+    job = report_svc.get_job(job_id)
+    assessment = svc.get_assessment(job.assessment_id)
+    return render_template("reports/job.html", job=job, assessment=assessment)
+
+
+@bp.get("/reports/<int:job_id>/status")
+def job_status(job_id: int):
+    """A report's progress as JSON, for the page's script."""
+    job = report_svc.get_job(job_id)
+    return jsonify(status=job.status, progress=job.progress, message=job.message,
+                   download=url_for("reports.download", job_id=job.id) if job.status == "done" else None)
+
+
+@bp.get("/reports/<int:job_id>/download")
+def download(job_id: int):
+    """The rendered PDF or bundle, as an attachment."""
+    job = report_svc.get_job(job_id)
+    path = report_svc.job_file(job)
+    assessment = svc.get_assessment(job.assessment_id)
+    base = f"{assessment.framework_version.framework_id}-{assessment.as_of.isoformat()}-{job.report_id}"
+    if job.kind == "bundle":
+        return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{base}-bundle.zip")
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{base}.pdf")
+
+
+@bp.get("/assessments/<int:assessment_id>/export/<name>")
+def export(assessment_id: int, name: str):
+    """Requirement results and backlog as CSV or XLSX, and the score JSON of the spec."""
+    from reports import exports
+
+    if name not in EXPORTS:
+        return redirect(url_for("assessments.results", assessment_id=assessment_id))
+    assessment = svc.get_assessment(assessment_id)
+    report = report_svc.report_for(assessment, current_user(), report_svc.store_of_current())
+    mimetype, function = EXPORTS[name]
+    data = getattr(exports, function)(report)
+    filename = f"{assessment.framework_version.framework_id}-{assessment.as_of.isoformat()}-{name}"
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
