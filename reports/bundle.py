@@ -1,0 +1,188 @@
+"""Audit bundles: one zip holding the report PDF, every evidence file and a manifest of hashes, so
+an auditor can check, offline and years later, that nothing was changed since the report was made.
+
+Layout of a bundle:
+
+    manifest.json                 report facts, the PDF's SHA-256 and size, one entry per evidence item
+    manifest.csv                  the evidence entries again, for a spreadsheet (same facts as the JSON)
+    report.pdf                    the rendered report
+    evidence/E-001-<file name>    each evidence file, under its evidence number
+
+Evidence files are copied in chunks, never read whole, and their bytes are hashed on the way in:
+a file whose SHA-256 is not the report's (the store was tampered with) is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+from .bundle_check import (
+    BUNDLE_FORMAT,
+    CHUNK,
+    MANIFEST_CSV,
+    MANIFEST_JSON,
+    REPORT_PDF,
+    manifest_csv_records,
+    verify_bundle,
+)
+from .exports import to_csv
+from .model import EvidenceEntry, Report
+
+__all__ = ["bundle_file_name", "safe_file_name", "verify_bundle", "write_bundle"]
+
+MAX_NAME = 150
+_WINDOWS_RESERVED = re.compile(r'[<>:"|?*]')
+
+
+def safe_file_name(name: str | None) -> str:
+    """The last part of `name`, without path, control characters or leading dots, at most 150 characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    name = _WINDOWS_RESERVED.sub("_", name).strip().lstrip(".").strip()
+    if len(name) > MAX_NAME:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            name = stem[: MAX_NAME - len(ext) - 1].rstrip() + "." + ext
+        else:
+            name = name[:MAX_NAME]
+    return name or "file"
+
+
+def bundle_file_name(entry: EvidenceEntry) -> str | None:
+    """Where an evidence entry's file sits in the bundle, or None for a link."""
+    if entry.sha256 is None and entry.file_name is None:
+        return None
+    original = entry.file_name or (entry.source.name if entry.source else None)
+    return f"evidence/{entry.number}-{safe_file_name(original)}"
+
+
+def _manifest(report: Report, pdf: bytes, sizes: dict[str, int]) -> dict:
+    """The manifest.json content: report facts, the PDF's hash, and every evidence entry, files and links."""
+    card, fw = report.card, report.framework
+    return {
+        "format": BUNDLE_FORMAT,
+        "report_id": report.id,
+        "framework": {"id": fw.id, "title": fw.title, "version": fw.version},
+        "scope": report.meta.scope,
+        "as_of": card.as_of.isoformat(),
+        "generated_at": report.meta.generated_at.isoformat(),
+        "report_pdf": {"file": REPORT_PDF, "sha256": hashlib.sha256(pdf).hexdigest(), "size": len(pdf)},
+        "evidence": [
+            {
+                "number": e.number,
+                "title": e.title,
+                "requirement_ids": list(e.requirement_ids),
+                "kind": "file" if bundle_file_name(e) else "link",
+                "file": bundle_file_name(e),
+                "file_name": e.file_name,
+                "sha256": e.sha256,
+                "size": sizes.get(e.number, e.size),
+                "url": e.url,
+                "effective": e.effective.isoformat() if e.effective else None,
+                "expires": e.expires.isoformat() if e.expires else None,
+                "current": e.current,
+            }
+            for e in report.evidence
+        ],
+    }
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _files(report: Report) -> list[tuple[EvidenceEntry, str, Path, int]]:
+    """(entry, name in the bundle, source, size) of every evidence file, each checked against the report's hash."""
+    files = []
+    for entry in report.evidence:
+        name = bundle_file_name(entry)
+        if name is None:
+            continue
+        if entry.sha256 is None:
+            raise ValueError(f"evidence {entry.number} ({entry.title!r}) is a file without a SHA-256: cannot verify it")
+        if entry.source is None:
+            raise ValueError(
+                f"evidence {entry.number} ({entry.title!r}): the bytes of {entry.file_name!r} "
+                f"(SHA-256 {entry.sha256}) are not available: no source file was given"
+            )
+        try:
+            actual, size = _hash_file(entry.source)
+        except OSError as error:
+            raise ValueError(
+                f"evidence {entry.number} ({entry.title!r}): cannot read {entry.source}: {error}"
+            ) from None
+        if actual != entry.sha256:
+            raise ValueError(
+                f"evidence {entry.number} ({entry.title!r}): {entry.source} has SHA-256 {actual}, "
+                f"but the report says {entry.sha256}: the evidence store was changed; refusing to bundle it"
+            )
+        if entry.size is not None and size != entry.size:
+            raise ValueError(f"evidence {entry.number}: {entry.source} is {size} bytes, the report says {entry.size}")
+        files.append((entry, name, entry.source, size))
+    return files
+
+
+def _copy(archive: zipfile.ZipFile, entry: EvidenceEntry, name: str, source: Path, date_time: tuple) -> None:
+    """Stream `source` into the archive, hashing what is written; refuse bytes that changed meanwhile."""
+    info = zipfile.ZipInfo(name, date_time=date_time)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.file_size = source.stat().st_size  # lets zipfile choose ZIP64 up front for large files
+    digest = hashlib.sha256()
+    with source.open("rb") as src, archive.open(info, "w", force_zip64=info.file_size > zipfile.ZIP64_LIMIT) as dst:
+        while chunk := src.read(CHUNK):
+            digest.update(chunk)
+            dst.write(chunk)
+    if digest.hexdigest() != entry.sha256:
+        raise ValueError(f"evidence {entry.number}: {source} changed while it was being bundled; refusing it")
+
+
+def _write(report: Report, pdf: bytes, out: BinaryIO) -> None:
+    files = _files(report)
+    data = _manifest(report, pdf, {entry.number: size for entry, _, _, size in files})
+    stamp = report.meta.generated_at
+    date_time = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+
+        def put(name: str, content: bytes) -> None:
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+
+        put(MANIFEST_JSON, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        put(MANIFEST_CSV, to_csv(*manifest_csv_records(data["evidence"])).encode("utf-8"))
+        put(REPORT_PDF, pdf)
+        for entry, name, source, _ in files:
+            _copy(archive, entry, name, source, date_time)
+
+
+def write_bundle(report: Report, pdf: bytes, out: BinaryIO | Path) -> None:
+    """Write the audit bundle of `report` (with `pdf` as report.pdf) to a binary stream or a file.
+
+    A file is written whole or not at all: a bundle that fails (a missing or altered evidence file)
+    leaves nothing behind. A stream is checked before anything is written to it.
+    """
+    if not isinstance(out, Path):
+        _write(report, pdf, out)
+        return
+    fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write(report, pdf, f)
+        os.replace(temp, out)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
