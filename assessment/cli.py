@@ -222,6 +222,53 @@ def report_command(
     click.echo(f"{output}: {output_format.upper()} report {report.id}, {len(data):,} bytes")
 
 
+@cli.command(name="bundle", with_appcontext=False)
+@click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
+@click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output zip.")
+@click.option("--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's).")
+@click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's).")
+@click.option("--prepared-by", metavar="NAME", help="Name printed on the cover and the sign-off.")
+def bundle_command(
+    framework_path: Path,
+    answers_path: Path,
+    output: Path,
+    as_of: dt.date | None,
+    target_level: int | None,
+    prepared_by: str | None,
+) -> None:
+    """Write the evidence bundle: the PDF, every evidence file (E-001-name) and the manifests."""
+    import io
+
+    from reports.bundle import write_bundle
+    from reports.render import render_pdf
+    from reports.sources import report_from_files
+
+    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, report_from_files)
+    buffer = io.BytesIO()
+    try:
+        write_bundle(report, render_pdf(report), buffer)
+    except ValueError as exc:
+        _fail([Problem(str(answers_path), 1, ROOT_PATH, str(exc))])
+    _write_atomically(output, buffer.getvalue())
+    files = sum(1 for e in report.evidence if e.sha256)
+    click.echo(f"{output}: bundle of report {report.id}, {files} evidence file(s), {len(report.evidence)} item(s)")
+
+
+@cli.command(name="verify-bundle", with_appcontext=False)
+@click.argument("bundle", type=click.Path(path_type=Path))
+def verify_bundle_command(bundle: Path) -> None:
+    """Recompute every hash of a bundle; name each missing, extra or altered file (exit 2 if any)."""
+    from reports.bundle import verify_bundle
+
+    problems = verify_bundle(bundle)
+    for problem in problems:
+        click.echo(f"{bundle}: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_INVALID)
+    click.echo(f"{bundle}: every file matches its manifest")
+
+
 def _load_report(framework_path, answers_path, as_of, target_level, prepared_by, build):
     try:
         framework = load_framework_file(framework_path)

@@ -50,14 +50,20 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
     state = load_state(assessment)
     answers = domain_answers(state.framework, state.rows, state.evidence)
     files = {
-        item.sha256: store.path_for(item.sha256)
-        for items in state.evidence.values()
-        for item in items
-        if item.sha256
+        item.sha256: store.path_for(item.sha256) for items in state.evidence.values() for item in items if item.sha256
     }
     backlog = tuple(
-        BacklogEntry(i.requirement_id, i.title, i.priority, i.owner, i.due_date, i.status, i.recommendation,
-                     i.hypothesis, i.outcome)
+        BacklogEntry(
+            i.requirement_id,
+            i.title,
+            i.priority,
+            i.owner,
+            i.due_date,
+            i.status,
+            i.recommendation,
+            i.hypothesis,
+            i.outcome,
+        )
         for i in sorted(_backlog_items(assessment), key=lambda i: (-i.priority, i.id))
     )
     meta = ReportMeta(
@@ -67,8 +73,13 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         framework_label=assessment.framework_version.label,
     )
     return build_report(
-        state.framework, answers, meta, as_of=assessment.as_of, target_level=assessment.target_level,
-        backlog=backlog, evidence_files=files,
+        state.framework,
+        answers,
+        meta,
+        as_of=assessment.as_of,
+        target_level=assessment.target_level,
+        backlog=backlog,
+        evidence_files=files,
     )
 
 

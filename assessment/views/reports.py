@@ -41,8 +41,12 @@ def job(job_id: int):
 def job_status(job_id: int):
     """A report's progress as JSON, for the page's script."""
     job = report_svc.get_job(job_id)
-    return jsonify(status=job.status, progress=job.progress, message=job.message,
-                   download=url_for("reports.download", job_id=job.id) if job.status == "done" else None)
+    return jsonify(
+        status=job.status,
+        progress=job.progress,
+        message=job.message,
+        download=url_for("reports.download", job_id=job.id) if job.status == "done" else None,
+    )
 
 
 @bp.get("/reports/<int:job_id>/download")

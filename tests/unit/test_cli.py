@@ -191,3 +191,39 @@ def test_frameworks_list():
 
 def test_frameworks_list_of_an_empty_library(tmp_path):
     assert_invalid(run("frameworks", "list", "--library", tmp_path), "no framework files")
+
+
+def test_report_bundle_and_verify_bundle(devops, tmp_path):
+    pdf = tmp_path / "out" / "report.pdf"
+    pdf.parent.mkdir()
+    result = run("report", *devops, "-o", pdf, "--prepared-by", "Dana")
+    assert result.returncode == 0, result.stderr
+    assert pdf.read_bytes().startswith(b"%PDF")
+    html = tmp_path / "out" / "report.html"
+    assert run("report", *devops, "-o", html, "--format", "html").returncode == 0
+    assert "Evidence index" in html.read_text()
+    bundle = tmp_path / "out" / "bundle.zip"
+    result = run("bundle", *devops, "-o", bundle)
+    assert result.returncode == 0, result.stderr
+    assert run("verify-bundle", bundle).returncode == 0
+    # change one byte of the evidence file inside the bundle
+    import zipfile
+
+    altered = tmp_path / "out" / "altered.zip"
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(altered, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "evidence/E-001-pipeline.yml":
+                data = bytes([data[0] ^ 1]) + data[1:]
+            dst.writestr(info, data)
+    result = run("verify-bundle", altered)
+    assert result.returncode == 2
+    assert "altered: evidence/E-001-pipeline.yml" in result.stderr
+
+
+def test_report_of_invalid_input_writes_nothing(devops, tmp_path):
+    framework, _ = devops
+    out = tmp_path / "never.pdf"
+    assert_invalid(run("report", framework, EXAMPLES / "itgc-mini.answers.yaml", "-o", out), "this answers file is for")
+    assert_invalid(run("bundle", framework, EXAMPLES / "itgc-mini.answers.yaml", "-o", out), "this answers file is for")
+    assert not out.exists() and not list(tmp_path.glob(".never*"))
