@@ -226,7 +226,9 @@ def report_command(
 @click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
 @click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output zip.")
-@click.option("--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's).")
+@click.option(
+    "--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's)."
+)
 @click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's).")
 @click.option("--prepared-by", metavar="NAME", help="Name printed on the cover and the sign-off.")
 def bundle_command(
