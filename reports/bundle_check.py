@@ -14,6 +14,7 @@ import json
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,15 @@ class _Verifier:
             with self.archive.open(self.members[name]) as member:
                 while chunk := member.read(CHUNK):
                     feed(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as error:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            RuntimeError,
+            NotImplementedError,
+            ValueError,
+        ) as error:
             self.problems.append(f"corrupt: {name}: {error}")
             return False
         return True

@@ -1,12 +1,27 @@
-"""Render a report to HTML (Jinja, autoescaped) and to PDF (WeasyPrint) with a URL fetcher that
-serves only our own assets: nothing named by user content is ever fetched."""
+"""Render a report to HTML (Jinja, autoescaped) and to PDF (WeasyPrint).
+
+A report is cut into parts (cover, contents, summary, chunks of the long tables, closing), each
+a small document of its own. Parts render in parallel processes when the report is large,
+their PDFs are merged, the contents get real page numbers, and the page furniture (header,
+report id, "Page N of M") is stamped on afterwards. This keeps a 1,200-requirement report
+fast and its memory bounded. WeasyPrint fetches through a URL fetcher that serves only our
+own stylesheets: nothing named by user content is ever fetched.
+"""
 
 from __future__ import annotations
 
+import io
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from assessment.domain.display import one_decimal
 
@@ -16,49 +31,169 @@ from .model import STATUS_LABELS, Report
 ROOT = Path(__file__).resolve().parent
 ASSETS = ROOT / "assets"
 TEMPLATES = ROOT.parent / "templates" / "reports"
+CHUNK_ROWS = 120  # table rows per part: small enough to keep memory flat, big enough to fill pages
+PARALLEL_ROWS = 300  # above this many rows, parts render in two processes
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True)
+
+
+def css_string(text: str) -> Markup:
+    """Text for a CSS string literal: everything but letters, digits and spaces hex-escaped, so no
+    quote, backslash, newline or '</style>' in user text can leave the string."""
+    escaped = "".join(ch if ch.isascii() and (ch.isalnum() or ch == " ") else f"\\{ord(ch):x} " for ch in text)
+    return Markup(escaped)
+
+
+_env.filters["css_string"] = css_string
 
 
 class FetchRefused(ValueError):
     """A resource outside the report's own assets was asked for."""
 
 
-def _section(report: Report, domain_result, rows) -> tuple:
-    d = domain_result
-    applicable = d.counts.total - d.counts.not_applicable
-    level = "n/a" if d.level is None else f"{d.level} {report.framework.level_name(d.level)}"
-    info = {
-        "id": d.domain.id,
-        "title": d.domain.title,
-        "score_text": one_decimal(d.score),
-        "level_text": level,
-        "met": d.counts.met,
-        "applicable": applicable,
-        "weight": f"{d.domain.weight:g}",
-    }
-    return info, rows
+@dataclass
+class Part:
+    """One document of a report."""
+
+    kind: str
+    first: bool = True
+    last: bool = True
+    domains: list[dict] = field(default_factory=list)
+    items: list = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+    total: int = 0
+    anchor: str | None = None
+
+    @property
+    def rows(self) -> int:
+        """How many table rows the part holds."""
+        return len(self.items) + sum(len(d["rows"]) for d in self.domains)
 
 
-def render_html(report: Report, *, top_gaps: int = 10) -> str:
-    """The report as one self-contained HTML document (its stylesheet is the only reference)."""
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def _domain_views(report: Report) -> list[dict]:
+    views = []
+    for d, (_, rows) in zip(report.card.domains, report.domains, strict=True):
+        views.append(
+            {
+                "id": d.domain.id,
+                "title": d.domain.title,
+                "score_text": one_decimal(d.score),
+                "level_text": "n/a" if d.level is None else f"{d.level} {report.framework.level_name(d.level)}",
+                "met": d.counts.met,
+                "applicable": d.counts.total - d.counts.not_applicable,
+                "weight": f"{d.domain.weight:g}",
+                "rows": list(rows),
+            }
+        )
+    return views
+
+
+def plan(report: Report) -> list[Part]:
+    """The parts of a report, in order; long tables are cut into chunks of CHUNK_ROWS rows."""
+    parts = [Part("cover"), Part("toc"), Part("summary", anchor="Executive summary")]
+    detail: list[Part] = []
+    current = Part("detail", domains=[])
+    for index, view in enumerate(_domain_views(report)):
+        pieces = _chunks(view["rows"], CHUNK_ROWS)
+        for number, rows in enumerate(pieces):
+            if current.domains and current.rows + len(rows) > CHUNK_ROWS:
+                detail.append(current)
+                current = Part("detail", domains=[])
+            title = view["title"] if number == 0 else f"{view['title']} (continued)"
+            current.domains.append({**view, "title": title, "rows": rows, "index": index, "starts": number == 0})
+    detail.append(current)
+    by_gap = {b.requirement_id: b for b in report.backlog}
+    gap_ids = {g.id for g in report.card.gaps}
+    gaps = [(g, by_gap.get(g.id)) for g in report.card.gaps]
+    others = [b for b in report.backlog if b.requirement_id not in gap_ids or b.hypothesis or b.outcome]
+    for kind, chunks in (
+        ("detail", detail),
+        ("evidence", [Part("evidence", items=c) for c in _chunks(list(report.evidence), CHUNK_ROWS)]),
+        ("gaps", [Part("gaps", items=c) for c in _chunks(gaps, CHUNK_ROWS)]),
+        ("backlog", [Part("backlog", items=c) for c in _chunks(others, CHUNK_ROWS)]),
+    ):
+        for number, part in enumerate(chunks):
+            part.kind, part.first, part.last = kind, number == 0, number == len(chunks) - 1
+        parts.extend(chunks)
+    parts.append(Part("closing"))
+    return parts
+
+
+def _context(report: Report) -> dict[str, Any]:
     card = report.card
-    counts = card.counts
-    sections = [_section(report, d, rows) for d, (_, rows) in zip(card.domains, report.domains, strict=True)]
-    return _env.get_template("report.html").render(
-        r=report,
-        fw=report.framework,
-        card=card,
-        chart=domain_chart_svg(card),
-        labels=STATUS_LABELS,
-        counts=counts,
-        counts_dict=counts.as_dict(),
-        applicable=counts.total - counts.not_applicable,
-        completion=one_decimal(card.completion),
-        reached=card.level is not None and card.target_level is not None and card.level >= card.target_level,
-        top_gaps=list(card.gaps[:top_gaps]),
-        sections=sections,
-    )
+    return {
+        "r": report,
+        "fw": report.framework,
+        "card": card,
+        "chart": domain_chart_svg(card),
+        "labels": STATUS_LABELS,
+        "counts": card.counts,
+        "counts_dict": card.counts.as_dict(),
+        "applicable": card.counts.total - card.counts.not_applicable,
+        "completion": one_decimal(card.completion),
+        "reached": card.level is not None and card.target_level is not None and card.level >= card.target_level,
+        "top_gaps": list(card.gaps[:10]),
+    }
+
+
+def render_part(report: Report, part: Part, context: dict[str, Any] | None = None) -> str:
+    """One part as a complete HTML document."""
+    return _env.get_template("part.html").render(part=part, **(context or _context(report)))
+
+
+def render_html(report: Report) -> str:
+    """The whole report as one self-contained HTML document (its stylesheet is the only reference)."""
+    context = _context(report)
+    parts = plan(report)
+    for part in parts:
+        if part.kind == "toc":
+            part.entries = _toc_entries(parts, {})
+    bodies = []
+    for part in parts:
+        html = render_part(report, part, context)
+        body = html[html.index("<body>") + len("<body>") : html.rindex("</body>")]
+        bodies.append(f'<div class="part part-{part.kind}">{body}</div>')
+    head = render_part(report, Part("closing"), context).split("<body>")[0]
+    return f"{head}<body>\n" + "\n".join(bodies) + "\n</body>\n</html>\n"
+
+
+def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
+    """Contents lines: (level, title, page); `pages` maps a part's index to its first page number."""
+    entries = []
+    titles = {
+        "summary": "Executive summary",
+        "detail": "Requirements by domain",
+        "evidence": "Evidence index",
+        "gaps": "Gaps and improvement backlog",
+        "backlog": "Improvement backlog",
+        "closing": "Method",
+    }
+    for index, part in enumerate(parts):
+        page = pages.get(index, "")
+        if part.kind in titles and part.first:
+            entries.append({"level": 1, "title": titles[part.kind], "page": page, "part": index})
+        if part.kind == "detail":
+            for domain in part.domains:
+                if domain["starts"]:
+                    entries.append(
+                        {
+                            "level": 2,
+                            "title": domain["title"],
+                            "page": page,
+                            "part": index,
+                            "anchor": f"domain-{domain['index']}",
+                        }
+                    )
+        if part.kind == "closing":
+            entries.append({"level": 1, "title": "Sign-off", "page": page, "part": index, "anchor": "signoff"})
+    return entries
+
+
+# --- PDF ---------------------------------------------------------------------------------
 
 
 def asset_path(url: str) -> Path | None:
@@ -75,26 +210,175 @@ def _fetcher(log: list[str] | None):
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class AssetsOnly(URLFetcher):
-        refused: list[str]
-
         def fetch(self, url, headers=None):
             path = asset_path(url)
             if log is not None:
                 log.append(url[:200])
             if path is None:
-                self.refused.append(url[:200])
                 raise FetchRefused(f"refused to fetch {url[:200]!r}: reports load only their own assets")
             return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": "text/css"})
 
-    fetcher = AssetsOnly(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=False)
-    fetcher.refused = []
-    return fetcher
+    return AssetsOnly(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=False)
 
 
-def render_pdf(report: Report, html: str | None = None, log: list[str] | None = None) -> bytes:
-    """The report as PDF bytes; `log` (when given) receives every URL the renderer asked for."""
+def _render_document(html: str) -> tuple[bytes, int, dict[str, int], list[str]]:
+    """PDF bytes, page count, the page index of each element id, and the URLs asked for."""
     from weasyprint import HTML
 
-    fetcher = _fetcher(log)
-    document = HTML(string=html or render_html(report), base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
-    return document.write_pdf()
+    log: list[str] = []
+    document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=_fetcher(log)).render()
+    anchors: dict[str, int] = {}
+    for number, page in enumerate(document.pages):
+        for name in page.anchors:
+            anchors.setdefault(name, number)
+    return document.write_pdf(), len(document.pages), anchors, log
+
+
+def _render_all(htmls: list[str], parallel: bool) -> list[tuple[bytes, int, dict[str, int], list[str]]]:
+    """Render documents here, or split across two worker processes (see reports.worker)."""
+    if not parallel or len(htmls) < 2:
+        return [_render_document(html) for html in htmls]
+    with tempfile.TemporaryDirectory(prefix="report-") as tmp:
+        paths = []
+        for number, html in enumerate(htmls):
+            path = Path(tmp) / f"part-{number:03d}.html"
+            path.write_text(html, encoding="utf-8")
+            paths.append(str(path))
+        # balance the two workers by the size of their documents
+        shares: list[list[str]] = [[], []]
+        loads = [0, 0]
+        for path, html in sorted(zip(paths, htmls, strict=True), key=lambda pair: -len(pair[1])):
+            lighter = loads.index(min(loads))
+            shares[lighter].append(path)
+            loads[lighter] += len(html)
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "reports.worker", *share],
+                cwd=ROOT.parent,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for share in shares
+            if share
+        ]
+        failures = []
+        for worker in workers:
+            _, stderr = worker.communicate()
+            if worker.returncode != 0:
+                failures.append(stderr.decode("utf-8", "replace")[-2000:])
+        if failures:
+            raise RuntimeError("a report rendering worker failed: " + failures[0])
+        results = []
+        for path in paths:
+            facts = json.loads(Path(f"{path}.json").read_text())
+            results.append((Path(f"{path}.pdf").read_bytes(), facts["pages"], facts["anchors"], facts["log"]))
+        return results
+
+
+def _groups(parts: list[Part], indexes: list[int], parallel: bool) -> list[list[int]]:
+    """Parts rendered together as one document: all of them for a small report; for a large one,
+    runs of about CHUNK_ROWS * 2 rows, so two processes share the work and memory stays bounded."""
+    if not parallel:
+        return [indexes]
+    groups: list[list[int]] = [[]]
+    rows = 0
+    for index in indexes:
+        if groups[-1] and rows + parts[index].rows > CHUNK_ROWS * 2:
+            groups.append([])
+            rows = 0
+        groups[-1].append(index)
+        rows += parts[index].rows
+    return groups
+
+
+def _group_html(report: Report, parts: list[Part], group: list[int], context: dict[str, Any]) -> str:
+    """One document holding several parts, each starting on a new page."""
+    bodies = []
+    for index in group:
+        html = render_part(report, parts[index], context)
+        body = html[html.index("<body>") + len("<body>") : html.rindex("</body>")]
+        bodies.append(f'<div class="part" id="part-{index}">{body}</div>')
+    head = render_part(report, Part("closing"), context).split("<body>")[0]
+    return f"{head}<body>\n" + "\n".join(bodies) + "\n</body>\n</html>\n"
+
+
+def render_pdf(
+    report: Report, html: str | None = None, log: list[str] | None = None, parallel: bool | None = None
+) -> bytes:
+    """The report as PDF bytes; `log` (when given) receives every URL the renderer asked for.
+
+    `html` is accepted for compatibility and ignored: a PDF is always rendered from its parts.
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    context = _context(report)
+    parts = plan(report)
+    if parallel is None:
+        parallel = sum(p.rows for p in parts) > PARALLEL_ROWS
+    toc_index = next(i for i, p in enumerate(parts) if p.kind == "toc")
+    body = [i for i, p in enumerate(parts) if p.kind != "toc"]
+    parts[toc_index].entries = _toc_entries(parts, {i: 999 for i in range(len(parts))})
+    groups = _groups(parts, body, parallel)
+    htmls = [_group_html(report, parts, group, context) for group in groups]
+    htmls.append(render_part(report, parts[toc_index], context))
+    results = _render_all(htmls, parallel)
+    toc_pages = results[-1][1]
+    # The cover opens the first group; the contents go right after it.
+    first_anchors = results[0][2]
+    cover_pages = first_anchors.get(f"part-{body[1]}", results[0][1]) if len(groups[0]) > 1 else results[0][1]
+    anchors: dict[str, int] = {}
+    page = 1
+    for number, (_, count, group_anchors, _) in enumerate(results[:-1]):
+        for name, offset in group_anchors.items():
+            after_contents = number == 0 and offset >= cover_pages
+            anchors[name] = page + offset + (toc_pages if after_contents else 0)
+        page += count + (toc_pages if number == 0 else 0)
+    first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
+    first_page[toc_index] = cover_pages + 1
+    entries = _toc_entries(parts, first_page)
+    for entry in entries:
+        anchor = entry.get("anchor")
+        if anchor and anchor in anchors:
+            entry["page"] = anchors[anchor]
+    parts[toc_index].entries = entries
+    toc = _render_document(render_part(report, parts[toc_index], context))
+    if toc[1] != toc_pages:  # the numbers changed the contents' length: lay out once more
+        return render_pdf(report, log=log, parallel=parallel)
+    total = page - 1
+    overlay_html = render_part(report, Part("overlay", total=total), context)
+    overlay = PdfReader(io.BytesIO(_render_document(overlay_html)[0]))
+    writer = PdfWriter()
+    documents = [PdfReader(io.BytesIO(data)) for data, _, _, _ in results[:-1]]
+    # the cover (first page of the first group), then the contents, then everything else in order
+    contents = PdfReader(io.BytesIO(toc[0]))
+    for number, document in enumerate(documents):
+        for page_number, pdf_page in enumerate(document.pages):
+            if number == 0 and page_number == cover_pages:
+                for toc_page in contents.pages:
+                    writer.add_page(toc_page)
+            writer.add_page(pdf_page)
+    if log is not None:
+        for result in results:
+            log.extend(result[3])
+    for number, pdf_page in enumerate(writer.pages):
+        pdf_page.merge_page(overlay.pages[number])
+    parent = None
+    for entry in entries:
+        if not entry["page"]:
+            continue
+        item = writer.add_outline_item(
+            title=entry["title"], page_number=entry["page"] - 1, parent=None if entry["level"] == 1 else parent
+        )
+        if entry["level"] == 1:
+            parent = item
+    writer.add_metadata(
+        {
+            "/Title": f"{report.framework.title} {report.version_label} · {report.meta.scope or ''}",
+            "/Author": report.meta.prepared_by or "",
+            "/Subject": f"Assessment report {report.id}",
+            "/Producer": "assessment",
+        }
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

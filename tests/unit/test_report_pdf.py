@@ -95,3 +95,22 @@ def test_report_id_is_stable_for_unchanged_content(devops_files):
     assert first.id == second.id and re.fullmatch(r"RPT-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}", first.id)
     changed = build_report(first.framework, {}, ReportMeta(scope="x"))
     assert changed.id != first.id
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "two-workers"])
+def test_contents_page_numbers_point_at_their_sections(devops_files, tmp_path, parallel):
+    report = report_from_files(*devops_files)
+    pdf = render_pdf(report, parallel=parallel)
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    contents = next(p for p in pages if "Contents" in p)
+    listed = dict(re.findall(r"^\s*(\S.*?\S)\s{2,}(\d+)\s*$", contents, flags=re.M))
+    for title in ("Executive summary", "Requirements by domain", "Evidence index", "Gaps and improvement backlog",
+                  "Method", "Sign-off", "Operations"):
+        page = pages[int(listed[title]) - 1]
+        assert title in page, (title, listed[title])
+    total = len([p for p in pages if p.strip()])
+    assert f"Page {total} of {total}" in pages[total - 1]
+    assert all(f"Page {n} of {total}" in pages[n - 1] for n in range(1, total + 1))
