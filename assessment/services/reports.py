@@ -153,14 +153,12 @@ def run_job(app: Flask, job_id: int) -> None:
         job.status = "running"
         _progress(job, 5, "Reading the assessment")
         try:
-            from reports.render import render_html, render_pdf
+            from reports.render import render_pdf
 
             store = store_of(app)
             report = report_for(get_assessment(job.assessment_id), job.requested_by, store)
-            _progress(job, 20, "Laying out the report")
-            html = render_html(report)
-            _progress(job, 35, "Rendering the PDF")
-            pdf = render_pdf(report, html)
+            _progress(job, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF")
+            pdf = render_pdf(report)
             if job.kind == "bundle":
                 _progress(job, 80, "Packing the evidence bundle")
                 data = _bundle_bytes(report, pdf)
