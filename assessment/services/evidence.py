@@ -248,15 +248,14 @@ def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> Non
     )
 
 
-def scope_evidence_choices(scope_id: int) -> list:
-    """Id, title and expiry of every evidence item of a scope, newest first (rows, for pickers)."""
-    return list(
-        db.session.execute(
-            select(EvidenceRow.id, EvidenceRow.title, EvidenceRow.expires)
-            .where(EvidenceRow.scope_id == scope_id)
-            .order_by(EvidenceRow.id.desc())
-        )
+def scope_evidence_choices(scope_id: int, limit: int | None = None) -> list:
+    """Id, title and expiry of a scope's evidence items, newest first (rows, for pickers)."""
+    query = (
+        select(EvidenceRow.id, EvidenceRow.title, EvidenceRow.expires)
+        .where(EvidenceRow.scope_id == scope_id)
+        .order_by(EvidenceRow.id.desc())
     )
+    return list(db.session.execute(query if limit is None else query.limit(limit)))
 
 
 def scope_evidence(scope: Scope) -> list[EvidenceRow]:

@@ -31,8 +31,8 @@ def evidence_store() -> evidence_svc.EvidenceStore:
     return evidence_svc.EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
 
 
-def _domain_index(state: svc.AssessmentState, index: int) -> int:
-    if not 0 <= index < len(state.framework.domains):
+def _domain_index(framework, index: int) -> int:
+    if not 0 <= index < len(framework.domains):
         abort(404)
     return index
 
@@ -47,10 +47,13 @@ def show(assessment_id: int):
 @bp.get("/assessments/<int:assessment_id>/domains/<int:index>")
 def domain(assessment_id: int, index: int):
     """One domain's page of the questionnaire."""
-    state = svc.load_state(svc.get_assessment(assessment_id))
-    index = _domain_index(state, index)
-    form = questionnaire_form_class(state.framework.domains[index])(formdata=None)
-    page = questionnaire_page(state, index, form)
+    assessment = svc.get_assessment(assessment_id)
+    framework = svc.framework_of(assessment.framework_version)
+    index = _domain_index(framework, index)
+    domain = framework.domains[index]
+    state = svc.load_state(assessment, domain_id=domain.id)
+    form = questionnaire_form_class(domain)(formdata=None)
+    page = questionnaire_page(state, framework, index, form, svc.answered_ids(assessment))
     return render_template("assessments/questionnaire.html", page=page, form=form, evidence_form=EvidenceForm())
 
 
@@ -58,9 +61,9 @@ def domain(assessment_id: int, index: int):
 def save_domain(assessment_id: int, index: int):
     """Save every answer of a domain page (the no-JavaScript path), then go where the button said."""
     assessment = svc.get_assessment(assessment_id)
-    state = svc.load_state(assessment)
-    index = _domain_index(state, index)
-    domain = state.framework.domains[index]
+    framework = svc.framework_of(assessment.framework_version)
+    index = _domain_index(framework, index)
+    domain = framework.domains[index]
     form = questionnaire_form_class(domain)()
     if not form.validate():
         raise InvalidInput(
@@ -74,7 +77,7 @@ def save_domain(assessment_id: int, index: int):
         results.append(
             svc.save_answer(
                 assessment,
-                state.framework,
+                framework,
                 requirement.id,
                 request.form.get(value_field_name(requirement)),
                 request.form.get(note_field_name(requirement)),
@@ -85,17 +88,21 @@ def save_domain(assessment_id: int, index: int):
     db.session.commit()
     conflicts = {r.requirement_id: r for r in results if r.outcome == "conflict"}
     if conflicts:
-        state = svc.load_state(assessment)
+        state = svc.load_state(assessment, domain_id=domain.id)
         fresh = questionnaire_form_class(domain)(formdata=None)
-        page = questionnaire_page(state, index, fresh, conflicts=conflicts)
+        page = questionnaire_page(state, framework, index, fresh, svc.answered_ids(assessment), conflicts=conflicts)
         return render_template(
             "assessments/questionnaire.html", page=page, form=fresh, evidence_form=EvidenceForm()
         ), 409
     target = request.form.get("go", "")
+    if target.startswith("evidence:") and target[len("evidence:") :] in {r.id for r in domain.requirements}:
+        return redirect(
+            url_for("assessments.evidence_page", assessment_id=assessment_id, requirement_id=target[len("evidence:") :])
+        )
     if target == "results":
         return redirect(url_for("assessments.results", assessment_id=assessment_id))
     goto = parse_int(target, "destination") if target.isdigit() else index
-    goto = min(max(goto, 0), len(state.framework.domains) - 1)
+    goto = min(max(goto, 0), len(framework.domains) - 1)
     return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=goto, saved=len(results)))
 
 
@@ -133,6 +140,32 @@ def save_answer(assessment_id: int, requirement_id: str):
 
 def _csrf_failed():
     raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")
+
+
+@bp.get("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence")
+def evidence_page(assessment_id: int, requirement_id: str):
+    """Add a file or a link to one requirement, or reuse evidence the scope already has."""
+    assessment = svc.get_assessment(assessment_id)
+    framework = svc.framework_of(assessment.framework_version)
+    requirement = framework.requirement_index.get(requirement_id)
+    if requirement is None:
+        abort(404)
+    state = svc.load_state(assessment, domain_id=requirement.domain_id)
+    linked = state.evidence.get(requirement_id, [])
+    linked_ids = {e.id for e in linked}
+    reusable = [e for e in evidence_svc.scope_evidence_choices(assessment.scope_id) if e.id not in linked_ids]
+    index = next(i for i, d in enumerate(framework.domains) if d.id == requirement.domain_id)
+    return render_template(
+        "assessments/evidence.html",
+        assessment=assessment,
+        requirement=requirement,
+        result=state.result(requirement_id),
+        linked=linked,
+        reusable=reusable,
+        domain_index=index,
+        editable=assessment.status == "draft",
+        max_mb=current_app.config["EVIDENCE_MAX_BYTES"] / 1024 / 1024,
+    )
 
 
 @bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence")
@@ -214,9 +247,9 @@ def parse_evidence_choice(raw: str | None) -> int:
 
 
 def _back_to_requirement(assessment_id: int, requirement_id: str):
-    state = svc.load_state(svc.get_assessment(assessment_id))
-    requirement = state.framework.requirement_index[requirement_id]
-    index = next(i for i, d in enumerate(state.framework.domains) if d.id == requirement.domain_id)
+    framework = svc.framework_of(svc.get_assessment(assessment_id).framework_version)
+    requirement = framework.requirement_index[requirement_id]
+    index = next(i for i, d in enumerate(framework.domains) if d.id == requirement.domain_id)
     return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=index) + f"#req-{requirement_id}")
 
 

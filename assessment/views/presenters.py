@@ -9,11 +9,10 @@ from typing import Any
 from flask_wtf import FlaskForm
 
 from ..domain.display import one_decimal
-from ..domain.framework import Domain, NumericAnswer, Requirement
+from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
 from ..domain.scoring import RequirementResult, Scorecard
 from ..forms import note_field_name, revision_field_name, value_choices, value_field_name
 from ..services.assessments import AssessmentState, SaveResult
-from ..services.evidence import scope_evidence_choices
 
 STATUS_LABELS = {
     "met": "Met",
@@ -79,7 +78,6 @@ class QuestionnairePage:
     editable: bool
     prev_index: int | None
     next_index: int | None
-    reusable: list = field(default_factory=list)
     conflicts: int = 0
     overall_completion: str = ""
     extra: dict = field(default_factory=dict)
@@ -116,22 +114,26 @@ def bands_text(answer: NumericAnswer) -> str:
     return "; ".join(parts)
 
 
-def domain_nav(card: Scorecard, current: int) -> list[DomainNav]:
+def domain_nav(framework: Framework, answered: set[str], current: int) -> list[DomainNav]:
     """Per-domain progress for the navigation."""
     return [
-        DomainNav(i, d.domain.title, d.counts.total - d.counts.unanswered, d.counts.total, i == current)
-        for i, d in enumerate(card.domains)
+        DomainNav(i, d.title, sum(1 for r in d.requirements if r.id in answered), len(d.requirements), i == current)
+        for i, d in enumerate(framework.domains)
     ]
 
 
 def questionnaire_page(
-    state: AssessmentState, index: int, form: FlaskForm, conflicts: dict[str, SaveResult] | None = None
+    state: AssessmentState,
+    framework: Framework,
+    index: int,
+    form: FlaskForm,
+    answered: set[str],
+    conflicts: dict[str, SaveResult] | None = None,
 ) -> QuestionnairePage:
-    """The page of domain `index`, with the form filled from the stored answers."""
+    """The page of domain `index` of `framework`; `state` holds (at least) that domain's answers."""
     conflicts = conflicts or {}
-    domain = state.framework.domains[index]
+    domain = framework.domains[index]
     as_of = state.assessment.as_of
-    all_evidence = scope_evidence_choices(state.assessment.scope_id)
     sections: list[tuple[str | None, list[RequirementView]]] = []
     for requirement in domain.requirements:
         row = state.rows.get(requirement.id)
@@ -161,19 +163,18 @@ def questionnaire_page(
             sections[-1][1].append(view)
         else:
             sections.append((requirement.section, [view]))
-    count = len(state.framework.domains)
+    count = len(framework.domains)
     return QuestionnairePage(
         state=state,
         index=index,
         domain=domain,
-        nav=domain_nav(state.card, index),
+        nav=domain_nav(framework, answered, index),
         sections=sections,
         editable=state.assessment.status == "draft",
         prev_index=index - 1 if index > 0 else None,
         next_index=index + 1 if index + 1 < count else None,
-        reusable=all_evidence,
         conflicts=len(conflicts),
-        overall_completion=one_decimal(state.card.completion),
+        overall_completion=one_decimal(100.0 * len(answered) / len(framework.requirements)),
     )
 
 

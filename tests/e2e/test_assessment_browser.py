@@ -38,13 +38,14 @@ def test_complete_an_assessment_with_javascript(page, expect, tmp_path):
     expect(first.locator("[data-save-state]")).to_have_text("Saved", timeout=5000)
     expect(page.locator("nav.domains li.current .count")).to_have_text(re.compile(r"^1/\d+$"))
 
-    # upload evidence for it
-    first.locator("details.add-evidence summary").click()
+    # upload evidence for it, on its evidence page
+    first.get_by_role("button", name="Add or reuse evidence").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Evidence for {rid}")
     evidence = tmp_path / "access-review-q3.pdf"
     evidence.write_bytes(b"%PDF-1.4 access review sign-off\n")
-    first.locator("input[name=title]").fill("Q3 access review")
-    first.locator("input[type=file]").set_input_files(str(evidence))
-    first.get_by_role("button", name="Add evidence").click()
+    page.get_by_label("Title").fill("Q3 access review")
+    page.get_by_label("File").set_input_files(str(evidence))
+    page.get_by_role("button", name="Add evidence").click()
     first = page.locator(f"article#req-{rid}")
     expect(first.get_by_role("link", name="Q3 access review")).to_be_visible()
     expect(first.locator("[data-status]")).to_have_text("Met")

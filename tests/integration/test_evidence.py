@@ -156,3 +156,17 @@ def test_evidence_of_another_scope_cannot_be_reused(app, client, devops):
     other = start(client, make_scope(client, "Other"), example_version(app))
     response = client.post(f"/assessments/{other}/requirements/CI-01/evidence/reuse", data={"evidence": f"#{evidence_id}"})
     assert response.status_code == 404 and count(app, EvidenceLink) == 1
+
+
+def test_evidence_page_and_saving_before_going_there(app, client, devops):
+    assessment, _ = devops
+    client.post(f"/assessments/{assessment}/requirements/OPS-01/evidence", data={"url": "https://a.example/slo", "title": "SLO"})
+    page = client.get(f"/assessments/{assessment}/requirements/CI-01/evidence").get_data(as_text=True)
+    assert "Evidence for <code>CI-01</code>" in page and "#1 SLO" in page  # the scope's evidence, to reuse
+    assert client.get(f"/assessments/{assessment}/requirements/NOPE/evidence").status_code == 404
+    # the questionnaire's button saves the page first, then opens the evidence page
+    response = client.post(f"/assessments/{assessment}/domains/0",
+                           data={"CI-02": "most", "rev/CI-02": "0", "go": "evidence:CI-02"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/assessments/{assessment}/requirements/CI-02/evidence")
+    assert autosave(client, assessment, "CI-02", "most", revision=1).json["outcome"] == "unchanged"
