@@ -198,13 +198,14 @@ def answered_ids(assessment: Assessment) -> set[str]:
 def domain_answers(framework: Framework, rows: dict[str, Any], evidence: dict[str, list[Any]]) -> dict[str, Answer]:
     """The stored answers as the domain's `Answer` objects."""
     answers = {}
-    for requirement in framework.requirements:
-        row = rows.get(requirement.id)
-        items = tuple(to_domain_evidence(e) for e in evidence.get(requirement.id, ()))
-        if row is None and not items:
-            continue
-        value = stored_value(requirement, row.value) if row else None
-        answers[requirement.id] = Answer(requirement.id, value, row.note if row else None, items)
+    numeric = {r.id for r in framework.requirements if r.is_numeric}
+    for requirement_id in rows.keys() | evidence.keys():
+        row = rows.get(requirement_id)
+        items = tuple(to_domain_evidence(e) for e in evidence.get(requirement_id, ()))
+        value = row.value if row else None
+        if value is not None and value != NA and requirement_id in numeric:
+            value = int(value) if _INT.match(value) else float(value)
+        answers[requirement_id] = Answer(requirement_id, value, row.note if row else None, items)
     return answers
 
 
