@@ -8,6 +8,7 @@ from framework files, so every piece of text is escaped.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from html import escape
@@ -25,7 +26,6 @@ LEGEND = 26
 SCORE_ROOM = 40  # after the 100 gridline, for a score printed at the end of a full bar
 FONT = "DejaVu Sans, Arial, sans-serif"
 FONT_SIZE = 12
-CHAR_WIDTH = 7.0  # a generous average advance at FONT_SIZE: truncated text must not overflow
 BASELINE = 4  # from a row's middle to the baseline of its text
 TICKS = (0, 25, 50, 75, 100)
 
@@ -38,6 +38,9 @@ AXIS = "#9aa5b1"
 ON_TARGET = "#0072b2"
 BELOW_TARGET = "#d55e00"
 
+# Generous advances in pixels at FONT_SIZE (DejaVu Sans is the widest of the stack), so that
+# a truncated title does not run into its bar.
+_NARROW, _WIDE = frozenset("fijlrtI.,:;'|!()[] -"), frozenset("mwMW@%")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NOT_ID = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -56,7 +59,7 @@ class _Row:
         """The row in words, for the description and the tooltip."""
         words = f"{self.title} {one_decimal(self.score)}"
         if self.level is not None:
-            words += f", level {self.level.removeprefix('L')}" if self.level != "n/a" else ", level n/a"
+            words += f", level {self.level.removeprefix('L')}"
         return words + (", below target" if self.below_target else "")
 
 
@@ -67,16 +70,14 @@ def domain_chart_svg(card: Scorecard, *, width: int = 720) -> str:
     has_levels = fw.is_maturity
     has_target = has_levels and card.target_level is not None
 
-    longest_title = max(len(_clean(row.title)) for row in rows)
-    label_w = min(max(80.0, longest_title * CHAR_WIDTH), width * 0.32)
+    label_w = min(max(80.0, max(_width(row.title) for row in rows)), width * 0.32)
     level_w = 0.0
-    if has_levels:
-        longest_level = max(len(_clean(row.level or "")) for row in rows)
-        level_w = min(max(70.0, longest_level * CHAR_WIDTH), 190.0) + 16  # 16: the below-target marker
+    if has_levels:  # 1.1: the overall level is bold; 16: the below-target marker
+        level_w = min(max(70.0, 1.1 * max(_width(row.level or "") for row in rows)), 190.0) + 16
     axis_x = PAD + label_w + GAP
     axis_w = width - axis_x - SCORE_ROOM - (GAP + level_w if has_levels else 0) - PAD
     if axis_w < 100:
-        raise ValueError(f"width {width} is too narrow for this chart; use at least {width + 100 - int(axis_w)}")
+        raise ValueError(f"width {width} is too narrow for this chart; use at least {math.ceil(width + 100 - axis_w)}")
     level_x = width - PAD - level_w
 
     tops = [HEADER] + [HEADER + ROW + SEPARATION + i * ROW for i in range(len(rows) - 1)]
@@ -94,7 +95,7 @@ def domain_chart_svg(card: Scorecard, *, width: int = 720) -> str:
         parts.append(_line(x, HEADER - 4, x, rows_bottom, AXIS if tick == 0 else GRID))
         parts.append(_text(str(tick), x, HEADER - 9, fill=MUTED, font_size=10, text_anchor="middle"))
     if has_levels:
-        parts.append(_text("Level", level_x, HEADER - 9, fill=MUTED, font_size=10))
+        parts.append(_text("Level", level_x + 16, HEADER - 9, fill=MUTED, font_size=10))
     parts.append(_line(PAD, HEADER + ROW + SEPARATION / 2, width - PAD, HEADER + ROW + SEPARATION / 2, GRID))
 
     for row, top in zip(rows, tops, strict=True):
@@ -126,11 +127,11 @@ def domain_chart_svg(card: Scorecard, *, width: int = 720) -> str:
             _text("At or above target", PAD + 16, y + BASELINE),
             _rect(PAD + 160, y - 5, 10, 10, BELOW_TARGET),
             _marker(PAD + 182, y),
-            _text(_fit(f"Level below target ({target})", width - PAD - 196), PAD + 194, y + BASELINE),
+            _text(_fit(f"Level below target ({target})", (width - PAD - 196) * 12 / 11), PAD + 194, y + BASELINE),
         ]
         parts.append(_tag("g", "".join(legend), class_="legend", font_size=11, fill=MUTED))
 
-    return _tag(
+    svg = _tag(
         "svg",
         "".join(parts),
         xmlns="http://www.w3.org/2000/svg",
@@ -144,6 +145,8 @@ def domain_chart_svg(card: Scorecard, *, width: int = 720) -> str:
         font_size=FONT_SIZE,
         fill=INK,
     )
+    # ASCII only, non-ASCII as character references: right whatever encoding the page declares.
+    return svg.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def _rows(card: Scorecard) -> list[_Row]:
@@ -151,7 +154,8 @@ def _rows(card: Scorecard) -> list[_Row]:
     fw = card.framework
 
     def below(level: int | None) -> bool:
-        return fw.is_maturity and None not in (level, card.target_level) and level < card.target_level
+        target = card.target_level
+        return fw.is_maturity and level is not None and target is not None and level < target
 
     def level(number: int | None) -> str | None:
         return _level_text(card, number) if fw.is_maturity else None
@@ -170,11 +174,10 @@ def _level_text(card: Scorecard, number: int | None) -> str:
 
 def _description(card: Scorecard, rows: list[_Row]) -> str:
     """The whole chart in words, for screen readers."""
-    overall, *domains = rows
-    target = ""
+    sentences = [row.summary() + "." for row in rows]
     if card.framework.is_maturity and card.target_level is not None:
-        target = f"; target level {_level_text(card, card.target_level).removeprefix('L')}"
-    return " ".join([overall.summary() + target + "."] + [row.summary() + "." for row in domains])
+        sentences.insert(1, f"Target level {_level_text(card, card.target_level).removeprefix('L')}.")
+    return " ".join(sentences)
 
 
 def _clean(text: str) -> str:
@@ -182,11 +185,30 @@ def _clean(text: str) -> str:
     return _NOT_XML.sub("", " ".join(text.split()))
 
 
+def _advance(char: str) -> float:
+    """The estimated width of one character."""
+    if char in _NARROW:
+        return 4.5
+    if char in _WIDE:
+        return 11.5
+    return 9.0 if char.isupper() else 7.5
+
+
+def _width(text: str) -> float:
+    """The estimated width of `text` in pixels at FONT_SIZE."""
+    return sum(_advance(char) for char in _clean(text))
+
+
 def _fit(text: str, width: float) -> str:
     """`text` cut with an ellipsis to fit `width` pixels, by a generous estimate of its width."""
     text = _clean(text)
-    room = max(int(width // CHAR_WIDTH), 2)
-    return text if len(text) <= room else text[: room - 1].rstrip() + "\u2026"
+    if _width(text) <= width:
+        return text
+    used, end = _advance("\u2026"), 0
+    while end < len(text) and used + _advance(text[end]) <= width:
+        used += _advance(text[end])
+        end += 1
+    return text[:end].rstrip() + "\u2026"
 
 
 def _num(value: float) -> str:
