@@ -20,14 +20,6 @@ from assessment.domain.display import one_decimal
 from assessment.domain.framework import Framework, NumericAnswer, Requirement
 from assessment.domain.scoring import RequirementResult, Scorecard, score, scorecard_to_dict
 
-STATUS_LABELS = {
-    "met": "Met",
-    "partial": "Partial",
-    "not_met": "Not met",
-    "not_applicable": "Not applicable",
-    "unanswered": "Unanswered",
-}
-
 
 @dataclass(frozen=True)
 class EvidenceEntry:
@@ -184,8 +176,11 @@ def build_report(
                 if result.id not in entry["requirements"]:
                     entry["requirements"].append(result.id)
                 refs.append(numbers[key])
-            rows.append(RequirementRow(result, answer_label(result.requirement, result.value),
-                                       answer.note if answer else None, tuple(refs)))
+            rows.append(
+                RequirementRow(
+                    result, answer_label(result.requirement, result.value), answer.note if answer else None, tuple(refs)
+                )
+            )
         domains.append((domain_result.domain.id, tuple(rows)))
     evidence = tuple(
         EvidenceEntry(

@@ -23,10 +23,10 @@ from urllib.parse import unquote, urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from assessment.domain.display import one_decimal
+from assessment.domain.display import STATUS_LABELS, one_decimal
 
 from .charts import domain_chart_svg
-from .model import STATUS_LABELS, Report
+from .model import Report
 
 ROOT = Path(__file__).resolve().parent
 ASSETS = ROOT / "assets"

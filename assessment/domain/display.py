@@ -10,3 +10,13 @@ def one_decimal(value: float | None, missing: str = "n/a") -> str:
     if value is None:
         return missing
     return str(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+STATUS_LABELS = {
+    "met": "Met",
+    "partial": "Partial",
+    "not_met": "Not met",
+    "not_applicable": "Not applicable",
+    "unanswered": "Unanswered",
+}
+"""How each requirement status reads on pages and in reports."""

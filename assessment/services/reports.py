@@ -19,6 +19,7 @@ from reports.model import BacklogEntry, Report, ReportMeta, build_report
 from ..extensions import db
 from ..models import REPORT_KINDS, Assessment, BacklogItem, ReportJob, utcnow
 from .assessments import domain_answers, get_assessment, load_state
+from .backlog import items_for
 from .errors import InvalidInput, NotFound
 from .evidence import EvidenceStore
 
@@ -64,7 +65,7 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
             i.hypothesis,
             i.outcome,
         )
-        for i in sorted(_backlog_items(assessment), key=lambda i: (-i.priority, i.id))
+        for i in sorted(items_for(assessment), key=lambda i: (-i.priority, i.id))
     )
     meta = ReportMeta(
         scope=assessment.scope.name,
@@ -80,17 +81,6 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         target_level=assessment.target_level,
         backlog=backlog,
         evidence_files=files,
-    )
-
-
-def _backlog_items(assessment: Assessment) -> list[BacklogItem]:
-    return list(
-        db.session.scalars(
-            select(BacklogItem).where(
-                BacklogItem.scope_id == assessment.scope_id,
-                BacklogItem.framework_id == assessment.framework_version.framework_id,
-            )
-        )
     )
 
 

@@ -8,19 +8,11 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
-from ..domain.display import one_decimal
+from ..domain.display import STATUS_LABELS, one_decimal
 from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
 from ..domain.scoring import RequirementResult, Scorecard
 from ..forms import note_field_name, revision_field_name, value_choices, value_field_name
 from ..services.assessments import AssessmentState, SaveResult
-
-STATUS_LABELS = {
-    "met": "Met",
-    "partial": "Partial",
-    "not_met": "Not met",
-    "not_applicable": "Not applicable",
-    "unanswered": "Unanswered",
-}
 
 
 @dataclass(frozen=True)
