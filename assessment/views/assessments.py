@@ -278,7 +278,7 @@ def results(assessment_id: int):
     state = svc.load_state(svc.get_assessment(assessment_id))
     return render_template(
         "assessments/results.html",
-        page=results_page(state),
+        page=results_page(state, all_gaps=request.args.get("gaps") == "all"),
         chart=domain_chart_svg(state.card),
         action_form=ActionForm(),
     )

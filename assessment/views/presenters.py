@@ -200,6 +200,8 @@ class ResultsPage:
     counts: list[tuple[str, str, int]]
     gaps: list[RequirementResult]
     status_labels: dict[str, str]
+    gaps_total: int = 0
+    gaps_shown_all: bool = True
 
 
 def level_text(card: Scorecard, number: int | None) -> str:
@@ -209,8 +211,11 @@ def level_text(card: Scorecard, number: int | None) -> str:
     return f"{number} {card.framework.level_name(number)}"
 
 
-def results_page(state: AssessmentState) -> ResultsPage:
-    """The results page of an assessment."""
+GAPS_SHOWN = 100  # the first gaps on the page; the rest on request, and all in the backlog and reports
+
+
+def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
+    """The results page of an assessment; long gap lists show their first GAPS_SHOWN unless asked."""
     card = state.card
     maturity = card.framework.is_maturity
     target = card.target_level
@@ -242,6 +247,8 @@ def results_page(state: AssessmentState) -> ResultsPage:
         blockers=list(card.blockers()),
         domains=rows,
         counts=[(key, STATUS_LABELS[key], value) for key, value in card.counts.as_dict().items()],
-        gaps=list(card.gaps),
+        gaps=list(card.gaps if all_gaps else card.gaps[:GAPS_SHOWN]),
         status_labels=STATUS_LABELS,
+        gaps_total=len(card.gaps),
+        gaps_shown_all=all_gaps or len(card.gaps) <= GAPS_SHOWN,
     )
