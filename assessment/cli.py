@@ -193,16 +193,24 @@ def format_scorecard(card: Scorecard) -> str:
     return "\n".join(lines)
 
 
+def report_inputs(command):
+    """The arguments and options every report command takes: the files, the date, the target, the author."""
+    decorators = (
+        click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path)),
+        click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path)),
+        click.option("--as-of", callback=_parse_date, metavar="DATE", help="Evidence date (overrides the file's)."),
+        click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's)."),
+        click.option("--prepared-by", metavar="NAME", help="Name printed on the cover and the sign-off."),
+    )
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
 @cli.command(name="report", with_appcontext=False)
-@click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
-@click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
+@report_inputs
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output file.")
 @click.option("--format", "output_format", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True)
-@click.option(
-    "--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's)."
-)
-@click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's).")
-@click.option("--prepared-by", metavar="NAME", help="Name printed on the cover and the sign-off.")
 def report_command(
     framework_path: Path,
     answers_path: Path,
@@ -223,14 +231,8 @@ def report_command(
 
 
 @cli.command(name="bundle", with_appcontext=False)
-@click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
-@click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
+@report_inputs
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output zip.")
-@click.option(
-    "--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's)."
-)
-@click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's).")
-@click.option("--prepared-by", metavar="NAME", help="Name printed on the cover and the sign-off.")
 def bundle_command(
     framework_path: Path,
     answers_path: Path,

@@ -31,10 +31,13 @@ def evidence_store() -> evidence_svc.EvidenceStore:
     return evidence_svc.EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
 
 
-def _domain_index(framework, index: int) -> int:
+def _domain_of(assessment_id: int, index: int):
+    """The assessment, its framework and its domain number `index`, or 404."""
+    assessment = svc.get_assessment(assessment_id)
+    framework = svc.framework_of(assessment.framework_version)
     if not 0 <= index < len(framework.domains):
         abort(404)
-    return index
+    return assessment, framework, framework.domains[index]
 
 
 @bp.get("/assessments/<int:assessment_id>")
@@ -47,10 +50,7 @@ def show(assessment_id: int):
 @bp.get("/assessments/<int:assessment_id>/domains/<int:index>")
 def domain(assessment_id: int, index: int):
     """One domain's page of the questionnaire."""
-    assessment = svc.get_assessment(assessment_id)
-    framework = svc.framework_of(assessment.framework_version)
-    index = _domain_index(framework, index)
-    domain = framework.domains[index]
+    assessment, framework, domain = _domain_of(assessment_id, index)
     state = svc.load_state(assessment, domain_id=domain.id)
     form = questionnaire_form_class(domain)(formdata=None)
     page = questionnaire_page(state, framework, index, form, svc.answered_ids(assessment))
@@ -60,10 +60,7 @@ def domain(assessment_id: int, index: int):
 @bp.post("/assessments/<int:assessment_id>/domains/<int:index>")
 def save_domain(assessment_id: int, index: int):
     """Save every answer of a domain page (the no-JavaScript path), then go where the button said."""
-    assessment = svc.get_assessment(assessment_id)
-    framework = svc.framework_of(assessment.framework_version)
-    index = _domain_index(framework, index)
-    domain = framework.domains[index]
+    assessment, framework, domain = _domain_of(assessment_id, index)
     form = questionnaire_form_class(domain)()
     if not form.validate():
         raise InvalidInput(
