@@ -302,6 +302,47 @@ def _group_html(report: Report, parts: list[Part], group: list[int], context: di
     return f"{head}<body>\n" + "\n".join(bodies) + "\n</body>\n</html>\n"
 
 
+# Widths (per 1000 em) of the Helvetica glyphs a page number uses, to right-align it.
+_HELVETICA = {"P": 667, "a": 556, "g": 556, "e": 556, "o": 556, "f": 278, " ": 278, **dict.fromkeys("0123456789", 556)}
+_MM = 72 / 25.4
+
+
+def _stamp_page_numbers(writer, total: int) -> None:
+    """Write "Page N of M" in the bottom-right margin of every merged page (PDF's built-in Helvetica)."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+                NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+            }
+        )
+    )
+
+    def stream(data: str):
+        obj = DecodedStreamObject()
+        obj.set_data(data.encode("ascii"))
+        return writer._add_object(obj)
+
+    save, restore = stream("q\n"), stream("\nQ\n")
+    for number, page in enumerate(writer.pages, start=1):
+        text = f"Page {number} of {total}"
+        width = sum(_HELVETICA[ch] for ch in text) * 8 / 1000
+        x = float(page.mediabox.width) - 16 * _MM - width
+        y = 20 * _MM - 4 * _MM - 7.5
+        resources = page.setdefault(NameObject("/Resources"), DictionaryObject())
+        resources = resources.get_object()
+        fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
+        fonts[NameObject("/FPageNo")] = font
+        contents = page.get(NameObject("/Contents"))
+        existing = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
+        stamp = stream(f"q BT /FPageNo 8 Tf 0.322 0.376 0.427 rg {x:.2f} {y:.2f} Td ({text}) Tj ET Q\n")
+        page[NameObject("/Contents")] = ArrayObject([save, *existing, restore, stamp])
+
+
 def render_pdf(
     report: Report, html: str | None = None, log: list[str] | None = None, parallel: bool | None = None
 ) -> bytes:
@@ -345,8 +386,6 @@ def render_pdf(
     if toc[1] != toc_pages:  # the numbers changed the contents' length: lay out once more
         return render_pdf(report, log=log, parallel=parallel)
     total = page - 1
-    overlay_html = render_part(report, Part("overlay", total=total), context)
-    overlay = PdfReader(io.BytesIO(_render_document(overlay_html)[0]))
     writer = PdfWriter()
     documents = [PdfReader(io.BytesIO(data)) for data, _, _, _ in results[:-1]]
     # the cover (first page of the first group), then the contents, then everything else in order
@@ -360,8 +399,7 @@ def render_pdf(
     if log is not None:
         for result in results:
             log.extend(result[3])
-    for number, pdf_page in enumerate(writer.pages):
-        pdf_page.merge_page(overlay.pages[number])
+    _stamp_page_numbers(writer, total)
     parent = None
     for entry in entries:
         if not entry["page"]:
