@@ -152,9 +152,7 @@ def add_file(
     user: str,
 ) -> tuple[EvidenceRow, StoredFile]:
     """Store an uploaded file as evidence of one requirement. The caller discards the file if it rolls back."""
-    _editable(assessment)
-    _requirement(assessment, requirement_id)
-    _dates(effective, expires)
+    _check(assessment, requirement_id, effective, expires)
     name = safe_filename(filename)
     title = _title(title, name)
     stored = store.save(stream)
@@ -173,10 +171,7 @@ def add_file(
         expires=expires,
         created_by=user,
     )
-    db.session.add(row)
-    db.session.flush()
-    link(assessment, requirement_id, row)
-    return row, stored
+    return _attach_new(assessment, requirement_id, row), stored
 
 
 def add_link(
@@ -189,9 +184,7 @@ def add_link(
     user: str,
 ) -> EvidenceRow:
     """Record a link as evidence of one requirement."""
-    _editable(assessment)
-    _requirement(assessment, requirement_id)
-    _dates(effective, expires)
+    _check(assessment, requirement_id, effective, expires)
     url = check_url(url)
     row = EvidenceRow(
         scope_id=assessment.scope_id,
@@ -201,6 +194,18 @@ def add_link(
         expires=expires,
         created_by=user,
     )
+    return _attach_new(assessment, requirement_id, row)
+
+
+def _check(assessment: Assessment, requirement_id: str, effective: dt.date | None, expires: dt.date | None) -> None:
+    """What every new piece of evidence must pass: a draft, a known requirement, dates in order."""
+    _editable(assessment)
+    _requirement(assessment, requirement_id)
+    _dates(effective, expires)
+
+
+def _attach_new(assessment: Assessment, requirement_id: str, row: EvidenceRow) -> EvidenceRow:
+    """Store a new evidence row and let it support the requirement."""
     db.session.add(row)
     db.session.flush()
     link(assessment, requirement_id, row)

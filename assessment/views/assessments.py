@@ -54,7 +54,7 @@ def domain(assessment_id: int, index: int):
     state = svc.load_state(assessment, domain_id=domain.id)
     form = questionnaire_form_class(domain)(formdata=None)
     page = questionnaire_page(state, framework, index, form, svc.answered_ids(assessment))
-    return render_template("assessments/questionnaire.html", page=page, form=form, evidence_form=EvidenceForm())
+    return render_template("assessments/questionnaire.html", page=page, form=form)
 
 
 @bp.post("/assessments/<int:assessment_id>/domains/<int:index>")
@@ -88,9 +88,7 @@ def save_domain(assessment_id: int, index: int):
         state = svc.load_state(assessment, domain_id=domain.id)
         fresh = questionnaire_form_class(domain)(formdata=None)
         page = questionnaire_page(state, framework, index, fresh, svc.answered_ids(assessment), conflicts=conflicts)
-        return render_template(
-            "assessments/questionnaire.html", page=page, form=fresh, evidence_form=EvidenceForm()
-        ), 409
+        return render_template("assessments/questionnaire.html", page=page, form=fresh), 409
     target = request.form.get("go", "")
     if target.startswith("evidence:") and target[len("evidence:") :] in {r.id for r in domain.requirements}:
         return redirect(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -12,7 +11,7 @@ from ..domain.display import STATUS_LABELS, one_decimal
 from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
 from ..domain.scoring import RequirementResult, Scorecard
 from ..forms import note_field_name, revision_field_name, value_choices, value_field_name
-from ..services.assessments import AssessmentState, SaveResult
+from ..services.assessments import AssessmentState, SaveResult, to_domain_evidence
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,6 @@ class QuestionnairePage:
     next_index: int | None
     conflicts: int = 0
     overall_completion: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def evidence_dates(item) -> str:
@@ -83,11 +81,6 @@ def evidence_dates(item) -> str:
     if item.expires:
         parts.append(f"expires {item.expires.isoformat()}")
     return ", ".join(parts)
-
-
-def is_current(item, as_of: dt.date) -> bool:
-    """The spec's rule 1, on a stored item."""
-    return (item.effective is None or item.effective <= as_of) and (item.expires is None or item.expires >= as_of)
 
 
 def bands_text(answer: NumericAnswer) -> str:
@@ -146,7 +139,7 @@ def questionnaire_page(
             options=value_choices(requirement),
             unit=numeric.unit if numeric else None,
             bands=bands_text(numeric) if numeric else None,
-            evidence=[EvidenceView(e, is_current(e, as_of), evidence_dates(e)) for e in linked],
+            evidence=[EvidenceView(e, to_domain_evidence(e).is_current(as_of), evidence_dates(e)) for e in linked],
             status_label=STATUS_LABELS[state.result(requirement.id).status],
             answered_by=f"{row.answered_by}, {row.answered_at:%Y-%m-%d %H:%M} UTC" if row else None,
             conflict=conflicts.get(requirement.id),
