@@ -6,13 +6,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import models  # noqa: F401  (registers the tables with the metadata)
 from .config import PROJECT_ROOT, Defaults, environment_overrides
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, login_manager, migrate
 from .services.errors import ServiceError
 
 
@@ -44,20 +47,70 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    _accounts(app)
 
-    from .views import assessments, backlog, library, reports, scopes, transfer
+    from .views import assessments, audit, auth, backlog, library, people, reports, review, scopes, transfer
 
-    for blueprint in (scopes.bp, library.bp, assessments.bp, backlog.bp, transfer.bp, reports.bp):
-        app.register_blueprint(blueprint)
+    for module in (auth, scopes, library, assessments, review, backlog, transfer, reports, people, audit):
+        app.register_blueprint(module.bp)
     _error_pages(app)
+    return app
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Session cookies are Secure whenever the request came over HTTPS, not only when configured."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+# Pages anyone may open: signing in, and the stylesheets and scripts it needs.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_post", "static"})
+
+
+def _accounts(app: Flask) -> None:
+    """Sign-in for every page but the public ones, and the actor of the audit trail per request."""
+    from .models import User
+    from .services import accounts, audit
+
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.session_interface = _SessionInterface()
+    accounts.configure_hasher(app.config["PASSWORD_TIME_COST"], app.config["PASSWORD_MEMORY_KIB"])
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and not user.disabled else None  # disabling ends open sessions
+
+    @app.before_request
+    def require_sign_in():
+        if request.endpoint in PUBLIC_ENDPOINTS:
+            audit.current_actor.set("anonymous")
+            return None
+        if not current_user.is_authenticated:
+            if request.headers.get("X-Requested-With") == "fetch":
+                from flask import jsonify
+
+                return jsonify(error="Your session has ended; sign in again."), 401
+            back = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("auth.login", next=back))
+        audit.current_actor.set(current_user.username)
+        return None
 
     @app.context_processor
-    def inject_user() -> dict[str, str]:
-        from .views.common import current_user
+    def inject_people() -> dict:
+        from .services.access import may
 
-        return {"current_user": current_user()}
-
-    return app
+        signed_in = current_user if current_user.is_authenticated else None
+        return {
+            "signed_in": signed_in,
+            "role_label": accounts.ROLE_LABELS,
+            "may": (lambda action: signed_in is not None and may(signed_in, action)),
+        }
 
 
 def _error_pages(app: Flask) -> None:

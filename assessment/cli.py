@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from flask.cli import FlaskGroup
 
+from .cli_admin import audit_group, cli_actor, users_group
 from .config import default_library_dir
 from .domain.answers import check_target_level, read_answers_file
 from .domain.display import one_decimal
@@ -360,9 +361,11 @@ def frameworks_import(library: Path | None) -> None:
     from flask import current_app
 
     from .extensions import db
+    from .services.audit import acting_as
     from .services.library import import_library
 
-    report = import_library(library or Path(current_app.config["LIBRARY_DIR"]))
+    with acting_as(cli_actor()):
+        report = import_library(library or Path(current_app.config["LIBRARY_DIR"]))
     db.session.commit()
     for line in report.added:
         click.echo(f"added      {line}")
@@ -381,22 +384,30 @@ def init_command(no_demo: bool) -> None:
     from flask_migrate import upgrade
 
     from .extensions import db
-    from .services.demo import load_demo
+    from .services.audit import acting_as
+    from .services.demo import load_demo, load_demo_users
     from .services.evidence import EvidenceStore
     from .services.library import import_library
 
     upgrade()
-    report = import_library(Path(current_app.config["LIBRARY_DIR"]))
-    db.session.commit()
+    with acting_as(cli_actor()):
+        report = import_library(Path(current_app.config["LIBRARY_DIR"]))
+        db.session.commit()
     click.echo(f"library: {len(report.added)} framework version(s) added, {len(report.unchanged)} unchanged")
     for problem in report.problems:
         click.echo(str(problem), err=True)
     if not no_demo:
         store = EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
-        scope = load_demo(store)
-        db.session.commit()
+        with acting_as("demo"):
+            scope = load_demo(store)
+            people = load_demo_users(scope)
+            db.session.commit()
         if scope is not None:
             click.echo(f"demo: scope {scope.name!r} with a partly completed assessment")
+        if people:
+            click.echo("demo users (sign in at /login; change these passwords before real use):")
+            for username, role, password in people:
+                click.echo(f"  {username:<8} {role:<13} password: {password}")
 
 
 @cli.command(name="schema", with_appcontext=False)
@@ -408,6 +419,10 @@ def schema_command(output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+cli.add_command(users_group)
+cli.add_command(audit_group)
 
 
 def main() -> None:

@@ -22,8 +22,21 @@ class Defaults:
     EVIDENCE_MAX_BYTES = 25 * 1024 * 1024  # one uploaded evidence file
     IMPORT_MAX_BYTES = 200 * 1024 * 1024  # an answers zip with its evidence
     EVIDENCE_DIR: str | None = None  # default: instance/evidence
-    DEFAULT_USER = "anonymous"
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: a long questionnaire never expires
+    # Session cookies: never readable by scripts, not sent on cross-site requests, and Secure
+    # whenever the request came over HTTPS (always, when SESSION_COOKIE_SECURE is set).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    TRUSTED_PROXIES = 0  # behind a reverse proxy, how many X-Forwarded-* hops to believe
+    # Sign-in rate limit: failures per user name, and per client address, within the window.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_IP_MAX_FAILURES = 50
+    LOGIN_WINDOW_SECONDS = 15 * 60
+    # Argon2id cost; None keeps the library's recommended profile.
+    PASSWORD_TIME_COST: int | None = None
+    PASSWORD_MEMORY_KIB: int | None = None
 
 
 def _typed(value: str) -> object:

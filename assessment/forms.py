@@ -11,6 +11,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -21,7 +22,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from .domain.answers import NA
 from .domain.framework import Domain, NumericAnswer, Requirement
-from .models import SCOPE_KINDS
+from .models import ROLES, SCOPE_KINDS
+from .services.accounts import ROLE_LABELS
 
 
 class ScopeForm(FlaskForm):
@@ -91,3 +93,19 @@ def questionnaire_form_class(domain: Domain) -> type[FlaskForm]:
         attrs[note_field_name(requirement)] = TextAreaField("Note", validators=[Optional(), Length(max=20_000)])
         attrs[revision_field_name(requirement)] = HiddenField()
     return type(f"Questionnaire_{abs(hash(domain.id))}", (FlaskForm,), attrs)
+
+
+class SignInForm(FlaskForm):
+    """Sign in with a user name and password."""
+
+    username = StringField("User name", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class UserForm(FlaskForm):
+    """A new account (admins only)."""
+
+    username = StringField("User name", validators=[DataRequired(), Length(max=64)])
+    display_name = StringField("Full name", validators=[Optional(), Length(max=200)])
+    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])

@@ -8,19 +8,61 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import Base
 
 SCOPE_KINDS = ("team", "system", "service")
-ASSESSMENT_STATUSES = ("draft", "completed")
+ASSESSMENT_STATUSES = ("draft", "submitted", "returned", "approved")
+EDITABLE_STATUSES = ("draft", "returned")
+ROLES = ("admin", "lead", "member", "auditor")
+VERDICTS = ("verified", "finding")
+SEVERITIES = ("major", "minor", "observation")
 PDCA_STATUSES = ("plan", "do", "check", "act", "done", "dropped")
 
 
 def utcnow() -> dt.datetime:
     """Now, in UTC, without microseconds noise in displays."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class User(Base):
+    """A person who signs in. The password is stored only as an Argon2id hash."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="ck_user_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # Flask-Login's user protocol, so the edge can hold a User without a wrapper.
+    @property
+    def is_active(self) -> bool:
+        return not self.disabled
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
 
 
 class FrameworkVersion(Base):
@@ -61,6 +103,18 @@ class Scope(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     assessments: Mapped[list[Assessment]] = relationship(back_populates="scope", order_by="Assessment.id")
+    members: Mapped[list[User]] = relationship(secondary="scope_member", order_by="User.username")
+
+
+class ScopeMember(Base):
+    """A team member's right to work on a scope."""
+
+    __tablename__ = "scope_member"
+
+    scope_id: Mapped[int] = mapped_column(ForeignKey("scope.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Assessment(Base):
@@ -77,9 +131,55 @@ class Assessment(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    review_comment: Mapped[str | None] = mapped_column(Text)
 
     scope: Mapped[Scope] = relationship(back_populates="assessments")
     framework_version: Mapped[FrameworkVersion] = relationship()
+
+    @property
+    def editable(self) -> bool:
+        """Whether answers and evidence may change: a submitted or approved assessment is frozen."""
+        return self.status in EDITABLE_STATUSES
+
+
+class AssessmentShare(Base):
+    """An assessment an auditor may read, download and review."""
+
+    __tablename__ = "assessment_share"
+
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    shared_by: Mapped[str] = mapped_column(String(200))
+    shared_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReviewFinding(Base):
+    """An auditor's verdict on one requirement: verified, or a finding with a severity."""
+
+    __tablename__ = "review_finding"
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "requirement_id", "auditor", name="uq_review_finding"),
+        CheckConstraint(f"verdict IN {VERDICTS!r}", name="ck_review_verdict"),
+        CheckConstraint(
+            f"(verdict = 'verified' AND severity IS NULL) OR (verdict = 'finding' AND severity IN {SEVERITIES!r})",
+            name="ck_review_severity",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)
+    requirement_id: Mapped[str] = mapped_column(String(64))
+    auditor: Mapped[str] = mapped_column(String(200))
+    verdict: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str | None] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Answer(Base):
@@ -191,3 +291,29 @@ class ReportJob(Base):
     size: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One link of the audit trail. `hash` covers every other column and the previous entry's hash,
+    so editing or deleting a row breaks the chain. Object ids are plain values, not foreign keys:
+    the trail outlives what it describes."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_object", "object_type", "object_id"),
+        Index("ix_audit_action_at", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(200))
+    scope_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    assessment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

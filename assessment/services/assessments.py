@@ -24,7 +24,8 @@ from ..extensions import db
 from ..models import SCOPE_KINDS, Assessment, EvidenceLink, FrameworkVersion, Scope, utcnow
 from ..models import Answer as AnswerRow
 from ..models import Evidence as EvidenceRow
-from .errors import InvalidInput, NotFound
+from . import audit
+from .errors import InvalidInput, Locked, NotFound
 from .library import framework_of
 
 _INT = re.compile(r"[-+]?\d+\Z")
@@ -33,9 +34,26 @@ _INT = re.compile(r"[-+]?\d+\Z")
 # --- scopes -------------------------------------------------------------------------------
 
 
-def list_scopes() -> list[Scope]:
-    """Every scope, by name."""
-    return list(db.session.scalars(select(Scope).order_by(Scope.name)))
+def list_scopes(only: list[int] | None = None) -> list[Scope]:
+    """Every scope (or those with ids in `only`), by name."""
+    stmt = select(Scope).order_by(Scope.name)
+    if only is not None:
+        stmt = stmt.where(Scope.id.in_(only))
+    return list(db.session.scalars(stmt))
+
+
+def shared_assessments(user_id: int) -> list[Assessment]:
+    """The assessments shared with an auditor, newest first."""
+    from ..models import AssessmentShare
+
+    return list(
+        db.session.scalars(
+            select(Assessment)
+            .join(AssessmentShare, AssessmentShare.assessment_id == Assessment.id)
+            .where(AssessmentShare.user_id == user_id)
+            .order_by(Assessment.id.desc())
+        )
+    )
 
 
 def get_scope(scope_id: int) -> Scope:
@@ -58,6 +76,13 @@ def create_scope(name: str, kind: str, description: str | None = None) -> Scope:
     scope = Scope(name=name, kind=kind, description=(description or "").strip() or None)
     db.session.add(scope)
     db.session.flush()
+    audit.record(
+        "scope.created",
+        "scope",
+        scope.id,
+        scope_id=scope.id,
+        after={"name": name, "kind": kind, "description": scope.description},
+    )
     return scope
 
 
@@ -89,15 +114,36 @@ def start_assessment(
     )
     db.session.add(assessment)
     db.session.flush()
+    audit.record(
+        "assessment.started",
+        "assessment",
+        assessment.id,
+        scope_id=scope.id,
+        assessment_id=assessment.id,
+        after={
+            "framework": version.framework_id,
+            "version": version.version,
+            "framework_version_id": version.id,
+            "target_level": target_level,
+            "as_of": assessment.as_of.isoformat(),
+            "status": assessment.status,
+        },
+    )
     return assessment
 
 
-def set_status(assessment: Assessment, status: str) -> None:
-    """Mark an assessment completed or reopen it as a draft."""
-    if status not in ("draft", "completed"):
-        raise InvalidInput(f"Unknown status {status!r}.")
-    assessment.status = status
-    assessment.updated_at = utcnow()
+LOCKED_MESSAGES = {
+    "submitted": "This assessment is submitted for review: its answers and evidence cannot change unless a program "
+    "lead returns it.",
+    "approved": "This assessment is approved and locked: its answers and evidence can never change. Start a new "
+    "assessment of the scope (the next cycle) to record changes.",
+}
+
+
+def ensure_editable(assessment: Assessment) -> None:
+    """Locked unless the assessment is a draft or was returned for changes."""
+    if not assessment.editable:
+        raise Locked(LOCKED_MESSAGES.get(assessment.status, "This assessment cannot change."))
 
 
 # --- reading the state of an assessment ---------------------------------------------------
@@ -272,8 +318,7 @@ def save_answer(
     user: str,
 ) -> SaveResult:
     """Save one answer unless someone else saved it since `seen_revision`; never overwrite silently."""
-    if assessment.status != "draft":
-        raise InvalidInput("This assessment is completed; reopen it to change answers.")
+    ensure_editable(assessment)
     requirement = framework.requirement_index.get(requirement_id)
     if requirement is None:
         raise NotFound(f"{framework.id} has no requirement {requirement_id!r}.")
@@ -305,6 +350,7 @@ def save_answer(
         except IntegrityError:  # someone else created it at the same moment
             return _conflict(assessment, requirement_id, value, note)
         touch(assessment)
+        _record_answer(assessment, requirement_id, None, {"value": value, "note": note})
         return SaveResult(requirement_id, "saved", 1)
     if row.revision != seen_revision:
         return _conflict(assessment, requirement_id, value, note, row)
@@ -316,9 +362,25 @@ def save_answer(
     )
     if changed.rowcount != 1:
         return _conflict(assessment, requirement_id, value, note)
+    before = {"value": row.value, "note": row.note}
     db.session.expire(row)
     touch(assessment)
+    _record_answer(assessment, requirement_id, before, {"value": value, "note": note})
     return SaveResult(requirement_id, "saved", seen_revision + 1)
+
+
+def _record_answer(assessment: Assessment, requirement_id: str, before: dict | None, after: dict) -> None:
+    if before is not None:
+        before, after = audit.changes(before, after)
+    audit.record(
+        "answer.saved",
+        "answer",
+        f"{assessment.id}/{requirement_id}",
+        before=before,
+        after=after,
+        scope_id=assessment.scope_id,
+        assessment_id=assessment.id,
+    )
 
 
 def _conflict(

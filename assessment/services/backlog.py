@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..domain.backlog import propose_backlog
 from ..extensions import db
 from ..models import PDCA_STATUSES, Assessment, BacklogItem, utcnow
+from . import audit
 from .assessments import AssessmentState
 from .errors import InvalidInput, NotFound
 
@@ -65,6 +66,14 @@ def generate(state: AssessmentState) -> GenerateReport:
                 )
             )
             added += 1
+            audit.record(
+                "backlog.item_added",
+                "backlog_item",
+                f"{assessment.scope_id}/{state.framework.id}/{proposal.requirement_id}",
+                scope_id=assessment.scope_id,
+                assessment_id=assessment.id,
+                after={"requirement": proposal.requirement_id, "priority": proposal.priority, "status": "plan"},
+            )
         elif (item.priority, item.priority_reasons) != (proposal.priority, reasons):
             item.priority, item.priority_reasons, item.updated_at = proposal.priority, reasons, utcnow()
             refreshed += 1
@@ -103,12 +112,34 @@ def update_item(item: BacklogItem, *, owner, due_date, status, hypothesis, outco
     for label, text, limit in (("Owner", owner, 200), ("Hypothesis", hypothesis, 10_000), ("Outcome", outcome, 10_000)):
         if text and len(text) > limit:
             raise InvalidInput(f"{label} is longer than {limit:,} characters.")
+    before = _managed(item)
     item.owner = (owner or "").strip() or None
     item.due_date = due_date
     item.status = status
     item.hypothesis = (hypothesis or "").strip() or None
     item.outcome = (outcome or "").strip() or None
-    item.updated_at = utcnow()
+    old, new = audit.changes(before, _managed(item))
+    if new:
+        item.updated_at = utcnow()
+        audit.record(
+            "backlog.item_changed",
+            "backlog_item",
+            item.id,
+            scope_id=item.scope_id,
+            assessment_id=item.assessment_id,
+            before=old,
+            after=new,
+        )
+
+
+def _managed(item: BacklogItem) -> dict:
+    return {
+        "owner": item.owner,
+        "due_date": item.due_date.isoformat() if item.due_date else None,
+        "status": item.status,
+        "hypothesis": item.hypothesis,
+        "outcome": item.outcome,
+    }
 
 
 CSV_COLUMNS = (

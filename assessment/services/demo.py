@@ -13,7 +13,16 @@ from . import evidence as evidence_svc
 from .library import framework_of
 
 DEMO_SCOPE = "Payments platform (demo)"
-DEMO_USER = "demo"
+DEMO_USER = "team"
+
+# One account per role. The passwords are public (the README and `make run` print them):
+# they are for trying the product on your own machine, never for a shared instance.
+DEMO_USERS = (
+    ("admin", "Ada Admin", "admin", "admin-demo-pass"),
+    ("lead", "Lee Lead", "lead", "lead-demo-pass"),
+    ("team", "Tam Team", "member", "team-demo-pass"),
+    ("auditor", "Aud Auditor", "auditor", "auditor-demo-pass"),
+)
 
 # A plausible team's answers to the DevOps delivery maturity framework, by requirement order:
 # the first answers are mostly good, later ones thinner, and the rest left for the newcomer.
@@ -76,3 +85,27 @@ def _demo_file():
     import io
 
     return io.BytesIO(b"# Demo pipeline definition\nstages: [build, test, deploy]\n")
+
+
+def load_demo_users(scope: Scope | None) -> list[tuple[str, str, str]]:
+    """Create the demo accounts on an instance without users; give the team member the demo scope
+    and share its assessment with the auditor. Returns (user name, role, password) of every demo
+    account that still has its demo password."""
+    from ..models import User
+    from . import accounts, review
+
+    if not db.session.scalar(select(func.count()).select_from(User)):
+        people = {
+            username: accounts.create_user(username, name, role, password)
+            for username, name, role, password in DEMO_USERS
+        }
+        if scope is not None:
+            review.add_member(scope, people["team"].username)
+            for assessment in scope.assessments:
+                review.share(assessment, people["auditor"].username, "demo")
+    still = []
+    for username, _name, role, password in DEMO_USERS:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is not None and not user.disabled and accounts.password_matches(user, password):
+            still.append((username, accounts.ROLE_LABELS[role], password))
+    return still

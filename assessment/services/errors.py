@@ -29,3 +29,15 @@ class Conflict(ServiceError):
     """Someone else changed the object since it was read; nothing was overwritten."""
 
     status = 409
+
+
+class Forbidden(ServiceError):
+    """The person may see the object but not do this to it."""
+
+    status = 403
+
+
+class Locked(ServiceError):
+    """The assessment is submitted or approved: its answers and evidence cannot change."""
+
+    status = 409

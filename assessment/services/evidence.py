@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 from ..extensions import db
 from ..models import Assessment, EvidenceLink, Scope
 from ..models import Evidence as EvidenceRow
+from . import audit
 from .errors import InvalidInput, NotFound
 from .library import framework_of
 
@@ -136,8 +137,23 @@ def _requirement(assessment: Assessment, requirement_id: str) -> None:
 
 
 def _editable(assessment: Assessment) -> None:
-    if assessment.status != "draft":
-        raise InvalidInput("This assessment is completed; reopen it to change its evidence.")
+    from .assessments import ensure_editable
+
+    ensure_editable(assessment)
+
+
+def described(row: EvidenceRow) -> dict:
+    """An evidence item as the audit trail records it."""
+    return {
+        "title": row.title,
+        "url": row.url,
+        "sha256": row.sha256,
+        "name": row.original_name,
+        "size": row.size,
+        "media_type": row.media_type,
+        "effective": row.effective,
+        "expires": row.expires,
+    }
 
 
 def add_file(
@@ -208,6 +224,7 @@ def _attach_new(assessment: Assessment, requirement_id: str, row: EvidenceRow) -
     """Store a new evidence row and let it support the requirement."""
     db.session.add(row)
     db.session.flush()
+    audit.record("evidence.added", "evidence", row.id, scope_id=row.scope_id, after=described(row))
     link(assessment, requirement_id, row)
     return row
 
@@ -228,6 +245,14 @@ def link(assessment: Assessment, requirement_id: str, evidence: EvidenceRow) -> 
             EvidenceLink(assessment_id=assessment.id, requirement_id=requirement_id, evidence_id=evidence.id)
         )
         db.session.flush()
+        audit.record(
+            "evidence.linked",
+            "evidence_link",
+            f"{assessment.id}/{requirement_id}/{evidence.id}",
+            scope_id=assessment.scope_id,
+            assessment_id=assessment.id,
+            after={"requirement": requirement_id, "evidence": evidence.id, "title": evidence.title},
+        )
 
 
 def reuse(assessment: Assessment, requirement_id: str, evidence_id: int) -> EvidenceRow:
@@ -244,12 +269,32 @@ def reuse(assessment: Assessment, requirement_id: str, evidence_id: int) -> Evid
 def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> None:
     """Stop an evidence item supporting a requirement; the item stays in the scope."""
     _editable(assessment)
-    db.session.execute(
+    removed = db.session.execute(
         delete(EvidenceLink).where(
             EvidenceLink.assessment_id == assessment.id,
             EvidenceLink.requirement_id == requirement_id,
             EvidenceLink.evidence_id == evidence_id,
         )
+    )
+    if removed.rowcount:
+        audit.record(
+            "evidence.unlinked",
+            "evidence_link",
+            f"{assessment.id}/{requirement_id}/{evidence_id}",
+            scope_id=assessment.scope_id,
+            assessment_id=assessment.id,
+            before={"requirement": requirement_id, "evidence": evidence_id},
+        )
+
+
+def record_download(item: EvidenceRow) -> None:
+    """An evidence file was downloaded: auditors ask who saw what."""
+    audit.record(
+        "evidence.downloaded",
+        "evidence",
+        item.id,
+        scope_id=item.scope_id,
+        after={"sha256": item.sha256, "name": item.original_name},
     )
 
 

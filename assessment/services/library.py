@@ -15,6 +15,7 @@ from ..domain.loader import framework_paths, load_framework_text, load_library
 from ..domain.yamlread import read_text
 from ..extensions import db
 from ..models import FrameworkVersion
+from . import audit
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,19 @@ def store_framework(framework: Framework, text: str, source_name: str) -> tuple[
     )
     db.session.add(row)
     db.session.flush()
+    audit.record(
+        "framework.imported",
+        "framework_version",
+        row.id,
+        after={
+            "framework": framework.id,
+            "version": framework.version,
+            "revision": row.revision,
+            "sha256": digest,
+            "source": source_name,
+            "requirements": row.requirement_count,
+        },
+    )
     return row, True
 
 

@@ -200,6 +200,20 @@ def get_job(job_id: int) -> ReportJob:
     return job
 
 
+def record_download(job: ReportJob, assessment: Assessment) -> None:
+    """A report or bundle (with every evidence file) was downloaded: the trail says who took it."""
+    from . import audit
+
+    audit.record(
+        "report.downloaded",
+        "report",
+        job.report_id or job.id,
+        scope_id=assessment.scope_id,
+        assessment_id=assessment.id,
+        after={"kind": job.kind, "report_id": job.report_id},
+    )
+
+
 def job_file(job: ReportJob) -> Path:
     """The rendered file of a finished job, or NotFound."""
     path = _file(current_app, job)

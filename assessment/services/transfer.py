@@ -8,6 +8,7 @@ paths, sizes and counts are bounded, and evidence files must lie inside the uplo
 
 from __future__ import annotations
 
+import hashlib
 import io
 import mimetypes
 import re
@@ -26,9 +27,10 @@ from ..extensions import db
 from ..models import Answer as AnswerRow
 from ..models import Assessment, EvidenceLink, FrameworkVersion, Scope
 from ..models import Evidence as EvidenceRow
+from . import audit
 from .assessments import domain_answers, load_state, start_assessment
 from .errors import InvalidInput
-from .evidence import EvidenceStore, StoredFile, safe_filename
+from .evidence import EvidenceStore, StoredFile, described, safe_filename
 from .library import framework_of
 
 MAX_MEMBERS = 5_000
@@ -137,7 +139,22 @@ def import_upload(
             for item in stored:
                 store.discard(item)
             raise
+    audit.record(
+        "assessment.imported",
+        "assessment",
+        assessment.id,
+        scope_id=scope.id,
+        assessment_id=assessment.id,
+        after={"file": filename[:255], "sha256": hashlib.sha256(data).hexdigest(), "answers": len(answers.answers)},
+    )
     return ImportResult(assessment, len(answers.answers), files), stored
+
+
+def record_export(assessment: Assessment) -> None:
+    """The answers zip (with every evidence file) left the instance: the trail says who took it."""
+    audit.record(
+        "assessment.exported", "assessment", assessment.id, scope_id=assessment.scope_id, assessment_id=assessment.id
+    )
 
 
 def _text(path: Path) -> str:
@@ -244,6 +261,14 @@ def _store_answers(
                     revision=1,
                 )
             )
+            audit.record(
+                "answer.saved",
+                "answer",
+                f"{assessment.id}/{rid}",
+                scope_id=assessment.scope_id,
+                assessment_id=assessment.id,
+                after={"value": value, "note": answer.note, "imported": True},
+            )
         for item in answer.evidence:
             key = (item.title, item.url, item.sha256, item.effective, item.expires)
             row = cache.get(key)
@@ -276,7 +301,16 @@ def _store_answers(
                 db.session.add(row)
                 db.session.flush()
                 cache[key] = row
+                audit.record("evidence.added", "evidence", row.id, scope_id=row.scope_id, after=described(row))
             db.session.add(EvidenceLink(assessment_id=assessment.id, requirement_id=rid, evidence_id=row.id))
+            audit.record(
+                "evidence.linked",
+                "evidence_link",
+                f"{assessment.id}/{rid}/{row.id}",
+                scope_id=assessment.scope_id,
+                assessment_id=assessment.id,
+                after={"requirement": rid, "evidence": row.id, "title": row.title},
+            )
     db.session.flush()
     return files
 

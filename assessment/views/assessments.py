@@ -17,11 +17,13 @@ from ..forms import (
     revision_field_name,
     value_field_name,
 )
+from ..services import access
 from ..services import assessments as svc
 from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
-from ..views.common import current_user, parse_date, parse_int
+from ..views.common import assessment_for, current_user, parse_date, parse_int, user
 from ..views.presenters import questionnaire_page, results_page
+from ..views.review import review_panel
 
 bp = Blueprint("assessments", __name__)
 
@@ -31,9 +33,9 @@ def evidence_store() -> evidence_svc.EvidenceStore:
     return evidence_svc.EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
 
 
-def _domain_of(assessment_id: int, index: int):
-    """The assessment, its framework and its domain number `index`, or 404."""
-    assessment = svc.get_assessment(assessment_id)
+def _domain_of(assessment_id: int, index: int, action: str = "read"):
+    """The assessment (if the signed-in person may do `action`), its framework and domain `index`, or 404."""
+    assessment = assessment_for(assessment_id, action)
     framework = svc.framework_of(assessment.framework_version)
     if not 0 <= index < len(framework.domains):
         abort(404)
@@ -43,7 +45,7 @@ def _domain_of(assessment_id: int, index: int):
 @bp.get("/assessments/<int:assessment_id>")
 def show(assessment_id: int):
     """An assessment opens on its first domain."""
-    svc.get_assessment(assessment_id)
+    assessment_for(assessment_id)
     return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=0))
 
 
@@ -53,14 +55,20 @@ def domain(assessment_id: int, index: int):
     assessment, framework, domain = _domain_of(assessment_id, index)
     state = svc.load_state(assessment, domain_id=domain.id)
     form = questionnaire_form_class(domain)(formdata=None)
-    page = questionnaire_page(state, framework, index, form, svc.answered_ids(assessment))
+    page = questionnaire_page(
+        state, framework, index, form, svc.answered_ids(assessment), may_answer=_may_answer(assessment)
+    )
     return render_template("assessments/questionnaire.html", page=page, form=form)
+
+
+def _may_answer(assessment) -> bool:
+    return access.allowed(user(), assessment, "answer")
 
 
 @bp.post("/assessments/<int:assessment_id>/domains/<int:index>")
 def save_domain(assessment_id: int, index: int):
     """Save every answer of a domain page (the no-JavaScript path), then go where the button said."""
-    assessment, framework, domain = _domain_of(assessment_id, index)
+    assessment, framework, domain = _domain_of(assessment_id, index, "answer")
     form = questionnaire_form_class(domain)()
     if not form.validate():
         raise InvalidInput(
@@ -87,7 +95,9 @@ def save_domain(assessment_id: int, index: int):
     if conflicts:
         state = svc.load_state(assessment, domain_id=domain.id)
         fresh = questionnaire_form_class(domain)(formdata=None)
-        page = questionnaire_page(state, framework, index, fresh, svc.answered_ids(assessment), conflicts=conflicts)
+        page = questionnaire_page(
+            state, framework, index, fresh, svc.answered_ids(assessment), conflicts=conflicts, may_answer=True
+        )
         return render_template("assessments/questionnaire.html", page=page, form=fresh), 409
     target = request.form.get("go", "")
     if target.startswith("evidence:") and target[len("evidence:") :] in {r.id for r in domain.requirements}:
@@ -104,7 +114,7 @@ def save_domain(assessment_id: int, index: int):
 @bp.post("/assessments/<int:assessment_id>/answers/<path:requirement_id>")
 def save_answer(assessment_id: int, requirement_id: str):
     """Save one answer as it is given (the questionnaire's script calls this); JSON in, JSON out."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id, "answer")
     ActionForm().validate_on_submit() or _csrf_failed()
     framework = svc.framework_of(assessment.framework_version)
     seen = parse_int(request.form.get("revision"), "revision") or 0
@@ -140,7 +150,7 @@ def _csrf_failed():
 @bp.get("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence")
 def evidence_page(assessment_id: int, requirement_id: str):
     """Add a file or a link to one requirement, or reuse evidence the scope already has."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id)
     framework = svc.framework_of(assessment.framework_version)
     requirement = framework.requirement_index.get(requirement_id)
     if requirement is None:
@@ -158,7 +168,8 @@ def evidence_page(assessment_id: int, requirement_id: str):
         linked=linked,
         reusable=reusable,
         domain_index=index,
-        editable=assessment.status == "draft",
+        editable=assessment.editable and _may_answer(assessment),
+        locked=not assessment.editable,
         max_mb=current_app.config["EVIDENCE_MAX_BYTES"] / 1024 / 1024,
     )
 
@@ -166,7 +177,7 @@ def evidence_page(assessment_id: int, requirement_id: str):
 @bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence")
 def add_evidence(assessment_id: int, requirement_id: str):
     """Add a file or a link as evidence of a requirement."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id, "answer")
     form = EvidenceForm()
     if not form.validate_on_submit():
         raise InvalidInput(
@@ -213,7 +224,7 @@ def add_evidence(assessment_id: int, requirement_id: str):
 @bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence/reuse")
 def reuse_evidence(assessment_id: int, requirement_id: str):
     """Let evidence the scope already holds support this requirement too."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id, "answer")
     ActionForm().validate_on_submit() or _csrf_failed()
     evidence_id = parse_evidence_choice(request.form.get("evidence_id") or request.form.get("evidence"))
     evidence_svc.reuse(assessment, requirement_id, evidence_id)
@@ -225,7 +236,7 @@ def reuse_evidence(assessment_id: int, requirement_id: str):
 @bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence/<int:evidence_id>/remove")
 def remove_evidence(assessment_id: int, requirement_id: str, evidence_id: int):
     """Stop an evidence item supporting this requirement."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id, "answer")
     ActionForm().validate_on_submit() or _csrf_failed()
     evidence_svc.unlink(assessment, requirement_id, evidence_id)
     svc.touch(assessment)
@@ -251,12 +262,14 @@ def _back_to_requirement(assessment_id: int, requirement_id: str):
 @bp.get("/evidence/<int:evidence_id>/download")
 def download_evidence(evidence_id: int):
     """An evidence file, always as an attachment under its original name."""
-    item = evidence_svc.get_evidence(evidence_id)
+    item = access.evidence_for(user(), evidence_id)
     if not item.is_file:
         abort(404, description="This evidence is a link, not a file: its URL is shown where it is used.")
     path = evidence_store().path_for(item.sha256)
     if not path.is_file():
         abort(410, description="The stored file is missing from the evidence store.")
+    evidence_svc.record_download(item)
+    db.session.commit()
     return send_file(
         path,
         mimetype=item.media_type,
@@ -269,21 +282,13 @@ def download_evidence(evidence_id: int):
 
 @bp.get("/assessments/<int:assessment_id>/results")
 def results(assessment_id: int):
-    """Overall and per-domain scores and levels, blockers, counts and gaps."""
-    state = svc.load_state(svc.get_assessment(assessment_id))
+    """Overall and per-domain scores and levels, blockers, counts, gaps, review and findings."""
+    assessment = assessment_for(assessment_id)
+    state = svc.load_state(assessment)
     return render_template(
         "assessments/results.html",
         page=results_page(state, all_gaps=request.args.get("gaps") == "all"),
         chart=domain_chart_svg(state.card),
         action_form=ActionForm(),
+        review=review_panel(user(), assessment),
     )
-
-
-@bp.post("/assessments/<int:assessment_id>/status")
-def change_status(assessment_id: int):
-    """Mark completed, or reopen as a draft."""
-    assessment = svc.get_assessment(assessment_id)
-    ActionForm().validate_on_submit() or _csrf_failed()
-    svc.set_status(assessment, request.form.get("status", ""))
-    db.session.commit()
-    return redirect(url_for("assessments.results", assessment_id=assessment_id))

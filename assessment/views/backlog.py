@@ -9,7 +9,7 @@ from ..forms import ActionForm
 from ..models import PDCA_STATUSES
 from ..services import assessments as svc
 from ..services import backlog as backlog_svc
-from .common import parse_date
+from .common import assessment_for, parse_date
 
 bp = Blueprint("backlog", __name__)
 
@@ -21,7 +21,7 @@ def _filters() -> dict[str, str]:
 @bp.get("/assessments/<int:assessment_id>/backlog")
 def index(assessment_id: int):
     """The backlog, filtered and sorted."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id)
     args = _filters()
     everything = backlog_svc.items_for(assessment)
     items = backlog_svc.filtered(everything, args["status"], args["owner"], args["q"], args["sort"] or "priority")
@@ -42,7 +42,7 @@ def index(assessment_id: int):
 @bp.post("/assessments/<int:assessment_id>/backlog/generate")
 def generate(assessment_id: int):
     """Add an item for every gap that has none (never duplicating)."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id, "backlog")
     report = backlog_svc.generate(svc.load_state(assessment))
     db.session.commit()
     flash(f"Backlog generated: {report.added} item(s) added, {report.refreshed} priority(ies) refreshed.")
@@ -52,7 +52,7 @@ def generate(assessment_id: int):
 @bp.post("/assessments/<int:assessment_id>/backlog/<int:item_id>")
 def update(assessment_id: int, item_id: int):
     """Change an item's owner, due date, PDCA status, hypothesis or outcome."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id, "backlog")
     item = backlog_svc.get_item(assessment, item_id)
     backlog_svc.update_item(
         item,
@@ -73,7 +73,7 @@ def update(assessment_id: int, item_id: int):
 @bp.get("/assessments/<int:assessment_id>/backlog.csv")
 def export_csv(assessment_id: int):
     """The backlog (with the current filters) as CSV."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id)
     args = _filters()
     items = backlog_svc.filtered(
         backlog_svc.items_for(assessment), args["status"], args["owner"], args["q"], args["sort"] or "priority"

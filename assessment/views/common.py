@@ -1,19 +1,34 @@
-"""Small helpers shared by the blueprints: who is working, and parsing form input."""
+"""Small helpers shared by the blueprints: who is signed in, and parsing form input."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, session
+from flask_login import current_user as _signed_in
 
+from ..models import Assessment, Scope, User
+from ..services import access
 from ..services.errors import InvalidInput
 
-DEFAULT_USER = "anonymous"
+
+def user() -> User:
+    """The signed-in account (every view but sign-in runs only for one)."""
+    return _signed_in._get_current_object()
 
 
 def current_user() -> str:
-    """The name the person gave for their answers (accounts and roles come later)."""
-    return session.get("user_name") or current_app.config.get("DEFAULT_USER", DEFAULT_USER)
+    """The user name recorded on what the signed-in person changes."""
+    return user().username
+
+
+def scope_for(scope_id: int, action: str = "read") -> Scope:
+    """The scope named in the URL, if the signed-in person may do `action` to it."""
+    return access.scope_for(user(), scope_id, action)
+
+
+def assessment_for(assessment_id: int, action: str = "read") -> Assessment:
+    """The assessment named in the URL, if the signed-in person may do `action` to it."""
+    return access.assessment_for(user(), assessment_id, action)
 
 
 def parse_date(raw: str | None, label: str) -> dt.date | None:

@@ -67,6 +67,7 @@ class QuestionnairePage:
     nav: list[DomainNav]
     sections: list[tuple[str | None, list[RequirementView]]]
     editable: bool
+    locked: bool
     prev_index: int | None
     next_index: int | None
     conflicts: int = 0
@@ -114,6 +115,7 @@ def questionnaire_page(
     form: FlaskForm,
     answered: set[str],
     conflicts: dict[str, SaveResult] | None = None,
+    may_answer: bool = True,
 ) -> QuestionnairePage:
     """The page of domain `index` of `framework`; `state` holds (at least) that domain's answers."""
     conflicts = conflicts or {}
@@ -155,7 +157,8 @@ def questionnaire_page(
         domain=domain,
         nav=domain_nav(framework, answered, index),
         sections=sections,
-        editable=state.assessment.status == "draft",
+        editable=state.assessment.editable and may_answer,
+        locked=not state.assessment.editable,
         prev_index=index - 1 if index > 0 else None,
         next_index=index + 1 if index + 1 < count else None,
         conflicts=len(conflicts),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, redirect, render_template, send_file, url_for
 
 from ..extensions import db
-from ..services import assessments as svc
 from ..services import reports as report_svc
-from .common import current_user
+from .common import assessment_for, current_user
 
 bp = Blueprint("reports", __name__)
 
@@ -22,7 +21,7 @@ EXPORTS = {
 @bp.post("/assessments/<int:assessment_id>/reports/<kind>")
 def request_report(assessment_id: int, kind: str):
     """Queue (or reuse) the PDF report or the evidence bundle, then show its progress."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id)
     job = report_svc.request_report(assessment, kind, current_user())
     db.session.commit()
     report_svc.start(job)
@@ -33,7 +32,7 @@ def request_report(assessment_id: int, kind: str):
 def job(job_id: int):
     """A report's progress; the page refreshes itself (without JavaScript) until it is ready."""
     job = report_svc.get_job(job_id)
-    assessment = svc.get_assessment(job.assessment_id)
+    assessment = assessment_for(job.assessment_id)
     return render_template("reports/job.html", job=job, assessment=assessment)
 
 
@@ -41,6 +40,7 @@ def job(job_id: int):
 def job_status(job_id: int):
     """A report's progress as JSON, for the page's script."""
     job = report_svc.get_job(job_id)
+    assessment_for(job.assessment_id)
     return jsonify(
         status=job.status,
         progress=job.progress,
@@ -53,8 +53,10 @@ def job_status(job_id: int):
 def download(job_id: int):
     """The rendered PDF or bundle, as an attachment."""
     job = report_svc.get_job(job_id)
+    assessment = assessment_for(job.assessment_id)
     path = report_svc.job_file(job)
-    assessment = svc.get_assessment(job.assessment_id)
+    report_svc.record_download(job, assessment)
+    db.session.commit()
     base = f"{assessment.framework_version.framework_id}-{assessment.as_of.isoformat()}-{job.report_id}"
     if job.kind == "bundle":
         return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{base}-bundle.zip")
@@ -68,7 +70,7 @@ def export(assessment_id: int, name: str):
 
     if name not in EXPORTS:
         return redirect(url_for("assessments.results", assessment_id=assessment_id))
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id)
     report = report_svc.report_for(assessment, current_user(), report_svc.store_of_current())
     mimetype, function = EXPORTS[name]
     data = getattr(exports, function)(report)

@@ -7,24 +7,32 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from ..extensions import db
 from ..forms import ScopeForm, StartAssessmentForm
 from ..models import FrameworkVersion
+from ..services import access, accounts, review
 from ..services import assessments as svc
 from ..services.errors import InvalidInput, NotFound
 from ..services.evidence import scope_evidence
 from ..services.library import latest_versions
-from .common import parse_date, parse_int
+from .common import parse_date, parse_int, scope_for, user
 
 bp = Blueprint("scopes", __name__)
 
 
 @bp.get("/")
 def home():
-    """Scopes and their assessments."""
-    return render_template("scopes/index.html", scopes=svc.list_scopes(), form=ScopeForm())
+    """The scopes the signed-in person works on (all, for admins and leads) and assessments shared with them."""
+    me = user()
+    return render_template(
+        "scopes/index.html",
+        scopes=svc.list_scopes(access.visible_scope_ids(me)),
+        shared=svc.shared_assessments(me.id) if me.role == "auditor" else [],
+        form=ScopeForm(),
+    )
 
 
 @bp.post("/scopes")
 def create():
     """Add a scope."""
+    access.require(user(), "create-scope")
     form = ScopeForm()
     if not form.validate_on_submit():
         raise InvalidInput(
@@ -44,15 +52,23 @@ def _start_form() -> StartAssessmentForm:
 
 @bp.get("/scopes/<int:scope_id>")
 def detail(scope_id: int):
-    """A scope: its assessments, its evidence, and starting a new assessment."""
-    scope = svc.get_scope(scope_id)
-    return render_template("scopes/detail.html", scope=scope, form=_start_form(), evidence=scope_evidence(scope))
+    """A scope: its assessments, its team, its evidence, and starting a new assessment."""
+    scope = scope_for(scope_id)
+    me = user()
+    return render_template(
+        "scopes/detail.html",
+        scope=scope,
+        form=_start_form(),
+        evidence=scope_evidence(scope),
+        may_manage_team=me.role in access.SCOPE_ACTIONS["members"],
+        candidates=[u for u in accounts.users_with_role("member") if u not in scope.members],
+    )
 
 
 @bp.post("/scopes/<int:scope_id>/assessments")
 def start(scope_id: int):
     """Start an assessment of the scope."""
-    scope = svc.get_scope(scope_id)
+    scope = scope_for(scope_id, "start")
     form = _start_form()
     if not form.validate_on_submit() and "csrf_token" in form.errors:
         raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")
@@ -70,13 +86,29 @@ def start(scope_id: int):
     return redirect(url_for("assessments.domain", assessment_id=assessment.id, index=0))
 
 
-@bp.post("/me")
-def set_name():
-    """Remember the name to record on answers (accounts come later)."""
-    from flask import session
+@bp.post("/scopes/<int:scope_id>/members")
+def add_member(scope_id: int):
+    """Give a team member this scope."""
+    scope = scope_for(scope_id, "members")
+    _csrf_checked()
+    member = review.add_member(scope, request.form.get("username", ""))
+    db.session.commit()
+    flash(f"{member.display_name} now works on {scope.name}.")
+    return redirect(url_for("scopes.detail", scope_id=scope_id) + "#team")
 
-    name = (request.form.get("name") or "").strip()[:200]
-    if name:
-        session["user_name"] = name
-    back = request.referrer or ""
-    return redirect(back if back.startswith(request.host_url) else url_for("scopes.home"))
+
+@bp.post("/scopes/<int:scope_id>/members/<int:user_id>/remove")
+def remove_member(scope_id: int, user_id: int):
+    """Take this scope away from a team member."""
+    scope = scope_for(scope_id, "members")
+    _csrf_checked()
+    review.remove_member(scope, user_id)
+    db.session.commit()
+    return redirect(url_for("scopes.detail", scope_id=scope_id) + "#team")
+
+
+def _csrf_checked() -> None:
+    from ..forms import ActionForm
+
+    if not ActionForm().validate_on_submit():
+        raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
 from ..extensions import db
-from ..services import assessments as svc
 from ..services import transfer
 from ..services.errors import InvalidInput
 from .assessments import evidence_store
-from .common import current_user
+from .common import assessment_for, current_user, scope_for
 
 bp = Blueprint("transfer", __name__)
 
@@ -17,8 +16,10 @@ bp = Blueprint("transfer", __name__)
 @bp.get("/assessments/<int:assessment_id>/export.zip")
 def export_assessment(assessment_id: int):
     """The assessment as framework.yaml + answers.yaml + evidence/ in a zip."""
-    assessment = svc.get_assessment(assessment_id)
+    assessment = assessment_for(assessment_id)
     data = transfer.export_zip(assessment, evidence_store())
+    transfer.record_export(assessment)
+    db.session.commit()
     return Response(
         data,
         mimetype="application/zip",
@@ -29,7 +30,7 @@ def export_assessment(assessment_id: int):
 @bp.post("/scopes/<int:scope_id>/import")
 def import_assessment(scope_id: int):
     """Import an answers file (or a zip with its evidence) as a new assessment of the scope."""
-    scope = svc.get_scope(scope_id)
+    scope = scope_for(scope_id, "import")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("Choose an answers .yaml or .zip file to import.")

@@ -83,6 +83,7 @@ def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
     from assessment.extensions import db
+    from assessment.services.demo import load_demo_users
     from assessment.services.library import import_library
 
     instance = tmp_path_factory.mktemp("e2e-instance")
@@ -91,11 +92,14 @@ def live_server(tmp_path_factory):
         "SECRET_KEY": "e2e",
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'e2e.db'}",
+        "PASSWORD_TIME_COST": 1,
+        "PASSWORD_MEMORY_KIB": 64,
     }
     app = create_app(config)
     with app.app_context():
         upgrade()
         import_library(Path(app.config["LIBRARY_DIR"]))
+        load_demo_users(None)  # admin, lead, team and auditor, with the demo passwords
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
@@ -154,3 +158,18 @@ def expect(_browser_requirements):
 
     playwright_expect.set_options(timeout=TIMEOUT_MS)
     return playwright_expect
+
+
+def sign_in(page, username: str, expect=None) -> None:
+    """Sign in through the form as one of the demo users (password `<name>-demo-pass`)."""
+    page.goto("/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(f"{username}-demo-pass")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def sign_out(page) -> None:
+    """Sign out with the header's button."""
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(lambda url: "/login" in url)

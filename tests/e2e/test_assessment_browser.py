@@ -8,11 +8,14 @@ import io
 import re
 import zipfile
 
+from tests.e2e.conftest import sign_in
+
 FRAMEWORK = "SOX IT general controls"
 
 
 def start_assessment(page, expect, scope: str) -> str:
-    """Create a scope and start a SOX assessment from the pages; return the questionnaire URL."""
+    """As the admin, create a scope and start a SOX assessment from the pages; return the questionnaire URL."""
+    sign_in(page, "admin")
     page.goto("/")
     page.get_by_label("Name").fill(scope)
     page.get_by_role("button", name="Add scope").click()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tests.e2e.conftest import sign_in
+
 FRAMEWORKS = {
     "cmmi-process-maturity": "CMMI-style process maturity",
     "continuous-improvement": "Continuous improvement program maturity",
@@ -17,6 +19,7 @@ FRAMEWORKS = {
 
 
 def test_library_lists_the_frameworks_and_opens_sox(page, expect):
+    sign_in(page, "auditor")  # every role reads the library
     page.goto("/")
     page.get_by_role("link", name="Framework library").click()
     expect(page.get_by_role("heading", name="Framework library", level=1)).to_be_visible()
@@ -34,5 +37,7 @@ def test_library_lists_the_frameworks_and_opens_sox(page, expect):
     expect(page.get_by_role("heading", name=re.compile(r"^SOX IT general controls"), level=1)).to_be_visible()
     requirement = page.locator("article.requirement").filter(has=page.get_by_text("SOX-CM-03", exact=True))
     expect(requirement).to_have_count(1)
-    expect(requirement.get_by_role("heading", level=3)).to_contain_text("Changes are approved before they reach production")
+    expect(requirement.get_by_role("heading", level=3)).to_contain_text(
+        "Changes are approved before they reach production"
+    )
     expect(requirement.get_by_text("Evidence required", exact=True)).to_be_visible()

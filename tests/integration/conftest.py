@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from assessment import create_app
 from assessment.extensions import db
@@ -28,8 +28,46 @@ def _config(instance: Path, url: str) -> dict:
         "SECRET_KEY": "test",
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
-        "DEFAULT_USER": "tester",
+        # Argon2id at its cheapest: the tests sign in hundreds of times.
+        "PASSWORD_TIME_COST": 1,
+        "PASSWORD_MEMORY_KIB": 64,
     }
+
+
+# The people of every test: user name -> role. Their password is PASSWORD.
+PEOPLE = {
+    "admin": "admin",
+    "lead": "lead",
+    "alice": "member",
+    "bob": "member",
+    "audrey": "auditor",
+    "otto": "auditor",
+}
+PASSWORD = "correct horse battery"
+
+
+def _add_people(app) -> None:
+    from assessment.services import accounts, audit
+
+    with app.app_context(), audit.acting_as("test-setup"):
+        for username, role in PEOPLE.items():
+            accounts.create_user(username, username.title(), role, PASSWORD)
+        db.session.commit()
+        db.session.remove()
+
+
+def sign_in_as(client, username: str):
+    """Make `client` signed in as `username` (without the form: the matrix makes many clients)."""
+    from assessment.models import User
+
+    with client.application.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == username))
+    with client.session_transaction() as session:
+        session.clear()
+        if user_id is not None:
+            session["_user_id"] = str(user_id)
+            session["_fresh"] = True
+    return client
 
 
 def _prepare(app) -> None:
@@ -71,6 +109,7 @@ def app(tmp_path, prepared_database, database_url):
         shutil.copy(prepared_database, tmp_path / "test.db")
         url = f"sqlite:///{tmp_path / 'test.db'}"
     app = create_app(_config(instance, url))
+    _add_people(app)
     yield app
     with app.app_context():
         db.session.remove()
@@ -83,8 +122,20 @@ def app(tmp_path, prepared_database, database_url):
 
 @pytest.fixture
 def client(app):
-    """A test client of `app`."""
+    """A test client of `app`, signed in as the admin (who may do everything)."""
+    return sign_in_as(app.test_client(), "admin")
+
+
+@pytest.fixture
+def anonymous(app):
+    """A test client of `app` that has not signed in."""
     return app.test_client()
+
+
+@pytest.fixture
+def as_user(app):
+    """A function giving a new client signed in as the named user."""
+    return lambda username: sign_in_as(app.test_client(), username)
 
 
 @pytest.fixture

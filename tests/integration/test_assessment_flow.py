@@ -40,8 +40,14 @@ def test_autosave_saves_and_reports_status(client, devops):
     assessment, _ = devops
     response = autosave(client, assessment, "CI-02", "most")
     assert response.status_code == 200
-    assert response.json == {"outcome": "saved", "revision": 1, "status": "partial", "unsupported": False,
-                             "answered": 1, "total": 3}
+    assert response.json == {
+        "outcome": "saved",
+        "revision": 1,
+        "status": "partial",
+        "unsupported": False,
+        "answered": 1,
+        "total": 3,
+    }
     response = autosave(client, assessment, "CI-01", "yes")
     assert response.json["status"] == "not_met" and response.json["unsupported"] is True
 
@@ -82,10 +88,20 @@ def test_plain_form_submit_saves_a_domain_and_shows_conflicts(app, client, devop
     assessment, _ = devops
     response = client.post(
         f"/assessments/{assessment}/domains/1",
-        data={"DEP-01": "yes", "note/DEP-01": "scripted", "rev/DEP-01": "0", "DEP-02": "36", "rev/DEP-02": "0",
-              "DEP-03": "", "rev/DEP-03": "0", "go": "2"},
+        data={
+            "DEP-01": "yes",
+            "note/DEP-01": "scripted",
+            "rev/DEP-01": "0",
+            "DEP-02": "36",
+            "rev/DEP-02": "0",
+            "DEP-03": "",
+            "rev/DEP-03": "0",
+            "go": "2",
+        },
     )
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/assessments/{assessment}/domains/2?saved=3")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/assessments/{assessment}/domains/2?saved=3"
+    )
     stale = client.post(
         f"/assessments/{assessment}/domains/1",
         data={"DEP-01": "no", "rev/DEP-01": "0", "go": "1"},
@@ -103,7 +119,7 @@ def test_results_page_shows_the_engines_numbers(client, devops):
     for rid, value in {"CI-02": "most", "CI-03": "na", "DEP-01": "yes", "DEP-02": "36", "DEP-03": "no"}.items():
         assert autosave(client, assessment, rid, value).status_code == 200
     html = client.get(f"/assessments/{assessment}/results").get_data(as_text=True)
-    assert 'data-overall-score>' in html
+    assert "data-overall-score>" in html
     score = re.search(r"data-overall-score>([\d.]+)<", html).group(1)
     # CI: (0.75*1) / 2 requirements applicable... computed by the engine: check a few figures.
     assert score == "31.3"
@@ -111,12 +127,13 @@ def test_results_page_shows_the_engines_numbers(client, devops):
     assert "<svg" in html and "Blocking level 2" in html
 
 
-def test_completed_assessment_is_read_only(client, devops):
+def test_submitted_assessment_is_read_only_until_returned(client, as_user, devops):
     assessment, _ = devops
-    assert client.post(f"/assessments/{assessment}/status", data={"status": "completed"}).status_code == 302
+    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
     response = autosave(client, assessment, "CI-02", "most")
-    assert response.status_code == 400 and "completed" in response.json["error"]
-    assert client.post(f"/assessments/{assessment}/status", data={"status": "draft"}).status_code == 302
+    assert response.status_code == 409 and "submitted for review" in response.json["error"]
+    lead = as_user("lead")
+    assert lead.post(f"/assessments/{assessment}/return", data={"comment": "Add evidence for CI"}).status_code == 302
     assert autosave(client, assessment, "CI-02", "most").status_code == 200
 
 

@@ -1,0 +1,138 @@
+"""`assessment users …` and `assessment audit verify`: administration from the command line.
+
+Changes made here go to the audit trail under the actor `cli:<login name>`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+import click
+from flask.cli import AppGroup
+
+EXIT_INVALID = 2
+
+users_group = AppGroup("users", help="Accounts: create, set-role, disable, enable, set-password, list.")
+audit_group = AppGroup("audit", help="The audit trail: verify its hash chain.")
+
+
+def cli_actor() -> str:
+    """Who runs the command, as the audit trail names them."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = str(os.getuid())
+    return f"cli:{name}"
+
+
+def _apply(change) -> None:
+    """Run a change as the command's actor, commit it, or print the error and exit 2."""
+    from .extensions import db
+    from .services import audit
+    from .services.errors import ServiceError
+
+    try:
+        with audit.acting_as(cli_actor()):
+            result = change()
+            db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(EXIT_INVALID)
+    return result
+
+
+def _password(value: str | None, stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if value:
+        return value
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "lead", "member", "auditor"]))
+@click.option("--name", "display_name", default="", help="Full name shown in the app.")
+@click.option("--password", default=None, help="The password (prefer the prompt or --password-stdin).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def users_create(username: str, role: str, display_name: str, password: str | None, password_stdin: bool) -> None:
+    """Add an account."""
+    from .services import accounts
+
+    secret = _password(password, password_stdin)
+    user = _apply(lambda: accounts.create_user(username, display_name, role, secret))
+    click.echo(f"created {user.username} ({accounts.ROLE_LABELS[user.role]})")
+
+
+@users_group.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["admin", "lead", "member", "auditor"]))
+def users_set_role(username: str, role: str) -> None:
+    """Change an account's role."""
+    from .services import accounts
+
+    user = _apply(lambda: accounts.set_role(username, role))
+    click.echo(f"{user.username} is now {accounts.ROLE_LABELS[user.role]}")
+
+
+@users_group.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable an account: it cannot sign in, and its open sessions end."""
+    from .services import accounts
+
+    user = _apply(lambda: accounts.set_disabled(username, True))
+    click.echo(f"{user.username} is disabled")
+
+
+@users_group.command("enable")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    """Enable a disabled account again."""
+    from .services import accounts
+
+    user = _apply(lambda: accounts.set_disabled(username, False))
+    click.echo(f"{user.username} is enabled")
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def users_set_password(username: str, password_stdin: bool) -> None:
+    """Replace an account's password."""
+    from .services import accounts
+
+    secret = _password(None, password_stdin)
+    user = _apply(lambda: accounts.set_password(username, secret))
+    click.echo(f"password of {user.username} changed")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """Every account: user name, role, state, name."""
+    from .services import accounts
+
+    for user in accounts.list_users():
+        state = "disabled" if user.disabled else "active"
+        click.echo(f"{user.username:<20} {user.role:<8} {state:<8} {user.display_name}")
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain of the whole trail; exit 2 naming the first broken entry."""
+    from .services import audit
+
+    verdict = audit.verify()
+    if verdict.ok:
+        click.echo(f"audit trail intact: {verdict.count} entries, head {verdict.head}")
+        return
+    broken = verdict.broken
+    click.echo(
+        f"audit trail BROKEN at entry {broken.seq} (row id {broken.entry_id}): {broken.reason}. "
+        f"{verdict.count} entries before it verify.",
+        err=True,
+    )
+    sys.exit(EXIT_INVALID)

@@ -1,0 +1,171 @@
+"""The audit trail: every change, sign-in and evidence download, appended to a hash chain.
+
+Entries are only ever added. Each takes the next sequence number and the previous entry's hash
+inside the same transaction as the change it records, so a rolled-back change leaves no entry
+and a committed one always has its entry. On PostgreSQL a transaction-scoped advisory lock makes
+writers take turns; SQLite allows one writer at a time anyway. The unique sequence number is
+the last guard: two writers can never both append entry N.
+
+Nothing expires: there is no code that deletes or rewrites an entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session
+
+from ..domain.trail import FIELDS, GENESIS, Verdict, canonical_json, entry_hash, verify_chain
+from ..extensions import db
+from ..models import AuditEntry
+
+_LOCK_KEY = 0x61756469  # "audi": the advisory lock of the trail on PostgreSQL
+_HEAD = "audit_head"
+
+current_actor: ContextVar[str] = ContextVar("current_actor", default="system")
+
+
+@contextlib.contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Record entries made inside the block under `actor` (commands, background work)."""
+    token = current_actor.set(actor)
+    try:
+        yield
+    finally:
+        current_actor.reset(token)
+
+
+def now_text() -> str:
+    """The time of an entry: UTC, ISO 8601 with microseconds, the same text on every database."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """The last sequence number and hash, read once per transaction under the writers' lock."""
+    cached = session.info.get(_HEAD)
+    if cached is not None:
+        return cached
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    row = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (row.seq, row.hash) if row else (0, GENESIS)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_HEAD, None)
+
+
+def record(
+    action: str,
+    object_type: str,
+    object_id: Any,
+    *,
+    before: Any = None,
+    after: Any = None,
+    scope_id: int | None = None,
+    assessment_id: int | None = None,
+    actor: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the trail in the current transaction."""
+    session = db.session()
+    seq, prev = _head(session)
+    fields = {
+        "seq": seq + 1,
+        "at": now_text(),
+        "actor": (actor or current_actor.get())[:200],
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id)[:200],
+        "scope_id": scope_id,
+        "assessment_id": assessment_id,
+        "before": canonical_json(before),
+        "after": canonical_json(after),
+    }
+    entry = AuditEntry(**fields, prev_hash=prev, hash=entry_hash(fields, prev))
+    session.add(entry)
+    session.info[_HEAD] = (entry.seq, entry.hash)
+    return entry
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields that differ, as (before, after)."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def verify(batch: int = 2000) -> Verdict:
+    """Recompute the whole chain from the database, in sequence order, a batch at a time."""
+    columns = [getattr(AuditEntry, name) for name in FIELDS] + [AuditEntry.id, AuditEntry.prev_hash, AuditEntry.hash]
+    rows = db.session.execute(select(*columns).order_by(AuditEntry.seq).execution_options(yield_per=batch))
+    return verify_chain(row._asdict() for row in rows)
+
+
+# --- reading the trail ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """What the audit page asks for; empty fields do not filter."""
+
+    actor: str = ""
+    action: str = ""
+    object_type: str = ""
+    assessment_id: int | None = None
+    scope_id: int | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+def query(where: TrailFilter, visible_scopes: list[int] | None, visible_assessments: list[int] | None):
+    """The select of entries matching `where`, newest first, limited to what the reader may see.
+
+    `visible_scopes` / `visible_assessments` of None mean everything (admin, program lead);
+    otherwise only entries about those scopes or assessments are returned.
+    """
+    stmt = select(AuditEntry)
+    if visible_scopes is not None or visible_assessments is not None:
+        stmt = stmt.where(
+            AuditEntry.scope_id.in_(visible_scopes or []) | AuditEntry.assessment_id.in_(visible_assessments or [])
+        )
+    if where.actor:
+        stmt = stmt.where(AuditEntry.actor == where.actor)
+    if where.action:
+        stmt = stmt.where(AuditEntry.action.startswith(where.action))
+    if where.object_type:
+        stmt = stmt.where(AuditEntry.object_type == where.object_type)
+    if where.assessment_id is not None:
+        stmt = stmt.where(AuditEntry.assessment_id == where.assessment_id)
+    if where.scope_id is not None:
+        stmt = stmt.where(AuditEntry.scope_id == where.scope_id)
+    if where.since is not None:
+        stmt = stmt.where(AuditEntry.at >= where.since.isoformat())
+    if where.until is not None:
+        stmt = stmt.where(AuditEntry.at < (where.until + dt.timedelta(days=1)).isoformat())
+    return stmt.order_by(AuditEntry.seq.desc())
+
+
+def failures_since(*, username: str | None = None, actor: str | None = None, since: str) -> int:
+    """Failed sign-ins recorded since `since` (ISO text), for one user name or one client address."""
+    stmt = (
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "login.failed", AuditEntry.at >= since)
+    )
+    if username is not None:
+        stmt = stmt.where(AuditEntry.object_type == "user", AuditEntry.object_id == username)
+    if actor is not None:
+        stmt = stmt.where(AuditEntry.actor == actor)
+    return db.session.scalar(stmt) or 0
+
+
+def for_assessment(assessment_id: int) -> list[AuditEntry]:
+    """An assessment's own trail, oldest first (for its report)."""
+    return list(
+        db.session.scalars(select(AuditEntry).where(AuditEntry.assessment_id == assessment_id).order_by(AuditEntry.seq))
+    )

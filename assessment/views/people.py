@@ -1,0 +1,78 @@
+"""Accounts, for admins: add people, change their role, disable or enable them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from ..extensions import db
+from ..forms import ActionForm, UserForm
+from ..models import ROLES, User
+from ..services import access, accounts
+from ..services.errors import InvalidInput, NotFound
+from .common import user
+
+bp = Blueprint("people", __name__)
+
+
+def _admin() -> None:
+    access.require(user(), "users")
+
+
+def _account(user_id: int) -> User:
+    account = db.session.get(User, user_id)
+    if account is None:
+        raise NotFound(f"There is no user {user_id}.")
+    return account
+
+
+def _checked(form=None) -> None:
+    if not (form or ActionForm()).validate_on_submit():
+        raise InvalidInput("The form could not be read; reload the page and try again.")
+
+
+@bp.get("/users")
+def index():
+    """Every account, and a form to add one."""
+    _admin()
+    return render_template("users/index.html", users=accounts.list_users(), form=UserForm(), roles=ROLES)
+
+
+@bp.post("/users")
+def create():
+    """Add an account."""
+    _admin()
+    form = UserForm()
+    _checked(form)
+    account = accounts.create_user(form.username.data, form.display_name.data, form.role.data, form.password.data)
+    db.session.commit()
+    flash(f"Added {account.username} ({accounts.ROLE_LABELS[account.role]}).")
+    return redirect(url_for("people.index"))
+
+
+@bp.post("/users/<int:user_id>/role")
+def set_role(user_id: int):
+    """Change an account's role."""
+    _admin()
+    _checked()
+    account = _account(user_id)
+    if account.id == user().id:
+        raise InvalidInput("You cannot change your own role; ask another admin.")
+    accounts.set_role(account.username, request.form.get("role", ""))
+    db.session.commit()
+    flash(f"{account.username} is now {accounts.ROLE_LABELS[account.role]}.")
+    return redirect(url_for("people.index"))
+
+
+@bp.post("/users/<int:user_id>/disabled")
+def set_disabled(user_id: int):
+    """Disable an account (its sessions end at once) or enable it again."""
+    _admin()
+    _checked()
+    account = _account(user_id)
+    disable = request.form.get("disabled") == "1"
+    if account.id == user().id and disable:
+        raise InvalidInput("You cannot disable your own account.")
+    accounts.set_disabled(account.username, disable)
+    db.session.commit()
+    flash(f"{account.username} is {'disabled' if disable else 'enabled'}.")
+    return redirect(url_for("people.index"))
