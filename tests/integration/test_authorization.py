@@ -1,0 +1,299 @@
+"""The authorization matrix: every route of the application × every role, and anonymous.
+
+Each route is requested by seven people: anonymous; the admin; the program lead; alice, on the
+team of the scope the URL names; bob, on another team; audrey, an auditor the assessment is
+shared with; otto, an auditor it is not shared with. The matrix says who is allowed. A denied
+request must be refused (403, or 404 for an object the person may not even see, or a redirect
+to sign in for anonymous) and change nothing; an allowed one must succeed (or meet a state
+conflict such as "already approved", which is not an access decision).
+
+A route missing from the matrix fails `test_every_route_is_in_the_matrix`: a new page cannot be
+added without deciding who may open it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from assessment.extensions import db
+from assessment.models import Answer, Assessment, AuditEntry, BacklogItem, ReportJob, Scope, User
+from assessment.services import assessments as svc
+from assessment.services import audit, review
+from assessment.services import evidence as evidence_svc
+from assessment.services import reports as report_svc
+from assessment.services.backlog import generate
+from tests.integration.conftest import PASSWORD, sign_in_as
+from tests.integration.helpers import example_version
+
+ROLES = ("anonymous", "admin", "lead", "alice", "bob", "audrey", "otto")
+EVERYONE = set(ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+READERS = {"admin", "lead", "alice", "audrey"}  # of the assessment: its team, leads, its auditor
+SCOPE_READERS = {"admin", "lead", "alice"}
+TEAM = {"admin", "alice"}  # who changes answers and evidence
+PLANNERS = {"admin", "lead", "alice"}  # who manages the backlog, starts and imports
+LEADS = {"admin", "lead"}
+ADMIN = {"admin"}
+AUDITOR = {"admin", "audrey"}
+
+
+@dataclass
+class World:
+    """The objects the URLs name: scope Alpha (alice's team), a draft assessment shared with
+    audrey, a submitted one, evidence, a backlog item and a rendered report; scope Beta (bob's)."""
+
+    scope: int
+    draft: int
+    submitted: int
+    evidence: int
+    item: int
+    job: int
+    victim: int
+    audrey: int
+    version: int
+
+
+def build_world(app) -> World:
+    version = example_version(app)
+    with app.app_context(), audit.acting_as("test-setup"):
+        from assessment.models import FrameworkVersion
+        from assessment.services import accounts
+
+        users = {u.username: u for u in db.session.scalars(select(User))}
+        victim = accounts.create_user("victim", "Victim", "member", PASSWORD)
+        alpha = svc.create_scope("Alpha", "team")
+        beta = svc.create_scope("Beta", "team")
+        review.add_member(alpha, "alice")
+        review.add_member(beta, "bob")
+        review.add_member(alpha, "victim")
+        row = db.session.get(FrameworkVersion, version)
+        framework = svc.framework_of(row)
+        draft = svc.start_assessment(alpha, row, 3, dt.date(2026, 11, 21))
+        svc.save_answer(draft, framework, "CI-01", "yes", "note", 0, "alice")
+        svc.save_answer(draft, framework, "CI-02", "none", None, 0, "alice")
+        store = report_svc.store_of(app)
+        item, _stored = evidence_svc.add_file(
+            store, draft, "CI-01", io.BytesIO(b"stages: [build]\n"), "pipeline.yml", "Pipeline", None, None, "alice"
+        )
+        generate(svc.load_state(draft))
+        backlog_item = db.session.scalars(select(BacklogItem).where(BacklogItem.assessment_id == draft.id)).first()
+        submitted = svc.start_assessment(alpha, row, 3, dt.date(2026, 11, 21))
+        svc.save_answer(submitted, framework, "CI-01", "yes", None, 0, "alice")
+        review.submit(submitted, "alice")
+        review.share(draft, "audrey", "lead")
+        review.share(submitted, "audrey", "lead")
+        job = ReportJob(
+            assessment_id=draft.id,
+            kind="pdf",
+            fingerprint=report_svc.fingerprint(draft, "pdf"),
+            requested_by="alice",
+            status="done",
+            file_name="matrix.pdf",
+            report_id="RPT-TEST",
+            progress=100,
+            message="Ready",
+            size=17,
+            finished_at=dt.datetime.now(dt.UTC),
+        )
+        db.session.add(job)
+        db.session.flush()
+        path = Path(app.instance_path) / "reports" / "matrix.pdf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%PDF-1.7\n%matrix\n")
+        db.session.commit()
+        world = World(
+            scope=alpha.id,
+            draft=draft.id,
+            submitted=submitted.id,
+            evidence=item.id,
+            item=backlog_item.id,
+            job=job.id,
+            victim=victim.id,
+            audrey=users["audrey"].id,
+            version=version,
+        )
+        db.session.remove()
+    return world
+
+
+ANSWERS = b"""framework: devops-delivery
+version: "2026.1"
+as_of: 2026-11-21
+answers:
+  CI-01:
+    value: yes
+    note: Imported.
+"""
+
+
+def _answers_file() -> tuple:
+    return (io.BytesIO(ANSWERS), "answers.yaml")
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    url: str  # formatted with the World's fields
+    allowed: frozenset
+    data: object = None  # a dict, or a function of the World returning one
+    fetch: bool = False
+
+
+def case(method, url, allowed, data=None, fetch=False) -> Case:
+    return Case(method, url, frozenset(allowed), data, fetch)
+
+
+# endpoint -> the request that exercises it and who may make it.
+MATRIX: dict[str, Case] = {
+    "static": case("GET", "/static/app.css", EVERYONE),
+    "auth.login": case("GET", "/login", EVERYONE),
+    "auth.login_post": case("POST", "/login", EVERYONE, {"username": "lead", "password": PASSWORD}),
+    "auth.logout": case("POST", "/logout", SIGNED_IN),
+    "scopes.home": case("GET", "/", SIGNED_IN),
+    "scopes.create": case("POST", "/scopes", LEADS, lambda w: {"name": f"New {id(w)}-{_n()}", "kind": "team"}),
+    "scopes.detail": case("GET", "/scopes/{scope}", SCOPE_READERS),
+    "scopes.start": case("POST", "/scopes/{scope}/assessments", PLANNERS, lambda w: {"framework_version": w.version}),
+    "scopes.add_member": case("POST", "/scopes/{scope}/members", LEADS, {"username": "victim"}),
+    "scopes.remove_member": case("POST", "/scopes/{scope}/members/{victim}/remove", LEADS),
+    "library.index": case("GET", "/library", SIGNED_IN),
+    "library.detail": case("GET", "/library/sox-itgc", SIGNED_IN),
+    "assessments.show": case("GET", "/assessments/{draft}", READERS),
+    "assessments.domain": case("GET", "/assessments/{draft}/domains/0", READERS),
+    "assessments.save_domain": case("POST", "/assessments/{draft}/domains/0", TEAM, {"CI-01": "no", "rev/CI-01": "1"}),
+    "assessments.save_answer": case(
+        "POST", "/assessments/{draft}/answers/CI-03", TEAM, {"value": "yes", "revision": "0"}, fetch=True
+    ),
+    "assessments.evidence_page": case("GET", "/assessments/{draft}/requirements/CI-01/evidence", READERS),
+    "assessments.add_evidence": case(
+        "POST", "/assessments/{draft}/requirements/CI-02/evidence", TEAM, {"url": "https://wiki.example.com/x"}
+    ),
+    "assessments.reuse_evidence": case(
+        "POST", "/assessments/{draft}/requirements/CI-02/evidence/reuse", TEAM, lambda w: {"evidence_id": w.evidence}
+    ),
+    "assessments.remove_evidence": case(
+        "POST", "/assessments/{draft}/requirements/CI-01/evidence/{evidence}/remove", TEAM
+    ),
+    "assessments.download_evidence": case("GET", "/evidence/{evidence}/download", READERS),
+    "assessments.results": case("GET", "/assessments/{draft}/results", READERS),
+    "review.submit": case("POST", "/assessments/{draft}/submit", TEAM),
+    "review.approve": case("POST", "/assessments/{submitted}/approve", LEADS),
+    "review.return_for_changes": case("POST", "/assessments/{submitted}/return", LEADS, {"comment": "More evidence"}),
+    "review.share": case("POST", "/assessments/{draft}/shares", LEADS, {"username": "otto"}),
+    "review.unshare": case("POST", "/assessments/{draft}/shares/{audrey}/remove", LEADS),
+    "review.record_finding": case(
+        "POST",
+        "/assessments/{submitted}/findings",
+        AUDITOR,
+        {"requirement_id": "CI-01", "verdict": "finding", "severity": "minor", "comment": "Stale"},
+    ),
+    "backlog.index": case("GET", "/assessments/{draft}/backlog", READERS),
+    "backlog.export_csv": case("GET", "/assessments/{draft}/backlog.csv", READERS),
+    "backlog.generate": case("POST", "/assessments/{draft}/backlog/generate", PLANNERS),
+    "backlog.update": case(
+        "POST", "/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": "Dana", "due_date": ""}
+    ),
+    "transfer.export_assessment": case("GET", "/assessments/{draft}/export.zip", READERS),
+    "transfer.import_assessment": case("POST", "/scopes/{scope}/import", PLANNERS, lambda w: {"file": _answers_file()}),
+    "reports.request_report": case("POST", "/assessments/{draft}/reports/pdf", READERS),
+    "reports.job": case("GET", "/reports/{job}", READERS),
+    "reports.job_status": case("GET", "/reports/{job}/status", READERS),
+    "reports.download": case("GET", "/reports/{job}/download", READERS),
+    "reports.export": case("GET", "/assessments/{draft}/export/score.json", READERS),
+    "people.index": case("GET", "/users", ADMIN),
+    "people.create": case(
+        "POST", "/users", ADMIN, lambda w: {"username": f"new{_n()}", "role": "member", "password": PASSWORD}
+    ),
+    "people.set_role": case("POST", "/users/{victim}/role", ADMIN, {"role": "auditor"}),
+    "people.set_disabled": case("POST", "/users/{victim}/disabled", ADMIN, {"disabled": "1"}),
+    "audit.index": case("GET", "/audit", SIGNED_IN),
+}
+
+_counter = [0]
+
+
+def _n() -> int:
+    _counter[0] += 1
+    return _counter[0]
+
+
+def test_every_route_is_in_the_matrix(app):
+    routes = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    missing = sorted(set(routes) - set(MATRIX))
+    assert not missing, f"routes without an entry in the authorization matrix: {missing}"
+    stale = sorted(set(MATRIX) - set(routes))
+    assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+    for endpoint, entry in MATRIX.items():
+        assert entry.method in routes[endpoint].methods, endpoint
+
+
+def _request(client, entry: Case, world: World):
+    url = entry.url.format(**world.__dict__)
+    data = entry.data(world) if callable(entry.data) else entry.data
+    headers = {"X-Requested-With": "fetch"} if entry.fetch else {}
+    if entry.method == "GET":
+        return client.get(url, headers=headers)
+    multipart = isinstance(data, dict) and any(isinstance(v, tuple) for v in data.values())
+    return client.post(url, data=data or {}, headers=headers, content_type="multipart/form-data" if multipart else None)
+
+
+def _denied(response) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    return response.status_code == 302 and "/login" in response.headers.get("Location", "")
+
+
+def _fingerprint(app) -> tuple:
+    """Counts of the rows a forbidden request could have created or changed."""
+    with app.app_context():
+        counts = tuple(
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (Scope, Assessment, Answer, BacklogItem, User)
+        )
+        states = tuple(db.session.execute(select(Assessment.id, Assessment.status).order_by(Assessment.id)).all())
+        answers = tuple(db.session.execute(select(Answer.id, Answer.value, Answer.revision).order_by(Answer.id)).all())
+        db.session.remove()
+    return counts, states, answers
+
+
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+def test_route_allows_exactly_its_roles(app, endpoint):
+    world = build_world(app)
+    entry = MATRIX[endpoint]
+    # Denied people first: whatever the allowed ones change must not decide a denial.
+    for role in sorted(ROLES, key=lambda r: r in entry.allowed):
+        client = app.test_client() if role == "anonymous" else sign_in_as(app.test_client(), role)
+        before = _fingerprint(app)
+        with app.app_context():
+            trail_before = db.session.scalar(select(func.max(AuditEntry.seq)))
+            db.session.remove()
+        response = _request(client, entry, world)
+        if endpoint == "auth.logout":  # signing out redirects to sign-in whoever asks: look at the trail
+            with app.app_context():
+                signed_out = db.session.scalar(
+                    select(func.count())
+                    .select_from(AuditEntry)
+                    .where(AuditEntry.action == "logout", AuditEntry.seq > (trail_before or 0))
+                )
+                db.session.remove()
+            assert signed_out == (1 if role in entry.allowed else 0), role
+            continue
+        if role in entry.allowed:
+            assert not _denied(response), f"{role} should be allowed {entry.method} {endpoint}: {response.status_code}"
+            assert response.status_code < 400 or response.status_code == 409, (
+                f"{role} on {endpoint}: {response.status_code} {response.get_data(as_text=True)[:300]}"
+            )
+        else:
+            assert _denied(response), f"{role} should be denied {entry.method} {endpoint}: {response.status_code}"
+            assert _fingerprint(app) == before, f"{role}'s denied {endpoint} changed something"
+            with app.app_context():
+                changes = db.session.scalars(
+                    select(AuditEntry.action).where(AuditEntry.seq > (trail_before or 0))
+                ).all()
+                db.session.remove()
+            assert not [c for c in changes if c not in ("login", "login.failed")], (role, endpoint, changes)
