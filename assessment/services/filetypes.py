@@ -116,6 +116,14 @@ def accepted_media_type(head: bytes, name: str) -> str:
     return media_type
 
 
+def served_media_type(stored: str | None) -> str:
+    """The Content-Type to serve a stored file with: its type if on the allow-list, else opaque bytes.
+
+    Rows stored before types were sniffed hold a type guessed from the name, perhaps text/html.
+    """
+    return stored if stored and _kind(stored, b"") is not None else "application/octet-stream"
+
+
 def _kind(media_type: str, head: bytes) -> str | None:
     kind = _EXACT.get(media_type) or next((k for p, k in _PREFIXES.items() if media_type.startswith(p)), None)
     if kind is TEXT and media_type.endswith("xml") and _active_xml(head):

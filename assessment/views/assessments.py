@@ -20,10 +20,13 @@ from ..forms import (
 from ..services import assessments as svc
 from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
+from ..services.filetypes import served_media_type
 from ..views.common import current_user, parse_date, parse_int
 from ..views.presenters import questionnaire_page, results_page
 
 bp = Blueprint("assessments", __name__)
+
+DOWNLOAD_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
 def evidence_store() -> evidence_svc.EvidenceStore:
@@ -257,14 +260,17 @@ def download_evidence(evidence_id: int):
     path = evidence_store().path_for(item.sha256)
     if not path.is_file():
         abort(410, description="The stored file is missing from the evidence store.")
-    return send_file(
+    response = send_file(
         path,
-        mimetype=item.media_type,
+        mimetype=served_media_type(item.media_type),
         as_attachment=True,
         download_name=item.original_name,
         etag=item.sha256,
         max_age=0,
     )
+    # Should a browser show the file anyway, it runs nothing and loads nothing.
+    response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
+    return response
 
 
 @bp.get("/assessments/<int:assessment_id>/results")

@@ -255,3 +255,36 @@ def test_import_stores_the_sniffed_type(app, client):
     response = post_zip(client, scope, {"answers.yaml": ANSWERS, "evidence/pipeline.yml": pipeline})
     assert response.status_code == 302, response.get_data(as_text=True)
     assert stored_types(app) == {"pipeline.yml": "text/plain"}
+
+
+# -- downloads ---------------------------------------------------------------------------------
+
+
+def test_download_is_an_attachment_with_nosniff_and_a_sandbox(app, client, devops):
+    assessment, _ = devops
+    upload(client, assessment, "CI-01", PDF, "scan.pdf")
+    with app.app_context():
+        evidence_id = db.session.scalar(select(Evidence.id))
+    response = client.get(f"/evidence/{evidence_id}/download")
+    assert response.status_code == 200 and response.data == PDF
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"].split(";")[0]
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    response.close()
+
+
+def test_a_stored_type_off_the_allow_list_is_served_as_bytes(app, client, devops):
+    """Rows stored before sniffing hold a type guessed from the name, perhaps text/html."""
+    assessment, _ = devops
+    upload(client, assessment, "CI-01", b"<p>hello</p> as text\n", "page.txt")
+    with app.app_context():
+        row = db.session.scalar(select(Evidence))
+        row.media_type = "text/html"
+        db.session.commit()
+        evidence_id = row.id
+    response = client.get(f"/evidence/{evidence_id}/download")
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    response.close()
