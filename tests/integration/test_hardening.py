@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from assessment.extensions import db
 from assessment.models import Evidence, EvidenceLink, ReportJob
+from assessment.services import assessments as assessments_svc
 from tests.integration.helpers import autosave, example_version, make_scope
 from tests.integration.test_evidence import count, files_in, upload
 from tests.integration.test_transfer import ANSWERS, assert_refused, post_zip
@@ -288,3 +289,70 @@ def test_a_stored_type_off_the_allow_list_is_served_as_bytes(app, client, devops
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     response.close()
+
+
+# -- error pages -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def production(app):
+    """The app as in production: errors become pages, not exceptions."""
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    app.testing = False
+    return app
+
+
+def test_a_500_page_shows_no_trace_and_no_path(production, client, devops, monkeypatch):
+    assessment, _ = devops
+    instance = production.instance_path
+
+    def broken(_id):
+        raise OSError(f"[Errno 13] Permission denied: '{instance}/assessment.db' in {Path(__file__)}")
+
+    monkeypatch.setattr(assessments_svc, "get_assessment", broken)
+    response = client.get(f"/assessments/{assessment}/results")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 500 and "nothing was changed" in text
+    assert "Traceback" not in text and instance not in text and str(Path(__file__).parent) not in text
+    assert "/work" not in text and "Errno" not in text
+    assert_security_headers(response)
+
+
+def test_a_failed_report_shows_no_trace_and_no_path(app, client, devops, monkeypatch):
+    """A rendering worker's stderr is a traceback full of paths: it is logged, not shown."""
+    import reports.render
+
+    assessment, _ = devops
+    app.config["REPORTS_SYNC"] = True
+    trace = f'Traceback (most recent call last):\n  File "{app.instance_path}/reports/worker.py", line 1\nMemoryError'
+
+    def fail(_report):
+        raise RuntimeError("a report rendering worker failed: " + trace)
+
+    monkeypatch.setattr(reports.render, "render_pdf", fail)
+    job = client.post(f"/assessments/{assessment}/reports/pdf").headers["Location"]
+    for url in (job, job + "/status"):
+        text = client.get(url).get_data(as_text=True)
+        assert "could not be rendered" in text, text
+        assert "Traceback" not in text and app.instance_path not in text
+
+
+def test_a_bundle_of_a_missing_file_names_the_file_not_its_path(app, client, devops):
+    assessment, _ = devops
+    app.config["REPORTS_SYNC"] = True
+    upload(client, assessment, "CI-01", b"stages: [build]\n", "pipeline.yml", title="Pipeline")
+    for path in files_in(app):
+        path.unlink()
+    job = client.post(f"/assessments/{assessment}/reports/bundle").headers["Location"]
+    text = client.get(job + "/status").get_data(as_text=True)
+    assert "pipeline.yml" in text and "cannot read" in text, text
+    assert app.instance_path not in text and str(Path(app.config["EVIDENCE_DIR"])) not in text
+
+
+def test_an_import_missing_an_evidence_file_does_not_show_the_servers_folder(app, client):
+    example_version(app)
+    scope = make_scope(client)
+    response = post_zip(client, scope, {"answers.yaml": ANSWERS})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "not found in the upload" in text
+    assert "looked at" not in text and "/tmp" not in text and "import-" not in text
