@@ -54,6 +54,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in (auth, scopes, library, assessments, review, backlog, transfer, reports, people, audit):
         app.register_blueprint(module.bp)
     _error_pages(app)
+    _security_headers(app)
     return app
 
 
@@ -111,6 +112,31 @@ def _accounts(app: Flask) -> None:
             "role_label": accounts.ROLE_LABELS,
             "may": (lambda action: signed_in is not None and may(signed_in, action)),
         }
+
+
+# No inline script, style or handler: a script injected into a page (an answer, a note, a
+# framework's text) does not run. Templates keep to this; tests/integration/test_hardening.py checks.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _security_headers(app: Flask) -> None:
+    """Every response, pages, JSON, files and errors alike, carries the headers above."""
+
+    @app.after_request
+    def add_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def _error_pages(app: Flask) -> None:

@@ -123,15 +123,18 @@ def _files(report: Report) -> list[tuple[EvidenceEntry, str, Path, int]]:
             actual, size = _hash_file(entry.source)
         except OSError as error:
             raise ValueError(
-                f"evidence {entry.number} ({entry.title!r}): cannot read {entry.source}: {error}"
+                f"evidence {entry.number} ({entry.title!r}): cannot read the stored bytes of {entry.file_name!r}: "
+                f"{error.strerror or type(error).__name__}"
             ) from None
         if actual != entry.sha256:
             raise ValueError(
-                f"evidence {entry.number} ({entry.title!r}): {entry.source} has SHA-256 {actual}, "
+                f"evidence {entry.number} ({entry.title!r}): the stored {entry.file_name!r} has SHA-256 {actual}, "
                 f"but the report says {entry.sha256}: the evidence store was changed; refusing to bundle it"
             )
         if entry.size is not None and size != entry.size:
-            raise ValueError(f"evidence {entry.number}: {entry.source} is {size} bytes, the report says {entry.size}")
+            raise ValueError(
+                f"evidence {entry.number}: the stored {entry.file_name!r} is {size} bytes, the report says {entry.size}"
+            )
         files.append((entry, name, entry.source, size))
     return files
 

@@ -318,7 +318,9 @@ class _EntryReader:
                 self.ctx.error(line, file_field, f"evidence file {name!r} lies outside the answers file's folder")
                 return None
         if not file_path.is_file():
-            self.ctx.error(line, file_field, f"evidence file {name!r} not found (looked at {file_path})")
+            # An upload's folder is a temporary one on the server: the person sees only the name they gave.
+            where = "in the upload" if self.confine else f"(looked at {file_path})"
+            self.ctx.error(line, file_field, f"evidence file {name!r} not found {where}")
             return None
         digest, size = hashlib.sha256(), 0
         try:

@@ -1,14 +1,16 @@
 """Evidence: files stored by SHA-256 under instance/evidence/, and links; both belong to a scope.
 
-A file is written to a temporary name while it is hashed and measured, then moved into place;
-an upload that is too large, or whose database row is not committed, leaves no file behind.
+A file's type is sniffed from its first bytes before anything is written (filetypes.py holds
+the allow-list); it is then written to a temporary name while it is hashed and measured, then
+moved into place. An upload that is refused, too large, or whose database row is not committed
+leaves no file behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import mimetypes
+import itertools
 import os
 import re
 import tempfile
@@ -25,6 +27,7 @@ from ..models import Assessment, EvidenceLink, Scope
 from ..models import Evidence as EvidenceRow
 from . import audit
 from .errors import InvalidInput, NotFound
+from .filetypes import SNIFF_BYTES, accepted_media_type
 from .library import framework_of
 
 CHUNK = 1 << 16
@@ -59,14 +62,14 @@ class EvidenceStore:
             raise NotFound("No such evidence file.")
         return self.root / sha256[:2] / sha256
 
-    def save(self, stream: BinaryIO) -> StoredFile:
-        """Store a stream; raise TooLarge (storing nothing) past the limit."""
+    def save(self, stream: BinaryIO, head: bytes = b"") -> StoredFile:
+        """Store `head` then the rest of `stream`; raise TooLarge (storing nothing) past the limit."""
         self.root.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
         handle, temp_name = tempfile.mkstemp(prefix=".upload-", dir=self.root)
         try:
             with os.fdopen(handle, "wb") as out:
-                while chunk := stream.read(CHUNK):
+                for chunk in itertools.chain((head,), iter(lambda: stream.read(CHUNK), b"")):
                     size += len(chunk)
                     if size > self.max_bytes:
                         limit = self.max_bytes / 1024 / 1024
@@ -171,11 +174,9 @@ def add_file(
     _check(assessment, requirement_id, effective, expires)
     name = safe_filename(filename)
     title = _title(title, name)
-    stored = store.save(stream)
-    if stored.size == 0:
-        store.discard(stored)
-        raise InvalidInput("The file is empty; nothing was stored.")
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    head = stream.read(SNIFF_BYTES)
+    media_type = accepted_media_type(head, name)
+    stored = store.save(stream, head)
     row = EvidenceRow(
         scope_id=assessment.scope_id,
         title=title,

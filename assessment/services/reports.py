@@ -164,10 +164,18 @@ def run_job(app: Flask, job_id: int) -> None:
             db.session.rollback()
             app.logger.exception("Report job %s failed", job_id)
             job = db.session.get(ReportJob, job_id)
-            job.status, job.message, job.finished_at = "failed", f"The report could not be rendered: {exc}", utcnow()
+            job.status, job.message, job.finished_at = "failed", _failure_message(exc), utcnow()
             db.session.commit()
         finally:
             db.session.remove()
+
+
+def _failure_message(exc: Exception) -> str:
+    """What the job page says about a failure: a ValueError's message is written for people; anything
+    else (a worker's stderr, an OSError) may hold a stack trace or an internal path, so it is only logged."""
+    if isinstance(exc, ValueError):
+        return f"The report could not be rendered: {exc}"
+    return "The report could not be rendered because of an unexpected error; it has been logged."
 
 
 def _bundle_bytes(report: Report, pdf: bytes) -> bytes:

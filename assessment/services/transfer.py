@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import mimetypes
 import re
 import tempfile
 import zipfile
@@ -31,6 +30,7 @@ from . import audit
 from .assessments import domain_answers, load_state, start_assessment
 from .errors import InvalidInput
 from .evidence import EvidenceStore, StoredFile, described, safe_filename
+from .filetypes import SNIFF_BYTES, accepted_media_type
 from .library import framework_of
 
 MAX_MEMBERS = 5_000
@@ -274,17 +274,20 @@ def _store_answers(
             row = cache.get(key)
             if row is None:
                 if item.file is not None:
+                    name = safe_filename(PurePosixPath(item.file).name)
                     with (base / item.file).open("rb") as handle:
-                        saved = store.save(handle)
+                        head = handle.read(SNIFF_BYTES)
+                        media_type = _evidence_type(item.file, head, name)
+                        saved = store.save(handle, head)
                     stored.append(saved)
                     files += 1
                     row = EvidenceRow(
                         scope_id=assessment.scope_id,
                         title=item.title[:500],
                         sha256=saved.sha256,
-                        original_name=safe_filename(PurePosixPath(item.file).name),
+                        original_name=name,
                         size=saved.size,
-                        media_type=mimetypes.guess_type(item.file)[0] or "application/octet-stream",
+                        media_type=media_type,
                         effective=item.effective,
                         expires=item.expires,
                         created_by=user,
@@ -313,6 +316,14 @@ def _store_answers(
             )
     db.session.flush()
     return files
+
+
+def _evidence_type(member: str, head: bytes, name: str) -> str:
+    """The sniffed type of an evidence file in the upload, or InvalidInput naming the member."""
+    try:
+        return accepted_media_type(head, name)
+    except InvalidInput as exc:
+        raise InvalidInput(f"The evidence file {member!r} is refused, so nothing was imported: {exc.message}") from None
 
 
 def _number(value: float | int) -> str:

@@ -21,11 +21,14 @@ from ..services import access
 from ..services import assessments as svc
 from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
+from ..services.filetypes import served_media_type
 from ..views.common import assessment_for, current_user, parse_date, parse_int, user
 from ..views.presenters import questionnaire_page, results_page
 from ..views.review import review_panel
 
 bp = Blueprint("assessments", __name__)
+
+DOWNLOAD_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
 def evidence_store() -> evidence_svc.EvidenceStore:
@@ -270,14 +273,17 @@ def download_evidence(evidence_id: int):
         abort(410, description="The stored file is missing from the evidence store.")
     evidence_svc.record_download(item)
     db.session.commit()
-    return send_file(
+    response = send_file(
         path,
-        mimetype=item.media_type,
+        mimetype=served_media_type(item.media_type),
         as_attachment=True,
         download_name=item.original_name,
         etag=item.sha256,
         max_age=0,
     )
+    # Should a browser show the file anyway, it runs nothing and loads nothing.
+    response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
+    return response
 
 
 @bp.get("/assessments/<int:assessment_id>/results")

@@ -32,7 +32,7 @@ def files_in(app) -> list[Path]:
 
 def test_upload_is_stored_by_sha256_and_supports_the_answer(app, client, devops):
     assessment, _ = devops
-    data = b"stages: [build, test]\n"
+    data = b"%PDF-1.4 scan of the pipeline\n"
     response = upload(client, assessment, "CI-01", data, "scan.pdf", title="Scan", effective="2026-01-01")
     assert response.status_code == 302 and response.headers["Location"].endswith("#req-CI-01")
     digest = hashlib.sha256(data).hexdigest()
@@ -57,7 +57,7 @@ def test_same_content_twice_is_one_file(app, client, devops):
 def test_file_name_with_a_path_is_stored_safely(app, client, devops):
     assessment, _ = devops
     upload(client, assessment, "CI-01", b"x", "../../etc/passwd")
-    upload(client, assessment, "CI-01", b"y", "..\\..\\windows\\evil.bat")
+    upload(client, assessment, "CI-01", b"y", "..\\..\\windows\\evil.txt")
     with app.app_context():
         names = sorted(db.session.scalars(select(Evidence.original_name)))
     assert "passwd" in names and len(names) == 2
