@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from assessment.extensions import db
 from assessment.models import Evidence, EvidenceLink, ReportJob
-from assessment.services import assessments as assessments_svc
+from assessment.services import access
 from tests.integration.helpers import autosave, example_version, make_scope
 from tests.integration.test_evidence import count, files_in, upload
 from tests.integration.test_transfer import ANSWERS, assert_refused, post_zip
@@ -306,10 +306,10 @@ def test_a_500_page_shows_no_trace_and_no_path(production, client, devops, monke
     assessment, _ = devops
     instance = production.instance_path
 
-    def broken(_id):
+    def broken(*_args):
         raise OSError(f"[Errno 13] Permission denied: '{instance}/assessment.db' in {Path(__file__)}")
 
-    monkeypatch.setattr(assessments_svc, "get_assessment", broken)
+    monkeypatch.setattr(access, "assessment_for", broken)
     response = client.get(f"/assessments/{assessment}/results")
     text = response.get_data(as_text=True)
     assert response.status_code == 500 and "nothing was changed" in text
