@@ -75,12 +75,19 @@ def main() -> None:
             store = EvidenceStore(app.config["EVIDENCE_DIR"], 1 << 20)
             answers = answers_yaml(framework_of(row), "2026-11-21").encode()
             result, _ = import_upload(scope, "answers.yaml", answers, store, "bench", 1 << 20)
+            # The pages are timed as the team member who works on the scope (access checks included).
+            from assessment.services import accounts, review
+
+            accounts.create_user("bench", "Bench", "member", "bench-password")
+            review.add_member(scope, "bench")
             db.session.commit()
             assessment = result.assessment.id
             domains = len(framework_of(row).domains)
             first = framework_of(row).requirements[1]
             revision = 1
         client = app.test_client()
+        signed_in = client.post("/login", data={"username": "bench", "password": "bench-password"})
+        assert signed_in.status_code == 302, signed_in.get_data(as_text=True)
         for path in (f"/assessments/{assessment}/domains/0", f"/assessments/{assessment}/results"):
             assert client.get(path).status_code == 200  # warm the framework cache and templates
 
