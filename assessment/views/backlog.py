@@ -7,9 +7,10 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from ..extensions import db
 from ..forms import ActionForm
 from ..models import PDCA_STATUSES
+from ..services import access
 from ..services import assessments as svc
 from ..services import backlog as backlog_svc
-from .common import assessment_for, parse_date
+from .common import assessment_for, parse_date, user
 
 bp = Blueprint("backlog", __name__)
 
@@ -36,6 +37,7 @@ def index(assessment_id: int):
         owners=owners,
         sorts=list(backlog_svc.SORTS),
         action_form=ActionForm(),
+        may_manage=access.allowed(user(), assessment, "backlog"),
     )
 
 

@@ -240,3 +240,12 @@ def test_import_and_start_are_closed_to_auditors(app, as_user, team):
     audrey = as_user("audrey")
     data = {"file": (io.BytesIO(b"framework: devops-delivery\n"), "answers.yaml")}
     assert audrey.post(f"/scopes/{scope}/import", data=data, content_type="multipart/form-data").status_code == 404
+
+
+def test_auditors_read_the_backlog_without_its_forms(app, client, as_user, team):
+    assessment, _ = team
+    client.post(f"/assessments/{assessment}/backlog/generate")
+    client.post(f"/assessments/{assessment}/shares", data={"username": "audrey"})
+    page = as_user("audrey").get(f"/assessments/{assessment}/backlog").get_data(as_text=True)
+    assert "CI-02" in page and "/backlog/generate" not in page and '<input name="owner"' not in page
+    assert '<input name="owner"' in as_user("alice").get(f"/assessments/{assessment}/backlog").get_data(as_text=True)
