@@ -297,3 +297,16 @@ def test_route_allows_exactly_its_roles(app, endpoint):
                 ).all()
                 db.session.remove()
             assert not [c for c in changes if c not in ("login", "login.failed")], (role, endpoint, changes)
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e, c in MATRIX.items() if c.method == "POST"))
+def test_every_form_needs_its_csrf_token(app, endpoint):
+    """With CSRF protection on (as in production), a forged post without the token changes nothing."""
+    world = build_world(app)
+    app.config["WTF_CSRF_ENABLED"] = True
+    entry = MATRIX[endpoint]
+    client = app.test_client() if endpoint.startswith("auth.login") else sign_in_as(app.test_client(), "admin")
+    before = _fingerprint(app)
+    response = _request(client, entry, world)
+    assert response.status_code == 400 and "security token" in response.get_data(as_text=True), endpoint
+    assert _fingerprint(app) == before
