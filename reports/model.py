@@ -25,7 +25,7 @@ from assessment.domain.display import one_decimal
 from assessment.domain.framework import Framework, NumericAnswer, Requirement
 from assessment.domain.scoring import RequirementResult, Scorecard, score, scorecard_to_dict
 
-from .review import FindingEntry, TrailEntry, review_mark, severity_counts, utc_text
+from .review import FindingEntry, TrailEntry, review_mark, severity_counts, utc_text, worst_severity
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,11 @@ class RequirementRow:
     def review_mark(self) -> str | None:
         """'Finding: minor', 'Verified' or None, for the detail table."""
         return review_mark(self.findings)
+
+    @property
+    def review_severity(self) -> str | None:
+        """The most severe finding's severity, 'verified' when every review verified it, or None."""
+        return worst_severity(self.findings) or ("verified" if self.findings else None)
 
 
 @dataclass(frozen=True)
