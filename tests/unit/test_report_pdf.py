@@ -196,3 +196,12 @@ def test_a_report_without_review_has_no_review_sections(devops_files, tmp_path):
     signoff = text[text.rindex("Sign-off"):]
     approved_line = next(line for line in signoff.splitlines() if "Approved by" in line)
     assert approved_line.split() == ["Approved", "by"]  # a blank line to sign
+
+
+def test_a_returned_report_gives_the_reviewers_comment(devops_files, tmp_path):
+    report = report_from_files(*devops_files)
+    meta = ReportMeta(scope=report.meta.scope, status="returned", review_comment="Attach the current SLO document.")
+    returned = build_report(report.framework, {}, meta)
+    text = pdf_text(render_pdf(returned), tmp_path)
+    assert "Review findings" in text and "Attach the current SLO document." in text
+    assert "No auditor has recorded a review" in text and "Audit trail" not in text
