@@ -3,6 +3,10 @@
 User text (titles, notes, owners, hypotheses) may start with a character that a spreadsheet
 takes for a formula (`=HYPERLINK(...)`); CSV cells get a leading apostrophe and XLSX cells are
 stored as text with Excel's quote prefix, so opening an export never runs what someone typed.
+
+Auditors' reviews appear twice: summed up on each requirement's row (every auditor's verdict, the
+most severe finding's severity, every comment, each prefixed with its auditor), and one row per
+review on the workbook's Findings sheet. The score JSON is the spec's and carries no reviews.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from assessment.domain.display import STATUS_LABELS
 
-from .model import Report
+from .model import Report, RequirementRow
+from .review import worst_severity
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -40,7 +45,11 @@ REQUIREMENT_COLUMNS = (
     "unsupported",
     "note",
     "evidence",
+    "review",
+    "severity",
+    "review_comment",
 )
+FINDING_COLUMNS = ("requirement_id", "domain_id", "title", "auditor", "verdict", "severity", "comment", "recorded_at")
 BACKLOG_COLUMNS = (
     "requirement_id",
     "title",
@@ -83,6 +92,18 @@ def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def _review_cells(row: RequirementRow) -> tuple[str | None, str | None, str | None]:
+    """A requirement's reviews in three cells: 'audrey: finding (minor); otto: verified', the most
+    severe severity, and 'audrey: comment; otto: comment'."""
+    if not row.findings:
+        return None, None, None
+    verdicts = "; ".join(
+        f"{f.auditor}: {f.verdict}" + (f" ({f.severity})" if f.severity else "") for f in row.findings
+    )
+    comments = "; ".join(f"{f.auditor}: {f.comment}" for f in row.findings if f.comment)
+    return verdicts, worst_severity(row.findings), comments or None
+
+
 def _requirement_records(report: Report) -> Iterable[tuple]:
     """One tuple per requirement, in REQUIREMENT_COLUMNS order, with native values."""
     for domain_result, (_, rows) in zip(report.card.domains, report.domains, strict=True):
@@ -101,6 +122,7 @@ def _requirement_records(report: Report) -> Iterable[tuple]:
                 _yes_no(r.unsupported),
                 row.note,
                 ", ".join(row.evidence),
+                *_review_cells(row),
             )
 
 
@@ -116,6 +138,22 @@ def _backlog_records(report: Report) -> Iterable[tuple]:
             b.hypothesis,
             b.outcome,
             b.recommendation,
+        )
+
+
+def _finding_records(report: Report) -> Iterable[tuple]:
+    requirements = report.framework.requirement_index
+    for f in report.findings:
+        requirement = requirements.get(f.requirement_id)
+        yield (
+            f.requirement_id,
+            requirement.domain_id if requirement else None,
+            requirement.title if requirement else None,
+            f.auditor,
+            f.verdict,
+            f.severity,
+            f.comment,
+            f.recorded_at,
         )
 
 
@@ -247,6 +285,16 @@ def _summary_records(report: Report) -> list[tuple]:
         ("Generated at (UTC)", meta.generated_at),
         ("Status", meta.status),
         ("Prepared by", meta.prepared_by),
+    ]
+    review = [
+        ("Submitted by", meta.submitted_by),
+        ("Submitted at (UTC)", meta.submitted_at),
+        ("Approved by", meta.approved_by),
+        ("Approved at (UTC)", meta.approved_at),
+        ("Review comment", meta.review_comment),
+    ]
+    rows += [(name, value) for name, value in review if value is not None]
+    rows += [
         ("Score", None if card.score is None else round(card.score, 6)),
         ("Completion (%)", round(card.completion, 6)),
     ]
@@ -266,7 +314,7 @@ def _domain_records(report: Report) -> Iterable[tuple]:
 
 
 def workbook_xlsx(report: Report) -> bytes:
-    """The report as one workbook: Summary, Requirements, Evidence, Gaps and Backlog sheets."""
+    """The report as one workbook: Summary, Requirements, Evidence, Gaps, Backlog and Findings sheets."""
     wb = Workbook()
     summary = wb.active
     summary.title = "Summary"
@@ -277,6 +325,7 @@ def workbook_xlsx(report: Report) -> bytes:
         ("Evidence", EVIDENCE_COLUMNS, _evidence_records(report)),
         ("Gaps", GAP_COLUMNS, _gap_records(report)),
         ("Backlog", BACKLOG_COLUMNS, _backlog_records(report)),
+        ("Findings", FINDING_COLUMNS, _finding_records(report)),
     )
     for title, columns, records in sheets:
         _table(wb.create_sheet(title), columns, records)

@@ -4,6 +4,11 @@ bundle, exports) read only this model. No Flask here.
 
 Evidence is numbered E-001, E-002, ... in order of first use down the framework, so the same
 assessment always numbers its evidence the same way.
+
+A report's id hashes its content: scores, notes, evidence, backlog, the facts of its cover and
+auditors' findings. The audit trail it may carry is left out on purpose: the trail is the history
+of that content (every change it records already changed the content), and it also records reads
+(downloads, exports), which would otherwise give an unchanged assessment a new id at every download.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from assessment.domain.backlog import propose_backlog
 from assessment.domain.display import one_decimal
 from assessment.domain.framework import Framework, NumericAnswer, Requirement
 from assessment.domain.scoring import RequirementResult, Scorecard, score, scorecard_to_dict
+
+from .review import FindingEntry, TrailEntry, review_mark, severity_counts, utc_text, worst_severity
 
 
 @dataclass(frozen=True)
@@ -46,11 +53,22 @@ class RequirementRow:
     answer_label: str
     note: str | None
     evidence: tuple[str, ...]  # evidence numbers
+    findings: tuple[FindingEntry, ...] = ()  # auditors' reviews of this requirement
 
     @property
     def requirement(self) -> Requirement:
         """The requirement."""
         return self.result.requirement
+
+    @property
+    def review_mark(self) -> str | None:
+        """'Finding: minor', 'Verified' or None, for the detail table."""
+        return review_mark(self.findings)
+
+    @property
+    def review_severity(self) -> str | None:
+        """The most severe finding's severity, 'verified' when every review verified it, or None."""
+        return worst_severity(self.findings) or ("verified" if self.findings else None)
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,32 @@ class ReportMeta:
     prepared_by: str | None = None
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
     framework_label: str | None = None  # e.g. "2026.1 (revision 2)"; default the version
+    submitted_by: str | None = None
+    submitted_at: dt.datetime | None = None
+    approved_by: str | None = None
+    approved_at: dt.datetime | None = None
+    review_comment: str | None = None  # the reviewer's comment when the assessment was returned
+
+    @property
+    def submission_text(self) -> str | None:
+        """'Submitted by X on YYYY-MM-DD HH:MM UTC', or None."""
+        return _by_on("Submitted", self.submitted_by, self.submitted_at)
+
+    @property
+    def approval_text(self) -> str | None:
+        """'Approved by X on YYYY-MM-DD HH:MM UTC', or None while not approved."""
+        return _by_on("Approved", self.approved_by, self.approved_at)
+
+    @property
+    def approved_on_text(self) -> str | None:
+        """The approval's time as printed in the sign-off block."""
+        return None if self.approved_at is None else utc_text(self.approved_at) + " UTC"
+
+
+def _by_on(verb: str, who: str | None, when: dt.datetime | None) -> str | None:
+    if not who:
+        return None
+    return f"{verb} by {who}" + ("" if when is None else f" on {utc_text(when)} UTC")
 
 
 @dataclass(frozen=True)
@@ -90,6 +134,8 @@ class Report:
     domains: tuple[tuple[str, tuple[RequirementRow, ...]], ...]  # (domain id, rows)
     evidence: tuple[EvidenceEntry, ...]
     backlog: tuple[BacklogEntry, ...]
+    findings: tuple[FindingEntry, ...] = ()  # in framework order, then by auditor
+    trail: tuple[TrailEntry, ...] = ()  # oldest first; not part of the id (see the module's docstring)
 
     @property
     def version_label(self) -> str:
@@ -122,6 +168,11 @@ class Report:
         return tuple(r for r in self.card.requirements if r.unsupported)
 
     @property
+    def finding_counts(self) -> dict[str, int]:
+        """Findings by severity (major, minor, observation), then verifications."""
+        return severity_counts(self.findings)
+
+    @property
     def score_json(self) -> dict:
         """The spec's score JSON of this assessment."""
         return scorecard_to_dict(self.card)
@@ -149,13 +200,23 @@ def build_report(
     target_level: int | None = None,
     backlog: tuple[BacklogEntry, ...] | None = None,
     evidence_files: dict[str, Path] | None = None,
+    findings: tuple[FindingEntry, ...] = (),
+    trail: tuple[TrailEntry, ...] = (),
 ) -> Report:
     """Score the answers and lay out everything a report shows.
 
     `evidence_files` maps a SHA-256 to the file holding those bytes (for bundles). Without
-    `backlog`, the backlog is proposed from the gaps.
+    `backlog`, the backlog is proposed from the gaps. `findings` are auditors' reviews, in any
+    order; `trail` is the assessment's audit trail, oldest first.
     """
     card = score(framework, answers, as_of=as_of, target_level=target_level, scope=meta.scope)
+    order = {r.id: n for n, r in enumerate(framework.requirements)}
+    findings = tuple(
+        sorted(findings, key=lambda f: (order.get(f.requirement_id, len(order)), f.requirement_id, f.auditor))
+    )
+    findings_of: dict[str, list[FindingEntry]] = {}
+    for f in findings:
+        findings_of.setdefault(f.requirement_id, []).append(f)
     by_id = answers.answers if isinstance(answers, Answers) else answers
     numbers: dict[tuple, str] = {}
     entries: list[dict] = []
@@ -178,7 +239,11 @@ def build_report(
                 refs.append(numbers[key])
             rows.append(
                 RequirementRow(
-                    result, answer_label(result.requirement, result.value), answer.note if answer else None, tuple(refs)
+                    result,
+                    answer_label(result.requirement, result.value),
+                    answer.note if answer else None,
+                    tuple(refs),
+                    tuple(findings_of.get(result.id, ())),
                 )
             )
         domains.append((domain_result.domain.id, tuple(rows)))
@@ -203,16 +268,20 @@ def build_report(
             BacklogEntry(p.requirement_id, p.title, p.priority, recommendation=p.recommendation)
             for p in propose_backlog(card)
         )
-    report_id = _report_id(card, evidence, backlog, meta)
-    return Report(report_id, framework, card, meta, tuple(domains), evidence, backlog)
+    report_id = _report_id(card, evidence, backlog, meta, findings)
+    return Report(report_id, framework, card, meta, tuple(domains), evidence, backlog, findings, tuple(trail))
 
 
 def _evidence_key(item: Evidence) -> tuple:
     return (item.title, item.url, item.sha256, item.file if item.sha256 is None else None, item.effective, item.expires)
 
 
-def _report_id(card: Scorecard, evidence, backlog, meta: ReportMeta) -> str:
-    """A stable id of the report's content: the same assessment, unchanged, gets the same id."""
+def _report_id(card: Scorecard, evidence, backlog, meta: ReportMeta, findings: tuple[FindingEntry, ...]) -> str:
+    """A stable id of the report's content: the same assessment, unchanged, gets the same id.
+
+    Review facts and findings join the hashed content only when there are some, so reports that
+    never went to review (files, the command line) keep the ids they had before reviews existed.
+    """
     content = {
         "score": scorecard_to_dict(card),
         "notes": [r.answer.note if r.answer else None for r in card.requirements],
@@ -220,5 +289,13 @@ def _report_id(card: Scorecard, evidence, backlog, meta: ReportMeta) -> str:
         "backlog": [(b.requirement_id, b.owner, str(b.due_date), b.status) for b in backlog],
         "meta": [meta.scope, meta.status, meta.prepared_by, meta.framework_label],
     }
+    stamps = [None if t is None else utc_text(t, seconds=True) for t in (meta.submitted_at, meta.approved_at)]
+    review = [meta.submitted_by, stamps[0], meta.approved_by, stamps[1], meta.review_comment]
+    if any(fact is not None for fact in review):
+        content["review"] = review
+    if findings:
+        content["findings"] = [
+            (f.requirement_id, f.auditor, f.verdict, f.severity, f.comment, utc_text(f.recorded_at)) for f in findings
+        ]
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest().upper()
     return f"RPT-{digest[:4]}-{digest[4:8]}-{digest[8:12]}"

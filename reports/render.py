@@ -1,6 +1,7 @@
 """Render a report to HTML (Jinja, autoescaped) and to PDF (WeasyPrint).
 
-A report is cut into parts (cover, contents, summary, chunks of the long tables, closing), each
+A report is cut into parts (cover, contents, summary, chunks of the long tables, closing, and the
+audit trail as an appendix), each
 a small document of its own. Parts render in parallel processes when the report is large,
 their PDFs are merged, the contents get real page numbers, and the page furniture (header,
 report id, "Page N of M") is stamped on afterwards. This keeps a 1,200-requirement report
@@ -110,16 +111,21 @@ def plan(report: Report) -> list[Part]:
     gap_ids = {g.id for g in report.card.gaps}
     gaps = [(g, by_gap.get(g.id)) for g in report.card.gaps]
     others = [b for b in report.backlog if b.requirement_id not in gap_ids or b.hypothesis or b.outcome]
+    titles = report.framework.requirement_index
+    findings = [(f, titles.get(f.requirement_id)) for f in report.findings]
+    reviewed = bool(findings or report.meta.review_comment)
     for kind, chunks in (
         ("detail", detail),
         ("evidence", [Part("evidence", items=c) for c in _chunks(list(report.evidence), CHUNK_ROWS)]),
         ("gaps", [Part("gaps", items=c) for c in _chunks(gaps, CHUNK_ROWS)]),
         ("backlog", [Part("backlog", items=c) for c in _chunks(others, CHUNK_ROWS)]),
+        ("findings", [Part("findings", items=c) for c in _chunks(findings, CHUNK_ROWS)] if reviewed else []),
+        ("closing", [Part("closing")]),
+        ("trail", [Part("trail", items=c) for c in _chunks(list(report.trail), CHUNK_ROWS)] if report.trail else []),
     ):
         for number, part in enumerate(chunks):
             part.kind, part.first, part.last = kind, number == 0, number == len(chunks) - 1
         parts.extend(chunks)
-    parts.append(Part("closing"))
     return parts
 
 
@@ -137,6 +143,7 @@ def _context(report: Report) -> dict[str, Any]:
         "completion": one_decimal(card.completion),
         "reached": card.level is not None and card.target_level is not None and card.level >= card.target_level,
         "top_gaps": list(card.gaps[:10]),
+        "finding_counts": report.finding_counts,
     }
 
 
@@ -170,7 +177,9 @@ def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
         "evidence": "Evidence index",
         "gaps": "Gaps and improvement backlog",
         "backlog": "Improvement backlog",
+        "findings": "Review findings",
         "closing": "Method",
+        "trail": "Audit trail",
     }
     for index, part in enumerate(parts):
         page = pages.get(index, "")

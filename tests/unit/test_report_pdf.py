@@ -114,3 +114,94 @@ def test_contents_page_numbers_point_at_their_sections(devops_files, tmp_path, p
     total = len([p for p in pages if p.strip()])
     assert f"Page {total} of {total}" in pages[total - 1]
     assert all(f"Page {n} of {total}" in pages[n - 1] for n in range(1, total + 1))
+
+
+def reviewed_report(devops_files, trail_entries: int = 3):
+    """The devops example approved by "lead", with findings of two auditors and a trail."""
+    import datetime as dt
+    import json
+
+    from assessment.domain.answers import read_answers_file
+    from assessment.domain.loader import load_framework_file
+    from reports.model import FindingEntry
+    from reports.review import trail_entry
+
+    framework = load_framework_file(devops_files[0])
+    answers = read_answers_file(devops_files[1], framework)
+    at = dt.datetime(2026, 11, 20, 14, 5, tzinfo=dt.UTC)
+    findings = (
+        FindingEntry("CI-02", "audrey", "finding", "minor", "Tests are not a required check on the release branch.", at),
+        FindingEntry("OPS-01", "otto", "finding", "major", "No current SLO document. " + "x" * 400, at),
+        FindingEntry("CI-01", "audrey", "verified", None, None, at),
+    )
+    canonical = lambda value: json.dumps(value, sort_keys=True, separators=(",", ":"))  # noqa: E731
+    trail = [
+        trail_entry(n * 2 + 1, f"2026-11-19T09:{n % 60:02d}:00+00:00", "alice", "answer.saved", "answer", "4/CI-01",
+                    canonical({"value": "no"}), canonical({"value": "yes", "note": f"Pipeline {n} " + "y" * 200}))
+        for n in range(trail_entries)
+    ]  # fmt: skip
+    trail.append(trail_entry(9001, "2026-11-20T14:05:00+00:00", "lead", "assessment.approved", "assessment", "4",
+                             canonical({"status": "submitted"}), canonical({"status": "approved"})))  # fmt: skip
+    meta = ReportMeta(scope=answers.scope, status="approved", prepared_by="Dana", submitted_by="alice",
+                      submitted_at=at.replace(hour=10), approved_by="lead", approved_at=at)  # fmt: skip
+    return build_report(framework, answers, meta, findings=findings, trail=tuple(trail))
+
+
+def test_an_approved_report_names_the_approver_its_findings_and_its_trail(devops_files, tmp_path):
+    report = reviewed_report(devops_files)
+    pdf = render_pdf(report)
+    text = pdf_text(pdf, tmp_path)
+    pages = text.split("\f")
+    raw = pdf_text(pdf, tmp_path, layout=False).split("\f")
+    compact = ["".join(page.split()) for page in raw]  # cells wrap their text
+    assert "Approved by lead on 2026-11-20 14:05 UTC" in pages[0]  # the cover
+    assert "Submitted by alice on 2026-11-20 10:05 UTC" in pages[0]
+    findings = next(p for p in compact if "Reviewfindings" in p and "RECORDED(UTC)" in p)
+    assert "Testsarenotarequiredcheckonthereleasebranch." in findings and "NocurrentSLOdocument." in findings
+    assert "Finding:minor" in findings and "Finding:major" in findings and "Verified" in findings
+    assert "audrey" in findings and "otto" in findings and "2026-11-2014:05" in findings
+    assert "MajorMinorObservationVerified1101" in findings  # the counts by severity
+    detail = next(p for p in compact if "Requirementsbydomain" in p and "CREDIT" in p)
+    assert "Finding:minor" in detail[detail.index("CI-02L2") : detail.index("CI-03L3")]
+    signoff = next(p for p in pages if "Sign-off" in p and "Approved by" in p and "Signature" in p)
+    approved_line = next(line for line in signoff.splitlines() if "Approved by" in line)
+    assert "lead" in approved_line and "2026-11-20 14:05" in signoff
+    trail = next(p for p in pages if "Audit trail" in p and "ACTION" in p)
+    assert "assessment.approved" in text and "answer.saved" in trail
+    assert '"no" → "yes"' in text and "9001" in text
+    assert text.index("Sign-off", text.index("Method")) < text.rindex("Audit trail")  # the trail is the appendix
+
+
+def test_contents_list_findings_and_trail_on_their_pages(devops_files, tmp_path):
+    report = reviewed_report(devops_files, trail_entries=150)  # the trail runs over two parts
+    path = tmp_path / "r.pdf"
+    path.write_bytes(render_pdf(report))
+    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")  # fmt: skip
+    contents = next(p for p in pages if "Contents" in p)
+    listed = dict(re.findall(r"^\s*(\S.*?\S)\s{2,}(\d+)\s*$", contents, flags=re.M))
+    titles = ["Improvement backlog", "Review findings", "Method", "Sign-off", "Audit trail"]
+    assert [int(listed[t]) for t in titles] == sorted(int(listed[t]) for t in titles)
+    for title in ("Review findings", "Audit trail"):
+        assert title in pages[int(listed[title]) - 1], title
+    trail_pages = [p for p in pages if "WHEN (UTC)" in p]
+    assert len(trail_pages) >= 3 and all("ACTION" in p and "CHANGE" in p for p in trail_pages)  # header repeats
+    assert "Page 1 of" in pages[0]
+
+
+def test_a_report_without_review_has_no_review_sections(devops_files, tmp_path):
+    text = pdf_text(render_pdf(report_from_files(*devops_files)), tmp_path)
+    for absent in ("Review findings", "Audit trail", "Finding:", "Approved by lead", "Auditors' review"):
+        assert absent not in text
+    signoff = text[text.rindex("Sign-off"):]
+    approved_line = next(line for line in signoff.splitlines() if "Approved by" in line)
+    assert approved_line.split() == ["Approved", "by"]  # a blank line to sign
+
+
+def test_a_returned_report_gives_the_reviewers_comment(devops_files, tmp_path):
+    report = report_from_files(*devops_files)
+    meta = ReportMeta(scope=report.meta.scope, status="returned", review_comment="Attach the current SLO document.")
+    returned = build_report(report.framework, {}, meta)
+    text = pdf_text(render_pdf(returned), tmp_path)
+    assert "Review findings" in text and "Attach the current SLO document." in text
+    assert "No auditor has recorded a review" in text and "Audit trail" not in text
