@@ -1,15 +1,17 @@
-"""A server-rendered SVG bar chart of a scorecard's overall and per-domain scores and levels.
+"""Server-rendered SVG charts: a scorecard's domain scores as bars, and scores over cycles as lines.
 
-The same string is embedded inline in the results page and in the PDF reports, so it keeps to
-what browsers and WeasyPrint both draw alike: rect, line, text, g, title and desc with
-presentation attributes; no script, no style sheet, no external reference. Domain titles come
-from framework files, so every piece of text is escaped.
+The same strings are embedded inline in the pages and in the PDF reports, so they keep to what
+browsers and WeasyPrint both draw alike: rect, line, polyline, polygon, circle, text, g, title
+and desc with presentation attributes; no script, no style sheet, no external reference.
+Titles and names come from framework files and users, so every piece of text is escaped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -243,3 +245,248 @@ def _rect(x: float, y: float, w: float, h: float, colour: str, **attrs: object) 
 def _marker(x: float, y: float) -> str:
     """The below-target marker: a small diamond centred on (x, y), so colour is not the only cue."""
     return _rect(x - 4, y - 4, 8, 8, BELOW_TARGET, class_="marker", transform=f"rotate(45 {_num(x)} {_num(y)})")
+
+
+# The trend chart: scores over assessment cycles, one line per series.
+
+TREND_WIDTH = 720  # the viewBox width; the chart scales to its container with width="100%"
+PLOT_HEIGHT = 240
+PLOT_TOP = 22  # above the 100 gridline: room for a level label over a point at 100
+AXIS_ROOM = 30  # left of the plot, for the 0-100 labels
+X_ROOM = 24  # below the plot, for the x labels
+LEGEND_ROW = 20
+LEGEND_COLUMNS = 3
+SMALL = 10  # the font size of axis labels and level labels
+# Okabe-Ito colours that keep 3:1 against white; past them the colours repeat with a dash. Each
+# series also has its own marker shape, so that no two are told apart by colour alone.
+SERIES_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#000000")
+SERIES_DASHES = ("", "7 3", "2 3")
+MARKER_SHAPES = ("circle", "square", "triangle", "diamond")
+TARGET_DASH = "8 4"
+
+
+@dataclass(frozen=True, slots=True)
+class TrendSeries:
+    """One line of a trend chart: a score or None per x label, and optionally a level text per x label."""
+
+    name: str
+    scores: Sequence[float | None]
+    levels: Sequence[str | None] = ()
+    bold: bool = False
+
+    def level(self, index: int) -> str | None:
+        """The level text at x label `index`, or None."""
+        return self.levels[index] if self.levels else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """How one series is drawn."""
+
+    colour: str
+    dash: str
+    shape: str
+    bold: bool
+
+    def line(self, points: str, **attrs: object) -> str:
+        """A polyline through `points` in this style."""
+        dash = {"stroke_dasharray": self.dash} if self.dash else {}
+        width = 3 if self.bold else 2
+        return _tag("polyline", points=points, fill="none", stroke=self.colour, stroke_width=width,
+                    stroke_linejoin="round", **dash, **attrs)
+
+    def marker(self, x: float, y: float, tooltip: str = "", kind: str = "marker") -> str:
+        """This series' marker centred on (x, y), with a tooltip when given; `kind` is its class."""
+        s = 4.5 if self.bold else 3.5
+        content = _tag("title", escape(_clean(tooltip))) if tooltip else ""
+        attrs: dict[str, object] = {"fill": self.colour, "stroke": "#ffffff", "stroke_width": 1, "class_": kind}
+        if self.shape == "circle":
+            return _tag("circle", content, cx=float(x), cy=float(y), r=s + 0.5, **attrs)
+        if self.shape == "square":
+            return _tag("rect", content, x=float(x - s), y=float(y - s), width=2 * s, height=2 * s, **attrs)
+        if self.shape == "triangle":
+            corners = [(x, y - 1.3 * s), (x + 1.2 * s, y + 0.9 * s), (x - 1.2 * s, y + 0.9 * s)]
+        else:
+            corners = [(x, y - 1.4 * s), (x + 1.4 * s, y), (x, y + 1.4 * s), (x - 1.4 * s, y)]
+        return _tag("polygon", content, points=_points(corners), **attrs)
+
+
+def trend_chart_svg(
+    x_labels: Sequence[str], series: Sequence[TrendSeries], *, title: str, target: float | None = None
+) -> str:
+    """An accessible SVG line chart of scores (0-100) over cycles: one line per series, a gap where a score is None."""
+    labels = [_clean(label) for label in x_labels]
+    _check_trend(labels, series, target)
+    count = len(labels)
+    plot_x = PAD + AXIS_ROOM
+    plot_w = TREND_WIDTH - plot_x - PAD
+    slot = plot_w / max(count, 1)
+    plot_bottom = PLOT_TOP + PLOT_HEIGHT
+    styles = [_series_style(i, s.bold) for i, s in enumerate(series)]
+
+    def x_of(index: int) -> float:
+        return plot_x + slot * (index + 0.5)
+
+    def y_of(value: float) -> float:
+        return plot_bottom - PLOT_HEIGHT * min(max(value, 0.0), 100.0) / 100
+
+    ident = "trend-chart-" + hashlib.sha256(repr((title, labels, [s.name for s in series])).encode()).hexdigest()[:10]
+    parts = [
+        _tag("title", escape(_clean(title)), id=f"{ident}-title"),
+        _tag("desc", escape(_clean(_trend_description(labels, series, target))), id=f"{ident}-desc"),
+    ]
+    grid = []
+    for tick in TICKS:
+        y = y_of(tick)
+        grid.append(_line(plot_x, y, plot_x + plot_w, y, AXIS if tick == 0 else GRID))
+        grid.append(_text(str(tick), plot_x - 6, y + BASELINE, text_anchor="end"))
+    # Every label gets `step` slots: a label that would run into the next leaves that one out.
+    step = max(1, math.ceil((max((_width(label) for label in labels), default=0) * SMALL / FONT_SIZE + 6) / slot))
+    for index in range(0, count, step):
+        grid.append(_line(x_of(index), plot_bottom, x_of(index), plot_bottom + 4, AXIS))
+        text = _fit(labels[index], (step * slot - 4) * FONT_SIZE / SMALL)
+        grid.append(_text(text, x_of(index), plot_bottom + 16, text_anchor="middle", class_="x-label"))
+    parts.append(_tag("g", "".join(grid), class_="axes", fill=MUTED, font_size=SMALL))
+
+    if not any(score is not None for s in series for score in s.scores):
+        parts.append(_text("No scores yet", plot_x + plot_w / 2, PLOT_TOP + PLOT_HEIGHT / 2, fill=MUTED,
+                           text_anchor="middle", class_="empty"))
+    if target is not None:
+        y = y_of(target)
+        parts.append(_tag("line", _tag("title", f"Target {one_decimal(target)}"), x1=float(plot_x), y1=y,
+                          x2=float(plot_x + plot_w), y2=y, stroke=MUTED, stroke_width=1.5,
+                          stroke_dasharray=TARGET_DASH, class_="target"))
+
+    # The bold series last, so that it lies on top of the others.
+    for line, style in sorted(zip(series, styles, strict=True), key=lambda pair: pair[0].bold):
+        cells = [_tag("title", escape(_clean(_series_summary(line, labels))))]
+        for run in _runs(line.scores):
+            if len(run) > 1:
+                cells.append(style.line(_points([(x_of(i), y_of(value)) for i, value in run])))
+        for index, value in enumerate(line.scores):
+            if value is None:
+                continue
+            level = line.level(index)
+            tooltip = f"{line.name}, {labels[index]}: {one_decimal(value)}" + (f", {level}" if level else "")
+            cells.append(style.marker(x_of(index), y_of(value), tooltip))
+            text = _fit(level, (slot - 4) * FONT_SIZE / SMALL) if line.bold and level else ""
+            if text and text != "\u2026":  # on a white backing, so that it stays legible over other lines
+                y, w = y_of(value) - 9, _width(text) * SMALL / FONT_SIZE * 1.1 + 4
+                cells.append(_rect(x_of(index) - w / 2, y - 9, w, 12, "#ffffff", fill_opacity=0.85, rx=2))
+                cells.append(_text(text, x_of(index), y, text_anchor="middle", font_size=SMALL, font_weight="bold",
+                                   class_="level"))
+        parts.append(_tag("g", "".join(cells), class_="series bold" if line.bold else "series"))
+
+    legend_top = plot_bottom + X_ROOM
+    entries = [_legend_entry(s.name, style) for s, style in zip(series, styles, strict=True)]
+    if target is not None:
+        sample = _tag("line", x1=0.0, y1=0.0, x2=22.0, y2=0.0, stroke=MUTED, stroke_width=1.5,
+                      stroke_dasharray=TARGET_DASH)
+        entries.append((sample, f"Target {one_decimal(target)}", False))
+    column_w = (TREND_WIDTH - 2 * PAD) / LEGEND_COLUMNS
+    legend = []
+    for number, (sample, name, bold) in enumerate(entries):
+        x = PAD + column_w * (number % LEGEND_COLUMNS)
+        y = legend_top + LEGEND_ROW * (number // LEGEND_COLUMNS) + LEGEND_ROW / 2
+        weight = {"font_weight": "bold"} if bold else {}
+        cells = _tag("title", escape(_clean(name))) + _tag("g", sample, transform=f"translate({_num(x)} {_num(y)})")
+        cells += _text(_fit(name, (column_w - 34) * FONT_SIZE / 11), x + 28, y + BASELINE, **weight)
+        legend.append(_tag("g", cells, class_="legend-entry"))
+    if legend:
+        parts.append(_tag("g", "".join(legend), class_="legend", font_size=11))
+
+    height = legend_top + LEGEND_ROW * math.ceil(len(entries) / LEGEND_COLUMNS) + PAD
+    svg = _tag(
+        "svg",
+        "".join(parts),
+        xmlns="http://www.w3.org/2000/svg",
+        width="100%",
+        viewBox=f"0 0 {TREND_WIDTH} {_num(height)}",
+        role="img",
+        aria_labelledby=f"{ident}-title {ident}-desc",
+        class_="trend-chart",
+        font_family=FONT,
+        font_size=FONT_SIZE,
+        fill=INK,
+    )
+    return svg.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _check_trend(labels: list[str], series: Sequence[TrendSeries], target: float | None) -> None:
+    """Refuse series that do not line up with the x labels, and numbers that cannot be drawn."""
+    for line in series:
+        if len(line.scores) != len(labels):
+            raise ValueError(f"series {line.name!r} has {len(line.scores)} scores for {len(labels)} x labels")
+        if line.levels and len(line.levels) != len(labels):
+            raise ValueError(f"series {line.name!r} has {len(line.levels)} levels for {len(labels)} x labels")
+        if any(score is not None and not math.isfinite(score) for score in line.scores):
+            raise ValueError(f"series {line.name!r} has a score that is not a finite number")
+    if target is not None and not math.isfinite(target):
+        raise ValueError(f"the target must be a finite number, not {target!r}")
+
+
+def _series_style(index: int, bold: bool) -> _Style:
+    """The colour, dash and marker of the series at `index`: distinct for the first 15, shape and colour to 20."""
+    colours = len(SERIES_COLOURS)
+    return _Style(
+        SERIES_COLOURS[index % colours],
+        SERIES_DASHES[(index // colours) % len(SERIES_DASHES)],
+        MARKER_SHAPES[index % len(MARKER_SHAPES)],
+        bold,
+    )
+
+
+def _legend_entry(name: str, style: _Style) -> tuple[str, str, bool]:
+    """A series' sample (a short line with its marker, drawn at the origin), name and weight."""
+    return style.line(_points([(0, 0), (22, 0)])) + style.marker(11, 0, kind="legend-marker"), name, style.bold
+
+
+def _runs(scores: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """The scores with their indexes, in runs of consecutive scores that are not None."""
+    runs: list[list[tuple[int, float]]] = []
+    for index, score in enumerate(scores):
+        if score is None:
+            continue
+        if index == 0 or scores[index - 1] is None:
+            runs.append([])
+        runs[-1].append((index, score))
+    return runs
+
+
+def _series_summary(line: TrendSeries, labels: list[str]) -> str:
+    """A series' first and last scores in words."""
+    known = [(i, score) for i, score in enumerate(line.scores) if score is not None]
+    if not known:
+        return f"{line.name}: no scores."
+
+    def at(index: int, score: float) -> str:
+        level = line.level(index)
+        return f"{one_decimal(score)}{f' ({level})' if level else ''} at {labels[index]}"
+
+    missing = len(labels) - len(known)
+    gaps = f", no score for {missing} of {len(labels)}" if missing else ""
+    if len(known) == 1:
+        return f"{line.name}: {at(*known[0])}, the only score{gaps}."
+    (first_i, first), (last_i, last) = known[0], known[-1]
+    change = one_decimal(abs(last - first))
+    trend = "unchanged" if change == "0.0" else f"{'up' if last > first else 'down'} {change}"
+    return f"{line.name}: from {at(first_i, first)} to {at(last_i, last)}, {trend}{gaps}."
+
+
+def _trend_description(labels: list[str], series: Sequence[TrendSeries], target: float | None) -> str:
+    """The whole trend chart in words, for screen readers."""
+    if not labels:
+        sentences = ["Scores from 0 to 100: no cycles yet."]
+    elif len(labels) == 1:
+        sentences = [f"Scores from 0 to 100 for one cycle, {labels[0]}."]
+    else:
+        sentences = [f"Scores from 0 to 100 over {len(labels)} cycles, {labels[0]} to {labels[-1]}."]
+    if target is not None:
+        sentences.append(f"Target {one_decimal(target)}.")
+    sentences += [_series_summary(line, labels) for line in series]
+    return " ".join(sentences)
+
+
+def _points(corners: Sequence[tuple[float, float]]) -> str:
+    """An SVG points list."""
+    return " ".join(f"{_num(x)},{_num(y)}" for x, y in corners)
