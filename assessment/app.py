@@ -49,13 +49,35 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     _accounts(app)
 
-    from .views import assessments, audit, auth, backlog, library, people, reports, review, scopes, transfer
+    from .views import assessments, audit, auth, backlog, cycles, library, people, reports, review, scopes, transfer
 
-    for module in (auth, scopes, library, assessments, review, backlog, transfer, reports, people, audit):
+    for module in (auth, scopes, library, assessments, review, cycles, backlog, transfer, reports, people, audit):
         app.register_blueprint(module.bp)
     _error_pages(app)
     _security_headers(app)
+    _filters(app)
     return app
+
+
+def _filters(app: Flask) -> None:
+    """How pages print scores, deltas and credits: one decimal, halves up, as everywhere else."""
+    from .domain.display import one_decimal
+
+    def score(value):
+        return "—" if value is None else one_decimal(value)
+
+    def delta(value, places: int = 1):
+        if value is None:
+            return "—"
+        text = one_decimal(value) if places else str(int(value))
+        return text if text.startswith("-") or text in ("0", "0.0") else f"+{text}"
+
+    def credit(value):
+        return "—" if value is None else f"{value:.2f}"
+
+    app.add_template_filter(score, "score")
+    app.add_template_filter(delta, "delta")
+    app.add_template_filter(credit, "credit")
 
 
 class _SessionInterface(SecureCookieSessionInterface):

@@ -136,6 +136,7 @@ class Assessment(Base):
     approved_by: Mapped[str | None] = mapped_column(String(200))
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     review_comment: Mapped[str | None] = mapped_column(Text)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id"), index=True)
 
     scope: Mapped[Scope] = relationship(back_populates="assessments")
     framework_version: Mapped[FrameworkVersion] = relationship()
@@ -196,6 +197,7 @@ class Answer(Base):
     answered_by: Mapped[str] = mapped_column(String(200))
     answered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    carried_over: Mapped[bool] = mapped_column(Boolean, default=False)  # from the last cycle, not yet confirmed
 
 
 class Evidence(Base):
@@ -261,8 +263,46 @@ class BacklogItem(Base):
     status: Mapped[str] = mapped_column(String(20), default="plan")
     hypothesis: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
+    achieved_on: Mapped[dt.date | None] = mapped_column(Date)  # the as-of date of the cycle that closed the gap
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+BACKLOG_EVENTS = ("created", "changed", "achieved", "reopened")
+
+
+class BacklogEvent(Base):
+    """One step of a backlog item's history: what was tried (hypothesis), what happened (outcome),
+    and what each cycle measured (achieved, reopened)."""
+
+    __tablename__ = "backlog_event"
+    __table_args__ = (CheckConstraint(f"kind IN {BACKLOG_EVENTS!r}", name="ck_backlog_event_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("backlog_item.id", ondelete="CASCADE"), index=True)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    hypothesis: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScoreSnapshot(Base):
+    """The scored figures of an assessment, kept so dashboards and trends need not rescore every
+    assessment. Derived data: `source` is the assessment's `updated_at` it was computed from, and a
+    snapshot whose source differs is stale and recomputed from the answers."""
+
+    __tablename__ = "score_snapshot"
+
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float | None] = mapped_column()
+    level: Mapped[int | None] = mapped_column(Integer)
+    completion: Mapped[float] = mapped_column()
+    gaps: Mapped[int] = mapped_column(Integer)
+    domains: Mapped[str] = mapped_column(Text)  # JSON: [{"id", "title", "score", "level"}]
 
 
 REPORT_KINDS = ("pdf", "bundle")

@@ -151,6 +151,7 @@ def ensure_editable(assessment: Assessment) -> None:
 
 ANSWER_COLUMNS = (
     AnswerRow.requirement_id,
+    AnswerRow.carried_over,
     AnswerRow.value,
     AnswerRow.note,
     AnswerRow.revision,
@@ -187,6 +188,10 @@ class AssessmentState:
     def result(self, requirement_id: str):
         """The scored result of one requirement."""
         return self._results[requirement_id]
+
+    def find(self, requirement_id: str):
+        """The scored result of one requirement, or None when the framework has no such requirement."""
+        return self._results.get(requirement_id)
 
     def __post_init__(self) -> None:
         self._results = {r.id: r for r in self.card.requirements}
@@ -330,6 +335,11 @@ def save_answer(
         select(AnswerRow).where(AnswerRow.assessment_id == assessment.id, AnswerRow.requirement_id == requirement_id)
     )
     if row is not None and (row.value, row.note) == (value, note):
+        if row.carried_over and row.revision == seen_revision:  # saved as it stands: the team confirms it
+            from .cycles import confirm
+
+            confirm(assessment, [requirement_id], user)
+            return SaveResult(requirement_id, "saved", seen_revision + 1)
         return SaveResult(requirement_id, "unchanged", row.revision)
     if row is None:
         if seen_revision != 0:
@@ -357,7 +367,14 @@ def save_answer(
     changed = db.session.execute(
         update(AnswerRow)
         .where(AnswerRow.id == row.id, AnswerRow.revision == seen_revision)
-        .values(value=value, note=note, answered_by=user, answered_at=utcnow(), revision=seen_revision + 1)
+        .values(
+            value=value,
+            note=note,
+            answered_by=user,
+            answered_at=utcnow(),
+            revision=seen_revision + 1,
+            carried_over=False,
+        )
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:

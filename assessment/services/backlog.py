@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..domain.backlog import propose_backlog
 from ..extensions import db
-from ..models import PDCA_STATUSES, Assessment, BacklogItem, utcnow
+from ..models import PDCA_STATUSES, Assessment, BacklogEvent, BacklogItem, utcnow
 from . import audit
 from .assessments import AssessmentState
 from .errors import InvalidInput, NotFound
@@ -49,6 +49,7 @@ def generate(state: AssessmentState) -> GenerateReport:
     assessment = state.assessment
     existing = {item.requirement_id: item for item in items_for(assessment)}
     added = refreshed = 0
+    created: list[str] = []
     for proposal in propose_backlog(state.card):
         item = existing.get(proposal.requirement_id)
         reasons = "; ".join(proposal.reasons)
@@ -66,6 +67,7 @@ def generate(state: AssessmentState) -> GenerateReport:
                 )
             )
             added += 1
+            created.append(proposal.requirement_id)
             audit.record(
                 "backlog.item_added",
                 "backlog_item",
@@ -78,6 +80,10 @@ def generate(state: AssessmentState) -> GenerateReport:
             item.priority, item.priority_reasons, item.updated_at = proposal.priority, reasons, utcnow()
             refreshed += 1
     db.session.flush()
+    if created:
+        for item in items_for(assessment):
+            if item.requirement_id in created:
+                record_event(item, "created", audit.current_actor.get(), assessment.id)
     return GenerateReport(added, refreshed)
 
 
@@ -121,6 +127,7 @@ def update_item(item: BacklogItem, *, owner, due_date, status, hypothesis, outco
     old, new = audit.changes(before, _managed(item))
     if new:
         item.updated_at = utcnow()
+        record_event(item, "changed", audit.current_actor.get())
         audit.record(
             "backlog.item_changed",
             "backlog_item",
@@ -185,3 +192,80 @@ def to_csv(items: list[BacklogItem]) -> str:
 def _cell(value) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# --- continuity across cycles -------------------------------------------------------------------
+
+CLOSED = ("met", "not_applicable")
+OPEN = ("plan", "do", "check", "act")
+
+
+def record_event(item: BacklogItem, kind: str, actor: str, assessment_id: int | None = None) -> None:
+    """Add a step to the item's history, with its status, hypothesis and outcome at that moment."""
+    db.session.add(
+        BacklogEvent(
+            item_id=item.id,
+            assessment_id=assessment_id,
+            kind=kind,
+            status=item.status,
+            hypothesis=item.hypothesis,
+            outcome=item.outcome,
+            actor=actor[:200],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """Items a cycle's measurement closed or reopened."""
+
+    achieved: tuple[str, ...]
+    reopened: tuple[str, ...]
+
+
+def reconcile(state: AssessmentState, actor: str) -> ReconcileReport:
+    """Let a measured cycle speak: a closed gap marks its item achieved (with the cycle's as-of
+    date); a gap again on an item marked done reopens it. Unanswered requirements say nothing."""
+    assessment = state.assessment
+    achieved, reopened = [], []
+    for item in items_for(assessment):
+        if item.requirement_id not in state.framework.requirement_index:
+            continue
+        result = state.find(item.requirement_id)
+        if result is None or result.status == "unanswered":
+            continue
+        closed = result.status in CLOSED and not result.unsupported
+        before = {"status": item.status, "achieved_on": item.achieved_on.isoformat() if item.achieved_on else None}
+        if closed and (item.status in OPEN or (item.status == "done" and item.achieved_on is None)):
+            item.status, item.achieved_on, kind = "done", assessment.as_of, "achieved"
+            achieved.append(item.requirement_id)
+        elif not closed and item.status == "done":
+            item.status, item.achieved_on, kind = "plan", None, "reopened"
+            reopened.append(item.requirement_id)
+        else:
+            continue
+        item.updated_at = utcnow()
+        record_event(item, kind, actor, assessment.id)
+        audit.record(
+            f"backlog.item_{kind}",
+            "backlog_item",
+            item.id,
+            scope_id=item.scope_id,
+            assessment_id=assessment.id,
+            before=before,
+            after={"status": item.status, "achieved_on": item.achieved_on.isoformat() if item.achieved_on else None},
+        )
+    db.session.flush()
+    return ReconcileReport(tuple(achieved), tuple(reopened))
+
+
+def history(items: list[BacklogItem]) -> dict[int, list[BacklogEvent]]:
+    """Each item's events, oldest first, in one query."""
+    events: dict[int, list[BacklogEvent]] = {item.id: [] for item in items}
+    if events:
+        rows = db.session.scalars(
+            select(BacklogEvent).where(BacklogEvent.item_id.in_(list(events))).order_by(BacklogEvent.id)
+        )
+        for event in rows:
+            events[event.item_id].append(event)
+    return events

@@ -39,6 +39,15 @@ def submit(assessment: Assessment, actor: str) -> None:
     """A draft (or a returned assessment) goes to review; its answers freeze until returned."""
     if assessment.status not in ("draft", "returned"):
         raise Conflict(f"Only a draft or a returned assessment can be submitted; this one is {assessment.status}.")
+    from .cycles import carried_over_ids
+
+    unconfirmed = carried_over_ids(assessment)
+    if unconfirmed:
+        listed = ", ".join(sorted(unconfirmed)[:10]) + (", …" if len(unconfirmed) > 10 else "")
+        raise Conflict(
+            f"{len(unconfirmed)} answer(s) are still carried over from the last cycle ({listed}): "
+            "confirm or change them before submitting."
+        )
     assessment.submitted_by, assessment.submitted_at = actor, utcnow()
     _status_change(assessment, "submitted", actor)
 
@@ -52,6 +61,11 @@ def approve(assessment: Assessment, actor: str) -> None:
     assessment.approved_by, assessment.approved_at = actor, utcnow()
     assessment.review_comment = None
     _status_change(assessment, "approved", actor, approved_by=actor)
+    # The approved cycle is the measurement the backlog answers to: close what it met, reopen what it did not.
+    from .assessments import load_state
+    from .backlog import reconcile
+
+    reconcile(load_state(assessment), actor)
 
 
 def return_for_changes(assessment: Assessment, actor: str, comment: str | None) -> None:

@@ -23,6 +23,7 @@ from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
 from ..services.filetypes import served_media_type
 from ..views.common import assessment_for, current_user, parse_date, parse_int, user
+from ..views.cycles import cycle_panel
 from ..views.presenters import questionnaire_page, results_page
 from ..views.review import review_panel
 
@@ -297,4 +298,5 @@ def results(assessment_id: int):
         chart=domain_chart_svg(state.card),
         action_form=ActionForm(),
         review=review_panel(user(), assessment),
+        cycle=cycle_panel(assessment),
     )

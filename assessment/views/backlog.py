@@ -31,6 +31,7 @@ def index(assessment_id: int):
         "backlog/index.html",
         assessment=assessment,
         items=items,
+        history=backlog_svc.history(items),
         total=len(everything),
         args=args,
         statuses=PDCA_STATUSES,

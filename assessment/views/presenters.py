@@ -39,6 +39,7 @@ class RequirementView:
     status_label: str
     answered_by: str | None
     conflict: SaveResult | None = None
+    carried_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class QuestionnairePage:
     next_index: int | None
     conflicts: int = 0
     overall_completion: str = ""
+    carried_over: int = 0
 
 
 def evidence_dates(item) -> str:
@@ -145,6 +147,7 @@ def questionnaire_page(
             status_label=STATUS_LABELS[state.result(requirement.id).status],
             answered_by=f"{row.answered_by}, {row.answered_at:%Y-%m-%d %H:%M} UTC" if row else None,
             conflict=conflicts.get(requirement.id),
+            carried_over=bool(row is not None and row.carried_over),
         )
         if sections and sections[-1][0] == requirement.section:
             sections[-1][1].append(view)
@@ -162,6 +165,7 @@ def questionnaire_page(
         prev_index=index - 1 if index > 0 else None,
         next_index=index + 1 if index + 1 < count else None,
         conflicts=len(conflicts),
+        carried_over=sum(1 for _, views in sections for v in views if v.carried_over),
         overall_completion=one_decimal(100.0 * len(answered) / len(framework.requirements)),
     )
 

@@ -1,0 +1,189 @@
+"""Cycles: assessing a scope again, starting from its last assessment (Plan-Do-Check-Act).
+
+The new assessment copies the previous answers and evidence links as a starting point. Each copied
+answer is marked "carried over" until someone confirms or changes it. Evidence is judged again at
+the new as-of date (scoring does that), so expired evidence stops counting and shows as such. A
+cycle may move to a newer version of the framework: answers carry over by requirement id when the
+requirement still exists and the value is still valid; the rest is listed for the team.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+
+from ..domain.answers import NA
+from ..extensions import db
+from ..models import Answer as AnswerRow
+from ..models import Assessment, EvidenceLink, FrameworkVersion, utcnow
+from . import audit
+from .assessments import parse_value, start_assessment, touch
+from .errors import InvalidInput, ServiceError
+from .library import framework_of
+
+
+@dataclass
+class CarryReport:
+    """What starting the next cycle did, for the team to review."""
+
+    assessment: Assessment
+    carried: int = 0
+    links: int = 0
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (requirement id, why)
+    added: list[str] = field(default_factory=list)  # requirements new in this version
+    removed: list[str] = field(default_factory=list)  # requirements gone from this version
+
+
+def version_changes(before: FrameworkVersion, after: FrameworkVersion) -> tuple[list[str], list[str]]:
+    """Requirement ids added and removed between two versions of a framework, in file order."""
+    old, new = framework_of(before), framework_of(after)
+    old_ids, new_ids = set(old.requirement_index), set(new.requirement_index)
+    return [r.id for r in new.requirements if r.id not in old_ids], [
+        r.id for r in old.requirements if r.id not in new_ids
+    ]
+
+
+def start_next_cycle(
+    previous: Assessment,
+    version: FrameworkVersion | None,
+    target_level: int | None,
+    as_of: dt.date | None,
+) -> CarryReport:
+    """A new draft assessment of the same scope, its answers and evidence carried over from `previous`."""
+    version = version or previous.framework_version
+    if version.framework_id != previous.framework_version.framework_id:
+        raise InvalidInput(
+            f"The next cycle must assess {previous.framework_version.title} again (any version of it); "
+            "start a fresh assessment for another framework."
+        )
+    as_of = as_of or dt.date.today()
+    if as_of < previous.as_of:
+        raise InvalidInput(f"The next cycle's as-of date must not be before the previous one ({previous.as_of}).")
+    framework = framework_of(version)
+    if target_level is None and framework.is_maturity:
+        target_level = previous.target_level if previous.target_level in framework.level_index else None
+    assessment = start_assessment(previous.scope, version, target_level, as_of)
+    assessment.previous_id = previous.id
+    report = CarryReport(assessment)
+    if version.id != previous.framework_version_id:
+        report.added, report.removed = version_changes(previous.framework_version, version)
+    rows = db.session.scalars(select(AnswerRow).where(AnswerRow.assessment_id == previous.id)).all()
+    for row in sorted(rows, key=lambda r: r.requirement_id):
+        requirement = framework.requirement_index.get(row.requirement_id)
+        if requirement is None:
+            continue  # listed in report.removed
+        value = row.value
+        if value is not None:
+            try:
+                parse_value(requirement, value if value != NA else NA)
+            except ServiceError as problem:
+                report.dropped.append((row.requirement_id, problem.message))
+                continue
+        db.session.add(
+            AnswerRow(
+                assessment_id=assessment.id,
+                requirement_id=row.requirement_id,
+                value=value,
+                note=row.note,
+                answered_by=row.answered_by,
+                answered_at=row.answered_at,
+                revision=1,
+                carried_over=True,
+            )
+        )
+        report.carried += 1
+        audit.record(
+            "answer.saved",
+            "answer",
+            f"{assessment.id}/{row.requirement_id}",
+            scope_id=assessment.scope_id,
+            assessment_id=assessment.id,
+            after={"value": value, "note": row.note, "carried_over": True, "from": previous.id},
+        )
+    links = db.session.execute(
+        select(EvidenceLink.requirement_id, EvidenceLink.evidence_id)
+        .where(EvidenceLink.assessment_id == previous.id)
+        .order_by(EvidenceLink.id)
+    ).all()
+    for requirement_id, evidence_id in links:
+        if requirement_id in framework.requirement_index:
+            db.session.add(
+                EvidenceLink(assessment_id=assessment.id, requirement_id=requirement_id, evidence_id=evidence_id)
+            )
+            report.links += 1
+            audit.record(
+                "evidence.linked",
+                "evidence_link",
+                f"{assessment.id}/{requirement_id}/{evidence_id}",
+                scope_id=assessment.scope_id,
+                assessment_id=assessment.id,
+                after={"requirement": requirement_id, "evidence": evidence_id, "carried_over": True},
+            )
+    db.session.flush()
+    audit.record(
+        "assessment.next_cycle",
+        "assessment",
+        assessment.id,
+        scope_id=assessment.scope_id,
+        assessment_id=assessment.id,
+        after={
+            "previous": previous.id,
+            "carried": report.carried,
+            "links": report.links,
+            "dropped": [rid for rid, _ in report.dropped],
+            "added": report.added,
+            "removed": report.removed,
+        },
+    )
+    return report
+
+
+def carried_over_ids(assessment: Assessment, requirement_ids: list[str] | None = None) -> set[str]:
+    """Requirements whose answer is still the previous cycle's, unconfirmed."""
+    stmt = select(AnswerRow.requirement_id).where(
+        AnswerRow.assessment_id == assessment.id, AnswerRow.carried_over.is_(True)
+    )
+    if requirement_ids is not None:
+        stmt = stmt.where(AnswerRow.requirement_id.in_(requirement_ids))
+    return set(db.session.scalars(stmt))
+
+
+def confirm(assessment: Assessment, requirement_ids: list[str], actor: str) -> int:
+    """Confirm carried-over answers as they stand (the team checked them); returns how many."""
+    from .assessments import ensure_editable
+
+    ensure_editable(assessment)
+    ids = sorted(carried_over_ids(assessment, requirement_ids))
+    if not ids:
+        return 0
+    db.session.execute(
+        update(AnswerRow)
+        .where(AnswerRow.assessment_id == assessment.id, AnswerRow.requirement_id.in_(ids))
+        .values(carried_over=False, answered_by=actor, answered_at=utcnow(), revision=AnswerRow.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    for rid in ids:
+        audit.record(
+            "answer.confirmed",
+            "answer",
+            f"{assessment.id}/{rid}",
+            scope_id=assessment.scope_id,
+            assessment_id=assessment.id,
+            before={"carried_over": True},
+            after={"carried_over": False},
+        )
+    touch(assessment)
+    return len(ids)
+
+
+def latest_of_scope(scope_id: int, framework_id: str) -> Assessment | None:
+    """The scope's most recent assessment of a framework (by as-of date, then creation)."""
+    return db.session.scalars(
+        select(Assessment)
+        .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
+        .where(Assessment.scope_id == scope_id, FrameworkVersion.framework_id == framework_id)
+        .order_by(Assessment.as_of.desc(), Assessment.id.desc())
+        .limit(1)
+    ).first()

@@ -1,0 +1,97 @@
+"""A scope's state on a past date, replayed from the audit trail.
+
+The trail holds every answer saved, every evidence link made or removed, and every status change,
+with its time. Replaying an assessment's entries up to the end of a day gives its answers, evidence
+and status as they stood then; the scoring engine then gives the figures people saw. Nothing else
+is stored for this: the tamper-evident trail is the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..domain.answers import NA, Answer
+from ..domain.scoring import Scorecard, score
+from ..extensions import db
+from ..models import Assessment, AuditEntry, Scope
+from ..models import Evidence as EvidenceRow
+from .assessments import to_domain_evidence
+from .library import framework_of
+
+
+@dataclass(frozen=True)
+class PastState:
+    """One assessment as it stood at the end of a day."""
+
+    assessment: Assessment
+    status: str
+    answered: int
+    changes: int  # trail entries replayed
+    card: Scorecard
+
+
+def _end_of(day: dt.date) -> str:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).isoformat(timespec="microseconds")
+
+
+def replay(assessment: Assessment, day: dt.date) -> PastState:
+    """The assessment's answers, evidence links and status at the end of `day` (UTC)."""
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.assessment_id == assessment.id, AuditEntry.at < _end_of(day))
+        .order_by(AuditEntry.seq)
+    ).all()
+    values: dict[str, dict] = {}
+    links: dict[str, list[int]] = {}
+    status = "draft"
+    for entry in entries:
+        after = json.loads(entry.after) if entry.after else {}
+        before = json.loads(entry.before) if entry.before else {}
+        if entry.action == "answer.saved":
+            requirement_id = entry.object_id.split("/", 1)[1]
+            values.setdefault(requirement_id, {"value": None, "note": None}).update(
+                {k: v for k, v in after.items() if k in ("value", "note")}
+            )
+        elif entry.action == "evidence.linked":
+            links.setdefault(after["requirement"], []).append(after["evidence"])
+        elif entry.action == "evidence.unlinked":
+            ids = links.get(before["requirement"], [])
+            if before["evidence"] in ids:
+                ids.remove(before["evidence"])
+        elif entry.action.startswith("assessment.") and "status" in after:
+            status = after["status"]
+    framework = framework_of(assessment.framework_version)
+    evidence_ids = {i for ids in links.values() for i in ids}
+    rows = (
+        {r.id: r for r in db.session.scalars(select(EvidenceRow).where(EvidenceRow.id.in_(evidence_ids)))}
+        if evidence_ids
+        else {}
+    )
+    numeric = {r.id for r in framework.requirements if r.is_numeric}
+    answers = {}
+    for requirement_id in (values.keys() | links.keys()) & set(framework.requirement_index):
+        value = values.get(requirement_id, {}).get("value")
+        if value is not None and value != NA and requirement_id in numeric:
+            value = float(value) if "." in str(value) else int(value)
+        items = tuple(to_domain_evidence(rows[i]) for i in links.get(requirement_id, []) if i in rows)
+        answers[requirement_id] = Answer(requirement_id, value, values.get(requirement_id, {}).get("note"), items)
+    card = score(
+        framework, answers, as_of=assessment.as_of, target_level=assessment.target_level, scope=assessment.scope.name
+    )
+    answered = sum(1 for a in answers.values() if a.value is not None)
+    return PastState(assessment, status, answered, len(entries), card)
+
+
+def scope_as_of(scope: Scope, day: dt.date) -> list[PastState]:
+    """Every assessment of the scope that existed at the end of `day`, as it stood then."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+    assessments = [a for a in scope.assessments if _aware(a.created_at) < end]
+    return [replay(a, day) for a in sorted(assessments, key=lambda a: (a.as_of, a.id))]
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
