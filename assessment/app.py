@@ -49,9 +49,35 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     _accounts(app)
 
-    from .views import assessments, audit, auth, backlog, cycles, library, people, reports, review, scopes, transfer
+    from .views import (
+        assessments,
+        audit,
+        auth,
+        backlog,
+        cycles,
+        dashboard,
+        library,
+        people,
+        reports,
+        review,
+        scopes,
+        transfer,
+    )
 
-    for module in (auth, scopes, library, assessments, review, cycles, backlog, transfer, reports, people, audit):
+    for module in (
+        auth,
+        scopes,
+        library,
+        assessments,
+        review,
+        cycles,
+        backlog,
+        transfer,
+        reports,
+        people,
+        audit,
+        dashboard,
+    ):
         app.register_blueprint(module.bp)
     _error_pages(app)
     _security_headers(app)

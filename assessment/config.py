@@ -34,6 +34,9 @@ class Defaults:
     LOGIN_MAX_FAILURES = 5
     LOGIN_IP_MAX_FAILURES = 50
     LOGIN_WINDOW_SECONDS = 15 * 60
+    # The dashboard: an assessment older than this is stale; evidence expiring within this is listed.
+    STALE_AFTER_DAYS = 180
+    EXPIRING_WITHIN_DAYS = 30
     # Argon2id cost; None keeps the library's recommended profile.
     PASSWORD_TIME_COST: int | None = None
     PASSWORD_MEMORY_KIB: int | None = None

@@ -218,6 +218,7 @@ MATRIX: dict[str, Case] = {
     "people.set_role": case("POST", "/users/{victim}/role", ADMIN, {"role": "auditor"}),
     "people.set_disabled": case("POST", "/users/{victim}/disabled", ADMIN, {"disabled": "1"}),
     "audit.index": case("GET", "/audit", SIGNED_IN),
+    "dashboard.index": case("GET", "/dashboard", LEADS),
 }
 
 _counter = [0]

@@ -1,0 +1,190 @@
+"""The program dashboard: where every scope stands on a framework, what is going stale, which
+evidence is about to expire, and how the improvement backlog is doing.
+
+Each figure is one query or one pass over the latest assessment per scope; scores come from score
+snapshots, so the page costs the same whether the scopes have five answers or five hundred.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import PDCA_STATUSES, Assessment, BacklogItem, EvidenceLink, FrameworkVersion, Scope
+from ..models import Evidence as EvidenceRow
+from .library import framework_of
+from .snapshots import Snapshot, snapshots_of
+
+OPEN = ("plan", "do", "check", "act")
+
+
+@dataclass(frozen=True)
+class ScopeRow:
+    """One scope's latest assessment of the framework, with its figures."""
+
+    scope: Scope
+    assessment: Assessment
+    snapshot: Snapshot
+    stale: bool
+    reached: bool | None  # None: no target (compliance framework)
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """An evidence item that stops counting within the window."""
+
+    evidence_id: int
+    title: str
+    expires: dt.date
+    scope: str
+    scope_id: int
+    requirements: tuple[str, ...]
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard page shows for one framework (and optionally one scope)."""
+
+    framework_id: str | None
+    title: str
+    today: dt.date
+    frameworks: list[tuple[str, str]]
+    scopes: list[ScopeRow] = field(default_factory=list)
+    domains: list[tuple[str, str]] = field(default_factory=list)
+    levels: dict[int, str] = field(default_factory=dict)
+    level_counts: list[tuple[str, int]] = field(default_factory=list)
+    reached: int = 0
+    with_target: int = 0
+    stale_days: int = 180
+    expiring: list[Expiring] = field(default_factory=list)
+    expiring_days: int = 30
+    backlog_counts: list[tuple[str, int]] = field(default_factory=list)
+    overdue: list[tuple[BacklogItem, str]] = field(default_factory=list)
+    overdue_total: int = 0
+
+    @property
+    def stale(self) -> list[ScopeRow]:
+        return [row for row in self.scopes if row.stale]
+
+
+def frameworks_in_use(scope_ids: list[int] | None) -> list[tuple[str, str]]:
+    """(framework id, title) of every framework with an assessment, most assessed first."""
+    stmt = (
+        select(FrameworkVersion.framework_id, func.max(FrameworkVersion.title), func.count(Assessment.id))
+        .join(Assessment, Assessment.framework_version_id == FrameworkVersion.id)
+        .group_by(FrameworkVersion.framework_id)
+        .order_by(func.count(Assessment.id).desc(), FrameworkVersion.framework_id)
+    )
+    if scope_ids is not None:
+        stmt = stmt.where(Assessment.scope_id.in_(scope_ids))
+    return [(fid, title) for fid, title, _ in db.session.execute(stmt)]
+
+
+def latest_per_scope(framework_id: str, scope_id: int | None = None) -> list[Assessment]:
+    """Each scope's most recent assessment of the framework (by as-of date, then creation)."""
+    stmt = (
+        select(Assessment)
+        .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
+        .where(FrameworkVersion.framework_id == framework_id)
+        .order_by(Assessment.scope_id, Assessment.as_of.desc(), Assessment.id.desc())
+    )
+    if scope_id is not None:
+        stmt = stmt.where(Assessment.scope_id == scope_id)
+    latest: dict[int, Assessment] = {}
+    for assessment in db.session.scalars(stmt):
+        latest.setdefault(assessment.scope_id, assessment)
+    return list(latest.values())
+
+
+def build(
+    framework_id: str | None,
+    scope_id: int | None,
+    *,
+    today: dt.date,
+    stale_days: int,
+    expiring_days: int,
+    overdue_limit: int = 100,
+) -> Dashboard:
+    """The dashboard of one framework (the most used one by default), optionally for one scope."""
+    frameworks = frameworks_in_use(None)
+    if framework_id is None and frameworks:
+        framework_id = frameworks[0][0]
+    board = Dashboard(framework_id, dict(frameworks).get(framework_id or "", "No assessments yet"), today, frameworks)
+    board.stale_days, board.expiring_days = stale_days, expiring_days
+    if framework_id is None:
+        return board
+    latest = latest_per_scope(framework_id, scope_id)
+    snaps = snapshots_of(latest)
+    version = max((a.framework_version for a in latest), key=lambda v: v.id, default=None)
+    if version is not None:
+        framework = framework_of(version)
+        board.domains = [(d.id, d.title) for d in framework.domains]
+        if framework.is_maturity:
+            board.levels = {n: framework.level_name(n) for n in framework.level_index}
+    scopes = {s.id: s for s in db.session.scalars(select(Scope).where(Scope.id.in_([a.scope_id for a in latest])))}
+    cutoff = today - dt.timedelta(days=stale_days)
+    for assessment in sorted(latest, key=lambda a: scopes[a.scope_id].name):
+        snap = snaps[assessment.id]
+        target = assessment.target_level
+        reached = None if target is None else (snap.level is not None and snap.level >= target)
+        board.scopes.append(ScopeRow(scopes[assessment.scope_id], assessment, snap, assessment.as_of < cutoff, reached))
+    counts = Counter(row.snapshot.level for row in board.scopes)
+    board.level_counts = [(f"{n} {name}", counts.get(n, 0)) for n, name in board.levels.items()]
+    board.with_target = sum(1 for row in board.scopes if row.reached is not None)
+    board.reached = sum(1 for row in board.scopes if row.reached)
+    ids = [a.id for a in latest]
+    board.expiring = _expiring(ids, scopes, today, today + dt.timedelta(days=expiring_days))
+    _backlog(board, framework_id, list(scopes), today, overdue_limit)
+    return board
+
+
+def _expiring(assessment_ids: list[int], scopes: dict[int, Scope], start: dt.date, end: dt.date) -> list[Expiring]:
+    """Evidence linked to the latest assessments that expires from today to the end of the window."""
+    if not assessment_ids:
+        return []
+    rows = db.session.execute(
+        select(
+            EvidenceRow.id, EvidenceRow.title, EvidenceRow.expires, EvidenceRow.scope_id, EvidenceLink.requirement_id
+        )
+        .join(EvidenceLink, EvidenceLink.evidence_id == EvidenceRow.id)
+        .where(
+            EvidenceLink.assessment_id.in_(assessment_ids),
+            EvidenceRow.expires >= start,
+            EvidenceRow.expires <= end,
+        )
+        .order_by(EvidenceRow.expires, EvidenceRow.id, EvidenceLink.requirement_id)
+    ).all()
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row.id, []).append(row)
+    return [
+        Expiring(
+            evidence_id,
+            items[0].title,
+            items[0].expires,
+            scopes[items[0].scope_id].name,
+            items[0].scope_id,
+            tuple(dict.fromkeys(i.requirement_id for i in items)),
+        )
+        for evidence_id, items in grouped.items()
+    ]
+
+
+def _backlog(board: Dashboard, framework_id: str, scope_ids: list[int], today: dt.date, limit: int) -> None:
+    """Counts by PDCA status, and the overdue open items (due before today), oldest due first."""
+    where = (BacklogItem.framework_id == framework_id, BacklogItem.scope_id.in_(scope_ids))
+    counts = dict(
+        db.session.execute(select(BacklogItem.status, func.count()).where(*where).group_by(BacklogItem.status)).all()
+    )
+    board.backlog_counts = [(status, counts.get(status, 0)) for status in PDCA_STATUSES]
+    overdue = (*where, BacklogItem.status.in_(OPEN), BacklogItem.due_date < today)
+    board.overdue_total = db.session.scalar(select(func.count()).select_from(BacklogItem).where(*overdue)) or 0
+    names = {s.id: s.name for s in (row.scope for row in board.scopes)}
+    items = db.session.scalars(
+        select(BacklogItem).where(*overdue).order_by(BacklogItem.due_date, BacklogItem.id).limit(limit)
+    )
+    board.overdue = [(item, names.get(item.scope_id, "")) for item in items]

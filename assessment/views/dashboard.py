@@ -1,0 +1,42 @@
+"""The program dashboard, for program leads and admins."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, current_app, render_template, request
+
+from ..extensions import db
+from ..services import access, dashboard
+from ..services import assessments as svc
+from .common import parse_int, user
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.get("/dashboard")
+def index():
+    """Heatmap of scopes × domains, levels against targets, stale assessments, expiring evidence, backlog health."""
+    access.require(user(), "all-scopes")
+    framework_id = (request.args.get("framework") or "").strip() or None
+    scope_id = parse_int(request.args.get("scope"), "Scope")
+    config = current_app.config
+    board = dashboard.build(
+        framework_id,
+        scope_id,
+        today=dt.date.today(),
+        stale_days=int(config["STALE_AFTER_DAYS"]),
+        expiring_days=int(config["EXPIRING_WITHIN_DAYS"]),
+    )
+    db.session.commit()  # keep the snapshots computed on the way
+    return render_template("dashboard/index.html", board=board, scope_id=scope_id, all_scopes=svc.list_scopes())
+
+
+def heat(score: float | None) -> str:
+    """The heatmap class of a score: five bands, none for no score."""
+    if score is None:
+        return "heat-none"
+    return f"heat-{min(int(score // 20), 4)}"
+
+
+bp.add_app_template_filter(heat, "heat")
