@@ -79,8 +79,16 @@ def load(scopes: int, cycles: int, requirements: int) -> tuple[str, int]:
                 choices = options.get(rid)
                 value = (choices[0] if rng.random() < good else choices[-1]) if choices else str(rng.randint(0, 10))
                 answers.append(
-                    {"assessment_id": assessment.id, "requirement_id": rid, "value": value, "note": None,
-                     "answered_by": "bench", "answered_at": now, "revision": 1, "carried_over": False}
+                    {
+                        "assessment_id": assessment.id,
+                        "requirement_id": rid,
+                        "value": value,
+                        "note": None,
+                        "answered_by": "bench",
+                        "answered_at": now,
+                        "revision": 1,
+                        "carried_over": False,
+                    }
                 )
             db.session.execute(insert(Answer), answers)
         # evidence: a few items per scope on its latest cycle, expiring before and after the 30-day window
@@ -101,9 +109,18 @@ def load(scopes: int, cycles: int, requirements: int) -> tuple[str, int]:
         db.session.execute(
             insert(BacklogItem),
             [
-                {"scope_id": scope_id, "framework_id": framework.id, "requirement_id": rid, "assessment_id": previous,
-                 "title": f"Improve {rid}", "priority": rng.randint(0, 100), "status": rng.choice(["plan", "do", "check", "done"]),
-                 "due_date": today + dt.timedelta(days=rng.randint(-60, 60)), "created_at": now, "updated_at": now}
+                {
+                    "scope_id": scope_id,
+                    "framework_id": framework.id,
+                    "requirement_id": rid,
+                    "assessment_id": previous,
+                    "title": f"Improve {rid}",
+                    "priority": rng.randint(0, 100),
+                    "status": rng.choice(["plan", "do", "check", "done"]),
+                    "due_date": today + dt.timedelta(days=rng.randint(-60, 60)),
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for rid in requirement_ids[:20]
             ],
         )
@@ -137,8 +154,14 @@ def main() -> None:
             engine.dispose()
         else:
             url = f"sqlite:///{tmp}/bench.db"
-        app = create_app({"INSTANCE_PATH": f"{tmp}/instance", "SQLALCHEMY_DATABASE_URI": url,
-                          "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench"})
+        app = create_app(
+            {
+                "INSTANCE_PATH": f"{tmp}/instance",
+                "SQLALCHEMY_DATABASE_URI": url,
+                "WTF_CSRF_ENABLED": False,
+                "SECRET_KEY": "bench",
+            }
+        )
         with app.app_context():
             from flask_migrate import upgrade
 
@@ -167,15 +190,19 @@ def main() -> None:
         trends = timed(client, trend, args.runs)
     backend = url.split(":", 1)[0].split("+")[0]
     print(f"machine: {machine()}")
-    print(f"database: {backend}; {args.scopes} scopes × {args.cycles} cycles × {args.requirements} requirements "
-          f"= {count:,} answers (loaded in {loaded:.1f} s; all snapshots in {warmed:.1f} s)")
+    print(
+        f"database: {backend}; {args.scopes} scopes × {args.cycles} cycles × {args.requirements} requirements "
+        f"= {count:,} answers (loaded in {loaded:.1f} s; all snapshots in {warmed:.1f} s)"
+    )
     print(f"first dashboard, computing {args.scopes} snapshots: {cold:.0f} ms")
     ok = True
     for label, values in (("dashboard", board), ("scope trend page", trends)):
         median = statistics.median(values)
         ok &= median < 300
-        print(f"{label:20s} median {median:7.1f} ms   p95 {sorted(values)[int(0.95 * (len(values) - 1))]:7.1f} ms"
-              f"   (target median < 300 ms, {len(values)} requests)")
+        print(
+            f"{label:20s} median {median:7.1f} ms   p95 {sorted(values)[int(0.95 * (len(values) - 1))]:7.1f} ms"
+            f"   (target median < 300 ms, {len(values)} requests)"
+        )
     print("targets met" if ok else "TARGETS MISSED")
     sys.exit(0 if ok else 1)
 
