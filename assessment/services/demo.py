@@ -42,7 +42,9 @@ def load_demo(store: evidence_svc.EvidenceStore) -> Scope | None:
         return None
     framework = framework_of(version)
     scope = svc.create_scope(DEMO_SCOPE, "team", "A sample team so the pages have something to show. Delete freely.")
+    earlier = _earlier_cycle(scope, version, framework)
     assessment = svc.start_assessment(scope, version, 3, dt.date.today())
+    assessment.previous_id = earlier.id
     requirements = framework.requirements
     answered = requirements[: int(len(requirements) * 0.6)]
     for index, requirement in enumerate(answered):
@@ -79,6 +81,33 @@ def load_demo(store: evidence_svc.EvidenceStore) -> Scope | None:
         DEMO_USER,
     )
     return scope
+
+
+def _earlier_cycle(scope: Scope, version: FrameworkVersion, framework):
+    """The cycle before, a quarter ago and approved: weaker answers, so trends and comparisons show movement."""
+    from ..models import utcnow
+
+    earlier = svc.start_assessment(scope, version, 3, dt.date.today() - dt.timedelta(days=91))
+    for index, requirement in enumerate(framework.requirements[: int(len(framework.requirements) * 0.5)]):
+        if requirement.is_numeric:
+            continue
+        options = [o.value for o in requirement.answer.options]
+        raw = options[0] if index % 3 == 0 else options[-1]
+        svc.save_answer(earlier, framework, requirement.id, raw, None, 0, DEMO_USER)
+    earlier.status, earlier.submitted_by, earlier.submitted_at = "approved", DEMO_USER, utcnow()
+    earlier.approved_by, earlier.approved_at = "lead", utcnow()
+    from . import audit
+
+    audit.record(
+        "assessment.approved",
+        "assessment",
+        earlier.id,
+        scope_id=scope.id,
+        assessment_id=earlier.id,
+        before={"status": "draft"},
+        after={"status": "approved", "approved_by": "lead", "demo": True},
+    )
+    return earlier
 
 
 def _demo_file():
