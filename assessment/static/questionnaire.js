@@ -58,6 +58,8 @@
           '<span class="status status-' + data.status + '">' + labels[data.status] + "</span>";
         article.querySelector("[data-unsupported]").hidden = !data.unsupported;
         article.classList.toggle("is-unsupported", !!data.unsupported);
+        const carried = article.querySelector("[data-carried]");
+        if (carried && data.outcome === "saved") carried.remove(); // changed or saved as is: confirmed
         var count = document.querySelector('[data-domain-count="' + form.getAttribute("data-domain-index") + '"]');
         if (count) count.textContent = data.answered + "/" + data.total;
       } else if (result.status === 409) {
