@@ -83,6 +83,16 @@ def _prepare(app) -> None:
         db.engine.dispose()  # closing the last connection checkpoints SQLite's WAL into the file
 
 
+_LIBRARY_LAST: list[int] = []
+
+
+def _library_last_id(conn) -> int:
+    """The highest framework version id of the shipped library, as migrated and imported."""
+    if not _LIBRARY_LAST:
+        _LIBRARY_LAST.append(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM framework_version")).scalar())
+    return _LIBRARY_LAST[0]
+
+
 @pytest.fixture(scope="session")
 def prepared_database(tmp_path_factory, database_url):
     """The migrated database with the library imported: a SQLite template file, or the PostgreSQL URL."""
@@ -92,6 +102,10 @@ def prepared_database(tmp_path_factory, database_url):
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
         _prepare(create_app(_config(tmp_path_factory.mktemp("pg-instance"), database_url)))
+        engine = create_engine(database_url)
+        with engine.begin() as conn:
+            _library_last_id(conn)
+        engine.dispose()
         return database_url
     template = tmp_path_factory.mktemp("template") / "template.db"
     _prepare(create_app(_config(tmp_path_factory.mktemp("template-instance"), f"sqlite:///{template}")))
@@ -117,6 +131,8 @@ def app(tmp_path, prepared_database, database_url):
             tables = [t for t in inspect(db.engine).get_table_names() if t not in KEEP]
             with db.engine.begin() as conn:
                 conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+                # as on SQLite, each test starts from the shipped library alone: versions a test stored go
+                conn.execute(text("DELETE FROM framework_version WHERE id > :last"), {"last": _library_last_id(conn)})
         db.engine.dispose()
 
 
