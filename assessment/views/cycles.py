@@ -150,8 +150,9 @@ def scope_trends(scope_id: int):
         return render_template("cycles/scope_trends.html", scope=scope, trend=None, frameworks=[])
     framework_id = request.args.get("framework") or frameworks[0][0]
     trend = trends.scope_trend(scope, framework_id)
-    db.session.commit()  # snapshots computed on the way are kept
-    return render_template("cycles/scope_trends.html", scope=scope, trend=trend, frameworks=frameworks)
+    page = render_template("cycles/scope_trends.html", scope=scope, trend=trend, frameworks=frameworks)
+    db.session.commit()  # snapshots computed on the way are kept (after rendering: a commit expires what it reads)
+    return page
 
 
 @bp.get("/library/<framework_id>/trends")
@@ -161,8 +162,9 @@ def framework_trends(framework_id: str):
 
     me = user()
     trend = trends.framework_trend(framework_id, access.visible_scope_ids(me) if me.role != "auditor" else [])
-    db.session.commit()
-    return render_template("cycles/framework_trends.html", trend=trend)
+    page = render_template("cycles/framework_trends.html", trend=trend)
+    db.session.commit()  # snapshots computed on the way are kept
+    return page
 
 
 @bp.get("/scopes/<int:scope_id>/as-of")

@@ -28,8 +28,9 @@ def index():
         stale_days=int(config["STALE_AFTER_DAYS"]),
         expiring_days=int(config["EXPIRING_WITHIN_DAYS"]),
     )
-    db.session.commit()  # keep the snapshots computed on the way
-    return render_template("dashboard/index.html", board=board, scope_id=scope_id, all_scopes=svc.list_scopes())
+    page = render_template("dashboard/index.html", board=board, scope_id=scope_id, all_scopes=svc.list_scopes())
+    db.session.commit()  # keep the snapshots computed on the way (after rendering: a commit expires what the page reads)
+    return page
 
 
 def heat(score: float | None) -> str:
