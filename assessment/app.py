@@ -87,16 +87,13 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _filters(app: Flask) -> None:
     """How pages print scores, deltas and credits: one decimal, halves up, as everywhere else."""
-    from .domain.display import one_decimal
+    from .domain.display import one_decimal, signed
 
     def score(value):
         return "—" if value is None else one_decimal(value)
 
     def delta(value, places: int = 1):
-        if value is None:
-            return "—"
-        text = one_decimal(value) if places else str(int(value))
-        return text if text.startswith("-") or text in ("0", "0.0") else f"+{text}"
+        return signed(value, places)
 
     def credit(value):
         return "—" if value is None else f"{value:.2f}"

@@ -6,7 +6,8 @@ Evidence is numbered E-001, E-002, ... in order of first use down the framework,
 assessment always numbers its evidence the same way.
 
 A report's id hashes its content: scores, notes, evidence, backlog, the facts of its cover and
-auditors' findings. The audit trail it may carry is left out on purpose: the trail is the history
+auditors' findings, and, for an assessment of a later cycle, the comparison with the previous cycle
+and the trend chart. The audit trail it may carry is left out on purpose: the trail is the history
 of that content (every change it records already changed the content), and it also records reads
 (downloads, exports), which would otherwise give an unchanged assessment a new id at every download.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from assessment.domain.answers import NA, Answer, Answers, Evidence
 from assessment.domain.backlog import propose_backlog
+from assessment.domain.compare import Comparison, RequirementChange
 from assessment.domain.display import one_decimal
 from assessment.domain.framework import Framework, NumericAnswer, Requirement
 from assessment.domain.scoring import RequirementResult, Scorecard, score, scorecard_to_dict
@@ -124,6 +126,20 @@ def _by_on(verb: str, who: str | None, when: dt.datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class CycleComparison:
+    """This assessment against the cycle it was started from (before = that cycle, after = this one)."""
+
+    previous_as_of: dt.date
+    previous_label: str  # the previous cycle's framework version as printed, e.g. "2026.1"
+    comparison: Comparison
+
+    @property
+    def changed(self) -> tuple[RequirementChange, ...]:
+        """The requirements that improved, regressed, came or went, in the comparison's order."""
+        return tuple(change for change in self.comparison.requirements if change.kind != "unchanged")
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a report shows."""
 
@@ -136,6 +152,9 @@ class Report:
     backlog: tuple[BacklogEntry, ...]
     findings: tuple[FindingEntry, ...] = ()  # in framework order, then by auditor
     trail: tuple[TrailEntry, ...] = ()  # oldest first; not part of the id (see the module's docstring)
+    comparison: CycleComparison | None = None  # with the previous cycle, for an assessment of a later cycle
+    trend_svg: str | None = None  # the scope's trend chart, the same SVG as the web trend page
+    trend_caption: str | None = None
 
     @property
     def version_label(self) -> str:
@@ -202,14 +221,26 @@ def build_report(
     evidence_files: dict[str, Path] | None = None,
     findings: tuple[FindingEntry, ...] = (),
     trail: tuple[TrailEntry, ...] = (),
+    comparison: CycleComparison | None = None,
+    trend_svg: str | None = None,
+    trend_caption: str | None = None,
 ) -> Report:
     """Score the answers and lay out everything a report shows.
 
     `evidence_files` maps a SHA-256 to the file holding those bytes (for bundles). Without
     `backlog`, the backlog is proposed from the gaps. `findings` are auditors' reviews, in any
-    order; `trail` is the assessment's audit trail, oldest first.
+    order; `trail` is the assessment's audit trail, oldest first. `comparison` compares the
+    previous cycle with these answers (its `after` must score them), and `trend_svg` is the
+    scope's trend chart with its caption.
     """
     card = score(framework, answers, as_of=as_of, target_level=target_level, scope=meta.scope)
+    if comparison is not None:
+        after = comparison.comparison.after
+        if (after.framework.id, after.framework.version, after.as_of) != (framework.id, framework.version, card.as_of):
+            raise ValueError(
+                f"the comparison's later side scores {after.framework.id} {after.framework.version} as of "
+                f"{after.as_of}, not this report's {framework.id} {framework.version} as of {card.as_of}"
+            )
     order = {r.id: n for n, r in enumerate(framework.requirements)}
     findings = tuple(
         sorted(findings, key=lambda f: (order.get(f.requirement_id, len(order)), f.requirement_id, f.auditor))
@@ -268,19 +299,43 @@ def build_report(
             BacklogEntry(p.requirement_id, p.title, p.priority, recommendation=p.recommendation)
             for p in propose_backlog(card)
         )
-    report_id = _report_id(card, evidence, backlog, meta, findings)
-    return Report(report_id, framework, card, meta, tuple(domains), evidence, backlog, findings, tuple(trail))
+    report_id = _report_id(card, evidence, backlog, meta, findings, comparison, trend_svg, trend_caption)
+    return Report(
+        report_id,
+        framework,
+        card,
+        meta,
+        tuple(domains),
+        evidence,
+        backlog,
+        findings,
+        tuple(trail),
+        comparison,
+        trend_svg,
+        trend_caption,
+    )
 
 
 def _evidence_key(item: Evidence) -> tuple:
     return (item.title, item.url, item.sha256, item.file if item.sha256 is None else None, item.effective, item.expires)
 
 
-def _report_id(card: Scorecard, evidence, backlog, meta: ReportMeta, findings: tuple[FindingEntry, ...]) -> str:
+def _report_id(
+    card: Scorecard,
+    evidence,
+    backlog,
+    meta: ReportMeta,
+    findings: tuple[FindingEntry, ...],
+    comparison: CycleComparison | None = None,
+    trend_svg: str | None = None,
+    trend_caption: str | None = None,
+) -> str:
     """A stable id of the report's content: the same assessment, unchanged, gets the same id.
 
-    Review facts and findings join the hashed content only when there are some, so reports that
-    never went to review (files, the command line) keep the ids they had before reviews existed.
+    Review facts, findings, the comparison and the trend join the hashed content only when there
+    are some, so reports that have none (files, the command line, a first cycle) keep the ids they
+    had before those sections existed. The comparison is hashed by the previous cycle's scorecard:
+    with this report's own, already hashed, it decides every figure the section shows.
     """
     content = {
         "score": scorecard_to_dict(card),
@@ -297,5 +352,13 @@ def _report_id(card: Scorecard, evidence, backlog, meta: ReportMeta, findings: t
         content["findings"] = [
             (f.requirement_id, f.auditor, f.verdict, f.severity, f.comment, utc_text(f.recorded_at)) for f in findings
         ]
+    if comparison is not None:
+        content["comparison"] = [
+            str(comparison.previous_as_of),
+            comparison.previous_label,
+            scorecard_to_dict(comparison.comparison.before),
+        ]
+    if trend_svg is not None:
+        content["trend"] = [hashlib.sha256(trend_svg.encode()).hexdigest(), trend_caption]
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest().upper()
     return f"RPT-{digest[:4]}-{digest[4:8]}-{digest[8:12]}"

@@ -1,7 +1,8 @@
 """Render a report to HTML (Jinja, autoescaped) and to PDF (WeasyPrint).
 
-A report is cut into parts (cover, contents, summary, chunks of the long tables, closing, and the
-audit trail as an appendix), each
+A report is cut into parts (cover, contents, summary, the comparison with the previous cycle and
+the trend when there are some, chunks of the long tables, closing, and the audit trail as an
+appendix), each
 a small document of its own. Parts render in parallel processes when the report is large,
 their PDFs are merged, the contents get real page numbers, and the page furniture (header,
 report id, "Page N of M") is stamped on afterwards. This keeps a 1,200-requirement report
@@ -24,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from assessment.domain.display import STATUS_LABELS, one_decimal
+from assessment.domain.display import STATUS_LABELS, one_decimal, signed
 
 from .charts import domain_chart_svg
 from .model import Report
@@ -93,9 +94,73 @@ def _domain_views(report: Report) -> list[dict]:
     return views
 
 
+def _comparison_view(report: Report) -> dict[str, Any] | None:
+    """The comparison with the previous cycle as printed: every figure as text, the changed requirements as rows."""
+    cycle = report.comparison
+    if cycle is None:
+        return None
+    c = cycle.comparison
+    before_fw, after_fw = c.before.framework, c.after.framework
+
+    def level(number: int | None, names) -> str:
+        return "—" if number is None else f"{number} {names.level_name(number) or ''}".strip()
+
+    def status(state: str | None, unsupported: bool | None) -> str:
+        return "—" if state is None else STATUS_LABELS[state] + (" UNSUPPORTED" if unsupported else "")
+
+    def credit(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    return {
+        "previous": f"as of {cycle.previous_as_of.isoformat()} (version {cycle.previous_label})",
+        "current": f"as of {report.card.as_of.isoformat()} (version {report.version_label})",
+        "score_before": one_decimal(c.before_score),
+        "score_after": one_decimal(c.after_score),
+        "score_delta": signed(c.score_delta),
+        "levels": after_fw.is_maturity,
+        "level_before": level(c.before_level, before_fw),
+        "level_after": level(c.after_level, after_fw),
+        "level_delta": signed(c.level_delta, 0),
+        "counts": c.counts,
+        "domains": [
+            {
+                "title": d.title,
+                "id": d.domain_id,
+                "mark": "" if d.in_before and d.in_after else ("new" if d.in_after else "removed"),
+                "score_before": one_decimal(d.before_score, "—"),
+                "score_after": one_decimal(d.after_score, "—"),
+                "score_delta": signed(d.score_delta),
+                "level_before": "—" if d.before_level is None else str(d.before_level),
+                "level_after": "—" if d.after_level is None else str(d.after_level),
+                "level_delta": signed(d.level_delta, 0),
+            }
+            for d in c.domains
+        ],
+        "rows": [
+            {
+                "id": change.requirement_id,
+                "title": change.title,
+                "kind": change.kind,
+                "before": status(change.before_status, change.before_unsupported),
+                "after": status(change.after_status, change.after_unsupported),
+                "credit": f"{credit(change.before_credit)} → {credit(change.after_credit)}",
+            }
+            for change in cycle.changed
+        ],
+    }
+
+
 def plan(report: Report) -> list[Part]:
     """The parts of a report, in order; long tables are cut into chunks of CHUNK_ROWS rows."""
     parts = [Part("cover"), Part("toc"), Part("summary", anchor="Executive summary")]
+    compared = _comparison_view(report)
+    if compared is not None:
+        chunks = [Part("comparison", items=c) for c in _chunks(compared["rows"], CHUNK_ROWS)]
+        for number, part in enumerate(chunks):
+            part.first, part.last = number == 0, number == len(chunks) - 1
+        parts.extend(chunks)
+    if report.trend_svg is not None:
+        parts.append(Part("trend"))
     detail: list[Part] = []
     current = Part("detail", domains=[])
     for index, view in enumerate(_domain_views(report)):
@@ -144,6 +209,7 @@ def _context(report: Report) -> dict[str, Any]:
         "reached": card.level is not None and card.target_level is not None and card.level >= card.target_level,
         "top_gaps": list(card.gaps[:10]),
         "finding_counts": report.finding_counts,
+        "compared": _comparison_view(report),
     }
 
 
@@ -173,6 +239,8 @@ def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
     entries = []
     titles = {
         "summary": "Executive summary",
+        "comparison": "Comparison with the previous cycle",
+        "trend": "Trend",
         "detail": "Requirements by domain",
         "evidence": "Evidence index",
         "gaps": "Gaps and improvement backlog",

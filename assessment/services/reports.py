@@ -5,6 +5,9 @@ the background (a request never waits for WeasyPrint), and reused while the asse
 assessment's trail makes a new rendering, except entries that only record someone reading it
 (downloads of reports, bundles and evidence, exports). Those would otherwise make every
 download invalidate the report just downloaded, and a report would never be reused.
+
+It also includes the scope's other cycles that the report shows: the previous cycle it is
+compared with, and every cycle up to its as-of date in the trend chart.
 """
 
 from __future__ import annotations
@@ -18,14 +21,25 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from reports.model import BacklogEntry, FindingEntry, Report, ReportMeta, build_report
+from reports.model import BacklogEntry, CycleComparison, FindingEntry, Report, ReportMeta, build_report
 from reports.review import trail_entry
 
+from ..domain.compare import compare
+from ..domain.scoring import Scorecard
 from ..extensions import db
-from ..models import REPORT_KINDS, Assessment, AuditEntry, BacklogItem, ReportJob, ReviewFinding, utcnow
-from . import audit, review
+from ..models import (
+    REPORT_KINDS,
+    Assessment,
+    AuditEntry,
+    BacklogItem,
+    FrameworkVersion,
+    ReportJob,
+    ReviewFinding,
+    utcnow,
+)
+from . import audit, review, trends
 from .assessments import domain_answers, get_assessment, load_state
 from .backlog import items_for
 from .errors import InvalidInput, NotFound
@@ -57,7 +71,8 @@ def store_of_current() -> EvidenceStore:
 
 
 def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceStore) -> Report:
-    """The report model of an assessment, from the database."""
+    """The report model of an assessment, from the database, with the comparison with the cycle it
+    was started from and the scope's trend up to its as-of date when there are such cycles."""
     state = load_state(assessment)
     answers = domain_answers(state.framework, state.rows, state.evidence)
     files = {
@@ -104,6 +119,7 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         trail_entry(e.seq, e.at, e.actor, e.action, e.object_type, e.object_id, e.before, e.after)
         for e in audit.for_assessment(assessment.id)
     )
+    trend = trends.scope_trend(assessment.scope, state.framework.id, until=assessment.as_of)
     return build_report(
         state.framework,
         answers,
@@ -114,12 +130,38 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         evidence_files=files,
         findings=findings,
         trail=trail,
+        comparison=_with_previous(assessment, state.card),
+        trend_svg=trend.svg if len(trend.assessments) >= 2 else None,
+        trend_caption=_trend_caption(trend, state.framework.is_maturity),
+    )
+
+
+def _with_previous(assessment: Assessment, card: Scorecard) -> CycleComparison | None:
+    """The cycle this assessment was started from (before) against this one (after), or None."""
+    previous = db.session.get(Assessment, assessment.previous_id) if assessment.previous_id else None
+    if previous is None or previous.framework_version.framework_id != card.framework.id:
+        return None
+    comparison = compare(load_state(previous).card, card)
+    return CycleComparison(previous.as_of, previous.framework_version.label, comparison)
+
+
+def _trend_caption(trend: trends.ScopeTrend, maturity: bool) -> str | None:
+    """What the trend chart of a report shows, in a sentence."""
+    cycles = trend.assessments
+    if len(cycles) < 2:
+        return None
+    labelled = ", labelled with its level" if maturity else ""
+    return (
+        f"{trend.title}: the overall score (the bold line{labelled}) and each domain's score over the scope's "
+        f"{len(cycles)} cycles up to this one, {cycles[0].as_of.isoformat()} to {cycles[-1].as_of.isoformat()}. "
+        "The application's trend page draws the same chart."
     )
 
 
 def fingerprint(assessment: Assessment, kind: str) -> str:
     """What a rendered report depends on: the assessment's last change, its review, its backlog's
-    last change, and the last entry of its trail that records a change rather than a read."""
+    last change, the last entry of its trail that records a change rather than a read, and the
+    last change of the scope's cycles it compares with or draws in its trend."""
     backlog = db.session.execute(
         select(func.count(BacklogItem.id), func.max(BacklogItem.updated_at)).where(
             BacklogItem.scope_id == assessment.scope_id,
@@ -129,6 +171,17 @@ def fingerprint(assessment: Assessment, kind: str) -> str:
     findings = db.session.execute(
         select(func.count(ReviewFinding.id), func.max(ReviewFinding.recorded_at)).where(
             ReviewFinding.assessment_id == assessment.id
+        )
+    ).one()
+    # The other cycles the report shows: its previous cycle, and the trend's cycles up to its as-of
+    # date. Any change to one touches its updated_at; a removed or added one changes the count.
+    cycles = db.session.execute(
+        select(func.count(Assessment.id), func.max(Assessment.updated_at))
+        .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
+        .where(
+            Assessment.scope_id == assessment.scope_id,
+            FrameworkVersion.framework_id == assessment.framework_version.framework_id,
+            or_(Assessment.as_of <= assessment.as_of, Assessment.id == assessment.previous_id),
         )
     ).one()
     last_change = db.session.scalar(
@@ -151,6 +204,9 @@ def fingerprint(assessment: Assessment, kind: str) -> str:
             findings[0],
             findings[1],
             last_change,
+            assessment.previous_id,
+            cycles[0],
+            cycles[1],
         )
     )
     return hashlib.sha256(raw.encode()).hexdigest()

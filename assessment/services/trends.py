@@ -54,16 +54,21 @@ def _level_text(level: int | None) -> str | None:
     return None if level is None else f"L{level}"
 
 
-def scope_trend(scope: Scope, framework_id: str) -> ScopeTrend:
-    """The trend of a scope on a framework: overall and per-domain, over its cycles."""
-    assessments = list(
-        db.session.scalars(
-            select(Assessment)
-            .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
-            .where(Assessment.scope_id == scope.id, FrameworkVersion.framework_id == framework_id)
-            .order_by(Assessment.as_of, Assessment.id)
-        )
+def scope_trend(scope: Scope, framework_id: str, until: dt.date | None = None) -> ScopeTrend:
+    """The trend of a scope on a framework: overall and per-domain, over its cycles.
+
+    With `until`, only cycles as of that day or earlier: a report of an old cycle shows the trend
+    up to that cycle, never what came after it.
+    """
+    stmt = (
+        select(Assessment)
+        .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
+        .where(Assessment.scope_id == scope.id, FrameworkVersion.framework_id == framework_id)
+        .order_by(Assessment.as_of, Assessment.id)
     )
+    if until is not None:
+        stmt = stmt.where(Assessment.as_of <= until)
+    assessments = list(db.session.scalars(stmt))
     snaps = snapshots_of(assessments)
     latest = assessments[-1].framework_version if assessments else None
     framework = framework_of(latest) if latest else None
