@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from ..domain.display import one_decimal
 from ..extensions import db
 from ..models import PDCA_STATUSES, Assessment, BacklogItem, EvidenceLink, FrameworkVersion, Scope
 from ..models import Evidence as EvidenceRow
@@ -31,6 +32,7 @@ class ScopeRow:
     snapshot: Snapshot
     stale: bool
     reached: bool | None  # None: no target (compliance framework)
+    cells: tuple[tuple[str, str, str], ...] = ()  # per dashboard domain: (score text, heat class, level text)
 
 
 @dataclass(frozen=True)
@@ -85,19 +87,22 @@ def frameworks_in_use(scope_ids: list[int] | None) -> list[tuple[str, str]]:
 
 
 def latest_per_scope(framework_id: str, scope_id: int | None = None) -> list[Assessment]:
-    """Each scope's most recent assessment of the framework (by as-of date, then creation)."""
-    stmt = (
-        select(Assessment)
+    """Each scope's most recent assessment of the framework (by as-of date, then creation), in one query."""
+    ranked = (
+        select(
+            Assessment.id,
+            func.row_number()
+            .over(partition_by=Assessment.scope_id, order_by=(Assessment.as_of.desc(), Assessment.id.desc()))
+            .label("rank"),
+        )
         .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
         .where(FrameworkVersion.framework_id == framework_id)
-        .order_by(Assessment.scope_id, Assessment.as_of.desc(), Assessment.id.desc())
     )
     if scope_id is not None:
-        stmt = stmt.where(Assessment.scope_id == scope_id)
-    latest: dict[int, Assessment] = {}
-    for assessment in db.session.scalars(stmt):
-        latest.setdefault(assessment.scope_id, assessment)
-    return list(latest.values())
+        ranked = ranked.where(Assessment.scope_id == scope_id)
+    ranked = ranked.subquery()
+    stmt = select(Assessment).join(ranked, ranked.c.id == Assessment.id).where(ranked.c.rank == 1)
+    return list(db.session.scalars(stmt.order_by(Assessment.scope_id)))
 
 
 def build(
@@ -131,7 +136,16 @@ def build(
         snap = snaps[assessment.id]
         target = assessment.target_level
         reached = None if target is None else (snap.level is not None and snap.level >= target)
-        board.scopes.append(ScopeRow(scopes[assessment.scope_id], assessment, snap, assessment.as_of < cutoff, reached))
+        board.scopes.append(
+            ScopeRow(
+                scopes[assessment.scope_id],
+                assessment,
+                snap,
+                assessment.as_of < cutoff,
+                reached,
+                _cells(snap, [did for did, _ in board.domains]),
+            )
+        )
     counts = Counter(row.snapshot.level for row in board.scopes)
     board.level_counts = [(f"{n} {name}", counts.get(n, 0)) for n, name in board.levels.items()]
     board.with_target = sum(1 for row in board.scopes if row.reached is not None)
@@ -140,6 +154,25 @@ def build(
     board.expiring = _expiring(ids, scopes, today, today + dt.timedelta(days=expiring_days))
     _backlog(board, framework_id, list(scopes), today, overdue_limit)
     return board
+
+
+def heat(score: float | None) -> str:
+    """The heatmap class of a score: five bands of 20 points, and one for no score."""
+    return "heat-none" if score is None else f"heat-{min(int(score // 20), 4)}"
+
+
+def _cells(snap: Snapshot, domain_ids: list[str]) -> tuple[tuple[str, str, str], ...]:
+    """The heatmap row of one scope, in the dashboard's domain order."""
+    by_id = {d.id: d for d in snap.domains}
+    cells = []
+    for domain_id in domain_ids:
+        figure = by_id.get(domain_id)
+        if figure is None or figure.score is None:
+            cells.append(("—", "heat-none", ""))
+        else:
+            level = "" if figure.level is None else f"L{figure.level}"
+            cells.append((one_decimal(figure.score), heat(figure.score), level))
+    return tuple(cells)
 
 
 def _expiring(assessment_ids: list[int], scopes: dict[int, Scope], start: dt.date, end: dt.date) -> list[Expiring]:

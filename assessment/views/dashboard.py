@@ -29,15 +29,8 @@ def index():
         expiring_days=int(config["EXPIRING_WITHIN_DAYS"]),
     )
     page = render_template("dashboard/index.html", board=board, scope_id=scope_id, all_scopes=svc.list_scopes())
-    db.session.commit()  # keep the snapshots computed on the way (after rendering: a commit expires what the page reads)
+    db.session.commit()  # keep the snapshots computed on the way (after rendering: a commit expires rows)
     return page
 
 
-def heat(score: float | None) -> str:
-    """The heatmap class of a score: five bands, none for no score."""
-    if score is None:
-        return "heat-none"
-    return f"heat-{min(int(score // 20), 4)}"
-
-
-bp.add_app_template_filter(heat, "heat")
+bp.add_app_template_filter(dashboard.heat, "heat")
