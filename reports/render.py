@@ -435,43 +435,57 @@ def render_pdf(
         parallel = sum(p.rows for p in parts) > PARALLEL_ROWS
     toc_index = next(i for i, p in enumerate(parts) if p.kind == "toc")
     body = [i for i, p in enumerate(parts) if p.kind != "toc"]
+    # The contents are laid out first with placeholder page numbers, inside the first document
+    # (right after the cover), so no document is rendered just to learn how long they are.
     parts[toc_index].entries = _toc_entries(parts, {i: 999 for i in range(len(parts))})
     groups = _groups(parts, body, parallel)
+    groups[0].insert(1, toc_index)
     htmls = [_group_html(report, parts, group, context) for group in groups]
-    htmls.append(render_part(report, parts[toc_index], context))
     results = _render_all(htmls, parallel)
-    toc_pages = results[-1][1]
-    # The cover opens the first group; the contents go right after it.
     first_anchors = results[0][2]
-    cover_pages = first_anchors.get(f"part-{body[1]}", results[0][1]) if len(groups[0]) > 1 else results[0][1]
+    cover_pages = first_anchors[f"part-{toc_index}"]
+    after_toc = first_anchors.get(f"part-{groups[0][2]}") if len(groups[0]) > 2 else None
+    toc_pages = (after_toc if after_toc is not None else results[0][1]) - cover_pages
     anchors: dict[str, int] = {}
     page = 1
-    for number, (_, count, group_anchors, _) in enumerate(results[:-1]):
+    for _, count, group_anchors, _ in results:
         for name, offset in group_anchors.items():
-            after_contents = number == 0 and offset >= cover_pages
-            anchors[name] = page + offset + (toc_pages if after_contents else 0)
-        page += count + (toc_pages if number == 0 else 0)
-    first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
-    first_page[toc_index] = cover_pages + 1
-    entries = _toc_entries(parts, first_page)
-    for entry in entries:
-        anchor = entry.get("anchor")
-        if anchor and anchor in anchors:
-            entry["page"] = anchors[anchor]
-    parts[toc_index].entries = entries
-    toc = _render_document(render_part(report, parts[toc_index], context))
-    if toc[1] != toc_pages:  # the numbers changed the contents' length: lay out once more
-        return render_pdf(report, log=log, parallel=parallel)
+            anchors[name] = page + offset
+        page += count
     total = page - 1
+    for _attempt in range(3):
+        first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
+        first_page[toc_index] = cover_pages + 1
+        entries = _toc_entries(parts, first_page)
+        for entry in entries:
+            anchor = entry.get("anchor")
+            if anchor and anchor in anchors:
+                entry["page"] = anchors[anchor]
+        parts[toc_index].entries = entries
+        toc = _render_document(render_part(report, parts[toc_index], context))
+        shift = toc[1] - toc_pages
+        if not shift:
+            break
+        # Real numbers changed the contents' length: move every later page and lay them out again.
+        anchors = {
+            name: number + shift if number > cover_pages + toc_pages else number for name, number in anchors.items()
+        }
+        total += shift
+        toc_pages = toc[1]
     writer = PdfWriter()
-    documents = [PdfReader(io.BytesIO(data)) for data, _, _, _ in results[:-1]]
-    # the cover (first page of the first group), then the contents, then everything else in order
+    documents = [PdfReader(io.BytesIO(data)) for data, _, _, _ in results]
+    # the cover, then the contents with their real numbers (in place of the placeholder's pages), then the rest
     contents = PdfReader(io.BytesIO(toc[0]))
+    placeholder_pages = (
+        first_anchors.get(f"part-{groups[0][2]}", results[0][1]) - cover_pages if len(groups[0]) > 2 else 0
+    )
     for number, document in enumerate(documents):
         for page_number, pdf_page in enumerate(document.pages):
             if number == 0 and page_number == cover_pages:
                 for toc_page in contents.pages:
                     writer.add_page(toc_page)
+            if number == 0 and cover_pages <= page_number < cover_pages + placeholder_pages:
+                continue
             writer.add_page(pdf_page)
     if log is not None:
         for result in results:
