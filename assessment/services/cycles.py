@@ -187,3 +187,20 @@ def latest_of_scope(scope_id: int, framework_id: str) -> Assessment | None:
         .order_by(Assessment.as_of.desc(), Assessment.id.desc())
         .limit(1)
     ).first()
+
+
+def carry_report_of(assessment: Assessment) -> dict | None:
+    """What starting this cycle carried over, as the trail recorded it (requirements added,
+    removed, and answers left blank because their value is no longer valid)."""
+    import json
+
+    from ..models import AuditEntry
+
+    after = db.session.scalar(
+        select(AuditEntry.after).where(
+            AuditEntry.action == "assessment.next_cycle",
+            AuditEntry.object_type == "assessment",
+            AuditEntry.object_id == str(assessment.id),
+        )
+    )
+    return json.loads(after) if after else None

@@ -94,7 +94,9 @@ def cycle_panel(assessment: Assessment) -> dict:
     following = db.session.scalars(select(Assessment).where(Assessment.previous_id == assessment.id)).all()
     carried = len(cycles.carried_over_ids(assessment))
     may_start = may_start_next(assessment)
+    started = cycles.carry_report_of(assessment) if previous else None
     return {
+        "started": started,
         "previous": previous,
         "following": following,
         "carried": carried,

@@ -107,6 +107,8 @@ def test_a_newer_framework_version_lists_added_and_removed_requirements(app, cli
     assert answers(app, second) == {"CI-01": ("yes", True)}
     results = client.get(f"/assessments/{second}/results").get_data(as_text=True)
     assert "Started from the assessment as of 2026-11-21" in results
+    assert re.search(r"data-added>New in this version of the framework: <code>CI-04</code>", results)
+    assert re.search(r"data-removed>No longer in this version \(not carried over\): <code>CI-03</code>", results)
 
 
 def test_backlog_items_are_achieved_and_reopened_by_approved_cycles(app, client, as_user, devops):
