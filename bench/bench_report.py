@@ -1,7 +1,10 @@
 """Benchmark of PDF reports: a 60-requirement report (target under 3 s) and a 1,200-requirement
 report, every requirement answered with a note and an evidence link (target under 30 s and
-500 MB peak memory). Each run is a fresh process; its peak memory is the largest sum of the
-resident memory of that process and its rendering workers, sampled every 50 ms.
+500 MB peak memory). Each run is a fresh process (as `assessment report` is); its peak memory is
+the largest sum of the resident memory of that process and its rendering workers, sampled every
+50 ms. The same report is then rendered again in that process, which is what the web app's
+background renderer takes once it has rendered one report (WeasyPrint already imported); that
+figure is printed beside the first, and the targets are checked against the fresh-process one.
 
 Run: `.venv/bin/python bench/bench_report.py [--runs N]`.
 """
@@ -71,6 +74,10 @@ def one_run(requirements: int) -> dict:
     report = build_report(framework, answers, ReportMeta(scope="Benchmark", prepared_by="bench"))
     pdf = render_pdf(report)
     seconds = time.perf_counter() - start
+    # The same report again in this process: what the web app's renderer, already warm, takes.
+    start = time.perf_counter()
+    render_pdf(build_report(framework, answers, ReportMeta(scope="Benchmark", prepared_by="bench")))
+    warm = time.perf_counter() - start
     done.set()
     sampler.join()
     with tempfile.NamedTemporaryFile(suffix=".pdf") as out:
@@ -79,7 +86,13 @@ def one_run(requirements: int) -> dict:
         pages = subprocess.run(["pdfinfo", out.name], capture_output=True, text=True).stdout
     page_count = next((line.split()[-1] for line in pages.splitlines() if line.startswith("Pages:")), "?")
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_mb": max(peak[0], own_peak), "bytes": len(pdf), "pages": page_count}
+    return {
+        "seconds": seconds,
+        "warm": warm,
+        "peak_mb": max(peak[0], own_peak),
+        "bytes": len(pdf),
+        "pages": page_count,
+    }
 
 
 def main() -> None:
@@ -106,11 +119,13 @@ def main() -> None:
             )
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         seconds = statistics.median(r["seconds"] for r in runs)
+        warm = statistics.median(r["warm"] for r in runs)
         peak = max(r["peak_mb"] for r in runs)
         ok &= seconds < limit_s and (limit_mb is None or peak < limit_mb)
         target = f"target < {limit_s} s" + (f" and < {limit_mb} MB" if limit_mb else "")
         print(
-            f"{requirements:5d} requirements: median {seconds:6.2f} s over {len(runs)} runs, peak {peak:6.0f} MB, "
+            f"{requirements:5d} requirements: median {seconds:6.2f} s over {len(runs)} runs in a fresh process "
+            f"(warm renderer, as in the web app: {warm:.2f} s), peak {peak:6.0f} MB, "
             f"{runs[0]['pages']} pages, {runs[0]['bytes']:,} bytes   ({target})"
         )
     print("targets met" if ok else "TARGETS MISSED")
