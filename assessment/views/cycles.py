@@ -92,7 +92,7 @@ def cycle_panel(assessment: Assessment) -> dict:
     """The results page's view of the loop: where this cycle came from, what follows, what to start."""
     previous = db.session.get(Assessment, assessment.previous_id) if assessment.previous_id else None
     following = db.session.scalars(select(Assessment).where(Assessment.previous_id == assessment.id)).all()
-    carried = len(cycles.carried_over_ids(assessment))
+    carried = len(cycles.carried_over_ids(assessment)) if previous else 0  # only a next cycle carries answers
     may_start = may_start_next(assessment)
     started = cycles.carry_report_of(assessment) if previous else None
     return {
