@@ -1,4 +1,8 @@
-"""Small helpers shared by the blueprints: who is signed in, and parsing form input."""
+"""Small helpers shared by the blueprints: who is signed in, and parsing form input.
+
+CSRF: Flask-WTF's CSRFProtect (bound in create_app) checks the token of every POST before any view
+runs, so views do not check it again.
+"""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ..extensions import db
-from ..forms import ActionForm
 from ..models import Assessment, FrameworkVersion
 from ..services import access, cycles
 from ..services import assessments as svc
@@ -19,17 +18,11 @@ from .common import assessment_for, current_user, parse_date, parse_int, scope_f
 bp = Blueprint("cycles", __name__)
 
 
-def _checked() -> None:
-    if not ActionForm().validate_on_submit():
-        raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")
-
-
 @bp.post("/assessments/<int:assessment_id>/next-cycle")
 def next_cycle(assessment_id: int):
     """Start the scope's next assessment from this one: answers and evidence carried over."""
     previous = assessment_for(assessment_id)
     scope_for(previous.scope_id, "start")
-    _checked()
     version_id = parse_int(request.form.get("framework_version"), "Framework version")
     version = db.session.get(FrameworkVersion, version_id) if version_id is not None else None
     if version_id is not None and version is None:
@@ -54,7 +47,6 @@ def next_cycle(assessment_id: int):
 def confirm_domain(assessment_id: int, index: int):
     """Confirm every carried-over answer of one domain page as it stands."""
     assessment = assessment_for(assessment_id, "answer")
-    _checked()
     framework = svc.framework_of(assessment.framework_version)
     if not 0 <= index < len(framework.domains):
         raise NotFound(f"This framework has no domain {index}.")

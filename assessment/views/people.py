@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..extensions import db
-from ..forms import ActionForm, UserForm
+from ..forms import UserForm
 from ..models import ROLES, User
 from ..services import access, accounts
 from ..services.errors import InvalidInput, NotFound
@@ -25,9 +25,11 @@ def _account(user_id: int) -> User:
     return account
 
 
-def _checked(form=None) -> None:
-    if not (form or ActionForm()).validate_on_submit():
-        raise InvalidInput("The form could not be read; reload the page and try again.")
+def _checked(form: UserForm) -> None:
+    if not form.validate_on_submit():
+        raise InvalidInput(
+            "The form could not be read: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
+        )
 
 
 @bp.get("/users")
@@ -53,7 +55,6 @@ def create():
 def set_role(user_id: int):
     """Change an account's role."""
     _admin()
-    _checked()
     account = _account(user_id)
     if account.id == user().id:
         raise InvalidInput("You cannot change your own role; ask another admin.")
@@ -67,7 +68,6 @@ def set_role(user_id: int):
 def set_disabled(user_id: int):
     """Disable an account (its sessions end at once) or enable it again."""
     _admin()
-    _checked()
     account = _account(user_id)
     disable = request.form.get("disabled") == "1"
     if account.id == user().id and disable:

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from flask import Blueprint, flash, redirect, request, url_for
 
 from ..extensions import db
-from ..forms import ActionForm
 from ..models import Assessment, User
 from ..services import access, accounts, review
-from ..services.errors import InvalidInput
 from ..services.library import framework_of
 from .common import assessment_for, current_user
 
@@ -55,11 +53,6 @@ def review_panel(user: User, assessment: Assessment) -> ReviewPanel:
     return panel
 
 
-def _checked() -> None:
-    if not ActionForm().validate_on_submit():
-        raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")
-
-
 def _to_results(assessment_id: int, anchor: str = "review"):
     return redirect(url_for("assessments.results", assessment_id=assessment_id) + f"#{anchor}")
 
@@ -68,7 +61,6 @@ def _to_results(assessment_id: int, anchor: str = "review"):
 def submit(assessment_id: int):
     """Send the assessment for review."""
     assessment = assessment_for(assessment_id, "submit")
-    _checked()
     review.submit(assessment, current_user())
     db.session.commit()
     flash("Submitted for review. Answers and evidence are read-only until a program lead returns it.")
@@ -79,7 +71,6 @@ def submit(assessment_id: int):
 def approve(assessment_id: int):
     """Approve a submitted assessment; it is locked from now on."""
     assessment = assessment_for(assessment_id, "review")
-    _checked()
     review.approve(assessment, current_user())
     db.session.commit()
     flash("Approved. The assessment is locked; its reports name you as the approver.")
@@ -90,7 +81,6 @@ def approve(assessment_id: int):
 def return_for_changes(assessment_id: int):
     """Return a submitted assessment to its team with comments."""
     assessment = assessment_for(assessment_id, "review")
-    _checked()
     review.return_for_changes(assessment, current_user(), request.form.get("comment"))
     db.session.commit()
     flash("Returned to the team with your comments.")
@@ -101,7 +91,6 @@ def return_for_changes(assessment_id: int):
 def share(assessment_id: int):
     """Share the assessment with an auditor."""
     assessment = assessment_for(assessment_id, "share")
-    _checked()
     auditor = review.share(assessment, request.form.get("username", ""), current_user())
     db.session.commit()
     flash(f"Shared with {auditor.display_name} ({auditor.username}).")
@@ -112,7 +101,6 @@ def share(assessment_id: int):
 def unshare(assessment_id: int, user_id: int):
     """Withdraw an auditor's access."""
     assessment = assessment_for(assessment_id, "share")
-    _checked()
     review.unshare(assessment, user_id)
     db.session.commit()
     return _to_results(assessment_id)
@@ -122,7 +110,6 @@ def unshare(assessment_id: int, user_id: int):
 def record_finding(assessment_id: int):
     """Record an auditor's verdict on one requirement: verified, or a finding with a severity."""
     assessment = assessment_for(assessment_id, "findings")
-    _checked()
     requirement_id = (request.form.get("requirement_id") or "").strip()
     review.record_finding(
         assessment,
