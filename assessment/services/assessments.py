@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..domain.answers import NA, Answer, AnswerValue, check_value
 from ..domain.answers import Evidence as DomainEvidence
@@ -52,6 +53,7 @@ def shared_assessments(user_id: int) -> list[Assessment]:
             .join(AssessmentShare, AssessmentShare.assessment_id == Assessment.id)
             .where(AssessmentShare.user_id == user_id)
             .order_by(Assessment.id.desc())
+            .options(selectinload(Assessment.scope), selectinload(Assessment.framework_version))
         )
     )
 
@@ -389,14 +391,13 @@ def save_answer(
 def _record_answer(assessment: Assessment, requirement_id: str, before: dict | None, after: dict) -> None:
     if before is not None:
         before, after = audit.changes(before, after)
-    audit.record(
+    audit.about(
+        assessment,
         "answer.saved",
         "answer",
         f"{assessment.id}/{requirement_id}",
         before=before,
         after=after,
-        scope_id=assessment.scope_id,
-        assessment_id=assessment.id,
     )
 
 

@@ -95,6 +95,28 @@ def record(
     return entry
 
 
+def about(
+    assessment: Any,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    *,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    """Append an entry about one assessment (filed under it and its scope, so its trail and its
+    scope's readers find it)."""
+    return record(
+        action,
+        object_type,
+        object_id,
+        before=before,
+        after=after,
+        scope_id=assessment.scope_id,
+        assessment_id=assessment.id,
+    )
+
+
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields that differ, as (before, after)."""
     keys = [k for k in after if before.get(k) != after.get(k)]

@@ -68,12 +68,11 @@ def generate(state: AssessmentState) -> GenerateReport:
             )
             added += 1
             created.append(proposal.requirement_id)
-            audit.record(
+            audit.about(
+                assessment,
                 "backlog.item_added",
                 "backlog_item",
                 f"{assessment.scope_id}/{state.framework.id}/{proposal.requirement_id}",
-                scope_id=assessment.scope_id,
-                assessment_id=assessment.id,
                 after={"requirement": proposal.requirement_id, "priority": proposal.priority, "status": "plan"},
             )
         elif (item.priority, item.priority_reasons) != (proposal.priority, reasons):

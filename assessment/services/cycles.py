@@ -94,12 +94,11 @@ def start_next_cycle(
             )
         )
         report.carried += 1
-        audit.record(
+        audit.about(
+            assessment,
             "answer.saved",
             "answer",
             f"{assessment.id}/{row.requirement_id}",
-            scope_id=assessment.scope_id,
-            assessment_id=assessment.id,
             after={"value": value, "note": row.note, "carried_over": True, "from": previous.id},
         )
     links = db.session.execute(
@@ -113,21 +112,19 @@ def start_next_cycle(
                 EvidenceLink(assessment_id=assessment.id, requirement_id=requirement_id, evidence_id=evidence_id)
             )
             report.links += 1
-            audit.record(
+            audit.about(
+                assessment,
                 "evidence.linked",
                 "evidence_link",
                 f"{assessment.id}/{requirement_id}/{evidence_id}",
-                scope_id=assessment.scope_id,
-                assessment_id=assessment.id,
                 after={"requirement": requirement_id, "evidence": evidence_id, "carried_over": True},
             )
     db.session.flush()
-    audit.record(
+    audit.about(
+        assessment,
         "assessment.next_cycle",
         "assessment",
         assessment.id,
-        scope_id=assessment.scope_id,
-        assessment_id=assessment.id,
         after={
             "previous": previous.id,
             "carried": report.carried,
@@ -165,28 +162,16 @@ def confirm(assessment: Assessment, requirement_ids: list[str], actor: str) -> i
         .execution_options(synchronize_session=False)
     )
     for rid in ids:
-        audit.record(
+        audit.about(
+            assessment,
             "answer.confirmed",
             "answer",
             f"{assessment.id}/{rid}",
-            scope_id=assessment.scope_id,
-            assessment_id=assessment.id,
             before={"carried_over": True},
             after={"carried_over": False},
         )
     touch(assessment)
     return len(ids)
-
-
-def latest_of_scope(scope_id: int, framework_id: str) -> Assessment | None:
-    """The scope's most recent assessment of a framework (by as-of date, then creation)."""
-    return db.session.scalars(
-        select(Assessment)
-        .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
-        .where(Assessment.scope_id == scope_id, FrameworkVersion.framework_id == framework_id)
-        .order_by(Assessment.as_of.desc(), Assessment.id.desc())
-        .limit(1)
-    ).first()
 
 
 def carry_report_of(assessment: Assessment) -> dict | None:

@@ -246,12 +246,11 @@ def link(assessment: Assessment, requirement_id: str, evidence: EvidenceRow) -> 
             EvidenceLink(assessment_id=assessment.id, requirement_id=requirement_id, evidence_id=evidence.id)
         )
         db.session.flush()
-        audit.record(
+        audit.about(
+            assessment,
             "evidence.linked",
             "evidence_link",
             f"{assessment.id}/{requirement_id}/{evidence.id}",
-            scope_id=assessment.scope_id,
-            assessment_id=assessment.id,
             after={"requirement": requirement_id, "evidence": evidence.id, "title": evidence.title},
         )
 
@@ -278,12 +277,11 @@ def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> Non
         )
     )
     if removed.rowcount:
-        audit.record(
+        audit.about(
+            assessment,
             "evidence.unlinked",
             "evidence_link",
             f"{assessment.id}/{requirement_id}/{evidence_id}",
-            scope_id=assessment.scope_id,
-            assessment_id=assessment.id,
             before={"requirement": requirement_id, "evidence": evidence_id},
         )
 

@@ -261,12 +261,11 @@ def _store_answers(
                     revision=1,
                 )
             )
-            audit.record(
+            audit.about(
+                assessment,
                 "answer.saved",
                 "answer",
                 f"{assessment.id}/{rid}",
-                scope_id=assessment.scope_id,
-                assessment_id=assessment.id,
                 after={"value": value, "note": answer.note, "imported": True},
             )
         for item in answer.evidence:
@@ -306,12 +305,11 @@ def _store_answers(
                 cache[key] = row
                 audit.record("evidence.added", "evidence", row.id, scope_id=row.scope_id, after=described(row))
             db.session.add(EvidenceLink(assessment_id=assessment.id, requirement_id=rid, evidence_id=row.id))
-            audit.record(
+            audit.about(
+                assessment,
                 "evidence.linked",
                 "evidence_link",
                 f"{assessment.id}/{rid}/{row.id}",
-                scope_id=assessment.scope_id,
-                assessment_id=assessment.id,
                 after={"requirement": rid, "evidence": row.id, "title": row.title},
             )
     db.session.flush()
