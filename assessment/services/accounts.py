@@ -179,7 +179,7 @@ def sign_in(
     if not ok:
         reason = (
             "disabled"
-            if user is not None and user.disabled and _verifies(user, password)
+            if user is not None and user.disabled and password_matches(user, password)
             else "wrong user name or password"
         )
         audit.record("login.failed", "user", username, after={"client": client, "reason": reason}, actor=client_actor)
@@ -193,10 +193,6 @@ def sign_in(
 
 def password_matches(user: User, password: str) -> bool:
     """Whether `password` is the account's password (no trail entry: this is not a sign-in)."""
-    return _verifies(user, password)
-
-
-def _verifies(user: User, password: str) -> bool:
     try:
         return _hasher.verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):

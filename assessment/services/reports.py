@@ -12,7 +12,6 @@ compared with, and every cycle up to its as-of date in the trend chart.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import tempfile
@@ -103,16 +102,8 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         approved_at=assessment.approved_at,
         review_comment=assessment.review_comment,
     )
-    # findings_of gives the time as its display text (UTC, to the minute): read it back once, here
     findings = tuple(
-        FindingEntry(
-            f.requirement_id,
-            f.auditor,
-            f.verdict,
-            f.severity,
-            f.comment,
-            dt.datetime.strptime(f.recorded_at, "%Y-%m-%d %H:%M").replace(tzinfo=dt.UTC),
-        )
+        FindingEntry(f.requirement_id, f.auditor, f.verdict, f.severity, f.comment, f.recorded_at)
         for f in review.findings_of(assessment.id)
     )
     trail = tuple(
@@ -328,12 +319,11 @@ def record_download(job: ReportJob, assessment: Assessment) -> None:
     """A report or bundle (with every evidence file) was downloaded: the trail says who took it."""
     from . import audit
 
-    audit.record(
+    audit.about(
+        assessment,
         "report.downloaded",
         "report",
         job.report_id or job.id,
-        scope_id=assessment.scope_id,
-        assessment_id=assessment.id,
         after={"kind": job.kind, "report_id": job.report_id},
     )
 

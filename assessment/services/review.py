@@ -7,6 +7,7 @@ and there is no way back from approved. Changing it means assessing the scope ag
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -24,12 +25,11 @@ def _status_change(assessment: Assessment, new: str, actor: str, **extra) -> Non
     before = assessment.status
     assessment.status = new
     assessment.updated_at = utcnow()
-    audit.record(
+    audit.about(
+        assessment,
         f"assessment.{new}",
         "assessment",
         assessment.id,
-        scope_id=assessment.scope_id,
-        assessment_id=assessment.id,
         before={"status": before},
         after={"status": new, **extra},
     )
@@ -93,7 +93,11 @@ class FindingView:
     verdict: str
     severity: str | None
     comment: str | None
-    recorded_at: str
+    recorded_at: dt.datetime  # UTC, to the minute
+
+    @property
+    def when(self) -> str:
+        return self.recorded_at.strftime("%Y-%m-%d %H:%M")
 
     @property
     def label(self) -> str:
@@ -133,12 +137,11 @@ def record_finding(
         db.session.add(row)
     row.verdict, row.severity, row.comment, row.recorded_at = verdict, severity, comment, utcnow()
     db.session.flush()
-    audit.record(
+    audit.about(
+        assessment,
         "finding.recorded",
         "finding",
         f"{assessment.id}/{requirement_id}/{auditor}",
-        scope_id=assessment.scope_id,
-        assessment_id=assessment.id,
         before=before,
         after={"requirement": requirement_id, "verdict": verdict, "severity": severity, "comment": comment},
     )
@@ -153,9 +156,7 @@ def findings_of(assessment_id: int) -> list[FindingView]:
         .order_by(ReviewFinding.requirement_id, ReviewFinding.auditor)
     )
     return [
-        FindingView(
-            r.requirement_id, r.auditor, r.verdict, r.severity, r.comment, r.recorded_at.strftime("%Y-%m-%d %H:%M")
-        )
+        FindingView(r.requirement_id, r.auditor, r.verdict, r.severity, r.comment, _utc_minute(r.recorded_at))
         for r in rows
     ]
 
@@ -163,8 +164,19 @@ def findings_of(assessment_id: int) -> list[FindingView]:
 # --- teams and shares ---------------------------------------------------------------------------
 
 
+def _utc_minute(moment: dt.datetime) -> dt.datetime:
+    """A stored time (naive on SQLite, aware on PostgreSQL) as UTC, to the minute."""
+    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    return moment.replace(second=0, microsecond=0)
+
+
 def _user(username: str, role: str | None = None) -> User:
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    from .accounts import get_user
+
+    try:
+        user = get_user(username)
+    except NotFound:
+        user = None
     if user is None or user.disabled:
         raise NotFound(f"There is no active user {username!r}.")
     if role is not None and user.role != role:
@@ -198,12 +210,11 @@ def share(assessment: Assessment, username: str, actor: str) -> User:
     if db.session.get(AssessmentShare, (assessment.id, user.id)) is None:
         db.session.add(AssessmentShare(assessment_id=assessment.id, user_id=user.id, shared_by=actor))
         db.session.flush()
-        audit.record(
+        audit.about(
+            assessment,
             "assessment.shared",
             "assessment",
             assessment.id,
-            scope_id=assessment.scope_id,
-            assessment_id=assessment.id,
             after={"auditor": user.username},
         )
     return user
@@ -218,12 +229,11 @@ def unshare(assessment: Assessment, user_id: int) -> None:
         )
     )
     if removed.rowcount and user is not None:
-        audit.record(
+        audit.about(
+            assessment,
             "assessment.unshared",
             "assessment",
             assessment.id,
-            scope_id=assessment.scope_id,
-            assessment_id=assessment.id,
             before={"auditor": user.username},
         )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from reports.charts import TrendSeries, trend_chart_svg
 
@@ -118,6 +119,7 @@ def framework_trend(framework_id: str, scope_ids: list[int] | None) -> Framework
         .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
         .where(FrameworkVersion.framework_id == framework_id)
         .order_by(Assessment.as_of, Assessment.id)
+        .options(selectinload(Assessment.scope))  # one query for the scopes, not one per row
     )
     if scope_ids is not None:
         stmt = stmt.where(Assessment.scope_id.in_(scope_ids))
