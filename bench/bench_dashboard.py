@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import sys
@@ -27,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
-from assessment import create_app  # noqa: E402
 from assessment.domain.loader import load_framework_text  # noqa: E402
 from assessment.extensions import db  # noqa: E402
 from assessment.models import Answer, Assessment, BacklogItem, Evidence, EvidenceLink, Scope  # noqa: E402
 from assessment.services.library import framework_of, store_framework  # noqa: E402
+from bench.app import fresh_app  # noqa: E402
 from bench.bench_engine import machine  # noqa: E402
 from bench.generate import framework_yaml  # noqa: E402
 
@@ -145,30 +144,12 @@ def main() -> None:
     parser.add_argument("--requirements", type=int, default=300)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
     with tempfile.TemporaryDirectory() as tmp:
-        if url:
-            engine = create_engine(url)
-            with engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            engine.dispose()
-        else:
-            url = f"sqlite:///{tmp}/bench.db"
-        app = create_app(
-            {
-                "INSTANCE_PATH": f"{tmp}/instance",
-                "SQLALCHEMY_DATABASE_URI": url,
-                "WTF_CSRF_ENABLED": False,
-                "SECRET_KEY": "bench",
-            }
-        )
+        app, url = fresh_app(tmp)
         with app.app_context():
-            from flask_migrate import upgrade
-
             from assessment.services import accounts
             from assessment.services.snapshots import snapshots_of
 
-            upgrade()
             started = time.perf_counter()
             framework_id, scope_id = load(args.scopes, args.cycles, args.requirements)
             loaded = time.perf_counter() - started

@@ -11,7 +11,6 @@ Run: `.venv/bin/python bench/bench_web.py` (SQLite), or on PostgreSQL:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -20,15 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
-from assessment import create_app  # noqa: E402
 from assessment.domain.loader import load_framework_text  # noqa: E402
 from assessment.extensions import db  # noqa: E402
 from assessment.models import Scope  # noqa: E402
 from assessment.services.evidence import EvidenceStore  # noqa: E402
 from assessment.services.library import framework_of, store_framework  # noqa: E402
 from assessment.services.transfer import import_upload  # noqa: E402
+from bench.app import fresh_app  # noqa: E402
 from bench.bench_engine import machine  # noqa: E402
 from bench.generate import answers_yaml, framework_yaml  # noqa: E402
 
@@ -52,21 +50,9 @@ def main() -> None:
     parser.add_argument("--requirements", type=int, default=1200)
     parser.add_argument("--runs", type=int, default=60)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL")
     with tempfile.TemporaryDirectory() as tmp:
-        if url:
-            engine = create_engine(url)
-            with engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            engine.dispose()
-        else:
-            url = f"sqlite:///{tmp}/bench.db"
-        app = create_app({"INSTANCE_PATH": f"{tmp}/instance", "SQLALCHEMY_DATABASE_URI": url,
-                          "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench"})
+        app, url = fresh_app(tmp)
         with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
             source = framework_yaml(args.requirements)
             row, _ = store_framework(load_framework_text(source), source, "bench.yaml")
             scope = Scope(name="Bench", kind="team")
