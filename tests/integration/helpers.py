@@ -16,7 +16,9 @@ from tests.conftest import EXAMPLES
 def version_id(app, framework_id: str) -> int:
     with app.app_context():
         return db.session.scalar(
-            select(FrameworkVersion.id).where(FrameworkVersion.framework_id == framework_id).order_by(FrameworkVersion.id.desc())
+            select(FrameworkVersion.id)
+            .where(FrameworkVersion.framework_id == framework_id)
+            .order_by(FrameworkVersion.id.desc())
         )
 
 
@@ -48,4 +50,24 @@ def autosave(client, assessment: int, rid: str, value: str, revision: int = 0, n
         f"/assessments/{assessment}/answers/{rid}",
         data={"value": value, "note": note, "revision": str(revision)},
         headers={"X-Requested-With": "fetch"},
+    )
+
+
+def run_cli(app, *args: str, stdin: str | None = None):
+    """The real `assessment` console script on the test's instance and database (cheap Argon2id)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "ASSESSMENT_INSTANCE_PATH": app.instance_path,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "ASSESSMENT_PASSWORD_TIME_COST": "1",
+        "ASSESSMENT_PASSWORD_MEMORY_KIB": "64",
+    }
+    script = Path(sys.executable).with_name("assessment")
+    return subprocess.run(
+        [str(script), *args], capture_output=True, text=True, input=stdin, env=env, timeout=300, check=False
     )

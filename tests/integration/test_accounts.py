@@ -3,18 +3,12 @@ safe redirects, and the `assessment users` commands."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from sqlalchemy import func, select
 
 from assessment.extensions import db
 from assessment.models import AuditEntry, User
 from tests.integration.conftest import PASSWORD, sign_in_as
-
-SCRIPT = Path(sys.executable).with_name("assessment")
+from tests.integration.helpers import run_cli
 
 
 def login(client, username, password=PASSWORD, next_url=None):
@@ -151,21 +145,8 @@ def test_role_change_takes_effect_at_once(app, client, as_user):
     assert change.before == '{"role":"lead"}' and change.after == '{"role":"auditor"}'
 
 
-def _cli(app, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "ASSESSMENT_INSTANCE_PATH": app.instance_path,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "ASSESSMENT_PASSWORD_TIME_COST": "1",
-        "ASSESSMENT_PASSWORD_MEMORY_KIB": "64",
-    }
-    return subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, input=stdin, env=env, timeout=120, check=False
-    )
-
-
 def test_users_commands_create_set_role_and_disable(app):
-    created = _cli(
+    created = run_cli(
         app,
         "users",
         "create",
@@ -179,12 +160,14 @@ def test_users_commands_create_set_role_and_disable(app):
     )
     assert created.returncode == 0, created.stderr
     assert login(app.test_client(), "carol", "a long secret").status_code == 302
-    assert _cli(app, "users", "set-role", "carol", "lead").returncode == 0
-    assert _cli(app, "users", "disable", "carol").returncode == 0
+    assert run_cli(app, "users", "set-role", "carol", "lead").returncode == 0
+    assert run_cli(app, "users", "disable", "carol").returncode == 0
     assert login(app.test_client(), "carol", "a long secret").status_code == 401
-    missing = _cli(app, "users", "disable", "nobody")
+    missing = run_cli(app, "users", "disable", "nobody")
     assert missing.returncode == 2 and "no user 'nobody'" in missing.stderr and not missing.stdout
-    duplicate = _cli(app, "users", "create", "carol", "--role", "member", "--password-stdin", stdin="a long secret\n")
+    duplicate = run_cli(
+        app, "users", "create", "carol", "--role", "member", "--password-stdin", stdin="a long secret\n"
+    )
     assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
     actions = [(e.action, e.actor) for e in entries(app, "user.created") + entries(app, "user.role_changed")]
     assert ("user.created", "cli:" + _login_name()) in actions

@@ -4,20 +4,14 @@ on the demo workspace, before and after a row is altered or deleted directly in 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
 from assessment.extensions import db
 from assessment.models import AuditEntry
-from tests.integration.helpers import autosave
+from tests.integration.helpers import autosave, run_cli
 from tests.integration.test_evidence import upload
-
-SCRIPT = Path(sys.executable).with_name("assessment")
 
 
 def trail(app, **where) -> list[AuditEntry]:
@@ -28,17 +22,6 @@ def trail(app, **where) -> list[AuditEntry]:
         rows = list(db.session.scalars(stmt))
         db.session.expunge_all()
         return rows
-
-
-def cli(app, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "ASSESSMENT_INSTANCE_PATH": app.instance_path,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "ASSESSMENT_PASSWORD_TIME_COST": "1",
-        "ASSESSMENT_PASSWORD_MEMORY_KIB": "64",
-    }
-    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
 def test_changes_are_recorded_with_actor_object_before_and_after(app, client, as_user, devops):
@@ -110,14 +93,14 @@ def demo(app):
     with app.app_context():  # the demo adds its people to an instance that has none
         db.session.execute(text("DELETE FROM user_account"))
         db.session.commit()
-    result = cli(app, "init")
+    result = run_cli(app, "init")
     assert result.returncode == 0, result.stderr
     assert "auditor" in result.stdout and "auditor-demo-pass" in result.stdout
     return app
 
 
 def test_audit_verify_passes_on_the_demo_and_names_an_altered_row(demo):
-    intact = cli(demo, "audit", "verify")
+    intact = run_cli(demo, "audit", "verify")
     assert intact.returncode == 0 and "audit trail intact" in intact.stdout, intact.stderr
     target = trail(demo, action="answer.saved")[3]
     with demo.app_context():
@@ -126,7 +109,7 @@ def test_audit_verify_passes_on_the_demo_and_names_an_altered_row(demo):
             {"after": '{"note":null,"value":"tampered"}', "id": target.id},
         )
         db.session.commit()
-    broken = cli(demo, "audit", "verify")
+    broken = run_cli(demo, "audit", "verify")
     assert broken.returncode == 2 and not broken.stdout
     assert f"BROKEN at entry {target.seq} (row id {target.id})" in broken.stderr and "altered" in broken.stderr
 
@@ -136,5 +119,5 @@ def test_audit_verify_names_a_deleted_row(demo):
     with demo.app_context():
         db.session.execute(text("DELETE FROM audit_entry WHERE id = :id"), {"id": target.id})
         db.session.commit()
-    broken = cli(demo, "audit", "verify")
+    broken = run_cli(demo, "audit", "verify")
     assert broken.returncode == 2 and f"entry {target.seq} missing" in broken.stderr
