@@ -34,15 +34,19 @@ class PastState:
     card: Scorecard
 
 
-def _end_of(day: dt.date) -> str:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).isoformat(timespec="microseconds")
+def _end_of(day: dt.date) -> dt.datetime:
+    """The first moment after `day`, in UTC."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
 def replay(assessment: Assessment, day: dt.date) -> PastState:
     """The assessment's answers, evidence links and status at the end of `day` (UTC)."""
     entries = db.session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.assessment_id == assessment.id, AuditEntry.at < _end_of(day))
+        .where(
+            AuditEntry.assessment_id == assessment.id,
+            AuditEntry.at < _end_of(day).isoformat(timespec="microseconds"),
+        )
         .order_by(AuditEntry.seq)
     ).all()
     values: dict[str, dict] = {}
@@ -88,7 +92,7 @@ def replay(assessment: Assessment, day: dt.date) -> PastState:
 
 def scope_as_of(scope: Scope, day: dt.date) -> list[PastState]:
     """Every assessment of the scope that existed at the end of `day`, as it stood then."""
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+    end = _end_of(day)
     assessments = [a for a in scope.assessments if _aware(a.created_at) < end]
     return [replay(a, day) for a in sorted(assessments, key=lambda a: (a.as_of, a.id))]
 
