@@ -185,6 +185,8 @@ def parse_yaml(text: str, filename: str) -> object:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         reason = exc.problem or exc.context or "cannot be parsed"
+        if "nesting depth" in reason:  # libyaml 0.2.6 and later stop deep nesting themselves
+            raise InvalidFile([Problem(filename, line, ROOT_PATH, "not valid here: nested too deeply")]) from None
         raise InvalidFile([Problem(filename, line, ROOT_PATH, f"not valid YAML: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, f"not valid YAML: {exc}")]) from None
