@@ -55,7 +55,17 @@ def test_unsupported_requirements_are_marked(devops_files, tmp_path):
     ops = next(line for line in text.splitlines() if "OPS-01" in line and "Yes" in line)
     following = text[text.index(ops):text.index(ops) + 600]
     assert "UNSUPPORTED" in following
-    assert "NOT current at" in text  # the expired SLO document
+    slo = next(line for line in text.splitlines() if "SLO document" in line)
+    assert "2026-10-31" in slo and "EXPIRED" in slo  # the expired SLO document, at the as-of date 2026-11-21
+
+
+def test_evidence_not_yet_in_force_is_marked(devops_files, tmp_path):
+    framework, answers = devops_files
+    text = answers.read_text().replace("        expires: 2026-10-31\n", "        effective: 2027-01-01\n")
+    answers.write_text(text)
+    pdf = pdf_text(render_pdf(report_from_files(framework, answers)), tmp_path)
+    slo = next(line for line in pdf.splitlines() if "SLO document" in line)
+    assert "2027-01-01" in slo and "NOT YET" in slo and "EXPIRED" not in slo
 
 
 def test_hostile_text_is_printed_and_nothing_is_fetched(devops_files, tmp_path):
