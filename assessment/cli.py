@@ -6,9 +6,11 @@ error, nothing on standard output), 3 a failed gate.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -22,7 +24,6 @@ from .domain.errors import ROOT_PATH, InvalidFile, Problem
 from .domain.loader import framework_json_schema, framework_paths, load_framework_file
 from .domain.schema import Context
 from .domain.scoring import Scorecard, score, scorecard_to_dict
-from .services.library import read_library, summarise
 
 EXIT_INVALID = 2
 EXIT_GATE = 3
@@ -208,6 +209,17 @@ def report_inputs(command):
     return command
 
 
+@contextlib.contextmanager
+def _rendering() -> Iterator[None]:
+    """A rendering worker's failure as an error message (exit 1) rather than a stack trace."""
+    from reports.pool import WorkerFailed
+
+    try:
+        yield
+    except WorkerFailed as exc:
+        raise click.ClickException(f"the report could not be rendered: {exc}") from None
+
+
 @cli.command(name="report", with_appcontext=False)
 @report_inputs
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output file.")
@@ -222,11 +234,16 @@ def report_command(
     prepared_by: str | None,
 ) -> None:
     """Render the auditor-ready report of an answers file (PDF, or the print HTML)."""
+    if output_format == "pdf":
+        from reports import pool
+
+        pool.warm()  # the rendering workers load WeasyPrint while the files are read
     from reports.render import render_html, render_pdf
     from reports.sources import report_from_files
 
     report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, report_from_files)
-    data = render_pdf(report) if output_format == "pdf" else render_html(report).encode("utf-8")
+    with _rendering():
+        data = render_pdf(report) if output_format == "pdf" else render_html(report).encode("utf-8")
     _write_atomically(output, data)
     click.echo(f"{output}: {output_format.upper()} report {report.id}, {len(data):,} bytes")
 
@@ -245,14 +262,19 @@ def bundle_command(
     """Write the evidence bundle: the PDF, every evidence file (E-001-name) and the manifests."""
     import io
 
+    from reports import pool
+
+    pool.warm()  # the rendering workers load WeasyPrint while the files are read
     from reports.bundle import write_bundle
     from reports.render import render_pdf
     from reports.sources import report_from_files
 
     report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, report_from_files)
     buffer = io.BytesIO()
+    with _rendering():
+        pdf = render_pdf(report)
     try:
-        write_bundle(report, render_pdf(report), buffer)
+        write_bundle(report, pdf, buffer)
     except ValueError as exc:
         _fail([Problem(str(answers_path), 1, ROOT_PATH, str(exc))])
     _write_atomically(output, buffer.getvalue())
@@ -322,6 +344,8 @@ def frameworks_group() -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def frameworks_list(library: Path | None, output_format: str) -> None:
     """List the library's frameworks: id, version, kind, domain and requirement counts."""
+    from .services.library import read_library, summarise  # SQLAlchemy: loaded only by the commands that need it
+
     directory = library or default_library_dir()
     if not directory.is_dir():
         _fail([Problem(str(directory), 1, ROOT_PATH, "no such directory")])

@@ -2,31 +2,30 @@
 
 A report is cut into parts (cover, contents, summary, the comparison with the previous cycle and
 the trend when there are some, chunks of the long tables, closing, and the audit trail as an
-appendix), each
-a small document of its own. Parts render in parallel processes when the report is large,
-their PDFs are merged, the contents get real page numbers, and the page furniture (header,
-report id, "Page N of M") is stamped on afterwards. This keeps a 1,200-requirement report
-fast and its memory bounded. WeasyPrint fetches through a URL fetcher that serves only our
+appendix). Parts are gathered into one document for a small report, two for a mid-size one and
+runs of about 240 table rows for a large one; the documents are laid out by the rendering workers
+of reports.pool (two processes working at once), their PDFs are merged, the contents get real page
+numbers, and "Page N of M" is stamped on every page afterwards. This keeps a 1,200-requirement
+report fast and its memory bounded. WeasyPrint fetches through a URL fetcher that serves only our
 own stylesheets: nothing named by user content is ever fetched.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
-import json
-import subprocess
-import sys
-import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from assessment.domain.display import STATUS_LABELS, one_decimal, signed
 
+from . import pool
 from .charts import domain_chart_svg
 from .model import Report
 
@@ -34,9 +33,17 @@ ROOT = Path(__file__).resolve().parent
 ASSETS = ROOT / "assets"
 TEMPLATES = ROOT.parent / "templates" / "reports"
 CHUNK_ROWS = 120  # table rows per part: small enough to keep memory flat, big enough to fill pages
-PARALLEL_ROWS = 300  # above this many rows, parts render in two processes
+PARALLEL_ROWS = 40  # above this many table rows, a report is cut into documents that two workers share
+FLOWING = {"backlog"}  # parts that continue on the page of the part before them instead of starting a new one
 
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True)
+# Compiled templates are cached between processes (Jinja's per-user cache folder, which it checks is
+# private): compiling the report template is a good part of a console command's own start-up.
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    bytecode_cache=FileSystemBytecodeCache(),
+)
 
 
 def css_string(text: str) -> Markup:
@@ -225,13 +232,12 @@ def render_html(report: Report) -> str:
     for part in parts:
         if part.kind == "toc":
             part.entries = _toc_entries(parts, {})
-    bodies = []
+    divs = []
     for part in parts:
-        html = render_part(report, part, context)
-        body = html[html.index("<body>") + len("<body>") : html.rindex("</body>")]
-        bodies.append(f'<div class="part part-{part.kind}">{body}</div>')
+        flow = " flow" if part.kind in FLOWING else ""
+        divs.append(f'<div class="part part-{part.kind}{flow}">{_body(report, part, context)}</div>')
     head = render_part(report, Part("closing"), context).split("<body>")[0]
-    return f"{head}<body>\n" + "\n".join(bodies) + "\n</body>\n</html>\n"
+    return f"{head}<body>\n" + "\n".join(divs) + "\n</body>\n</html>\n"
 
 
 def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
@@ -311,52 +317,27 @@ def _render_document(html: str) -> tuple[bytes, int, dict[str, int], list[str]]:
     return document.write_pdf(), len(document.pages), anchors, log
 
 
-def _render_all(htmls: list[str], parallel: bool) -> list[tuple[bytes, int, dict[str, int], list[str]]]:
-    """Render documents here, or split across two worker processes (see reports.worker)."""
-    if not parallel or len(htmls) < 2:
-        return [_render_document(html) for html in htmls]
-    with tempfile.TemporaryDirectory(prefix="report-") as tmp:
-        paths = []
-        for number, html in enumerate(htmls):
-            path = Path(tmp) / f"part-{number:03d}.html"
-            path.write_text(html, encoding="utf-8")
-            paths.append(str(path))
-        # balance the two workers by the size of their documents
-        shares: list[list[str]] = [[], []]
-        loads = [0, 0]
-        for path, html in sorted(zip(paths, htmls, strict=True), key=lambda pair: -len(pair[1])):
-            lighter = loads.index(min(loads))
-            shares[lighter].append(path)
-            loads[lighter] += len(html)
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-m", "reports.worker", *share],
-                cwd=ROOT.parent,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            for share in shares
-            if share
-        ]
-        failures = []
-        for worker in workers:
-            _, stderr = worker.communicate()
-            if worker.returncode != 0:
-                failures.append(stderr.decode("utf-8", "replace")[-2000:])
-        if failures:
-            raise RuntimeError("a report rendering worker failed: " + failures[0])
-        results = []
-        for path in paths:
-            facts = json.loads(Path(f"{path}.json").read_text())
-            results.append((Path(f"{path}.pdf").read_bytes(), facts["pages"], facts["anchors"], facts["log"]))
-        return results
+def _body(report: Report, part: Part, context: dict[str, Any]) -> str:
+    """What a part puts between <body> and </body>."""
+    html = render_part(report, part, context)
+    return html[html.index("<body>") + len("<body>") : html.rindex("</body>")]
 
 
-def _groups(parts: list[Part], indexes: list[int], parallel: bool) -> list[list[int]]:
-    """Parts rendered together as one document: all of them for a small report; for a large one,
-    runs of about CHUNK_ROWS * 2 rows, so two processes share the work and memory stays bounded."""
-    if not parallel:
+def _groups(parts: list[Part], indexes: list[int], weights: dict[int, int], parallel: bool) -> list[list[int]]:
+    """Parts rendered together as one document, in order. A small report is one document. Otherwise
+    the two workers share the work: a mid-size report is cut in two halves of about equal weight
+    (between parts, so no page is broken early); a large one into runs of about CHUNK_ROWS * 2
+    rows, handed out as workers come free, so memory stays bounded."""
+    if not parallel or len(indexes) < 2:
         return [indexes]
+    if sum(parts[i].rows for i in indexes) <= CHUNK_ROWS * 4:
+        total = sum(weights[i] for i in indexes)
+        running, cut, best = 0, 1, None
+        for position in range(1, len(indexes)):
+            running += weights[indexes[position - 1]]
+            if best is None or abs(total - 2 * running) < best:
+                best, cut = abs(total - 2 * running), position
+        return [indexes[:cut], indexes[cut:]]
     groups: list[list[int]] = [[]]
     rows = 0
     for index in indexes:
@@ -368,15 +349,13 @@ def _groups(parts: list[Part], indexes: list[int], parallel: bool) -> list[list[
     return groups
 
 
-def _group_html(report: Report, parts: list[Part], group: list[int], context: dict[str, Any]) -> str:
-    """One document holding several parts, each starting on a new page."""
-    bodies = []
+def _group_html(head: str, parts: list[Part], bodies: dict[int, str], group: list[int]) -> str:
+    """One document holding several parts, each starting on a new page (unless it flows)."""
+    divs = []
     for index in group:
-        html = render_part(report, parts[index], context)
-        body = html[html.index("<body>") + len("<body>") : html.rindex("</body>")]
-        bodies.append(f'<div class="part" id="part-{index}">{body}</div>')
-    head = render_part(report, Part("closing"), context).split("<body>")[0]
-    return f"{head}<body>\n" + "\n".join(bodies) + "\n</body>\n</html>\n"
+        flow = " flow" if parts[index].kind in FLOWING else ""
+        divs.append(f'<div class="part{flow}" id="part-{index}">{bodies[index]}</div>')
+    return f"{head}<body>\n" + "\n".join(divs) + "\n</body>\n</html>\n"
 
 
 # Widths (per 1000 em) of the Helvetica glyphs a page number uses, to right-align it.
@@ -427,8 +406,9 @@ def render_pdf(
 
     `html` is accepted for compatibility and ignored: a PDF is always rendered from its parts.
     """
-    from pypdf import PdfReader, PdfWriter
-
+    # pypdf (for the merge) is imported while the workers render
+    merger = threading.Thread(target=importlib.import_module, args=("pypdf",), daemon=True)
+    merger.start()
     context = _context(report)
     parts = plan(report)
     if parallel is None:
@@ -438,20 +418,21 @@ def render_pdf(
     # The contents are laid out first with placeholder page numbers, inside the first document
     # (right after the cover), so no document is rendered just to learn how long they are.
     parts[toc_index].entries = _toc_entries(parts, {i: 999 for i in range(len(parts))})
-    groups = _groups(parts, body, parallel)
+    bodies = {index: _body(report, part, context) for index, part in enumerate(parts)}
+    groups = _groups(parts, body, {i: len(bodies[i]) for i in body}, parallel)
     groups[0].insert(1, toc_index)
-    htmls = [_group_html(report, parts, group, context) for group in groups]
-    results = _render_all(htmls, parallel)
-    first_anchors = results[0][2]
+    head = render_part(report, Part("closing"), context).split("<body>")[0]
+    results = pool.render([_group_html(head, parts, bodies, group) for group in groups])
+    first_anchors = results[0].anchors
     cover_pages = first_anchors[f"part-{toc_index}"]
     after_toc = first_anchors.get(f"part-{groups[0][2]}") if len(groups[0]) > 2 else None
-    toc_pages = (after_toc if after_toc is not None else results[0][1]) - cover_pages
+    toc_pages = (after_toc if after_toc is not None else results[0].pages) - cover_pages
     anchors: dict[str, int] = {}
     page = 1
-    for _, count, group_anchors, _ in results:
-        for name, offset in group_anchors.items():
+    for result in results:
+        for name, offset in result.anchors.items():
             anchors[name] = page + offset
-        page += count
+        page += result.pages
     total = page - 1
     for _attempt in range(3):
         first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
@@ -462,8 +443,8 @@ def render_pdf(
             if anchor and anchor in anchors:
                 entry["page"] = anchors[anchor]
         parts[toc_index].entries = entries
-        toc = _render_document(render_part(report, parts[toc_index], context))
-        shift = toc[1] - toc_pages
+        toc = pool.render([render_part(report, parts[toc_index], context)])[0]
+        shift = toc.pages - toc_pages
         if not shift:
             break
         # Real numbers changed the contents' length: move every later page and lay them out again.
@@ -471,13 +452,16 @@ def render_pdf(
             name: number + shift if number > cover_pages + toc_pages else number for name, number in anchors.items()
         }
         total += shift
-        toc_pages = toc[1]
+        toc_pages = toc.pages
+    merger.join()
+    from pypdf import PdfReader, PdfWriter
+
     writer = PdfWriter()
-    documents = [PdfReader(io.BytesIO(data)) for data, _, _, _ in results]
+    documents = [PdfReader(io.BytesIO(result.pdf)) for result in results]
     # the cover, then the contents with their real numbers (in place of the placeholder's pages), then the rest
-    contents = PdfReader(io.BytesIO(toc[0]))
+    contents = PdfReader(io.BytesIO(toc.pdf))
     placeholder_pages = (
-        first_anchors.get(f"part-{groups[0][2]}", results[0][1]) - cover_pages if len(groups[0]) > 2 else 0
+        first_anchors.get(f"part-{groups[0][2]}", results[0].pages) - cover_pages if len(groups[0]) > 2 else 0
     )
     for number, document in enumerate(documents):
         for page_number, pdf_page in enumerate(document.pages):
@@ -489,7 +473,7 @@ def render_pdf(
             writer.add_page(pdf_page)
     if log is not None:
         for result in results:
-            log.extend(result[3])
+            log.extend(result.log)
     _stamp_page_numbers(writer, total)
     parent = None
     for entry in entries:

@@ -250,7 +250,10 @@ def run_job(app: Flask, job_id: int) -> None:
         job.status = "running"
         _progress(job, 5, "Reading the assessment")
         try:
+            from reports import pool
             from reports.render import render_pdf
+
+            pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
 
             store = store_of(app)
             report = report_for(get_assessment(job.assessment_id), job.requested_by, store)
@@ -269,7 +272,7 @@ def run_job(app: Flask, job_id: int) -> None:
             db.session.commit()
         except Exception as exc:  # the job records the failure; the worker keeps going
             db.session.rollback()
-            app.logger.exception("Report job %s failed", job_id)
+            app.logger.exception("Report job %s failed%s", job_id, f"\n{exc.detail}" if hasattr(exc, "detail") else "")
             job = db.session.get(ReportJob, job_id)
             job.status, job.message, job.finished_at = "failed", _failure_message(exc), utcnow()
             db.session.commit()

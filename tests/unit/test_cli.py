@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -219,6 +220,22 @@ def test_report_bundle_and_verify_bundle(devops, tmp_path):
     result = run("verify-bundle", altered)
     assert result.returncode == 2
     assert "altered: evidence/E-001-pipeline.yml" in result.stderr
+
+
+def test_a_renderer_that_cannot_start_is_an_error_message_not_a_trace(devops, tmp_path):
+    broken = tmp_path / "broken" / "weasyprint"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise OSError('cannot load library pango-1.0')\n")
+    out = tmp_path / "never.pdf"
+    for command in ("report", "bundle"):
+        result = subprocess.run([str(SCRIPT), command, *map(str, devops), "-o", str(out)], capture_output=True,
+                                text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(broken.parent)})  # fmt: skip
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.strip() == (
+            "Error: the report could not be rendered: a report rendering worker stopped: "
+            "OSError: cannot load library pango-1.0"
+        )
+        assert not out.exists()
 
 
 def test_report_of_invalid_input_writes_nothing(devops, tmp_path):

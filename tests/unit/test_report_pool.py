@@ -1,0 +1,113 @@
+"""The rendering workers: real processes, real WeasyPrint, real PDFs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assessment.launch import renders_pdf
+from reports import pool
+from reports.render import CHUNK_ROWS, Part, _groups
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def page(text: str) -> str:
+    return f'<!doctype html><html><head><link rel="stylesheet" href="report.css"></head><body><p id="p">{text}</p></body></html>'
+
+
+def test_documents_come_back_in_order_from_two_workers():
+    workers = pool.Pool(size=2)
+    try:
+        results = workers.render([page(f"document {n}") + "<p>x</p>" * (50 * n) for n in range(4)])
+        assert [r.pages for r in results] == sorted(r.pages for r in results)  # longer documents, more pages
+        assert all(r.pdf.startswith(b"%PDF") and r.anchors == {"p": 0} for r in results)
+        assert len({w.process.pid for w in workers._workers}) == 2
+    finally:
+        workers.close()
+
+
+def test_a_failed_document_is_reported_and_the_worker_serves_the_next(tmp_path):
+    worker = pool._Worker()
+    try:
+        with pytest.raises(pool.WorkerFailed, match="FileNotFoundError"):
+            worker.render(tmp_path / "missing.html")
+        good = tmp_path / "good.html"
+        good.write_text(page("fine"))
+        assert worker.render(good).pages == 1 and not Path(f"{good}.pdf").exists()
+    finally:
+        worker.close()
+
+
+def test_a_dead_worker_is_reported_and_replaced(tmp_path):
+    workers = pool.Pool(size=1)
+    try:
+        workers.render([page("one")])
+        first = workers._workers[0]
+        first.process.kill()
+        first.process.wait()
+        path = tmp_path / "p.html"
+        path.write_text(page("two"))
+        with pytest.raises(pool.WorkerFailed, match="stopped"):
+            first.render(path)
+        assert workers.render([page("three")])[0].pages == 1  # a new worker took its place
+        assert workers._workers[0].process.pid != first.process.pid
+    finally:
+        workers.close()
+
+
+def test_idle_workers_stop():
+    workers = pool.Pool(size=1, idle_seconds=0.2)
+    workers.render([page("one")])
+    process = workers._workers[0].process
+    deadline = time.monotonic() + 10
+    while process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert process.poll() is not None and workers._workers == []
+
+
+def test_the_process_asking_for_a_pdf_never_imports_weasyprint(tmp_path):
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from reports.sources import report_from_files\n"
+        "from reports.render import render_pdf\n"
+        "ex = Path(sys.argv[1])\n"
+        "pdf = render_pdf(report_from_files(ex / 'devops-delivery.yaml', ex / 'devops-delivery.answers.yaml'))\n"
+        "assert pdf.startswith(b'%PDF') and 'weasyprint' not in sys.modules, sorted(sys.modules)\n"
+    )
+    examples = ROOT.parent / "shared" / "spec" / "examples"
+    if not examples.is_dir():
+        pytest.skip("../shared/spec/examples is absent")
+    subprocess.run([sys.executable, "-c", script, str(examples)], cwd=ROOT, check=True, timeout=120)
+
+
+def test_a_mid_size_report_is_cut_in_two_halves_between_parts():
+    parts = [Part("cover"), Part("summary"), Part("detail", items=list(range(60))), Part("evidence", items=list(range(60))),
+             Part("gaps", items=list(range(45))), Part("closing")]  # fmt: skip
+    weights = {0: 10, 1: 30, 2: 120, 3: 60, 4: 50, 5: 20}
+    groups = _groups(parts, list(range(6)), weights, parallel=True)
+    assert groups == [[0, 1, 2], [3, 4, 5]]  # 160 against 130: the most even cut between parts
+    assert _groups(parts, list(range(6)), weights, parallel=False) == [list(range(6))]
+    large = [Part("detail", items=list(range(CHUNK_ROWS))) for _ in range(6)]
+    assert _groups(large, list(range(6)), dict.fromkeys(range(6), 1), parallel=True) == [[0, 1], [2, 3], [4, 5]]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["report", "f.yaml", "a.yaml", "-o", "r.pdf"], True),
+        (["report", "f.yaml", "a.yaml", "-o", "r.pdf", "--format", "pdf"], True),
+        (["report", "f.yaml", "a.yaml", "-o", "r.html", "--format", "html"], False),
+        (["report", "f.yaml", "a.yaml", "-o", "r.html", "--format=html"], False),
+        (["bundle", "f.yaml", "a.yaml", "-o", "b.zip"], True),
+        (["report", "--help"], False),
+        (["score", "f.yaml", "a.yaml"], False),
+        ([], False),
+    ],
+)
+def test_the_command_starts_workers_only_when_it_renders_a_pdf(args, expected):
+    assert renders_pdf(args) is expected
