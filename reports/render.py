@@ -36,13 +36,22 @@ CHUNK_ROWS = 120  # table rows per part: small enough to keep memory flat, big e
 PARALLEL_ROWS = 40  # above this many table rows, a report is cut into documents that two workers share
 FLOWING = {"backlog"}  # parts that continue on the page of the part before them instead of starting a new one
 
-# Compiled templates are cached between processes (Jinja's per-user cache folder, which it checks is
-# private): compiling the report template is a good part of a console command's own start-up.
+
+def _template_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept between processes, in Jinja's per-user cache folder (which it makes
+    sure is private): compiling the report template is a good part of a console command's own
+    start-up. Without a usable temporary folder, templates are compiled each time."""
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
-    bytecode_cache=FileSystemBytecodeCache(),
+    bytecode_cache=_template_cache(),
 )
 
 
