@@ -11,6 +11,9 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
+	# pip compiles what it installs, but not this editable checkout: compile it too, so commands
+	# start fast even where PYTHONDONTWRITEBYTECODE is set (Python ignores a file it has since changed)
+	$(BIN)/python -m compileall -q assessment reports
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.installed

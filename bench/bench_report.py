@@ -27,25 +27,19 @@ sys.path.insert(0, str(ROOT))
 
 
 def _tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants (the rendering workers), in MB."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        pid, ppid = int(entry.name), int(fields.get("PPid", "0").strip())
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    """Resident memory of a process and all its descendants (the rendering workers), in MB. Only
+    that tree is read (its threads' children lists), so sampling costs the machine next to nothing."""
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                stack.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:  # it has just exited
+            continue
+        rss = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), "0")
+        total += int(rss)
     return total / 1024
 
 

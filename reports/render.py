@@ -6,8 +6,8 @@ appendix). Parts are gathered into one document for a small report, two for a mi
 runs of about 240 table rows for a large one; the documents are laid out by the rendering workers
 of reports.pool (two processes working at once), their PDFs are merged, the contents get real page
 numbers, and "Page N of M" is stamped on every page afterwards. This keeps a 1,200-requirement
-report fast and its memory bounded. WeasyPrint fetches through a URL fetcher that serves only our
-own stylesheets: nothing named by user content is ever fetched.
+report fast and its memory bounded. WeasyPrint (in reports.worker) fetches through a URL fetcher
+that serves only our own stylesheets: nothing named by user content is ever fetched.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -29,9 +28,7 @@ from . import pool
 from .charts import domain_chart_svg
 from .model import Report
 
-ROOT = Path(__file__).resolve().parent
-ASSETS = ROOT / "assets"
-TEMPLATES = ROOT.parent / "templates" / "reports"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
 CHUNK_ROWS = 120  # table rows per part: small enough to keep memory flat, big enough to fill pages
 PARALLEL_ROWS = 40  # above this many table rows, a report is cut into documents that two workers share
 FLOWING = {"backlog"}  # parts that continue on the page of the part before them instead of starting a new one
@@ -63,10 +60,6 @@ def css_string(text: str) -> Markup:
 
 
 _env.filters["css_string"] = css_string
-
-
-class FetchRefused(ValueError):
-    """A resource outside the report's own assets was asked for."""
 
 
 @dataclass
@@ -286,44 +279,6 @@ def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
 
 
 # --- PDF ---------------------------------------------------------------------------------
-
-
-def asset_path(url: str) -> Path | None:
-    """The file of our asset folder a URL names, or None for any other URL."""
-    parts = urlsplit(url)
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-        return None
-    path = Path(unquote(parts.path)).resolve()
-    return path if path.is_relative_to(ASSETS) and path.is_file() else None
-
-
-def _fetcher(log: list[str] | None):
-    """WeasyPrint's URL fetcher limited to our asset folder: every other URL is refused, never opened."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class AssetsOnly(URLFetcher):
-        def fetch(self, url, headers=None):
-            path = asset_path(url)
-            if log is not None:
-                log.append(url[:200])
-            if path is None:
-                raise FetchRefused(f"refused to fetch {url[:200]!r}: reports load only their own assets")
-            return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": "text/css"})
-
-    return AssetsOnly(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=False)
-
-
-def _render_document(html: str) -> tuple[bytes, int, dict[str, int], list[str]]:
-    """PDF bytes, page count, the page index of each element id, and the URLs asked for."""
-    from weasyprint import HTML
-
-    log: list[str] = []
-    document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=_fetcher(log)).render()
-    anchors: dict[str, int] = {}
-    for number, page in enumerate(document.pages):
-        for name in page.anchors:
-            anchors.setdefault(name, number)
-    return document.write_pdf(), len(document.pages), anchors, log
 
 
 def _body(report: Report, part: Part, context: dict[str, Any]) -> str:

@@ -7,6 +7,9 @@ the page of each element id, the URLs asked for), or {"error": "..."} when that 
 it then waits for the next path, and exits at the end of its input. A subprocess rather than
 multiprocessing: nothing depends on how the parent was started (a web worker's thread, a console
 script, a test runner). See reports.pool for the parent's side.
+
+This module is all a worker imports besides WeasyPrint: the fetcher that limits WeasyPrint to the
+report's own stylesheets lives here, and nothing of the application is loaded.
 """
 
 from __future__ import annotations
@@ -16,20 +19,63 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+class FetchRefused(ValueError):
+    """A resource outside the report's own assets was asked for."""
+
+
+def asset_path(url: str) -> Path | None:
+    """The file of our asset folder a URL names, or None for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = Path(unquote(parts.path)).resolve()
+    return path if path.is_relative_to(ASSETS) and path.is_file() else None
+
+
+def _fetcher(log: list[str] | None):
+    """WeasyPrint's URL fetcher limited to our asset folder: every other URL is refused, never opened."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class AssetsOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            path = asset_path(url)
+            if log is not None:
+                log.append(url[:200])
+            if path is None:
+                raise FetchRefused(f"refused to fetch {url[:200]!r}: reports load only their own assets")
+            return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": "text/css"})
+
+    return AssetsOnly(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=False)
+
+
+def render_document(html: str) -> tuple[bytes, int, dict[str, int], list[str]]:
+    """PDF bytes, page count, the page index of each element id, and the URLs asked for."""
+    from weasyprint import HTML
+
+    log: list[str] = []
+    document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=_fetcher(log)).render()
+    anchors: dict[str, int] = {}
+    for number, page in enumerate(document.pages):
+        for name in page.anchors:
+            anchors.setdefault(name, number)
+    return document.write_pdf(), len(document.pages), anchors, log
 
 
 def main() -> int:
     """Serve render requests until stdin closes."""
     import weasyprint  # noqa: F401  (imported now, while the parent is still preparing the documents)
 
-    from reports.render import _render_document
-
     for line in sys.stdin:
         name = line.strip()
         if not name:
             continue
         try:
-            pdf, pages, anchors, log = _render_document(Path(name).read_text(encoding="utf-8"))
+            pdf, pages, anchors, log = render_document(Path(name).read_text(encoding="utf-8"))
             Path(f"{name}.pdf").write_bytes(pdf)
             reply = {"pages": pages, "anchors": anchors, "log": log}
         except Exception:  # the parent reports the failure; this process serves the next document

@@ -84,7 +84,7 @@ def test_hostile_text_is_printed_and_nothing_is_fetched(devops_files, tmp_path):
 
 
 def test_the_fetcher_refuses_everything_but_our_assets():
-    from reports.render import ASSETS, asset_path
+    from reports.worker import ASSETS, asset_path
 
     assert asset_path((ASSETS / "report.css").as_uri()) is not None
     for url in ("file:///etc/passwd", "http://example.com/x.css", (ASSETS / ".." / "render.py").resolve().as_uri(),
