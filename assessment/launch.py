@@ -1,9 +1,10 @@
 """The `assessment` console command.
 
-A command that renders a PDF (`report`, `bundle`) starts the report rendering workers before
-anything else is imported: each worker spends about a second importing WeasyPrint, and this way
-that second overlaps the command's own start-up instead of following it. Everything else is
-`assessment.cli`.
+The commands that work on files alone run from `assessment.cli_files`, which loads neither Flask
+nor SQLAlchemy; every other command (and `--help`) from `assessment.cli`. A command that renders a
+PDF (`report`, `bundle`) starts the report rendering workers before anything else is imported:
+each worker spends about a second importing WeasyPrint, and this way that second overlaps the
+command's own start-up instead of following it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sys
 
 PDF_COMMANDS = {"report", "bundle"}
+FILE_COMMANDS = {"validate", "score", "report", "bundle", "verify-bundle", "schema"}
 
 
 def renders_pdf(args: list[str]) -> bool:
@@ -28,6 +30,12 @@ def main() -> None:
         from reports import pool
 
         pool.warm()
-    from .cli import main as run
+    args = sys.argv[1:]
+    if args and args[0] in FILE_COMMANDS:
+        from .cli_files import files
 
-    run()
+        files.main(prog_name="assessment")
+    else:
+        from .cli import main as run
+
+        run()

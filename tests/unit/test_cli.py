@@ -222,6 +222,18 @@ def test_report_bundle_and_verify_bundle(devops, tmp_path):
     assert "altered: evidence/E-001-pipeline.yml" in result.stderr
 
 
+def test_file_commands_load_neither_flask_nor_sqlalchemy(devops, tmp_path):
+    """A pipeline gating on a score pays only for the engine (and a report, for the renderer)."""
+    environment = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    for args in (["score", *devops], ["validate", devops[0]], ["report", *devops, "-o", tmp_path / "r.pdf"]):
+        result = subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=60,
+                                env=environment)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        modules = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time")}
+        assert "assessment.domain.scoring" in modules or args[0] == "validate"
+        assert not {m for m in modules if m.split(".")[0] in ("flask", "sqlalchemy", "werkzeug", "weasyprint")}, args
+
+
 def test_a_renderer_that_cannot_start_is_an_error_message_not_a_trace(devops, tmp_path):
     broken = tmp_path / "broken" / "weasyprint"
     broken.mkdir(parents=True)
