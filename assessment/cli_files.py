@@ -98,18 +98,11 @@ def score_command(
     fail_under_level: int | None,
 ) -> None:
     """Score one answers file against its framework."""
-    try:
-        framework = load_framework_file(framework_path)
-    except InvalidFile as exc:
-        fail(exc.problems)
+    framework = _load_framework(framework_path, target_level)
     try:
         answers = read_answers_file(answers_path, framework)
     except InvalidFile as exc:
         fail(exc.problems)
-    if target_level is not None:
-        ctx = Context("--target-level")
-        if not check_target_level(framework, target_level, ctx, 1, "target_level"):
-            fail(ctx.problems)
     card = score(framework, answers, as_of=as_of, target_level=target_level)
     if output_format == "json":
         click.echo(json.dumps(scorecard_to_dict(card), indent=2, ensure_ascii=False))
@@ -280,7 +273,8 @@ def verify_bundle_command(bundle: Path) -> None:
     click.echo(f"{bundle}: every file matches its manifest")
 
 
-def _load_report(framework_path, answers_path, as_of, target_level, prepared_by, build):
+def _load_framework(framework_path: Path, target_level: int | None):
+    """The framework file, or exit 2 naming its problems or those of `--target-level`."""
     try:
         framework = load_framework_file(framework_path)
     except InvalidFile as exc:
@@ -289,6 +283,11 @@ def _load_report(framework_path, answers_path, as_of, target_level, prepared_by,
         ctx = Context("--target-level")
         if not check_target_level(framework, target_level, ctx, 1, "target_level"):
             fail(ctx.problems)
+    return framework
+
+
+def _load_report(framework_path, answers_path, as_of, target_level, prepared_by, build):
+    _load_framework(framework_path, target_level)
     try:
         return build(framework_path, answers_path, prepared_by=prepared_by, as_of=as_of, target_level=target_level)
     except InvalidFile as exc:
