@@ -26,11 +26,11 @@ def renders_pdf(args: list[str]) -> bool:
 
 def main() -> None:
     """Console-script entry point."""
-    if renders_pdf(sys.argv[1:]):
+    args = sys.argv[1:]
+    if renders_pdf(args):
         from reports import pool
 
         pool.warm()
-    args = sys.argv[1:]
     if args and args[0] in FILE_COMMANDS:
         from .cli_files import files
 

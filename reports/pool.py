@@ -113,10 +113,10 @@ class Pool:
         self._lock = threading.Lock()  # one render at a time: the workers are the parallelism
         self._timer: threading.Timer | None = None
 
-    def warm(self, count: int | None = None) -> None:
-        """Start workers now (without waiting for them), so their WeasyPrint import overlaps other work."""
+    def warm(self) -> None:
+        """Start the workers now (without waiting for them), so their WeasyPrint import overlaps other work."""
         with self._lock:
-            self._ensure(count or self.size)
+            self._ensure(self.size)
 
     def _ensure(self, count: int) -> list[_Worker]:
         if self._owner != os.getpid():  # a forked copy of this pool: the pipes belong to the parent

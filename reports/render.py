@@ -234,12 +234,8 @@ def render_html(report: Report) -> str:
     for part in parts:
         if part.kind == "toc":
             part.entries = _toc_entries(parts, {})
-    divs = []
-    for part in parts:
-        flow = " flow" if part.kind in FLOWING else ""
-        divs.append(f'<div class="part part-{part.kind}{flow}">{_body(report, part, context)}</div>')
-    head = render_part(report, Part("closing"), context).split("<body>")[0]
-    return f"{head}<body>\n" + "\n".join(divs) + "\n</body>\n</html>\n"
+    bodies = {index: _body(report, part, context) for index, part in enumerate(parts)}
+    return _group_html(_head(report, context), parts, bodies, list(range(len(parts))))
 
 
 def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
@@ -281,6 +277,11 @@ def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
 # --- PDF ---------------------------------------------------------------------------------
 
 
+def _head(report: Report, context: dict[str, Any]) -> str:
+    """A report document up to <body>: its title and stylesheets."""
+    return render_part(report, Part("closing"), context).split("<body>")[0]
+
+
 def _body(report: Report, part: Part, context: dict[str, Any]) -> str:
     """What a part puts between <body> and </body>."""
     html = render_part(report, part, context)
@@ -317,8 +318,9 @@ def _group_html(head: str, parts: list[Part], bodies: dict[int, str], group: lis
     """One document holding several parts, each starting on a new page (unless it flows)."""
     divs = []
     for index in group:
-        flow = " flow" if parts[index].kind in FLOWING else ""
-        divs.append(f'<div class="part{flow}" id="part-{index}">{bodies[index]}</div>')
+        kind = parts[index].kind
+        flow = " flow" if kind in FLOWING else ""
+        divs.append(f'<div class="part part-{kind}{flow}" id="part-{index}">{bodies[index]}</div>')
     return f"{head}<body>\n" + "\n".join(divs) + "\n</body>\n</html>\n"
 
 
@@ -385,7 +387,7 @@ def render_pdf(
     bodies = {index: _body(report, part, context) for index, part in enumerate(parts)}
     groups = _groups(parts, body, {i: len(bodies[i]) for i in body}, parallel)
     groups[0].insert(1, toc_index)
-    head = render_part(report, Part("closing"), context).split("<body>")[0]
+    head = _head(report, context)
     results = pool.render([_group_html(head, parts, bodies, group) for group in groups])
     first_anchors = results[0].anchors
     cover_pages = first_anchors[f"part-{toc_index}"]
