@@ -14,6 +14,8 @@ report's own stylesheets lives here, and nothing of the application is loaded.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import sys
@@ -66,9 +68,41 @@ def render_document(html: str) -> tuple[bytes, int, dict[str, int], list[str]]:
     return document.write_pdf(), len(document.pages), anchors, log
 
 
+def import_weasyprint() -> None:
+    """Import WeasyPrint, skipping the slow part of its search for the native libraries.
+
+    For each library WeasyPrint tries several names, the soname ('libpango-1.0.so.0') among them.
+    cffi opens a name directly only when it holds a dot or a slash; for every other name, and for
+    every name that fails, it calls ctypes.util.find_library, which runs ldconfig or gcc: twenty
+    calls of about 20 ms each, a third of the import. Here that search answers "not found" at
+    once, so the loop moves on to the soname, which the dynamic loader opens directly. Where that
+    is not enough (a system with other library names), WeasyPrint is imported again the ordinary
+    way. What WeasyPrint prints when a library is missing goes to stderr: stdout carries replies.
+    """
+    import ctypes.util
+
+    search = ctypes.util.find_library
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            ctypes.util.find_library = lambda name: None
+            import weasyprint  # noqa: F401
+        except OSError:
+            for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+                del sys.modules[name]
+            ctypes.util.find_library = search
+            import weasyprint  # noqa: F401
+        finally:
+            ctypes.util.find_library = search
+
+
 def main() -> int:
     """Serve render requests until stdin closes."""
-    import weasyprint  # noqa: F401  (imported now, while the parent is still preparing the documents)
+    # The cyclic garbage collector is kept out of the import and of each document's layout (it
+    # would walk WeasyPrint's many young objects again and again, about a tenth of the time) and
+    # runs once after each document instead, so memory stays bounded between documents.
+    gc.disable()
+    import_weasyprint()  # now, while the parent is still preparing the documents
+    gc.freeze()  # what the import made lives as long as the process: no collection needs to look at it
 
     for line in sys.stdin:
         name = line.strip()
@@ -82,6 +116,7 @@ def main() -> int:
             reply = {"error": traceback.format_exc()[-2000:]}
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
+        gc.collect()
     return 0
 
 

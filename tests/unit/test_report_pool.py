@@ -111,3 +111,42 @@ def test_a_mid_size_report_is_cut_in_two_halves_between_parts():
 )
 def test_the_command_starts_workers_only_when_it_renders_a_pdf(args, expected):
     assert renders_pdf(args) is expected
+
+
+IMPORT_PROBE = """
+import ctypes.util, sys
+calls = []
+search = ctypes.util.find_library
+ctypes.util.find_library = lambda name: calls.append(name) or search(name)
+{setup}
+from reports.worker import import_weasyprint
+import_weasyprint()
+from weasyprint.text.ffi import pango
+print(len(calls), pango.pango_version())
+"""
+
+
+def test_a_worker_imports_weasyprint_without_searching_for_libraries():
+    # Left to itself, cffi runs ldconfig or gcc for each of some twenty library names (a third of the import).
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE.format(setup="")], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[0] == "0" and int(out[1]) > 0
+
+
+def test_where_sonames_do_not_open_the_ordinary_search_is_used_and_stdout_stays_clean():
+    # A system whose libraries open only through the search: every direct name with ".so" in it fails.
+    setup = """
+import cffi.api
+load = cffi.api._load_backend_lib
+def refuse_sonames(backend, name, flags):
+    if isinstance(name, str) and ".so" in name:
+        raise OSError("no such file: " + name)
+    return load(backend, name, flags)
+cffi.api._load_backend_lib = refuse_sonames
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE.format(setup=setup)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    calls, version = done.stdout.split()  # nothing but the probe's own line reached stdout
+    assert int(calls) > 0 and int(version) > 0
