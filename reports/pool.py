@@ -36,6 +36,7 @@ class Rendered:
     pdf: bytes
     pages: int
     anchors: dict[str, int]
+    stamps: dict[str, list]
     log: list[str]
 
 
@@ -83,7 +84,7 @@ class _Worker:
             raise WorkerFailed("a report rendering worker failed", reply["error"])
         pdf_path = Path(f"{path}.pdf")
         try:
-            return Rendered(pdf_path.read_bytes(), reply["pages"], reply["anchors"], reply["log"])
+            return Rendered(pdf_path.read_bytes(), reply["pages"], reply["anchors"], reply["stamps"], reply["log"])
         finally:
             pdf_path.unlink(missing_ok=True)
 

@@ -4,8 +4,8 @@ A report is cut into parts (cover, contents, summary, the comparison with the pr
 the trend when there are some, chunks of the long tables, closing, and the audit trail as an
 appendix). Parts are gathered into one document for a small report, two for a mid-size one and
 runs of about 240 table rows for a large one; the documents are laid out by the rendering workers
-of reports.pool (two processes working at once), their PDFs are merged, the contents get real page
-numbers, and "Page N of M" is stamped on every page afterwards. This keeps a 1,200-requirement
+of reports.pool (two processes working at once), their PDFs are merged, and the contents' page
+numbers and "Page N of M" are stamped on the pages afterwards (no document is laid out twice). This keeps a 1,200-requirement
 report fast and its memory bounded. WeasyPrint (in reports.worker) fetches through a URL fetcher
 that serves only our own stylesheets: nothing named by user content is ever fetched.
 """
@@ -324,13 +324,26 @@ def _group_html(head: str, parts: list[Part], bodies: dict[int, str], group: lis
     return f"{head}<body>\n" + "\n".join(divs) + "\n</body>\n</html>\n"
 
 
-# Widths (per 1000 em) of the Helvetica glyphs a page number uses, to right-align it.
+# Widths (per 1000 em) of the Helvetica glyphs a stamped number uses, to right-align it.
 _HELVETICA = {"P": 667, "a": 556, "g": 556, "e": 556, "o": 556, "f": 278, " ": 278, **dict.fromkeys("0123456789", 556)}
 _MM = 72 / 25.4
+_FOOTER_GREY = (0.322, 0.376, 0.427)
 
 
-def _stamp_page_numbers(writer, total: int) -> None:
-    """Write "Page N of M" in the bottom-right margin of every merged page (PDF's built-in Helvetica)."""
+@dataclass
+class Stamp:
+    """Text written on a merged page: right-aligned at `right` points from the page's left edge, on
+    a baseline `baseline` points from its top, in PDF's built-in Helvetica."""
+
+    text: str
+    right: float
+    baseline: float
+    size: float
+    rgb: tuple[float, float, float]
+
+
+def _stamp(writer, stamps: dict[int, list[Stamp]]) -> None:
+    """Write the stamps of each merged page (by page index) over its content."""
     from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 
     font = writer._add_object(
@@ -350,19 +363,21 @@ def _stamp_page_numbers(writer, total: int) -> None:
         return writer._add_object(obj)
 
     save, restore = stream("q\n"), stream("\nQ\n")
-    for number, page in enumerate(writer.pages, start=1):
-        text = f"Page {number} of {total}"
-        width = sum(_HELVETICA[ch] for ch in text) * 8 / 1000
-        x = float(page.mediabox.width) - 16 * _MM - width
-        y = 20 * _MM - 4 * _MM - 7.5
-        resources = page.setdefault(NameObject("/Resources"), DictionaryObject())
-        resources = resources.get_object()
+    for index, page in enumerate(writer.pages):
+        if not stamps.get(index):
+            continue
+        height = float(page.mediabox.height)
+        text = []
+        for s in stamps[index]:
+            x = s.right - sum(_HELVETICA[ch] for ch in s.text) * s.size / 1000
+            colour = " ".join(f"{c:.3f}" for c in s.rgb)
+            text.append(f"BT /FStamp {s.size:.2f} Tf {colour} rg {x:.2f} {height - s.baseline:.2f} Td ({s.text}) Tj ET")
+        resources = page.setdefault(NameObject("/Resources"), DictionaryObject()).get_object()
         fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
-        fonts[NameObject("/FPageNo")] = font
+        fonts[NameObject("/FStamp")] = font
         contents = page.get(NameObject("/Contents"))
         existing = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
-        stamp = stream(f"q BT /FPageNo 8 Tf 0.322 0.376 0.427 rg {x:.2f} {y:.2f} Td ({text}) Tj ET Q\n")
-        page[NameObject("/Contents")] = ArrayObject([save, *existing, restore, stamp])
+        page[NameObject("/Contents")] = ArrayObject([save, *existing, restore, stream("q " + " ".join(text) + " Q\n")])
 
 
 def render_pdf(
@@ -381,18 +396,17 @@ def render_pdf(
         parallel = sum(p.rows for p in parts) > PARALLEL_ROWS
     toc_index = next(i for i, p in enumerate(parts) if p.kind == "toc")
     body = [i for i, p in enumerate(parts) if p.kind != "toc"]
-    # The contents are laid out first with placeholder page numbers, inside the first document
-    # (right after the cover), so no document is rendered just to learn how long they are.
-    parts[toc_index].entries = _toc_entries(parts, {i: 999 for i in range(len(parts))})
+    # The contents are laid out once, inside the first document (right after the cover), with a
+    # hidden placeholder for each page number; the real numbers are stamped there after the merge.
+    placeholders = _toc_entries(parts, {})
+    for number, entry in enumerate(placeholders):
+        entry["page"], entry["stamp"] = "000", f"toc-{number}"
+    parts[toc_index].entries = placeholders
     bodies = {index: _body(report, part, context) for index, part in enumerate(parts)}
     groups = _groups(parts, body, {i: len(bodies[i]) for i in body}, parallel)
     groups[0].insert(1, toc_index)
     head = _head(report, context)
     results = pool.render([_group_html(head, parts, bodies, group) for group in groups])
-    first_anchors = results[0].anchors
-    cover_pages = first_anchors[f"part-{toc_index}"]
-    after_toc = first_anchors.get(f"part-{groups[0][2]}") if len(groups[0]) > 2 else None
-    toc_pages = (after_toc if after_toc is not None else results[0].pages) - cover_pages
     anchors: dict[str, int] = {}
     page = 1
     for result in results:
@@ -400,47 +414,32 @@ def render_pdf(
             anchors[name] = page + offset
         page += result.pages
     total = page - 1
-    for _attempt in range(3):
-        first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
-        first_page[toc_index] = cover_pages + 1
-        entries = _toc_entries(parts, first_page)
-        for entry in entries:
-            anchor = entry.get("anchor")
-            if anchor and anchor in anchors:
-                entry["page"] = anchors[anchor]
-        parts[toc_index].entries = entries
-        toc = pool.render([render_part(report, parts[toc_index], context)])[0]
-        shift = toc.pages - toc_pages
-        if not shift:
-            break
-        # Real numbers changed the contents' length: move every later page and lay them out again.
-        anchors = {
-            name: number + shift if number > cover_pages + toc_pages else number for name, number in anchors.items()
-        }
-        total += shift
-        toc_pages = toc.pages
+    first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
+    entries = _toc_entries(parts, first_page)
+    stamps: dict[int, list[Stamp]] = {}
+    for number, entry in enumerate(entries):
+        anchor = entry.get("anchor")
+        if anchor and anchor in anchors:
+            entry["page"] = anchors[anchor]
+        where = results[0].stamps.get(f"toc-{number}")
+        if where and entry["page"]:
+            index, right, baseline, size, rgb = where
+            stamps.setdefault(index, []).append(Stamp(str(entry["page"]), right, baseline, size, tuple(rgb)))
     merger.join()
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    documents = [PdfReader(io.BytesIO(result.pdf)) for result in results]
-    # the cover, then the contents with their real numbers (in place of the placeholder's pages), then the rest
-    contents = PdfReader(io.BytesIO(toc.pdf))
-    placeholder_pages = (
-        first_anchors.get(f"part-{groups[0][2]}", results[0].pages) - cover_pages if len(groups[0]) > 2 else 0
-    )
-    for number, document in enumerate(documents):
-        for page_number, pdf_page in enumerate(document.pages):
-            if number == 0 and page_number == cover_pages:
-                for toc_page in contents.pages:
-                    writer.add_page(toc_page)
-            if number == 0 and cover_pages <= page_number < cover_pages + placeholder_pages:
-                continue
+    for result in results:
+        for pdf_page in PdfReader(io.BytesIO(result.pdf)).pages:
             writer.add_page(pdf_page)
     if log is not None:
         for result in results:
             log.extend(result.log)
-    _stamp_page_numbers(writer, total)
+    for index, pdf_page in enumerate(writer.pages):
+        right = float(pdf_page.mediabox.width) - 16 * _MM
+        baseline = float(pdf_page.mediabox.height) - (20 * _MM - 4 * _MM - 7.5)
+        stamps.setdefault(index, []).append(Stamp(f"Page {index + 1} of {total}", right, baseline, 8, _FOOTER_GREY))
+    _stamp(writer, stamps)
     parent = None
     for entry in entries:
         if not entry["page"]:

@@ -2,9 +2,10 @@
 
 It imports WeasyPrint as soon as it starts, so that cost overlaps whatever its parent does
 meanwhile, then reads one HTML file path per line on stdin. For each it writes FILE.pdf and
-answers one JSON line on stdout: {"pages": ..., "anchors": {...}, "log": [...]} (the page count,
-the page of each element id, the URLs asked for), or {"error": "..."} when that document failed;
-it then waits for the next path, and exits at the end of its input. A subprocess rather than
+answers one JSON line on stdout: {"pages": ..., "anchors": {...}, "stamps": {...}, "log": [...]}
+(the page count, the page of each element id, where numbers are to be stamped, the URLs asked
+for), or {"error": "..."} when that document failed; it then waits for the next path, and exits
+at the end of its input. A subprocess rather than
 multiprocessing: nothing depends on how the parent was started (a web worker's thread, a console
 script, a test runner). See reports.pool for the parent's side.
 
@@ -55,17 +56,42 @@ def _fetcher(log: list[str] | None):
     return AssetsOnly(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=False)
 
 
-def render_document(html: str) -> tuple[bytes, int, dict[str, int], list[str]]:
-    """PDF bytes, page count, the page index of each element id, and the URLs asked for."""
+def _stamps(page_number: int, page) -> dict[str, list]:
+    """Where numbers known only after layout go on a page: for every element with a `data-stamp`
+    attribute (laid out with a hidden placeholder), [page index, right edge, baseline, font size]
+    in points from the page's top-left corner, and its colour as RGB fractions."""
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    found: dict[str, list] = {}
+    for box in page._page_box.descendants():
+        name = None if box.element is None else box.element.get("data-stamp")
+        if name and isinstance(box, TextBox) and name not in found:
+            color = box.style["color"]
+            found[name] = [
+                page_number,
+                (box.content_box_x() + box.width) * 0.75,
+                (box.position_y + box.baseline) * 0.75,
+                box.style["font_size"] * 0.75,
+                list(color.to("srgb").coordinates),
+            ]
+    return found
+
+
+def render_document(html: str) -> tuple[bytes, int, dict[str, int], dict[str, list], list[str]]:
+    """PDF bytes, page count, the page index of each element id, where stamped numbers go (see
+    _stamps), and the URLs asked for."""
     from weasyprint import HTML
 
     log: list[str] = []
     document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=_fetcher(log)).render()
     anchors: dict[str, int] = {}
+    stamps: dict[str, list] = {}
     for number, page in enumerate(document.pages):
         for name in page.anchors:
             anchors.setdefault(name, number)
-    return document.write_pdf(), len(document.pages), anchors, log
+        if "data-stamp" in html:
+            stamps.update({k: v for k, v in _stamps(number, page).items() if k not in stamps})
+    return document.write_pdf(), len(document.pages), anchors, stamps, log
 
 
 def import_weasyprint() -> None:
@@ -109,9 +135,9 @@ def main() -> int:
         if not name:
             continue
         try:
-            pdf, pages, anchors, log = render_document(Path(name).read_text(encoding="utf-8"))
+            pdf, pages, anchors, stamps, log = render_document(Path(name).read_text(encoding="utf-8"))
             Path(f"{name}.pdf").write_bytes(pdf)
-            reply = {"pages": pages, "anchors": anchors, "log": log}
+            reply = {"pages": pages, "anchors": anchors, "stamps": stamps, "log": log}
         except Exception:  # the parent reports the failure; this process serves the next document
             reply = {"error": traceback.format_exc()[-2000:]}
         sys.stdout.write(json.dumps(reply) + "\n")
