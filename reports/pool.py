@@ -1,9 +1,10 @@
 """Rendering processes kept ready for reports (the parent's side of reports.worker).
 
-WeasyPrint takes about a second to import and renders on one core. Every PDF is therefore laid
-out by up to two worker processes, which import WeasyPrint the moment they start: a command
-calls `warm()` before it reads its input, so the import overlaps that work, and the web app's
-workers stay ready between reports (they stop after IDLE_SECONDS without work, and at exit).
+WeasyPrint takes over half a second to import and renders on one core. Every PDF is therefore
+laid out by up to two workers, started as one process that imports WeasyPrint the moment it
+starts and then forks the second worker, so the import is done once: a command calls `warm()`
+before it reads its input, so that work overlaps its own, and the web app's workers stay ready
+between reports (they stop after IDLE_SECONDS without work, and at exit).
 The process that asks for a report never imports WeasyPrint, so it keeps a core free and its
 memory small. Documents are handed to whichever worker is free next.
 """
@@ -11,9 +12,12 @@ memory small. Documents are handed to whichever worker is free next.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import queue
+import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,35 +55,74 @@ class WorkerFailed(RuntimeError):
 
 
 class _Worker:
-    """One rendering process and its pipes."""
+    """The pipes to one rendering worker: a process of ours, or one forked by another worker."""
 
-    def __init__(self) -> None:
-        self.errors = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "reports.worker"],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.errors,
-            text=True,
-            encoding="utf-8",
-        )
+    def __init__(self, requests, replies, errors, process: subprocess.Popen | None = None) -> None:
+        self.requests, self.replies, self.errors = requests, replies, errors
+        self.process = process
+        self.pid = None if process is None else process.pid  # a forked worker's, once it has answered
+
+    @classmethod
+    def start(cls, count: int) -> list[_Worker]:
+        """Start one process serving `count` (1 or 2) workers. With two, the second is forked from
+        the first once that has imported WeasyPrint and laid out a first page: that work is done
+        once, on one core, while the parent prepares its documents on the other."""
+        errors = tempfile.TemporaryFile()
+        theirs: tuple[int, ...] = ()
+        args = []
+        if count > 1:
+            their_requests, our_requests = os.pipe()
+            our_replies, their_replies = os.pipe()
+            theirs = (their_requests, their_replies)
+            args = ["--fork", str(their_requests), str(their_replies)]
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "reports.worker", *args],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                encoding="utf-8",
+                pass_fds=theirs,
+                process_group=0,  # so a worker that hangs can be stopped with the one it forked
+            )
+        except BaseException:
+            if theirs:
+                for fd in (our_requests, our_replies):
+                    os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        workers = [cls(process.stdin, process.stdout, errors, process)]
+        if theirs:
+            forked_requests = open(our_requests, "w", encoding="utf-8")  # noqa: SIM115  (closed by close())
+            workers.append(cls(forked_requests, open(our_replies, encoding="utf-8"), errors))  # noqa: SIM115
+        return workers
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if self.process is not None:
+            return self.process.poll() is None
+        # A forked worker holds the only writing end of its reply pipe (its parent closed its own
+        # copy once it had forked, or lost it by ending first): a hang-up there means it has ended.
+        probe = select.poll()
+        probe.register(self.replies.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        return not probe.poll(0)
 
     def render(self, path: Path) -> Rendered:
         """Render one HTML file (its PDF is written beside it, read back and removed)."""
         try:
-            self.process.stdin.write(f"{path}\n")
-            self.process.stdin.flush()
-            line = self.process.stdout.readline()
-        except (BrokenPipeError, OSError):
+            self.requests.write(f"{path}\n")
+            self.requests.flush()
+            line = self.replies.readline()
+        except (OSError, ValueError):  # a broken pipe, or one closed under us
             line = ""
         if not line:
             raise WorkerFailed("a report rendering worker stopped", self._stderr_tail())
         reply = json.loads(line)
+        self.pid = reply.get("pid", self.pid)
         if "error" in reply:
             raise WorkerFailed("a report rendering worker failed", reply["error"])
         pdf_path = Path(f"{path}.pdf")
@@ -89,17 +132,26 @@ class _Worker:
             pdf_path.unlink(missing_ok=True)
 
     def _stderr_tail(self) -> str:
-        self.errors.seek(0)
-        return self.errors.read()[-4000:].decode("utf-8", "replace")
+        """The end of what the worker process (and any worker forked from it) wrote to stderr."""
+        try:
+            self.errors.seek(0)
+            return self.errors.read()[-4000:].decode("utf-8", "replace")
+        except ValueError:  # closed with the worker it was shared with
+            return ""
 
     def close(self) -> None:
-        try:
-            self.process.stdin.close()
-            self.process.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
+        """Close the worker's input: it leaves once it has read to the end. A process of ours that
+        has not left within 10 s is killed, together with the worker it forked."""
+        with contextlib.suppress(OSError, ValueError):
+            self.requests.close()
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.replies.close()
         self.errors.close()
 
 
@@ -129,7 +181,7 @@ class Pool:
             else:
                 worker.close()
         while len(alive) < min(count, self.size):
-            alive.append(_Worker())
+            alive.extend(_Worker.start(min(count, self.size) - len(alive)))
         self._workers = alive
         return alive[:count]
 

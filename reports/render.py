@@ -5,9 +5,10 @@ the trend when there are some, chunks of the long tables, closing, and the audit
 appendix). Parts are gathered into one document for a small report, two for a mid-size one and
 runs of about 240 table rows for a large one; the documents are laid out by the rendering workers
 of reports.pool (two processes working at once), their PDFs are merged, and the contents' page
-numbers and "Page N of M" are stamped on the pages afterwards (no document is laid out twice). This keeps a 1,200-requirement
-report fast and its memory bounded. WeasyPrint (in reports.worker) fetches through a URL fetcher
-that serves only our own stylesheets: nothing named by user content is ever fetched.
+numbers and "Page N of M" are stamped on the pages afterwards, so no document is laid out twice.
+This keeps a 1,200-requirement report fast and its memory bounded. WeasyPrint (in reports.worker)
+fetches through a URL fetcher that serves only our own stylesheets: nothing named by user content
+is ever fetched.
 """
 
 from __future__ import annotations

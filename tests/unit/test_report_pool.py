@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -26,13 +28,60 @@ def test_documents_come_back_in_order_from_two_workers():
         results = workers.render([page(f"document {n}") + "<p>x</p>" * (50 * n) for n in range(4)])
         assert [r.pages for r in results] == sorted(r.pages for r in results)  # longer documents, more pages
         assert all(r.pdf.startswith(b"%PDF") and r.anchors == {"p": 0} for r in results)
-        assert len({w.process.pid for w in workers._workers}) == 2
+        assert len({w.pid for w in workers._workers}) == 2  # both rendered
+        # one process was started: the second worker was forked from it once WeasyPrint was loaded
+        started = [w.process for w in workers._workers if w.process is not None]
+        assert len(started) == 1 and started[0].args[-3] == "--fork"
     finally:
         workers.close()
 
 
+def _gone(pid: int, seconds: float = 10) -> bool:
+    """Whether a process (not necessarily our child) has ended within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_forked_worker_that_dies_is_replaced_and_closing_stops_every_worker():
+    workers = pool.Pool(size=2)
+    try:
+        workers.render([page("one"), page("two") + "<p>x</p>" * 100])
+        forked = next(w for w in workers._workers if w.process is None)
+        assert forked.alive and forked.pid != os.getpid()
+        os.kill(forked.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while forked.alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not forked.alive
+        results = workers.render([page("three"), page("four") + "<p>x</p>" * 100])
+        assert results[0].pages == 1 and results[1].pages > 1
+        assert forked not in workers._workers and len(workers._workers) == 2
+        pids = {w.pid for w in workers._workers}
+        assert len(pids) == 2 and forked.pid not in pids
+    finally:
+        workers.close()
+    assert all(_gone(pid) for pid in pids)
+
+
+def test_closing_before_the_fork_leaves_no_process_behind():
+    workers = pool.Pool(size=2)
+    workers.warm()
+    zygote = next(w for w in workers._workers if w.process is not None).process
+    workers.close()  # at once, while the first worker is still importing WeasyPrint
+    assert zygote.poll() is not None
+    # a second worker forked after its input was closed finds its own input closed as well, and leaves
+    children = subprocess.run(["pgrep", "-g", str(zygote.pid)], capture_output=True, text=True).stdout.split()
+    assert all(_gone(int(pid)) for pid in children)
+
+
 def test_a_failed_document_is_reported_and_the_worker_serves_the_next(tmp_path):
-    worker = pool._Worker()
+    (worker,) = pool._Worker.start(1)
     try:
         with pytest.raises(pool.WorkerFailed, match="FileNotFoundError"):
             worker.render(tmp_path / "missing.html")
