@@ -216,9 +216,8 @@ def report_command(
 
         pool.warm()  # the rendering workers load WeasyPrint while the files are read
     from reports.render import render_html, render_pdf
-    from reports.sources import report_from_files
 
-    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, report_from_files)
+    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by)
     with _rendering():
         data = render_pdf(report) if output_format == "pdf" else render_html(report).encode("utf-8")
     _write_atomically(output, data)
@@ -244,9 +243,8 @@ def bundle_command(
     pool.warm()  # the rendering workers load WeasyPrint while the files are read
     from reports.bundle import write_bundle
     from reports.render import render_pdf
-    from reports.sources import report_from_files
 
-    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, report_from_files)
+    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by)
     buffer = io.BytesIO()
     with _rendering():
         pdf = render_pdf(report)
@@ -286,10 +284,16 @@ def _load_framework(framework_path: Path, target_level: int | None):
     return framework
 
 
-def _load_report(framework_path, answers_path, as_of, target_level, prepared_by, build):
-    _load_framework(framework_path, target_level)
+def _load_report(framework_path, answers_path, as_of, target_level, prepared_by):
+    """The report of the files, or exit 2 naming the problems of either file or of the options."""
+    from reports.sources import report_from_files
+
+    framework = _load_framework(framework_path, target_level)
     try:
-        return build(framework_path, answers_path, prepared_by=prepared_by, as_of=as_of, target_level=target_level)
+        return report_from_files(
+            framework_path, answers_path, prepared_by=prepared_by, as_of=as_of, target_level=target_level,
+            framework=framework,
+        )  # fmt: skip
     except InvalidFile as exc:
         fail(exc.problems)
 

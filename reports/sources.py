@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assessment.domain.answers import read_answers_file
+from assessment.domain.framework import Framework
 from assessment.domain.loader import load_framework_file
 
 from .model import Report, ReportMeta, build_report
@@ -17,9 +18,12 @@ def report_from_files(
     prepared_by: str | None = None,
     as_of=None,
     target_level: int | None = None,
+    framework: Framework | None = None,
 ) -> Report:
-    """Build the report of an answers file; raises InvalidFile with every problem of either file."""
-    framework = load_framework_file(framework_path)
+    """Build the report of an answers file; raises InvalidFile with every problem of either file.
+    `framework`, when given, is the framework file already loaded."""
+    if framework is None:
+        framework = load_framework_file(framework_path)
     answers = read_answers_file(answers_path, framework)
     files = {
         item.sha256: (answers_path.parent / item.file)

@@ -256,3 +256,21 @@ def test_report_of_invalid_input_writes_nothing(devops, tmp_path):
     assert_invalid(run("report", framework, EXAMPLES / "itgc-mini.answers.yaml", "-o", out), "this answers file is for")
     assert_invalid(run("bundle", framework, EXAMPLES / "itgc-mini.answers.yaml", "-o", out), "this answers file is for")
     assert not out.exists() and not list(tmp_path.glob(".never*"))
+
+
+def test_a_report_reads_the_framework_file_once(devops, tmp_path):
+    probe = (
+        "import sys\n"
+        "import assessment.cli_files as cli, reports.sources as sources\n"
+        "calls, read = [], cli.load_framework_file\n"
+        "cli.load_framework_file = sources.load_framework_file = lambda path: calls.append(path) or read(path)\n"
+        "try:\n"
+        "    cli.files.main(sys.argv[1:], prog_name='assessment')\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "print(len(calls))\n"
+    )
+    out = tmp_path / "r.html"
+    args = ["report", *map(str, devops), "-o", str(out), "--format", "html", "--target-level", "2"]
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "1" and out.exists()
