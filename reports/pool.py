@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IDLE_SECONDS = 300
+DOCUMENT_SECONDS = 120  # a document of 240 table rows takes about 3 s; one that takes this long is stuck
 
 
 def _default_size() -> int:
@@ -57,10 +58,11 @@ class WorkerFailed(RuntimeError):
 class _Worker:
     """The pipes to one rendering worker: a process of ours, or one forked by another worker."""
 
-    def __init__(self, requests, replies, errors, process: subprocess.Popen | None = None) -> None:
+    def __init__(self, requests, replies, errors, group: int, process: subprocess.Popen | None = None) -> None:
         self.requests, self.replies, self.errors = requests, replies, errors
-        self.process = process
-        self.pid = None if process is None else process.pid  # a forked worker's, once it has answered
+        self.group = group  # the process group: the process started and the worker it forked
+        self.process = process  # None for the forked worker
+        self.pid = None if process is None else process.pid  # the forked worker's, once it has answered
 
     @classmethod
     def start(cls, count: int) -> list[_Worker]:
@@ -95,10 +97,10 @@ class _Worker:
         finally:
             for fd in theirs:
                 os.close(fd)
-        workers = [cls(process.stdin, process.stdout, errors, process)]
+        workers = [cls(process.stdin, process.stdout, errors, process.pid, process)]
         if theirs:
             forked_requests = open(our_requests, "w", encoding="utf-8")  # noqa: SIM115  (closed by close())
-            workers.append(cls(forked_requests, open(our_replies, encoding="utf-8"), errors))  # noqa: SIM115
+            workers.append(cls(forked_requests, open(our_replies, encoding="utf-8"), errors, process.pid))  # noqa: SIM115
         return workers
 
     @property
@@ -111,11 +113,18 @@ class _Worker:
         probe.register(self.replies.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
         return not probe.poll(0)
 
-    def render(self, path: Path) -> Rendered:
-        """Render one HTML file (its PDF is written beside it, read back and removed)."""
+    def render(self, path: Path, seconds: float = DOCUMENT_SECONDS) -> Rendered:
+        """Render one HTML file (its PDF is written beside it, read back and removed). A worker that
+        has not answered within `seconds` is stopped, with the other worker of its process group."""
         try:
             self.requests.write(f"{path}\n")
             self.requests.flush()
+            if not select.select([self.replies], [], [], seconds)[0]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.group, signal.SIGKILL)
+                raise WorkerFailed(
+                    f"a report rendering worker took longer than {seconds:g} s on one document", "it was stopped"
+                )
             line = self.replies.readline()
         except (OSError, ValueError):  # a broken pipe, or one closed under us
             line = ""
@@ -158,9 +167,12 @@ class _Worker:
 class Pool:
     """Up to `size` rendering processes, started on demand and reused while work keeps coming."""
 
-    def __init__(self, size: int | None = None, idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(
+        self, size: int | None = None, idle_seconds: float = IDLE_SECONDS, document_seconds: float = DOCUMENT_SECONDS
+    ) -> None:
         self.size = size or _default_size()
         self.idle_seconds = idle_seconds
+        self.document_seconds = document_seconds
         self._workers: list[_Worker] = []
         self._owner = os.getpid()
         self._lock = threading.Lock()  # one render at a time: the workers are the parallelism
@@ -216,7 +228,7 @@ class Pool:
                     except queue.Empty:
                         return
                     try:
-                        results[index] = worker.render(path)
+                        results[index] = worker.render(path, self.document_seconds)
                     except BaseException as exc:
                         failures.append(exc)
 

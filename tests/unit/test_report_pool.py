@@ -199,3 +199,18 @@ cffi.api._load_backend_lib = refuse_sonames
     )
     calls, version = done.stdout.split()  # nothing but the probe's own line reached stdout
     assert int(calls) > 0 and int(version) > 0
+
+
+def test_a_worker_stuck_on_a_document_is_stopped_and_replaced():
+    workers = pool.Pool(size=1, document_seconds=0.5)
+    try:
+        workers.warm()
+        stuck = workers._workers[0].process
+        with pytest.raises(pool.WorkerFailed, match=r"took longer than 0.5 s on one document"):
+            workers.render([page("long") + "<p>x</p>" * 30000])
+        assert stuck.wait(timeout=10) is not None
+        workers.document_seconds = 60
+        assert workers.render([page("next")])[0].pages == 1  # a new worker took its place
+        assert workers._workers[0].process is not stuck
+    finally:
+        workers.close()
