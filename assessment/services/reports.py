@@ -22,6 +22,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import func, or_, select
 
+from reports import pool
 from reports.model import BacklogEntry, CycleComparison, FindingEntry, Report, ReportMeta, build_report
 from reports.review import trail_entry
 
@@ -250,7 +251,6 @@ def run_job(app: Flask, job_id: int) -> None:
         job.status = "running"
         _progress(job, 5, "Reading the assessment")
         try:
-            from reports import pool
             from reports.render import render_pdf
 
             pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
@@ -272,7 +272,8 @@ def run_job(app: Flask, job_id: int) -> None:
             db.session.commit()
         except Exception as exc:  # the job records the failure; the worker keeps going
             db.session.rollback()
-            app.logger.exception("Report job %s failed%s", job_id, f"\n{exc.detail}" if hasattr(exc, "detail") else "")
+            worker_said = f"\n{exc.detail}" if isinstance(exc, pool.WorkerFailed) else ""
+            app.logger.exception("Report job %s failed%s", job_id, worker_said)
             job = db.session.get(ReportJob, job_id)
             job.status, job.message, job.finished_at = "failed", _failure_message(exc), utcnow()
             db.session.commit()

@@ -318,16 +318,17 @@ def test_a_500_page_shows_no_trace_and_no_path(production, client, devops, monke
     assert_security_headers(response)
 
 
-def test_a_failed_report_shows_no_trace_and_no_path(app, client, devops, monkeypatch):
+def test_a_failed_report_shows_no_trace_and_no_path(app, client, devops, monkeypatch, caplog):
     """A rendering worker's stderr is a traceback full of paths: it is logged, not shown."""
     import reports.render
+    from reports.pool import WorkerFailed
 
     assessment, _ = devops
     app.config["REPORTS_SYNC"] = True
     trace = f'Traceback (most recent call last):\n  File "{app.instance_path}/reports/worker.py", line 1\nMemoryError'
 
     def fail(_report):
-        raise RuntimeError("a report rendering worker failed: " + trace)
+        raise WorkerFailed("a report rendering worker failed", trace)
 
     monkeypatch.setattr(reports.render, "render_pdf", fail)
     job = client.post(f"/assessments/{assessment}/reports/pdf").headers["Location"]
@@ -335,6 +336,7 @@ def test_a_failed_report_shows_no_trace_and_no_path(app, client, devops, monkeyp
         text = client.get(url).get_data(as_text=True)
         assert "could not be rendered" in text, text
         assert "Traceback" not in text and app.instance_path not in text
+    assert f'File "{app.instance_path}/reports/worker.py"' in caplog.text  # the worker's own trace is in the log
 
 
 def test_a_bundle_of_a_missing_file_names_the_file_not_its_path(app, client, devops):
