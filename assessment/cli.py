@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from flask.cli import FlaskGroup
+from flask_migrate.cli import db as migrations_group
 
 from .cli_admin import audit_group, cli_actor, users_group
 from .cli_files import EXIT_INVALID, FILE_COMMANDS, fail
@@ -25,8 +26,19 @@ def _create_app():
     return create_app()
 
 
+class CommandGroup(FlaskGroup):
+    """Flask's command group, listing its commands without building the application: building it
+    made `assessment --help` take two seconds, only to find Flask-Migrate's `db` group, which is
+    added to this group directly below. A command that is not found here is still looked up in the
+    application, as Flask does."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return sorted(click.Group.list_commands(self, ctx))
+
+
 @click.group(
-    cls=FlaskGroup,
+    cls=CommandGroup,
     create_app=_create_app,
     add_default_commands=True,
     load_dotenv=False,
@@ -145,6 +157,7 @@ for _command in FILE_COMMANDS:
     cli.add_command(_command)
 cli.add_command(users_group)
 cli.add_command(audit_group)
+cli.add_command(migrations_group, name="db")  # the group Flask-Migrate adds to the application's commands
 
 
 def main() -> None:

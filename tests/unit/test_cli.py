@@ -274,3 +274,20 @@ def test_a_report_reads_the_framework_file_once(devops, tmp_path):
     args = ["report", *map(str, devops), "-o", str(out), "--format", "html", "--target-level", "2"]
     done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "1" and out.exists()
+
+
+def test_help_lists_every_command_without_building_the_application():
+    probe = (
+        "import sys\n"
+        "sys.argv = ['assessment', '--help']\n"
+        "from assessment.launch import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('built:', 'assessment.app' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "built: False"
+    listed = {line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.startswith("  ")}
+    assert {"db", "init", "users", "audit", "frameworks", "report", "bundle", "validate", "score", "run"} <= listed
