@@ -103,8 +103,10 @@ def main() -> None:
     ):
         p95 = percentile(values, 0.95)
         ok &= p95 < target
-        print(f"{label:38s} median {statistics.median(values):7.1f} ms   p95 {p95:7.1f} ms   "
-              f"(target p95 < {target} ms, {len(values)} requests)")
+        print(
+            f"{label:38s} median {statistics.median(values):7.1f} ms   p95 {p95:7.1f} ms   "
+            f"(target p95 < {target} ms, {len(values)} requests)"
+        )
     print("targets met" if ok else "TARGETS MISSED")
     sys.exit(0 if ok else 1)
 

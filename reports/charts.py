@@ -292,8 +292,16 @@ class _Style:
         """A polyline through `points` in this style."""
         dash = {"stroke_dasharray": self.dash} if self.dash else {}
         width = 3 if self.bold else 2
-        return _tag("polyline", points=points, fill="none", stroke=self.colour, stroke_width=width,
-                    stroke_linejoin="round", **dash, **attrs)
+        return _tag(
+            "polyline",
+            points=points,
+            fill="none",
+            stroke=self.colour,
+            stroke_width=width,
+            stroke_linejoin="round",
+            **dash,
+            **attrs,
+        )
 
     def marker(self, x: float, y: float, tooltip: str = "", kind: str = "marker") -> str:
         """This series' marker centred on (x, y), with a tooltip when given; `kind` is its class."""
@@ -349,13 +357,32 @@ def trend_chart_svg(
     parts.append(_tag("g", "".join(grid), class_="axes", fill=MUTED, font_size=SMALL))
 
     if not any(score is not None for s in series for score in s.scores):
-        parts.append(_text("No scores yet", plot_x + plot_w / 2, PLOT_TOP + PLOT_HEIGHT / 2, fill=MUTED,
-                           text_anchor="middle", class_="empty"))
+        parts.append(
+            _text(
+                "No scores yet",
+                plot_x + plot_w / 2,
+                PLOT_TOP + PLOT_HEIGHT / 2,
+                fill=MUTED,
+                text_anchor="middle",
+                class_="empty",
+            )
+        )
     if target is not None:
         y = y_of(target)
-        parts.append(_tag("line", _tag("title", f"Target {one_decimal(target)}"), x1=float(plot_x), y1=y,
-                          x2=float(plot_x + plot_w), y2=y, stroke=MUTED, stroke_width=1.5,
-                          stroke_dasharray=TARGET_DASH, class_="target"))
+        parts.append(
+            _tag(
+                "line",
+                _tag("title", f"Target {one_decimal(target)}"),
+                x1=float(plot_x),
+                y1=y,
+                x2=float(plot_x + plot_w),
+                y2=y,
+                stroke=MUTED,
+                stroke_width=1.5,
+                stroke_dasharray=TARGET_DASH,
+                class_="target",
+            )
+        )
 
     # The bold series last, so that it lies on top of the others.
     for line, style in sorted(zip(series, styles, strict=True), key=lambda pair: pair[0].bold):
@@ -373,15 +400,19 @@ def trend_chart_svg(
             if text and text != "\u2026":  # on a white backing, so that it stays legible over other lines
                 y, w = y_of(value) - 9, _width(text) * SMALL / FONT_SIZE * 1.1 + 4
                 cells.append(_rect(x_of(index) - w / 2, y - 9, w, 12, "#ffffff", fill_opacity=0.85, rx=2))
-                cells.append(_text(text, x_of(index), y, text_anchor="middle", font_size=SMALL, font_weight="bold",
-                                   class_="level"))
+                cells.append(
+                    _text(
+                        text, x_of(index), y, text_anchor="middle", font_size=SMALL, font_weight="bold", class_="level"
+                    )
+                )
         parts.append(_tag("g", "".join(cells), class_="series bold" if line.bold else "series"))
 
     legend_top = plot_bottom + X_ROOM
     entries = [_legend_entry(s.name, style) for s, style in zip(series, styles, strict=True)]
     if target is not None:
-        sample = _tag("line", x1=0.0, y1=0.0, x2=22.0, y2=0.0, stroke=MUTED, stroke_width=1.5,
-                      stroke_dasharray=TARGET_DASH)
+        sample = _tag(
+            "line", x1=0.0, y1=0.0, x2=22.0, y2=0.0, stroke=MUTED, stroke_width=1.5, stroke_dasharray=TARGET_DASH
+        )
         entries.append((sample, f"Target {one_decimal(target)}", False))
     column_w = (TREND_WIDTH - 2 * PAD) / LEGEND_COLUMNS
     legend = []

@@ -97,9 +97,7 @@ def _review_cells(row: RequirementRow) -> tuple[str | None, str | None, str | No
     severe severity, and 'audrey: comment; otto: comment'."""
     if not row.findings:
         return None, None, None
-    verdicts = "; ".join(
-        f"{f.auditor}: {f.verdict}" + (f" ({f.severity})" if f.severity else "") for f in row.findings
-    )
+    verdicts = "; ".join(f"{f.auditor}: {f.verdict}" + (f" ({f.severity})" if f.severity else "") for f in row.findings)
     comments = "; ".join(f"{f.auditor}: {f.comment}" for f in row.findings if f.comment)
     return verdicts, worst_severity(row.findings), comments or None
 

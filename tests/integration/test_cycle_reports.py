@@ -18,7 +18,9 @@ from tests.integration.helpers import autosave
 from tests.integration.test_cycles import next_cycle, two_cycles
 from tests.integration.test_reports_web import request
 
-needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+needs_pdftotext = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
+)
 
 
 @pytest.fixture

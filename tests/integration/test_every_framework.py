@@ -25,8 +25,11 @@ def test_assess_a_shipped_framework(app, client, framework_id):
         page = client.get(f"/assessments/{assessment}/domains/{index}")
         assert page.status_code == 200 and domain.requirements[0].id in page.get_data(as_text=True)
         requirement = domain.requirements[0]
-        value = str(requirement.answer.bands[0].max or requirement.answer.bands[0].min or 0) \
-            if requirement.is_numeric else requirement.answer.options[0].value
+        value = (
+            str(requirement.answer.bands[0].max or requirement.answer.bands[0].min or 0)
+            if requirement.is_numeric
+            else requirement.answer.options[0].value
+        )
         response = autosave(client, assessment, requirement.id, value)
         assert response.status_code == 200, response.get_data(as_text=True)
     assert client.get(f"/assessments/{assessment}/results").status_code == 200

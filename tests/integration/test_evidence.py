@@ -39,7 +39,12 @@ def test_upload_is_stored_by_sha256_and_supports_the_answer(app, client, devops)
     assert files_in(app) == [Path(app.config["EVIDENCE_DIR"]) / digest[:2] / digest]
     with app.app_context():
         item = db.session.scalar(select(Evidence))
-        assert (item.sha256, item.size, item.original_name, item.media_type) == (digest, len(data), "scan.pdf", "application/pdf")
+        assert (item.sha256, item.size, item.original_name, item.media_type) == (
+            digest,
+            len(data),
+            "scan.pdf",
+            "application/pdf",
+        )
     # the required evidence now supports a "yes"
     assert autosave(client, assessment, "CI-01", "yes").json["status"] == "met"
     download = client.get(f"/evidence/{item.id}/download")
@@ -118,7 +123,9 @@ def test_link_evidence_and_reuse_across_requirements(app, client, devops):
     assert response.status_code == 302
     with app.app_context():
         evidence_id = db.session.scalar(select(Evidence.id))
-    reuse = client.post(f"/assessments/{assessment}/requirements/CI-01/evidence/reuse", data={"evidence_id": evidence_id})
+    reuse = client.post(
+        f"/assessments/{assessment}/requirements/CI-01/evidence/reuse", data={"evidence_id": evidence_id}
+    )
     assert reuse.status_code == 302
     assert count(app, Evidence) == 1 and count(app, EvidenceLink) == 2
     page = client.get(f"/assessments/{assessment}/domains/2").get_data(as_text=True)
@@ -142,7 +149,13 @@ def test_expired_evidence_is_shown_as_not_current(app, client, devops):
         data={"url": "https://wiki.example.com/old", "title": "Old", "expires": "2026-01-01"},
     )
     assert autosave(client, assessment, "CI-01", "yes").json == {
-        "outcome": "saved", "revision": 1, "status": "not_met", "unsupported": True, "answered": 1, "total": 3}
+        "outcome": "saved",
+        "revision": 1,
+        "status": "not_met",
+        "unsupported": True,
+        "answered": 1,
+        "total": 3,
+    }
     assert "Not current at 2026-11-21" in client.get(f"/assessments/{assessment}/domains/0").get_data(as_text=True)
 
 
@@ -154,19 +167,25 @@ def test_evidence_of_another_scope_cannot_be_reused(app, client, devops):
     with app.app_context():
         evidence_id = db.session.scalar(select(Evidence.id))
     other = start(client, make_scope(client, "Other"), example_version(app))
-    response = client.post(f"/assessments/{other}/requirements/CI-01/evidence/reuse", data={"evidence": f"#{evidence_id}"})
+    response = client.post(
+        f"/assessments/{other}/requirements/CI-01/evidence/reuse", data={"evidence": f"#{evidence_id}"}
+    )
     assert response.status_code == 404 and count(app, EvidenceLink) == 1
 
 
 def test_evidence_page_and_saving_before_going_there(app, client, devops):
     assessment, _ = devops
-    client.post(f"/assessments/{assessment}/requirements/OPS-01/evidence", data={"url": "https://a.example/slo", "title": "SLO"})
+    client.post(
+        f"/assessments/{assessment}/requirements/OPS-01/evidence", data={"url": "https://a.example/slo", "title": "SLO"}
+    )
     page = client.get(f"/assessments/{assessment}/requirements/CI-01/evidence").get_data(as_text=True)
     assert "Evidence for <code>CI-01</code>" in page and "#1 SLO" in page  # the scope's evidence, to reuse
     assert client.get(f"/assessments/{assessment}/requirements/NOPE/evidence").status_code == 404
     # the questionnaire's button saves the page first, then opens the evidence page
-    response = client.post(f"/assessments/{assessment}/domains/0",
-                           data={"CI-02": "most", "rev/CI-02": "0", "go": "evidence:CI-02"})
+    response = client.post(
+        f"/assessments/{assessment}/domains/0", data={"CI-02": "most", "rev/CI-02": "0", "go": "evidence:CI-02"}
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith(
-        f"/assessments/{assessment}/requirements/CI-02/evidence")
+        f"/assessments/{assessment}/requirements/CI-02/evidence"
+    )
     assert autosave(client, assessment, "CI-02", "most", revision=1).json["outcome"] == "unchanged"

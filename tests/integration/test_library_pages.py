@@ -11,8 +11,16 @@ from assessment.models import FrameworkVersion
 from assessment.services.library import import_library
 from tests.conftest import EXAMPLES
 
-FRAMEWORKS = ("cmmi-process-maturity", "devops-delivery-maturity", "sox-itgc", "hipaa-security-rule",
-              "gdpr-engineering", "release-review", "sre-operational-excellence", "continuous-improvement")
+FRAMEWORKS = (
+    "cmmi-process-maturity",
+    "devops-delivery-maturity",
+    "sox-itgc",
+    "hipaa-security-rule",
+    "gdpr-engineering",
+    "release-review",
+    "sre-operational-excellence",
+    "continuous-improvement",
+)
 
 
 def test_library_page_lists_every_framework(client):

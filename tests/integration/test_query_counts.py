@@ -61,7 +61,7 @@ def test_query_count_does_not_grow_with_the_framework(app, client, page):
 def test_long_gap_lists_show_the_first_hundred_unless_asked(app, client):
     large = seeded(app, client, 600, "Gappy")
     html = client.get(f"/assessments/{large}/results").get_data(as_text=True)
-    shown = html.count('<tr><td><code>')
+    shown = html.count("<tr><td><code>")
     assert "Showing the first 100 of" in html and shown == 100
     everything = client.get(f"/assessments/{large}/results?gaps=all").get_data(as_text=True)
-    assert everything.count('<tr><td><code>') > 100 and "Showing the first" not in everything
+    assert everything.count("<tr><td><code>") > 100 and "Showing the first" not in everything

@@ -82,7 +82,13 @@ def test_approved_pdf_names_the_approver_the_findings_and_the_trail(app, client,
     signoff = next(p for p in pages if "Sign-off" in p and "Signature" in p)
     assert re.search(r"Approved by\s+lead", signoff)
     trail = text[text.rindex("Audit trail") :]
-    for action in ("answer.saved", "evidence.linked", "assessment.submitted", "finding.recorded", "assessment.approved"):
+    for action in (
+        "answer.saved",
+        "evidence.linked",
+        "assessment.submitted",
+        "finding.recorded",
+        "assessment.approved",
+    ):
         assert action in trail, action
     # the download itself went into the trail, and the same rendering is still offered
     assert request(lead, assessment, "pdf") == job

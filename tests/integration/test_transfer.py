@@ -22,12 +22,21 @@ SCRIPT = Path(sys.executable).with_name("assessment")
 
 
 def answer_everything(client, assessment):
-    for rid, value in {"CI-01": "yes", "CI-02": "most", "CI-03": "na", "DEP-01": "yes", "DEP-02": "36.5",
-                       "DEP-03": "no", "OPS-02": "yes"}.items():
+    for rid, value in {
+        "CI-01": "yes",
+        "CI-02": "most",
+        "CI-03": "na",
+        "DEP-01": "yes",
+        "DEP-02": "36.5",
+        "DEP-03": "no",
+        "OPS-02": "yes",
+    }.items():
         assert autosave(client, assessment, rid, value, note=f"note for {rid}: 'quoted' \"x\" #1").status_code == 200
     upload(client, assessment, "CI-01", b"stages: [build]\n", "pipeline.yml", title="Pipeline", effective="2026-01-01")
-    client.post(f"/assessments/{assessment}/requirements/OPS-01/evidence",
-                data={"url": "https://wiki.example.com/slo", "title": "SLO", "expires": "2026-10-31"})
+    client.post(
+        f"/assessments/{assessment}/requirements/OPS-01/evidence",
+        data={"url": "https://wiki.example.com/slo", "title": "SLO", "expires": "2026-10-31"},
+    )
     assert autosave(client, assessment, "OPS-01", "yes").status_code == 200
 
 
@@ -55,8 +64,12 @@ def test_export_scored_by_the_cli_equals_the_results_page(app, client, devops, t
     answer_everything(client, assessment)
     folder = export(client, assessment, tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "answers.yaml", "evidence", "framework.yaml"]
-    result = subprocess.run([str(SCRIPT), "score", str(folder / "framework.yaml"), str(folder / "answers.yaml"),
-                             "--format", "json"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(SCRIPT), "score", str(folder / "framework.yaml"), str(folder / "answers.yaml"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     cli = json.loads(result.stdout)
     page = page_figures(client, assessment)
@@ -79,14 +92,17 @@ def test_import_of_an_export_recreates_the_assessment(app, client, devops, tmp_p
     answer_everything(client, assessment)
     data = client.get(f"/assessments/{assessment}/export.zip").data
     other = make_scope(client, "Second team")
-    response = client.post(f"/scopes/{other}/import", data={"file": (io.BytesIO(data), "x.zip")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/scopes/{other}/import", data={"file": (io.BytesIO(data), "x.zip")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     new = int(re.search(r"/assessments/(\d+)/results", response.headers["Location"]).group(1))
     before, after = page_figures(client, assessment), page_figures(client, new)
     assert before == after
     with app.app_context():
-        notes = dict(db.session.execute(select(Answer.requirement_id, Answer.note).where(Answer.assessment_id == new)).all())
+        notes = dict(
+            db.session.execute(select(Answer.requirement_id, Answer.note).where(Answer.assessment_id == new)).all()
+        )
         assert notes["DEP-02"] == "note for DEP-02: 'quoted' \"x\" #1"
         assert db.session.scalar(select(func.count()).select_from(Evidence).where(Evidence.scope_id == other)) == 2
 
@@ -98,8 +114,11 @@ def test_import_of_the_spec_example_answers_file(app, client, tmp_path):
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.write(EXAMPLES / "devops-delivery.answers.yaml", "bundle/answers.yaml")
         archive.write(EXAMPLES / "evidence" / "pipeline.yml", "bundle/evidence/pipeline.yml")
-    response = client.post(f"/scopes/{scope}/import", data={"file": (io.BytesIO(buffer.getvalue()), "a.zip")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/scopes/{scope}/import",
+        data={"file": (io.BytesIO(buffer.getvalue()), "a.zip")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     expected = json.loads((EXAMPLES / "devops-delivery.expected.json").read_text())
     new = int(re.search(r"/assessments/(\d+)/", response.headers["Location"]).group(1))
@@ -113,8 +132,11 @@ def post_zip(client, scope, members: dict[str, bytes]):
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-    return client.post(f"/scopes/{scope}/import", data={"file": (io.BytesIO(buffer.getvalue()), "x.zip")},
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/scopes/{scope}/import",
+        data={"file": (io.BytesIO(buffer.getvalue()), "x.zip")},
+        content_type="multipart/form-data",
+    )
 
 
 def assert_refused(app, response, fragment):
@@ -134,15 +156,17 @@ def test_import_refuses_evidence_outside_the_upload(app, client):
     example_version(app)
     scope = make_scope(client)
     hostile = ANSWERS.replace(b"file: evidence/pipeline.yml", b"file: ../../../../etc/hostname").replace(
-        b"        sha256: 1a8dd0a0e6bd03841deb022508d992e909b2aeec63148d1b7e7629ecaf94a533\n", b"")
+        b"        sha256: 1a8dd0a0e6bd03841deb022508d992e909b2aeec63148d1b7e7629ecaf94a533\n", b""
+    )
     assert_refused(app, post_zip(client, scope, {"answers.yaml": hostile}), "outside the answers file")
 
 
 def test_import_ignores_traversal_member_names(app, client):
     example_version(app)
     scope = make_scope(client)
-    response = post_zip(client, scope, {"answers.yaml": ANSWERS, "../evidence/pipeline.yml": b"x",
-                                        "/abs/evidence/pipeline.yml": b"x"})
+    response = post_zip(
+        client, scope, {"answers.yaml": ANSWERS, "../evidence/pipeline.yml": b"x", "/abs/evidence/pipeline.yml": b"x"}
+    )
     assert_refused(app, response, "evidence file &#39;evidence/pipeline.yml&#39; not found")
 
 
@@ -157,10 +181,15 @@ def test_import_refuses_invalid_answers_with_every_error(app, client):
 
 def test_import_refuses_unknown_frameworks_and_junk(app, client):
     scope = make_scope(client)
-    assert_refused(app, post_zip(client, scope, {"answers.yaml": b'framework: nope\nversion: "1"\n'}), "has no framework")
+    assert_refused(
+        app, post_zip(client, scope, {"answers.yaml": b'framework: nope\nversion: "1"\n'}), "has no framework"
+    )
     assert_refused(app, post_zip(client, scope, {"other.txt": b"x"}), "holds no answers.yaml")
-    response = client.post(f"/scopes/{scope}/import", data={"file": (io.BytesIO(b"\x00\x01binary"), "x.bin")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/scopes/{scope}/import",
+        data={"file": (io.BytesIO(b"\x00\x01binary"), "x.bin")},
+        content_type="multipart/form-data",
+    )
     assert_refused(app, response, "Upload a .zip")
 
 
@@ -168,5 +197,8 @@ def test_import_refuses_a_zip_bomb(app, client):
     example_version(app)
     scope = make_scope(client)
     app.config["EVIDENCE_MAX_BYTES"] = 1024
-    assert_refused(app, post_zip(client, scope, {"answers.yaml": ANSWERS, "evidence/pipeline.yml": b"0" * 100_000}),
-                   "larger than the limit")
+    assert_refused(
+        app,
+        post_zip(client, scope, {"answers.yaml": ANSWERS, "evidence/pipeline.yml": b"0" * 100_000}),
+        "larger than the limit",
+    )

@@ -57,28 +57,34 @@ def test_wrong_framework_id(devops):
 
 def test_wrong_version(devops):
     lines = errors_of('framework: devops-delivery\nversion: "2025.1"\n', devops)
-    assert lines == ["a.yaml:2: version: this answers file is for version '2025.1' of 'devops-delivery', "
-                     "but the framework file is version '2026.1'"]
+    assert lines == [
+        "a.yaml:2: version: this answers file is for version '2025.1' of 'devops-delivery', "
+        "but the framework file is version '2026.1'"
+    ]
 
 
 def test_unknown_requirement_id(devops):
     assert errors_of(HEAD + "answers:\n  CI-99: yes\n", devops) == [
-        "a.yaml:4: answers.CI-99: unknown requirement id 'CI-99' in 'devops-delivery'"]
+        "a.yaml:4: answers.CI-99: unknown requirement id 'CI-99' in 'devops-delivery'"
+    ]
 
 
 def test_value_not_in_scale(devops):
     assert errors_of(HEAD + "answers:\n  CI-02: lots\n", devops) == [
-        "a.yaml:4: answers.CI-02: expected one of none, some, most, all, or na; got the string 'lots'"]
+        "a.yaml:4: answers.CI-02: expected one of none, some, most, all, or na; got the string 'lots'"
+    ]
 
 
 def test_number_where_a_scale_value_is_due(devops):
     assert errors_of(HEAD + "answers:\n  CI-02:\n    value: 3\n", devops) == [
-        "a.yaml:5: answers.CI-02.value: a number where a scale value is due: expected one of none, some, most, all, or na, got 3"]
+        "a.yaml:5: answers.CI-02.value: a number where a scale value is due: expected one of none, some, most, all, or na, got 3"
+    ]
 
 
 def test_scale_value_where_a_number_is_due(devops):
     assert errors_of(HEAD + "answers:\n  DEP-02: fast\n", devops) == [
-        "a.yaml:4: answers.DEP-02: a number is due: expected a number (hours), or na, got the string 'fast'"]
+        "a.yaml:4: answers.DEP-02: a number is due: expected a number (hours), or na, got the string 'fast'"
+    ]
 
 
 def test_number_outside_every_band():
@@ -86,9 +92,11 @@ def test_number_outside_every_band():
 
     fw = load_framework_text(
         "id: f\nversion: '1'\ntitle: F\nkind: compliance\ndomains:\n - id: D\n   title: D\n   requirements:\n"
-        "    - id: N\n      title: N\n      answer: {type: number, bands: [{min: 0, max: 100, credit: 1}]}\n")
+        "    - id: N\n      title: N\n      answer: {type: number, bands: [{min: 0, max: 100, credit: 1}]}\n"
+    )
     assert errors_of("framework: f\nversion: '1'\nanswers:\n  N: 101\n", fw) == [
-        "a.yaml:4: answers.N: 101 lies outside every band of N: 0 <= x <= 100"]
+        "a.yaml:4: answers.N: 101 lies outside every band of N: 0 <= x <= 100"
+    ]
 
 
 def test_boolean_is_not_a_scale_value(devops):
@@ -97,33 +105,43 @@ def test_boolean_is_not_a_scale_value(devops):
 
 def test_na_where_not_allowed(devops):
     assert errors_of(HEAD + "answers:\n  OPS-02: na\n", devops) == [
-        "a.yaml:4: answers.OPS-02: na is not allowed for OPS-02 (na_allowed: false)"]
+        "a.yaml:4: answers.OPS-02: na is not allowed for OPS-02 (na_allowed: false)"
+    ]
 
 
 def test_missing_evidence_file(devops, tmp_path):
     text = HEAD + "answers:\n  CI-01:\n    value: yes\n    evidence:\n      - {title: P, file: evidence/none.yml}\n"
     lines = errors_of(text, devops, base_dir=tmp_path)
-    assert lines == [f"a.yaml:7: answers.CI-01.evidence[0].file: evidence file 'evidence/none.yml' not found "
-                     f"(looked at {tmp_path / 'evidence/none.yml'})"]
+    assert lines == [
+        f"a.yaml:7: answers.CI-01.evidence[0].file: evidence file 'evidence/none.yml' not found "
+        f"(looked at {tmp_path / 'evidence/none.yml'})"
+    ]
 
 
 def test_sha256_mismatch(devops, tmp_path):
     (tmp_path / "p.yml").write_text("changed\n")
-    text = HEAD + f"answers:\n  CI-01:\n    value: yes\n    evidence:\n      - title: P\n        file: p.yml\n        sha256: {'a' * 64}\n"
+    text = (
+        HEAD
+        + f"answers:\n  CI-01:\n    value: yes\n    evidence:\n      - title: P\n        file: p.yml\n        sha256: {'a' * 64}\n"
+    )
     lines = errors_of(text, devops, base_dir=tmp_path)
     actual = hashlib.sha256(b"changed\n").hexdigest()
-    assert lines == [f"a.yaml:9: answers.CI-01.evidence[0].sha256: sha256 mismatch for 'p.yml': the file's SHA-256 is {actual}"]
+    assert lines == [
+        f"a.yaml:9: answers.CI-01.evidence[0].sha256: sha256 mismatch for 'p.yml': the file's SHA-256 is {actual}"
+    ]
 
 
 def test_target_level_not_defined(devops):
     assert errors_of(HEAD + "target_level: 7\n", devops) == [
-        "a.yaml:3: target_level: level 7 is not defined; defined levels: 1, 2, 3, 4"]
+        "a.yaml:3: target_level: level 7 is not defined; defined levels: 1, 2, 3, 4"
+    ]
 
 
 def test_target_level_on_a_compliance_framework(examples):
     fw = load_framework_file(examples / "itgc-mini.yaml")
     assert errors_of('framework: itgc-mini\nversion: "1.0"\ntarget_level: 2\n', fw) == [
-        "a.yaml:3: target_level: 'itgc-mini' is a compliance framework; it has no levels to target"]
+        "a.yaml:3: target_level: 'itgc-mini' is a compliance framework; it has no levels to target"
+    ]
 
 
 def test_evidence_item_shape(devops):
@@ -173,6 +191,8 @@ def test_confined_evidence_cannot_leave_the_answers_folder(devops, tmp_path):
 
 def test_huge_numbers_and_loose_dates_are_refused(devops):
     lines = errors_of(HEAD + "as_of: 20261121xy\nanswers:\n  DEP-02: 1" + "0" * 400 + "\n", devops)
-    assert lines == ["a.yaml:3: as_of: expected a date YYYY-MM-DD, got the string '20261121xy'",
-                     "a.yaml:5: answers.DEP-02: expected a finite number of reasonable size"]
+    assert lines == [
+        "a.yaml:3: as_of: expected a date YYYY-MM-DD, got the string '20261121xy'",
+        "a.yaml:5: answers.DEP-02: expected a finite number of reasonable size",
+    ]
     assert "expected a date" in errors_of(HEAD + "as_of: 2026-W47-6\n", devops)[0]

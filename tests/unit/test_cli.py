@@ -148,14 +148,18 @@ def test_null_score_fails_its_gate(tmp_path):
 
 def test_score_answers_for_another_framework(devops):
     framework, _ = devops
-    assert_invalid(run("score", framework, EXAMPLES / "itgc-mini.answers.yaml"),
-                   "framework: this answers file is for framework 'itgc-mini', not 'devops-delivery'")
+    assert_invalid(
+        run("score", framework, EXAMPLES / "itgc-mini.answers.yaml"),
+        "framework: this answers file is for framework 'itgc-mini', not 'devops-delivery'",
+    )
 
 
 def test_score_invalid_answers_reports_all_and_prints_nothing(devops, tmp_path):
     framework, _ = devops
     answers = tmp_path / "bad.yaml"
-    answers.write_text('framework: devops-delivery\nversion: "2026.1"\nanswers:\n  CI-01: maybe\n  XX-1: yes\n  OPS-02: na\n')
+    answers.write_text(
+        'framework: devops-delivery\nversion: "2026.1"\nanswers:\n  CI-01: maybe\n  XX-1: yes\n  OPS-02: na\n'
+    )
     result = run("score", framework, answers)
     assert_invalid(result)
     assert len(result.stderr.splitlines()) == 3

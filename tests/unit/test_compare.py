@@ -122,10 +122,20 @@ def test_evidence_that_expires_by_the_later_as_of_date_is_a_regression():
 
 
 def two_versions():
-    before = card(V1, dt.date(2025, 6, 30), BLD_02="partial", BLD_03="no", REL_01="yes", REL_02="yes", DOC_01="partial",
-                  BLD_01="")
-    after = card(V2, dt.date(2026, 6, 30), BLD_01="", BLD_02="yes", BLD_03="no", BLD_04="yes", SEC_01="partial",
-                 REL_01="yes", REL_03="no")
+    before = card(
+        V1, dt.date(2025, 6, 30), BLD_02="partial", BLD_03="no", REL_01="yes", REL_02="yes", DOC_01="partial", BLD_01=""
+    )
+    after = card(
+        V2,
+        dt.date(2026, 6, 30),
+        BLD_01="",
+        BLD_02="yes",
+        BLD_03="no",
+        BLD_04="yes",
+        SEC_01="partial",
+        REL_01="yes",
+        REL_03="no",
+    )
     return compare(before, after)
 
 
@@ -146,18 +156,37 @@ def test_requirements_across_framework_versions_are_matched_by_id():
     assert [c.requirement_id for c in result.new] == ["BLD-04", "SEC-01", "REL-03"]
     new, removed = result.new[1], result.removed[0]
     assert (new.title, new.domain_id, new.before_status, new.before_credit, new.before_unsupported) == (
-        "Dependencies are scanned", "SEC", None, None, None)
+        "Dependencies are scanned",
+        "SEC",
+        None,
+        None,
+        None,
+    )
     assert (new.after_status, new.after_credit, new.after_unsupported) == ("partial", 0.5, False)
     assert (removed.title, removed.domain_id, removed.after_status, removed.after_credit) == (
-        "A manual release checklist", "REL", None, None)
+        "A manual release checklist",
+        "REL",
+        None,
+        None,
+    )
     assert (removed.before_status, removed.before_credit) == ("met", 1.0)
 
 
 def test_domain_deltas_cover_kept_new_and_dropped_domains():
     result = two_versions()
     rows = [
-        (d.domain_id, d.title, d.before_score, d.after_score, d.score_delta, d.before_level, d.after_level,
-         d.level_delta, d.in_before, d.in_after)
+        (
+            d.domain_id,
+            d.title,
+            d.before_score,
+            d.after_score,
+            d.score_delta,
+            d.before_level,
+            d.after_level,
+            d.level_delta,
+            d.in_before,
+            d.in_after,
+        )
         for d in result.domains
     ]
     assert rows == [
@@ -178,8 +207,9 @@ LEVELS = (Level(1, "Initial"), Level(2, "Managed"), Level(3, "Defined"))
 def one_requirement(kind: str = "maturity", fid: str = "f") -> Framework:
     requirement = Requirement("A", "A", "D", YPN, "?", level=2 if kind == "maturity" else None)
     levels = LEVELS if kind == "maturity" else ()
-    return Framework(id=fid, version="1", title="F", kind=kind, domains=(Domain("D", "D", (requirement,)),),
-                     levels=levels)
+    return Framework(
+        id=fid, version="1", title="F", kind=kind, domains=(Domain("D", "D", (requirement,)),), levels=levels
+    )
 
 
 @pytest.mark.parametrize(
@@ -244,8 +274,14 @@ def scorecards(draw, kind: str):
     )
     if kind == "compliance":
         domains = tuple(Domain(d.id, d.title, tuple(_no_level(r) for r in d.requirements)) for d in domains)
-    fw = Framework(id="pool", version=str(draw(st.integers(1, 9))), title="Pool", kind=kind, domains=domains,
-                   levels=LEVELS if kind == "maturity" else ())
+    fw = Framework(
+        id="pool",
+        version=str(draw(st.integers(1, 9))),
+        title="Pool",
+        kind=kind,
+        domains=domains,
+        levels=LEVELS if kind == "maturity" else (),
+    )
     answers = {}
     for requirement in POOL:
         value = draw(st.sampled_from([None, "yes", "partial", "no", NA]))
@@ -256,8 +292,14 @@ def scorecards(draw, kind: str):
 
 
 def _no_level(requirement: Requirement) -> Requirement:
-    return Requirement(requirement.id, requirement.title, requirement.domain_id, requirement.answer,
-                       requirement.question, evidence=requirement.evidence)
+    return Requirement(
+        requirement.id,
+        requirement.title,
+        requirement.domain_id,
+        requirement.answer,
+        requirement.question,
+        evidence=requirement.evidence,
+    )
 
 
 pairs = st.sampled_from(["maturity", "compliance"]).flatmap(lambda kind: st.tuples(scorecards(kind), scorecards(kind)))

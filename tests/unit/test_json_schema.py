@@ -33,7 +33,9 @@ STRUCTURAL = {
     "band without credit": VALID.replace("- {max: 24, credit: 1}", "- {max: 24}"),
     "no bands": VALID.replace("- {max: 24, credit: 1}\n            - {credit: 0}\n", "[]\n"),
     "na as option value": VALID.replace("value: none", "value: na"),
-    "redefined builtin scale": VALID.replace("  coverage:\n", "  yes_no:\n").replace("answer: coverage", "answer: yes_no"),
+    "redefined builtin scale": VALID.replace("  coverage:\n", "  yes_no:\n").replace(
+        "answer: coverage", "answer: yes_no"
+    ),
     "one level": VALID.replace("  - {number: 2, name: Managed}\n  - {number: 3, name: Defined}\n", ""),
     "zero weight": VALID.replace("weight: 2", "weight: 0"),
     "met_threshold 0": VALID + "met_threshold: 0\n",

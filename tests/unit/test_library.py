@@ -25,7 +25,8 @@ TAGS_DOC = (LIBRARY / "TAGS.md").read_text()
 PRACTICES = set(re.findall(r"^\| `practice:([a-z0-9-]+)` \|", TAGS_DOC, flags=re.M))
 PREFIXES = set(re.findall(r"^\| `([a-z0-9-]+):` \|", TAGS_DOC, flags=re.M)) | {"practice"}
 QUALIFIERS = set(re.findall(r"^\| `([a-z0-9-]+:[a-z0-9-]+)` \| [a-z]", TAGS_DOC, flags=re.M)) - {
-    f"practice:{p}" for p in PRACTICES}
+    f"practice:{p}" for p in PRACTICES
+}
 FRAMEWORKS = {path.stem: load_framework_file(path) for path in sorted(LIBRARY.glob("*.yaml"))}
 
 
@@ -49,8 +50,11 @@ def test_framework_is_complete_and_cites_its_source(fid):
         assert req.guidance and req.guidance.strip(), req.id
         assert req.recommendation and req.recommendation.strip(), req.id
         assert req.question != req.title or req.question.endswith("?"), req.id
-    assert (LIBRARY / f"{fid}.yaml").read_text().startswith(
-        "# yaml-language-server: $schema=../schema/framework.schema.json\n")
+    assert (
+        (LIBRARY / f"{fid}.yaml")
+        .read_text()
+        .startswith("# yaml-language-server: $schema=../schema/framework.schema.json\n")
+    )
 
 
 @pytest.mark.parametrize("fid", sorted(EXPECTED))
@@ -59,8 +63,11 @@ def test_tags_use_the_documented_vocabulary(fid):
     for req in FRAMEWORKS[fid].requirements:
         for tag in req.tags:
             prefix, _, value = tag.partition(":")
-            ok = value and (tag in QUALIFIERS or (prefix == "practice" and value in PRACTICES)
-                            or (prefix in PREFIXES and prefix != "practice"))
+            ok = value and (
+                tag in QUALIFIERS
+                or (prefix == "practice" and value in PRACTICES)
+                or (prefix in PREFIXES and prefix != "practice")
+            )
             if not ok:
                 bad.append(f"{req.id}: {tag}")
     assert bad == []
@@ -75,7 +82,9 @@ def test_practice_tags_link_frameworks():
                 if tag.startswith("practice:"):
                     owners[tag].add(fid)
     assert {"sox-itgc", "devops-delivery-maturity"} <= owners["practice:change-approval"]
-    assert {"hipaa-security-rule", "gdpr-engineering", "sre-operational-excellence"} & owners["practice:incident-response"]
+    assert {"hipaa-security-rule", "gdpr-engineering", "sre-operational-excellence"} & owners[
+        "practice:incident-response"
+    ]
     assert sum(1 for fids in owners.values() if len(fids) >= 2) >= 15
 
 
@@ -87,8 +96,12 @@ def test_maturity_models_have_five_levels_where_promised():
 def test_dora_key_metrics_are_numeric_questions():
     fw = FRAMEWORKS["devops-delivery-maturity"]
     metrics = {tag for r in fw.requirements if "metric:key" in r.tags for tag in r.tags if tag.startswith("dora:")}
-    assert metrics == {"dora:deployment-frequency", "dora:lead-time-for-changes", "dora:change-failure-rate",
-                       "dora:time-to-restore"}
+    assert metrics == {
+        "dora:deployment-frequency",
+        "dora:lead-time-for-changes",
+        "dora:change-failure-rate",
+        "dora:time-to-restore",
+    }
     for req in fw.requirements:
         if "metric:key" in req.tags:
             assert isinstance(req.answer, NumericAnswer) and req.answer.unit and len(req.answer.bands) >= 4
@@ -112,5 +125,9 @@ def test_sox_requires_evidence_everywhere():
 
 def test_gdpr_covers_breach_notification_within_72_hours():
     fw = FRAMEWORKS["gdpr-engineering"]
-    breach = [r for r in fw.requirements if any(t.startswith("gdpr:art-33") for t in r.tags) and isinstance(r.answer, NumericAnswer)]
+    breach = [
+        r
+        for r in fw.requirements
+        if any(t.startswith("gdpr:art-33") for t in r.tags) and isinstance(r.answer, NumericAnswer)
+    ]
     assert breach and breach[0].answer.credit_of(72) == 1 and breach[0].answer.credit_of(73) < 1

@@ -95,8 +95,12 @@ def test_yaml_12_booleans_yes_is_a_string():
     error = one_error(VALID.replace("na_allowed: false", "na_allowed: yes"))
     assert "na_allowed: expected true or false, got the string 'yes'" in error
     # ... while true and false in any case are booleans.
-    assert load_framework_text(VALID.replace("na_allowed: false", "na_allowed: FALSE")).requirements[1].na_allowed is False
-    assert load_framework_text(VALID.replace("na_allowed: false", "na_allowed: True")).requirements[1].na_allowed is True
+    assert (
+        load_framework_text(VALID.replace("na_allowed: false", "na_allowed: FALSE")).requirements[1].na_allowed is False
+    )
+    assert (
+        load_framework_text(VALID.replace("na_allowed: false", "na_allowed: True")).requirements[1].na_allowed is True
+    )
 
 
 @pytest.mark.parametrize("word", ["on", "off", "y", "n", "no", "Yes"])
@@ -140,7 +144,9 @@ def test_wrong_type():
 
 
 def test_bad_framework_id():
-    assert one_error(VALID.replace("id: demo", "id: Demo_1")).startswith("fw.yaml:1: id: 'Demo_1' is not a valid framework id")
+    assert one_error(VALID.replace("id: demo", "id: Demo_1")).startswith(
+        "fw.yaml:1: id: 'Demo_1' is not a valid framework id"
+    )
 
 
 def test_bad_requirement_id():
@@ -155,7 +161,10 @@ def test_bad_scale_id_and_option_value():
 
 def test_duplicate_requirement_id():
     error = one_error(VALID.replace("- id: R2", "- id: R1"))
-    assert error == "fw.yaml:24: domains[0].requirements[1].id: duplicate requirement id 'R1' (first at domains[0].requirements[0], line 20)"
+    assert (
+        error
+        == "fw.yaml:24: domains[0].requirements[1].id: duplicate requirement id 'R1' (first at domains[0].requirements[0], line 20)"
+    )
 
 
 def test_duplicate_domain_id():
@@ -165,12 +174,16 @@ def test_duplicate_domain_id():
 
 def test_duplicate_scale_value():
     error = one_error(VALID.replace("value: all", "value: none"))
-    assert error == "fw.yaml:12: scales.coverage[1].value: duplicate value 'none' in scale 'coverage' (first on line 11)"
+    assert (
+        error == "fw.yaml:12: scales.coverage[1].value: duplicate value 'none' in scale 'coverage' (first on line 11)"
+    )
 
 
 def test_unknown_scale():
     error = one_error(VALID.replace("answer: coverage", "answer: coverag"))
-    assert error.startswith("fw.yaml:23: domains[0].requirements[0].answer: unknown scale 'coverag'; known scales: coverage,")
+    assert error.startswith(
+        "fw.yaml:23: domains[0].requirements[0].answer: unknown scale 'coverag'; known scales: coverage,"
+    )
 
 
 def test_builtin_scale_cannot_be_redefined():
@@ -190,7 +203,9 @@ def test_level_on_the_floor():
 
 def test_level_on_a_compliance_framework():
     text = VALID.replace("kind: maturity", "kind: compliance")
-    text = text.replace("levels:\n  - {number: 1, name: Initial}\n  - {number: 2, name: Managed}\n  - {number: 3, name: Defined}\n", "")
+    text = text.replace(
+        "levels:\n  - {number: 1, name: Initial}\n  - {number: 2, name: Managed}\n  - {number: 3, name: Defined}\n", ""
+    )
     lines = errors_of(text)
     assert lines == [
         "fw.yaml:18: domains[0].requirements[0].level: a compliance framework has no levels; remove 'level'",
@@ -204,14 +219,21 @@ def test_levels_on_a_compliance_framework():
 
 
 def test_maturity_framework_needs_levels_and_requirement_levels():
-    text = VALID.replace("levels:\n  - {number: 1, name: Initial}\n  - {number: 2, name: Managed}\n  - {number: 3, name: Defined}\n", "")
+    text = VALID.replace(
+        "levels:\n  - {number: 1, name: Initial}\n  - {number: 2, name: Managed}\n  - {number: 3, name: Defined}\n", ""
+    )
     lines = errors_of(text.replace("        level: 2\n", ""))
     assert lines[0] == "fw.yaml:1: levels: missing required key: a maturity framework defines at least 2 levels"
-    assert "fw.yaml:16: domains[0].requirements[0].level: missing required key: every requirement of a maturity framework has a level" in lines
+    assert (
+        "fw.yaml:16: domains[0].requirements[0].level: missing required key: every requirement of a maturity framework has a level"
+        in lines
+    )
 
 
 def test_levels_not_increasing():
-    error = one_error(VALID.replace("{number: 3, name: Defined}", "{number: 2, name: Defined}").replace("level: 3\n", "level: 2\n"))
+    error = one_error(
+        VALID.replace("{number: 3, name: Defined}", "{number: 2, name: Defined}").replace("level: 3\n", "level: 2\n")
+    )
     assert error == "fw.yaml:8: levels[2].number: level numbers must strictly increase down the list: 2 follows 2"
 
 
@@ -231,13 +253,17 @@ def test_band_bounds_reversed():
 
 
 def test_numeric_answer_needs_bands():
-    error = one_error(VALID.replace("          bands:\n            - {max: 24, credit: 1}\n            - {credit: 0}\n", ""))
+    error = one_error(
+        VALID.replace("          bands:\n            - {max: 24, credit: 1}\n            - {credit: 0}\n", "")
+    )
     assert error == "fw.yaml:30: domains[0].requirements[1].answer.bands: missing required key"
 
 
 @pytest.mark.parametrize("credit", ["1.5", "-0.1"])
 def test_credit_outside_0_1(credit):
-    error = one_error(VALID.replace("{value: all, label: All, credit: 1}", f"{{value: all, label: All, credit: {credit}}}"))
+    error = one_error(
+        VALID.replace("{value: all, label: All, credit: 1}", f"{{value: all, label: All, credit: {credit}}}")
+    )
     assert error == f"fw.yaml:12: scales.coverage[1].credit: expected a number >= 0 and <= 1, got {float(credit)}"
 
 
@@ -275,7 +301,9 @@ def test_duplicate_yaml_key():
 
 
 def test_custom_yaml_tags_are_refused():
-    assert "YAML tag '!python/object' is not allowed" in one_error(VALID.replace("title: Demo", "title: !python/object x"))
+    assert "YAML tag '!python/object' is not allowed" in one_error(
+        VALID.replace("title: Demo", "title: !python/object x")
+    )
 
 
 def test_alias_bomb_is_refused():
@@ -333,7 +361,10 @@ def test_explicit_str_tag_and_quotes_keep_strings():
 
 def test_paths_are_named_when_a_problem_is_found_late_in_the_tree():
     error = one_error(VALID.replace("- {credit: 0}", "- {credit: !custom 0}"))
-    assert error == "fw.yaml:34: domains[0].requirements[1].answer.bands[1].credit: YAML tag '!custom' is not allowed; remove it"
+    assert (
+        error
+        == "fw.yaml:34: domains[0].requirements[1].answer.bands[1].credit: YAML tag '!custom' is not allowed; remove it"
+    )
 
 
 def test_huge_weight_is_an_error_not_a_crash():

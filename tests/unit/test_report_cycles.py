@@ -86,10 +86,7 @@ def section(text: str, heading: str, following: str) -> str:
 def test_pdf_compares_with_the_previous_cycle_and_draws_the_trend(report, tmp_path):
     text = pdf_text(render.render_pdf(report), tmp_path)
     contents = section(text, "Contents", "Executive summary")
-    pages = {
-        title: int(page)
-        for title, page in re.findall(r"^\s*(\S.*?)\s{2,}(\d+)$", contents, re.M)
-    }
+    pages = {title: int(page) for title, page in re.findall(r"^\s*(\S.*?)\s{2,}(\d+)$", contents, re.M)}
     assert pages["Executive summary"] < pages["Comparison with the previous cycle"] < pages["Trend"]
     assert pages["Trend"] < pages["Requirements by domain"]
     summary = section(text, "Executive summary", "Top gaps")
@@ -98,8 +95,9 @@ def test_pdf_compares_with_the_previous_cycle_and_draws_the_trend(report, tmp_pa
     compared = section(text, "Comparison with the previous cycle", "Trend")
     words = " ".join(compared.split())  # the lead paragraph wraps
     assert "The previous cycle, as of 2026-05-21 (version 2026.1), against this assessment, as of 2026-11-21" in words
-    assert re.search(r"^\s*CI-02\s+Automated tests gate merges\s+Improved\s+Partial\s+Partial\s+0\.50 → 0\.75$",
-                     compared, re.M), compared
+    assert re.search(
+        r"^\s*CI-02\s+Automated tests gate merges\s+Improved\s+Partial\s+Partial\s+0\.50 → 0\.75$", compared, re.M
+    ), compared
     assert re.search(r"^\s*DEP-03\s.*Regressed\s+Met\s+Not met\s+1\.00 → 0\.00$", compared, re.M), compared
     assert re.search(r"^\s*OPS-01\s.*Regressed\s+Met\s+Not met\s+1\.00 → 0\.00$", compared, re.M), compared
     assert not re.search(r"^\s*(CI-01|CI-03|DEP-01|DEP-02|OPS-02)\s", compared, re.M)  # unchanged: not listed

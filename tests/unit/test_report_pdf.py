@@ -44,8 +44,16 @@ def test_pdf_holds_what_an_auditor_needs(devops_files, tmp_path):
     assert pages and all(total == pages[0][1] for _, total in pages)
     assert [int(n) for n, _ in pages] == list(range(1, int(pages[0][1]) + 1))
     assert text.count(report.id) >= len(pages)  # the report id on every page
-    for heading in ("Contents", "Executive summary", "Requirements by domain", "Evidence index", "Gaps",
-                    "Improvement backlog", "Method", "Sign-off"):
+    for heading in (
+        "Contents",
+        "Executive summary",
+        "Requirements by domain",
+        "Evidence index",
+        "Gaps",
+        "Improvement backlog",
+        "Method",
+        "Sign-off",
+    ):
         assert heading in text
     assert "Dana Auditor" in text
 
@@ -53,7 +61,7 @@ def test_pdf_holds_what_an_auditor_needs(devops_files, tmp_path):
 def test_unsupported_requirements_are_marked(devops_files, tmp_path):
     text = pdf_text(render_pdf(report_from_files(*devops_files)), tmp_path)
     ops = next(line for line in text.splitlines() if "OPS-01" in line and "Yes" in line)
-    following = text[text.index(ops):text.index(ops) + 600]
+    following = text[text.index(ops) : text.index(ops) + 600]
     assert "UNSUPPORTED" in following
     slo = next(line for line in text.splitlines() if "SLO document" in line)
     assert "2026-10-31" in slo and "EXPIRED" in slo  # the expired SLO document, at the as-of date 2026-11-21
@@ -87,14 +95,20 @@ def test_the_fetcher_refuses_everything_but_our_assets():
     from reports.worker import ASSETS, asset_path
 
     assert asset_path((ASSETS / "report.css").as_uri()) is not None
-    for url in ("file:///etc/passwd", "http://example.com/x.css", (ASSETS / ".." / "render.py").resolve().as_uri(),
-                "data:text/css,body{}", "file://evil.example" + str(ASSETS / "report.css")):
+    for url in (
+        "file:///etc/passwd",
+        "http://example.com/x.css",
+        (ASSETS / ".." / "render.py").resolve().as_uri(),
+        "data:text/css,body{}",
+        "file://evil.example" + str(ASSETS / "report.css"),
+    ):
         assert asset_path(url) is None, url
 
 
 def test_compliance_report_has_no_levels(tmp_path):
-    text = pdf_text(render_pdf(report_from_files(EXAMPLES / "itgc-mini.yaml", EXAMPLES / "itgc-mini.answers.yaml")),
-                    tmp_path)
+    text = pdf_text(
+        render_pdf(report_from_files(EXAMPLES / "itgc-mini.yaml", EXAMPLES / "itgc-mini.answers.yaml")), tmp_path
+    )
     assert "COMPLIANCE ASSESSMENT REPORT" in text
     assert "33.3" in text and "Maturity level" not in text
 
@@ -113,13 +127,21 @@ def test_contents_page_numbers_point_at_their_sections(devops_files, tmp_path, p
     pdf = render_pdf(report, parallel=parallel)
     path = tmp_path / "r.pdf"
     path.write_bytes(pdf)
-    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                           check=True).stdout.split("\f")
+    pages = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout.split("\f")
     contents = next(p for p in pages if "Contents" in p)
     listed = dict(re.findall(r"^\s*(\S.*?\S)\s{2,}(\d+)\s*$", contents, flags=re.M))
     assert "000" not in contents  # the placeholders the numbers are stamped over are never printed
-    for title in ("Executive summary", "Requirements by domain", "Evidence index", "Gaps and improvement backlog",
-                  "Method", "Sign-off", "Operations"):
+    for title in (
+        "Executive summary",
+        "Requirements by domain",
+        "Evidence index",
+        "Gaps and improvement backlog",
+        "Method",
+        "Sign-off",
+        "Operations",
+    ):
         page = pages[int(listed[title]) - 1]
         assert title in page, (title, listed[title])
     total = len([p for p in pages if p.strip()])
@@ -141,7 +163,9 @@ def reviewed_report(devops_files, trail_entries: int = 3):
     answers = read_answers_file(devops_files[1], framework)
     at = dt.datetime(2026, 11, 20, 14, 5, tzinfo=dt.UTC)
     findings = (
-        FindingEntry("CI-02", "audrey", "finding", "minor", "Tests are not a required check on the release branch.", at),
+        FindingEntry(
+            "CI-02", "audrey", "finding", "minor", "Tests are not a required check on the release branch.", at
+        ),
         FindingEntry("OPS-01", "otto", "finding", "major", "No current SLO document. " + "x" * 400, at),
         FindingEntry("CI-01", "audrey", "verified", None, None, at),
     )
@@ -204,7 +228,7 @@ def test_a_report_without_review_has_no_review_sections(devops_files, tmp_path):
     text = pdf_text(render_pdf(report_from_files(*devops_files)), tmp_path)
     for absent in ("Review findings", "Audit trail", "Finding:", "Approved by lead", "Auditors' review"):
         assert absent not in text
-    signoff = text[text.rindex("Sign-off"):]
+    signoff = text[text.rindex("Sign-off") :]
     approved_line = next(line for line in signoff.splitlines() if "Approved by" in line)
     assert approved_line.split() == ["Approved", "by"]  # a blank line to sign
 

@@ -18,7 +18,9 @@ from tests.conftest import EXAMPLES
 AT = dt.datetime(2026, 11, 20, 14, 5, tzinfo=dt.UTC)
 
 
-def finding(rid: str, auditor: str = "audrey", severity: str | None = "minor", comment: str | None = "Gap") -> FindingEntry:
+def finding(
+    rid: str, auditor: str = "audrey", severity: str | None = "minor", comment: str | None = "Gap"
+) -> FindingEntry:
     verdict = "verified" if severity is None else "finding"
     return FindingEntry(rid, auditor, verdict, severity, comment, AT)
 

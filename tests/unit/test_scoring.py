@@ -16,13 +16,15 @@ LEVELS = (Level(1, "Initial"), Level(2, "Managed"), Level(3, "Defined"))
 
 
 def req(rid, level=2, domain="D", **kwargs):
-    return Requirement(id=rid, title=rid, domain_id=domain, answer=kwargs.pop("answer", YPN), question=rid,
-                       level=level, **kwargs)
+    return Requirement(
+        id=rid, title=rid, domain_id=domain, answer=kwargs.pop("answer", YPN), question=rid, level=level, **kwargs
+    )
 
 
 def maturity(*domains, met_threshold=1.0):
-    return Framework(id="f", version="1", title="F", kind="maturity", domains=domains, levels=LEVELS,
-                     met_threshold=met_threshold)
+    return Framework(
+        id="f", version="1", title="F", kind="maturity", domains=domains, levels=LEVELS, met_threshold=met_threshold
+    )
 
 
 def compliance(*domains):
@@ -37,8 +39,13 @@ def test_statuses_and_credits():
     fw = maturity(Domain("D", "D", (req("A"), req("B"), req("C"), req("N"), req("U"))))
     card = score(fw, answers(A="yes", B="partial", C="no", N="na"), as_of=AS_OF)
     got = {r.id: (r.status, r.credit) for r in card.requirements}
-    assert got == {"A": ("met", 1.0), "B": ("partial", 0.5), "C": ("not_met", 0.0),
-                   "N": ("not_applicable", 0.0), "U": ("unanswered", 0.0)}
+    assert got == {
+        "A": ("met", 1.0),
+        "B": ("partial", 0.5),
+        "C": ("not_met", 0.0),
+        "N": ("not_applicable", 0.0),
+        "U": ("unanswered", 0.0),
+    }
     # na leaves both numerator and denominator: (1 + 0.5 + 0 + 0) / 4
     assert card.score == pytest.approx(37.5)
     assert card.completion == pytest.approx(80.0)
@@ -96,7 +103,10 @@ def test_unsupported_only_when_evidence_is_required_and_credit_above_zero():
     fw = maturity(Domain("D", "D", (req("R", evidence="required"), req("O"), req("Z", evidence="required"))))
     card = score(fw, answers(R="partial", O="yes", Z="no"), as_of=AS_OF)
     assert [(r.id, r.unsupported, r.credit) for r in card.requirements] == [
-        ("R", True, 0.0), ("O", False, 1.0), ("Z", False, 0.0)]
+        ("R", True, 0.0),
+        ("O", False, 1.0),
+        ("Z", False, 0.0),
+    ]
 
 
 def test_numeric_bands_first_match_wins():
@@ -115,9 +125,14 @@ def test_level_is_highest_with_everything_below_met():
 
 
 def test_levels_with_gaps_in_numbering():
-    fw = Framework(id="f", version="1", title="F", kind="maturity",
-                   levels=(Level(0, "None"), Level(2, "Two"), Level(5, "Five")),
-                   domains=(Domain("D", "D", (req("A", level=2), req("B", level=5))),))
+    fw = Framework(
+        id="f",
+        version="1",
+        title="F",
+        kind="maturity",
+        levels=(Level(0, "None"), Level(2, "Two"), Level(5, "Five")),
+        domains=(Domain("D", "D", (req("A", level=2), req("B", level=5))),),
+    )
     assert score(fw, answers(A="yes", B="no"), as_of=AS_OF).level == 2
     assert score(fw, answers(A="no", B="yes"), as_of=AS_OF).level == 0
 
@@ -130,8 +145,10 @@ def test_overall_level_is_lowest_domain_level():
 
 
 def test_gaps_filtered_by_target_and_ordered_by_level_then_file_order():
-    fw = maturity(Domain("D1", "D1", (req("A3", level=3), req("A2", level=2))),
-                  Domain("D2", "D2", (req("B2", level=2, domain="D2"), req("B3", level=3, domain="D2"))))
+    fw = maturity(
+        Domain("D1", "D1", (req("A3", level=3), req("A2", level=2))),
+        Domain("D2", "D2", (req("B2", level=2, domain="D2"), req("B3", level=3, domain="D2"))),
+    )
     card = score(fw, {}, as_of=AS_OF)
     assert [g.id for g in card.gaps] == ["A2", "B2", "A3", "B3"]
     assert [g.id for g in score(fw, {}, as_of=AS_OF, target_level=2).gaps] == ["A2", "B2"]

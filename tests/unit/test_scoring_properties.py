@@ -30,19 +30,31 @@ def frameworks(draw) -> Framework:
         requirements = []
         for _ in range(draw(st.integers(1, 6))):
             counter += 1
-            requirements.append(Requirement(
-                id=f"R{counter}", title="r", question="r", domain_id=f"D{d_index}",
-                answer=draw(st.sampled_from(SCALES)),
-                weight=draw(st.sampled_from([0.5, 1.0, 2.0, 3.0])),
-                na_allowed=draw(st.booleans()),
-                evidence=draw(st.sampled_from(["required", "optional", "none"])),
-                level=draw(st.sampled_from([lv.number for lv in levels[1:]])) if is_maturity else None,
-            ))
-        domains.append(Domain(f"D{d_index}", f"D{d_index}", tuple(requirements),
-                              weight=draw(st.sampled_from([0.5, 1.0, 2.0]))))
-    return Framework(id="gen", version="1", title="Generated", kind="maturity" if is_maturity else "compliance",
-                     domains=tuple(domains), levels=levels,
-                     met_threshold=draw(st.sampled_from([1.0, 0.75, 0.5])))
+            requirements.append(
+                Requirement(
+                    id=f"R{counter}",
+                    title="r",
+                    question="r",
+                    domain_id=f"D{d_index}",
+                    answer=draw(st.sampled_from(SCALES)),
+                    weight=draw(st.sampled_from([0.5, 1.0, 2.0, 3.0])),
+                    na_allowed=draw(st.booleans()),
+                    evidence=draw(st.sampled_from(["required", "optional", "none"])),
+                    level=draw(st.sampled_from([lv.number for lv in levels[1:]])) if is_maturity else None,
+                )
+            )
+        domains.append(
+            Domain(f"D{d_index}", f"D{d_index}", tuple(requirements), weight=draw(st.sampled_from([0.5, 1.0, 2.0])))
+        )
+    return Framework(
+        id="gen",
+        version="1",
+        title="Generated",
+        kind="maturity" if is_maturity else "compliance",
+        domains=tuple(domains),
+        levels=levels,
+        met_threshold=draw(st.sampled_from([1.0, 0.75, 0.5])),
+    )
 
 
 def value_for(draw, requirement: Requirement):

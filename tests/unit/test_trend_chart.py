@@ -80,8 +80,10 @@ def test_the_description_gives_each_series_first_and_last_value_in_words():
         "Run: 30.0 at 2025-12-31, the only score, no score for 2 of 3."
     )
     down = ET.fromstring(chart(TrendSeries("D", [80.0, 60.0, 60.0]), TrendSeries("S", [5.0, 9.0, 5.0])))
-    assert down.find(f"{SVG}desc").text.endswith("D: from 80.0 at 2025-06-30 to 60.0 at 2026-06-30, down 20.0. "
-                                                  "S: from 5.0 at 2025-06-30 to 5.0 at 2026-06-30, unchanged.")
+    assert down.find(f"{SVG}desc").text.endswith(
+        "D: from 80.0 at 2025-06-30 to 60.0 at 2026-06-30, down 20.0. "
+        "S: from 5.0 at 2025-06-30 to 5.0 at 2026-06-30, unchanged."
+    )
 
 
 def test_points_sit_on_the_0_to_100_gridlines_at_evenly_spaced_cycles():
@@ -203,8 +205,15 @@ def test_no_style_script_or_external_reference():
 
 def test_the_same_inputs_give_the_same_output_and_ids():
     def build() -> str:
-        return trend_chart_svg(list(CYCLES), [TrendSeries("Overall", [40.0, 55.0, 70.0], ["L1", "L2", "L2"], bold=True),
-                                             TrendSeries("Build", (50.0, None, 75.0))], title="Scores", target=60.0)
+        return trend_chart_svg(
+            list(CYCLES),
+            [
+                TrendSeries("Overall", [40.0, 55.0, 70.0], ["L1", "L2", "L2"], bold=True),
+                TrendSeries("Build", (50.0, None, 75.0)),
+            ],
+            title="Scores",
+            target=60.0,
+        )
 
     assert build() == build()
     ids = [el.get("id") for el in ET.fromstring(build()).iter() if el.get("id")]
