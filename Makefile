@@ -30,10 +30,12 @@ run: $(VENV)/.installed instance
 
 test: $(VENV)/.test-installed instance
 	$(BIN)/ruff check assessment reports tests bench
+	$(BIN)/ruff format --check assessment reports tests bench
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check assessment reports tests bench
+	$(BIN)/ruff format --check assessment reports tests bench
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_engine.py
