@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ASSETS = Path(__file__).resolve().parent / "assets"
+PT_PER_PX = 0.75  # WeasyPrint lays out in CSS pixels (1/96 in); PDF measures in points (1/72 in)
 
 
 class FetchRefused(ValueError):
@@ -70,9 +71,9 @@ def _stamps(page_number: int, page) -> dict[str, list]:
             color = box.style["color"]
             found[name] = [
                 page_number,
-                (box.content_box_x() + box.width) * 0.75,
-                (box.position_y + box.baseline) * 0.75,
-                box.style["font_size"] * 0.75,
+                (box.content_box_x() + box.width) * PT_PER_PX,
+                (box.position_y + box.baseline) * PT_PER_PX,
+                box.style["font_size"] * PT_PER_PX,
                 list(color.to("srgb").coordinates),
             ]
     return found
