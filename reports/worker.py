@@ -158,8 +158,7 @@ def main(args: list[str]) -> int:
     gc.disable()
     import_weasyprint()  # now, while the parent is still preparing the documents
     render_document(WARM_UP)
-    gc.collect()
-    gc.freeze()  # what is made so far lives as long as the process: no collection needs to look at it
+    gc.freeze()  # what is made so far lives as long as the process (collecting its few scraps would take 0.05 s)
     requests, replies = sys.stdin, sys.stdout
     if args[:1] == ["--fork"]:
         theirs = [int(fd) for fd in args[1:3]]

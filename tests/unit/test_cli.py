@@ -295,3 +295,22 @@ def test_help_lists_every_command_without_building_the_application():
     assert out.splitlines()[-1] == "built: False"
     listed = {line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.startswith("  ")}
     assert {"db", "init", "users", "audit", "frameworks", "report", "bundle", "validate", "score", "run"} <= listed
+
+
+def test_a_file_command_ends_without_teardown_but_runs_its_exit_handlers_and_flushes(tmp_path):
+    probe = (
+        "import atexit, sys\n"
+        "class Noisy:\n"
+        "    def __del__(self):\n"
+        "        sys.stderr.write('torn down\\n')\n"
+        "kept = Noisy()\n"
+        "atexit.register(lambda: sys.stderr.write('exit handler ran\\n'))\n"
+        "sys.argv = ['assessment', 'schema']\n"
+        "from assessment.launch import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout)["$schema"]  # the whole schema, flushed to a pipe
+    assert "exit handler ran" in done.stderr and "torn down" not in done.stderr
+    failed = subprocess.run([str(SCRIPT), "validate", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
+    assert failed.returncode == 2 and "missing.yaml" in failed.stderr  # exit codes are kept
