@@ -168,6 +168,7 @@ def main(args: list[str]) -> int:
             null = os.open(os.devnull, os.O_RDWR)
             os.dup2(null, 0)
             os.dup2(null, 1)
+            os.close(null)
             requests = open(theirs[0], encoding="utf-8")  # noqa: SIM115  (it lives as long as the process)
             replies = open(theirs[1], "w", encoding="utf-8")  # noqa: SIM115
         else:
