@@ -2,9 +2,9 @@
 
 Entries are only ever added. Each takes the next sequence number and the previous entry's hash
 inside the same transaction as the change it records, so a rolled-back change leaves no entry
-and a committed one always has its entry. On PostgreSQL a transaction-scoped advisory lock makes
-writers take turns; SQLite allows one writer at a time anyway. The unique sequence number is
-the last guard: two writers can never both append entry N.
+and a committed one always has its entry. Writers take turns: on PostgreSQL through a
+transaction-scoped advisory lock, on SQLite by taking its write lock before reading the head.
+The unique sequence number is the last guard: two writers can never both append entry N.
 
 Nothing expires: there is no code that deletes or rewrites an entry.
 """
@@ -51,8 +51,14 @@ def _head(session: Session) -> tuple[int, str]:
     cached = session.info.get(_HEAD)
     if cached is not None:
         return cached
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write that changes nothing takes SQLite's one write lock now (waiting, up to the busy
+        # timeout, for a writer that holds it to commit), so the head read next is the latest and
+        # stays so until this transaction ends. Read first, two writers would both take entry N.
+        session.execute(text("UPDATE audit_entry SET seq = seq WHERE 0"))
     row = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     return (row.seq, row.hash) if row else (0, GENESIS)
 

@@ -4,6 +4,8 @@ on the demo workspace, before and after a row is altered or deleted directly in 
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from sqlalchemy import select, text
@@ -85,6 +87,37 @@ def test_a_rolled_back_change_leaves_no_entry(app, client, devops):
     before = len(trail(app))
     response = autosave(client, assessment, "CI-02", "not-a-value")
     assert response.status_code == 400 and len(trail(app)) == before
+
+
+def test_writers_at_the_same_moment_take_turns_and_lose_nothing(app):
+    """Three writers appending at once, as three people saving answers: every change and its entry
+    land, and the chain holds (on SQLite the second writer used to take the same entry number and fail)."""
+    from assessment.services import audit
+
+    errors: list[str] = []
+    start = threading.Barrier(3)
+
+    def writer(n: int) -> None:
+        with app.app_context():
+            start.wait()
+            for i in range(30):
+                try:
+                    audit.record("test.write", "thing", f"{n}-{i}")
+                    time.sleep(0.001)  # the rest of the change, while its entry is pending
+                    db.session.commit()
+                except Exception as exc:
+                    db.session.rollback()
+                    errors.append(repr(exc)[:200])
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(trail(app, action="test.write")) == 90
+    with app.app_context():
+        assert audit.verify().broken is None
 
 
 @pytest.fixture
