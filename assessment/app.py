@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +84,25 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     _error_pages(app)
     _security_headers(app)
     _filters(app)
+    if not app.testing:
+        _settle_after_first_request(app)
     return app
+
+
+def _settle_after_first_request(app: Flask) -> None:
+    """After the first request, collect once and freeze what is left: the modules, the configuration
+    and the caches that request filled live as long as the server. The collector's full passes
+    then leave them out; they used to walk them every few requests on a large framework's pages,
+    a 90 ms pause that set the results page's 95th percentile (bench/bench_web.py). Tests build
+    many applications in one process and skip this, so each test's application can be collected."""
+    settled = threading.Event()
+
+    @app.teardown_request
+    def settle(_exc: BaseException | None) -> None:
+        if not settled.is_set():
+            settled.set()
+            gc.collect()
+            gc.freeze()
 
 
 def _filters(app: Flask) -> None:
