@@ -235,8 +235,8 @@ def render_html(report: Report) -> str:
     for part in parts:
         if part.kind == "toc":
             part.entries = _toc_entries(parts, {})
-    bodies = {index: _body(report, part, context) for index, part in enumerate(parts)}
-    return _group_html(_head(report, context), parts, bodies, list(range(len(parts))))
+    head, bodies = _rendered(report, parts, context)
+    return _group_html(head, parts, bodies, list(range(len(parts))))
 
 
 def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
@@ -278,15 +278,15 @@ def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
 # --- PDF ---------------------------------------------------------------------------------
 
 
-def _head(report: Report, context: dict[str, Any]) -> str:
-    """A report document up to <body>: its title and stylesheets."""
-    return render_part(report, Part("closing"), context).split("<body>")[0]
-
-
-def _body(report: Report, part: Part, context: dict[str, Any]) -> str:
-    """What a part puts between <body> and </body>."""
-    html = render_part(report, part, context)
-    return html[html.index("<body>") + len("<body>") : html.rindex("</body>")]
+def _rendered(report: Report, parts: list[Part], context: dict[str, Any]) -> tuple[str, dict[int, str]]:
+    """Each part rendered once: the document head they share (up to <body>: title and stylesheets),
+    and what each part puts between <body> and </body>, by index."""
+    head, bodies = "", {}
+    for index, part in enumerate(parts):
+        html = render_part(report, part, context)
+        start = html.index("<body>")
+        head, bodies[index] = html[:start], html[start + len("<body>") : html.rindex("</body>")]
+    return head, bodies
 
 
 def _groups(parts: list[Part], indexes: list[int], weights: dict[int, int], parallel: bool) -> list[list[int]]:
@@ -381,13 +381,9 @@ def _stamp(writer, stamps: dict[int, list[Stamp]]) -> None:
         page[NameObject("/Contents")] = ArrayObject([save, *existing, restore, stream("q " + " ".join(text) + " Q\n")])
 
 
-def render_pdf(
-    report: Report, html: str | None = None, log: list[str] | None = None, parallel: bool | None = None
-) -> bytes:
-    """The report as PDF bytes; `log` (when given) receives every URL the renderer asked for.
-
-    `html` is accepted for compatibility and ignored: a PDF is always rendered from its parts.
-    """
+def render_pdf(report: Report, log: list[str] | None = None, parallel: bool | None = None) -> bytes:
+    """The report as PDF bytes, rendered from its parts; `log` (when given) receives every URL the
+    renderer asked for."""
     # pypdf (for the merge) is imported while the workers render
     merger = threading.Thread(target=importlib.import_module, args=("pypdf",), daemon=True)
     merger.start()
@@ -403,10 +399,9 @@ def render_pdf(
     for number, entry in enumerate(placeholders):
         entry["page"], entry["stamp"] = "000", f"toc-{number}"
     parts[toc_index].entries = placeholders
-    bodies = {index: _body(report, part, context) for index, part in enumerate(parts)}
+    head, bodies = _rendered(report, parts, context)
     groups = _groups(parts, body, {i: len(bodies[i]) for i in body}, parallel)
     groups[0].insert(1, toc_index)
-    head = _head(report, context)
     results = pool.render([_group_html(head, parts, bodies, group) for group in groups])
     anchors: dict[str, int] = {}
     page = 1
@@ -414,7 +409,6 @@ def render_pdf(
         for name, offset in result.anchors.items():
             anchors[name] = page + offset
         page += result.pages
-    total = page - 1
     first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
     entries = _toc_entries(parts, first_page)
     stamps: dict[int, list[Stamp]] = {}
@@ -436,6 +430,7 @@ def render_pdf(
     if log is not None:
         for result in results:
             log.extend(result.log)
+    total = len(writer.pages)
     for index, pdf_page in enumerate(writer.pages):
         right = float(pdf_page.mediabox.width) - 16 * _MM
         baseline = float(pdf_page.mediabox.height) - (20 * _MM - 4 * _MM - 7.5)

@@ -85,7 +85,7 @@ def test_hostile_text_is_printed_and_nothing_is_fetched(devops_files, tmp_path):
     html = render_html(report)
     assert "<img" not in html and "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
     log: list[str] = []
-    out = pdf_text(render_pdf(report, html, log=log), tmp_path, layout=False)
+    out = pdf_text(render_pdf(report, log=log), tmp_path, layout=False)
     compact = "".join(out.split())  # the note wraps inside its table cell
     assert '<imgsrc="file:///etc/passwd"><b>bold</b><script>alert(1)</script>' in compact
     assert all(url.endswith("/reports/assets/report.css") for url in log), log
