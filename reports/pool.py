@@ -120,8 +120,7 @@ class _Worker:
             self.requests.write(f"{path}\n")
             self.requests.flush()
             if not select.select([self.replies], [], [], seconds)[0]:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.group, signal.SIGKILL)
+                self._kill_group()
                 raise WorkerFailed(
                     f"a report rendering worker took longer than {seconds:g} s on one document", "it was stopped"
                 )
@@ -140,6 +139,11 @@ class _Worker:
         finally:
             pdf_path.unlink(missing_ok=True)
 
+    def _kill_group(self) -> None:
+        """Stop the process started and the worker it forked, whatever they are doing."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.group, signal.SIGKILL)
+
     def _stderr_tail(self) -> str:
         """The end of what the worker process (and any worker forked from it) wrote to stderr."""
         try:
@@ -157,8 +161,7 @@ class _Worker:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
+                self._kill_group()
                 self.process.wait()
         self.replies.close()
         self.errors.close()

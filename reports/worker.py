@@ -2,13 +2,13 @@
 
 It imports WeasyPrint as soon as it starts, so that cost overlaps whatever its parent does
 meanwhile, lays out a first page, forks a second worker when asked to (see main), then reads
-one HTML file path per line on stdin. For each it writes FILE.pdf and
-answers one JSON line on stdout: {"pages": ..., "anchors": {...}, "stamps": {...}, "log": [...]}
-(the page count, the page of each element id, where numbers are to be stamped, the URLs asked
-for), or {"error": "..."} when that document failed; it then waits for the next path, and exits
-at the end of its input. A subprocess rather than
-multiprocessing: nothing depends on how the parent was started (a web worker's thread, a console
-script, a test runner). See reports.pool for the parent's side.
+one HTML file path per line on stdin. For each it writes FILE.pdf and answers one JSON line on
+stdout: {"pages": ..., "anchors": {...}, "stamps": {...}, "log": [...], "pid": ...} (the page
+count, the page of each element id, where numbers are to be stamped, the URLs asked for, the
+process that answered), or {"error": "...", "pid": ...} when that document failed; it then waits
+for the next path, and exits at the end of its input. A subprocess rather than multiprocessing:
+nothing depends on how the parent was started (a web worker's thread, a console script, a test
+runner). See reports.pool for the parent's side.
 
 This module is all a worker imports besides WeasyPrint: the fetcher that limits WeasyPrint to the
 report's own stylesheets lives here, and nothing of the application is loaded.
@@ -58,13 +58,12 @@ def _fetcher(log: list[str] | None):
     return AssetsOnly(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=False)
 
 
-def _stamps(page_number: int, page) -> dict[str, list]:
-    """Where numbers known only after layout go on a page: for every element with a `data-stamp`
-    attribute (laid out with a hidden placeholder), [page index, right edge, baseline, font size]
-    in points from the page's top-left corner, and its colour as RGB fractions."""
+def _stamps(page_number: int, page, found: dict[str, list]) -> None:
+    """Where numbers known only after layout go: for every element with a `data-stamp` attribute
+    (laid out with a hidden placeholder) not yet in `found`, [page index, right edge, baseline,
+    font size] in points from the page's top-left corner, and its colour as RGB fractions."""
     from weasyprint.formatting_structure.boxes import TextBox
 
-    found: dict[str, list] = {}
     for box in page._page_box.descendants():
         name = None if box.element is None else box.element.get("data-stamp")
         if name and isinstance(box, TextBox) and name not in found:
@@ -76,7 +75,6 @@ def _stamps(page_number: int, page) -> dict[str, list]:
                 box.style["font_size"] * PT_PER_PX,
                 list(color.to("srgb").coordinates),
             ]
-    return found
 
 
 def render_document(html: str) -> tuple[bytes, int, dict[str, int], dict[str, list], list[str]]:
@@ -92,7 +90,7 @@ def render_document(html: str) -> tuple[bytes, int, dict[str, int], dict[str, li
         for name in page.anchors:
             anchors.setdefault(name, number)
         if "data-stamp" in html:
-            stamps.update({k: v for k, v in _stamps(number, page).items() if k not in stamps})
+            _stamps(number, page, stamps)
     return document.write_pdf(), len(document.pages), anchors, stamps, log
 
 
