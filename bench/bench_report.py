@@ -55,10 +55,9 @@ def _inputs(requirements: int, folder: Path) -> tuple[Path, Path]:
     return framework_path, answers_path
 
 
-def command_run(requirements: int) -> dict:
+def command_run(framework_path: Path, answers_path: Path) -> dict:
     """Time `assessment report` in a process of its own; its peak memory with its workers."""
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
-        framework_path, answers_path = _inputs(requirements, Path(tmp))
         out = Path(tmp) / "report.pdf"
         command = [str(Path(sys.executable).parent / "assessment"), "report", str(framework_path),
                    str(answers_path), "-o", str(out), "--prepared-by", "bench"]  # fmt: skip
@@ -76,21 +75,20 @@ def command_run(requirements: int) -> dict:
         return {"seconds": seconds, "peak_mb": peak, "bytes": out.stat().st_size, "pages": page_count}
 
 
-def warm_run(requirements: int) -> float:
-    """Seconds to render the report again in a process whose rendering workers are running."""
-    from assessment.domain.answers import read_answers_file
-    from assessment.domain.loader import load_framework_file
-    from reports.model import ReportMeta, build_report
+def warm_runs(framework_path: Path, answers_path: Path, runs: int) -> list[float]:
+    """Seconds to render the report again, `runs` times, in a process whose rendering workers are
+    running (the first rendering, which starts them, is not counted)."""
     from reports.render import render_pdf
+    from reports.sources import report_from_files
 
-    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
-        framework_path, answers_path = _inputs(requirements, Path(tmp))
-        framework = load_framework_file(framework_path)
-        answers = read_answers_file(answers_path, framework)
-        render_pdf(build_report(framework, answers, ReportMeta(scope="Benchmark", prepared_by="bench")))
+    report = report_from_files(framework_path, answers_path, prepared_by="bench")
+    render_pdf(report)
+    seconds = []
+    for _ in range(runs):
         start = time.perf_counter()
-        render_pdf(build_report(framework, answers, ReportMeta(scope="Benchmark", prepared_by="bench")))
-        return time.perf_counter() - start
+        render_pdf(report_from_files(framework_path, answers_path, prepared_by="bench"))
+        seconds.append(time.perf_counter() - start)
+    return seconds
 
 
 def main() -> None:
@@ -105,8 +103,10 @@ def main() -> None:
     for requirements, limit_s, limit_mb in ((60, 3, None), (1200, 30, 500)):
         if args.only and requirements != args.only:
             continue
-        runs = [command_run(requirements) for _ in range(args.runs)]
-        warm = statistics.median(warm_run(requirements) for _ in range(args.runs))
+        with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+            framework_path, answers_path = _inputs(requirements, Path(tmp))
+            runs = [command_run(framework_path, answers_path) for _ in range(args.runs)]
+            warm = statistics.median(warm_runs(framework_path, answers_path, args.runs))
         seconds = statistics.median(r["seconds"] for r in runs)
         peak = max(r["peak_mb"] for r in runs)
         ok &= seconds < limit_s and (limit_mb is None or peak < limit_mb)
