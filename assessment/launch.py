@@ -17,7 +17,6 @@ import sys
 from typing import NoReturn
 
 PDF_COMMANDS = {"report", "bundle"}
-FILE_COMMANDS = {"validate", "score", "report", "bundle", "verify-bundle", "schema"}
 
 
 def renders_pdf(args: list[str]) -> bool:
@@ -49,9 +48,9 @@ def main() -> None:
         from reports import pool
 
         pool.warm()
-    if args and args[0] in FILE_COMMANDS:
-        from .cli_files import files
+    from .cli_files import files  # assessment.cli imports it as well, so no command pays for it twice
 
+    if args and args[0] in files.commands:
         try:
             files.main(prog_name="assessment")
         except SystemExit as done:
