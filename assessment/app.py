@@ -14,10 +14,12 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from . import models  # noqa: F401  (registers the tables with the metadata)
 from .config import PROJECT_ROOT, Defaults, environment_overrides
 from .extensions import csrf, db, login_manager, migrate
+from .models import MAX_ID
 from .services.errors import ServiceError
 
 
@@ -30,6 +32,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
     )
+    app.url_map.converters["int"] = IdConverter
     app.config.from_object(Defaults)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -87,6 +90,20 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.testing:
         _settle_after_first_request(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number above MAX_ID names nothing, so the URL does not match (404)
+    instead of reaching the database, which cannot hold it and fails with a 500."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, *args, **kwargs)
+        self.max = MAX_ID if self.max is None else min(self.max, MAX_ID)
+
+    def to_python(self, value: str) -> Any:
+        if len(value) > len(str(MAX_ID)):  # checked before int(), which refuses a 5,000-digit string
+            raise ValidationError()
+        return super().to_python(value)
 
 
 def _settle_after_first_request(app: Flask) -> None:

@@ -31,6 +31,9 @@ ROLES = ("admin", "lead", "member", "auditor")
 VERDICTS = ("verified", "finding")
 SEVERITIES = ("major", "minor", "observation")
 PDCA_STATUSES = ("plan", "do", "check", "act", "done", "dropped")
+# The largest id an integer key holds (BIGINT on PostgreSQL, INTEGER on SQLite): URLs and forms
+# naming a larger one get a 404 before the database is asked (it would fail on the number).
+MAX_ID = 2**63 - 1
 
 
 def utcnow() -> dt.datetime:

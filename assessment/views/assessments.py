@@ -22,7 +22,7 @@ from ..services import assessments as svc
 from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
 from ..services.filetypes import served_media_type
-from ..views.common import assessment_for, current_user, parse_date, parse_int, user
+from ..views.common import assessment_for, current_user, parse_date, parse_id, parse_int, user
 from ..views.cycles import cycle_panel
 from ..views.presenters import questionnaire_page, results_page
 from ..views.review import review_panel
@@ -246,7 +246,7 @@ def parse_evidence_choice(raw: str | None) -> int:
     match = re.match(r"\s*#?(\d+)\b", raw or "")
     if match is None:
         raise InvalidInput("Choose the evidence to reuse from the list (#number and title).")
-    return int(match.group(1))
+    return parse_id(match.group(1), "Evidence")  # type: ignore[return-value]  (the match is never empty)
 
 
 def _back_to_requirement(assessment_id: int, requirement_id: str):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..services import access, audit
-from .common import parse_date, parse_int, user
+from .common import parse_date, parse_id, parse_int, user
 
 bp = Blueprint("audit", __name__)
 
@@ -23,14 +23,14 @@ def index():
         actor=(args.get("actor") or "").strip()[:200],
         action=(args.get("action") or "").strip()[:64],
         object_type=(args.get("object_type") or "").strip()[:32],
-        assessment_id=parse_int(args.get("assessment"), "Assessment"),
-        scope_id=parse_int(args.get("scope"), "Scope"),
+        assessment_id=parse_id(args.get("assessment"), "Assessment"),
+        scope_id=parse_id(args.get("scope"), "Scope"),
         since=parse_date(args.get("since"), "From"),
         until=parse_date(args.get("until"), "To"),
     )
     stmt = audit.query(where, access.visible_scope_ids(me), access.visible_assessment_ids(me))
-    page = max(parse_int(args.get("page"), "Page") or 1, 1)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = min(max(parse_int(args.get("page"), "Page") or 1, 1), max((total + PAGE - 1) // PAGE, 1))
     entries = list(db.session.scalars(stmt.offset((page - 1) * PAGE).limit(PAGE)))
     return render_template(
         "audit/index.html",

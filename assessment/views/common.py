@@ -10,9 +10,11 @@ import datetime as dt
 
 from flask_login import current_user as _signed_in
 
-from ..models import Assessment, Scope, User
+from ..models import MAX_ID, Assessment, Scope, User
 from ..services import access
-from ..services.errors import InvalidInput
+from ..services.errors import InvalidInput, NotFound
+
+_MAX_DIGITS = len(str(MAX_ID))
 
 
 def user() -> User:
@@ -47,11 +49,24 @@ def parse_date(raw: str | None, label: str) -> dt.date | None:
 
 
 def parse_int(raw: str | None, label: str) -> int | None:
-    """An integer form value, None when empty, InvalidInput otherwise."""
+    """An integer form value, None when empty, InvalidInput otherwise (also beyond the database's integers)."""
     raw = (raw or "").strip()
     if not raw:
         return None
     try:
-        return int(raw)
+        value = int(raw) if len(raw) <= _MAX_DIGITS + 1 else None  # int() refuses 5,000 digits with a ValueError
     except ValueError:
         raise InvalidInput(f"{label}: {raw!r} is not a whole number.") from None
+    if value is None or abs(value) > MAX_ID:
+        raise InvalidInput(f"{label}: {raw[:40]!r} is too large; use a whole number below {MAX_ID:,}.")
+    return value
+
+
+def parse_id(raw: str | None, label: str) -> int | None:
+    """An id from a form or query string, None when empty: a number no row can have is NotFound, as in URLs."""
+    try:
+        return parse_int(raw, label)
+    except InvalidInput:
+        if (raw or "").strip().lstrip("-").isdigit():
+            raise NotFound(f"{label} {(raw or '').strip()[:40]} does not exist.") from None
+        raise

@@ -13,7 +13,7 @@ from ..models import Assessment, FrameworkVersion
 from ..services import access, cycles
 from ..services import assessments as svc
 from ..services.errors import InvalidInput, NotFound
-from .common import assessment_for, current_user, parse_date, parse_int, scope_for, user
+from .common import assessment_for, current_user, parse_date, parse_id, parse_int, scope_for, user
 
 bp = Blueprint("cycles", __name__)
 
@@ -23,7 +23,7 @@ def next_cycle(assessment_id: int):
     """Start the scope's next assessment from this one: answers and evidence carried over."""
     previous = assessment_for(assessment_id)
     scope_for(previous.scope_id, "start")
-    version_id = parse_int(request.form.get("framework_version"), "Framework version")
+    version_id = parse_id(request.form.get("framework_version"), "Framework version")
     version = db.session.get(FrameworkVersion, version_id) if version_id is not None else None
     if version_id is not None and version is None:
         raise NotFound("Choose a version of the framework from the list.")
@@ -107,7 +107,7 @@ def compare(assessment_id: int):
     from ..domain.compare import compare as compare_cards
 
     assessment = assessment_for(assessment_id)
-    other_id = parse_int(request.args.get("other"), "Other assessment") or assessment.previous_id
+    other_id = parse_id(request.args.get("other"), "Other assessment") or assessment.previous_id
     if other_id is None:
         raise NotFound("This assessment has no earlier cycle to compare with; choose one.")
     other = assessment_for(other_id)

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, render_template, request
 from ..extensions import db
 from ..services import access, dashboard
 from ..services import assessments as svc
-from .common import parse_int, user
+from .common import parse_id, user
 
 bp = Blueprint("dashboard", __name__)
 
@@ -19,7 +19,7 @@ def index():
     """Heatmap of scopes × domains, levels against targets, stale assessments, expiring evidence, backlog health."""
     access.require(user(), "all-scopes")
     framework_id = (request.args.get("framework") or "").strip() or None
-    scope_id = parse_int(request.args.get("scope"), "Scope")
+    scope_id = parse_id(request.args.get("scope"), "Scope")
     config = current_app.config
     board = dashboard.build(
         framework_id,

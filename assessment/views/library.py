@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from ..extensions import db
 from ..models import FrameworkVersion
 from ..services.library import framework_of, latest_versions, versions_of
-from .common import parse_int
+from .common import parse_id
 
 bp = Blueprint("library", __name__)
 
@@ -24,7 +24,7 @@ def detail(framework_id: str):
     versions = versions_of(framework_id)
     if not versions:
         abort(404)
-    wanted = parse_int(request.args.get("version"), "version")
+    wanted = parse_id(request.args.get("version"), "Version")
     row = versions[0] if wanted is None else db.session.get(FrameworkVersion, wanted)
     if row is None or row.framework_id != framework_id:
         abort(404)

@@ -12,7 +12,7 @@ from ..services import assessments as svc
 from ..services.errors import InvalidInput, NotFound
 from ..services.evidence import scope_evidence
 from ..services.library import latest_versions
-from .common import parse_date, parse_int, scope_for, user
+from .common import parse_date, parse_id, parse_int, scope_for, user
 
 bp = Blueprint("scopes", __name__)
 
@@ -72,7 +72,7 @@ def start(scope_id: int):
     form = _start_form()
     if not form.validate_on_submit() and "csrf_token" in form.errors:
         raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")
-    version_id = parse_int(request.form.get("framework_version"), "Framework")
+    version_id = parse_id(request.form.get("framework_version"), "Framework")
     version = db.session.get(FrameworkVersion, version_id) if version_id is not None else None
     if version is None:
         raise NotFound("Choose a framework from the library.")
