@@ -28,6 +28,9 @@ class _Invalid:
 
 
 INVALID: Any = _Invalid()
+# The largest integer a field takes: a level, a count or a version beyond it is a mistake (and no database
+# integer holds it).
+MAX_INT = 2**63 - 1
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -50,6 +53,8 @@ def type_name(value: object) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        return "a number of more than 19 digits"
     if isinstance(value, (int, float)):
         return f"the number {value}"
     if isinstance(value, str):
@@ -152,6 +157,8 @@ class Int(Spec):
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             return ctx.error(line, path, f"expected an integer, got {type_name(value)}")
+        if abs(value) > MAX_INT:
+            return ctx.error(line, path, f"expected an integer of reasonable size (at most {MAX_INT:,})")
         if self.minimum is not None and value < self.minimum:
             return ctx.error(line, path, f"expected an integer >= {self.minimum}, got {value}")
         if self.allowed and value not in self.allowed:

@@ -18,6 +18,10 @@ from .errors import ROOT_PATH, InvalidFile, Problem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 1_000_000
+# An integer of more digits than this reads as HUGE: every check refuses it as far outside any
+# sensible range (as it does 10**300), and nothing tries to convert (or print) 5,000 digits.
+HUGE_DIGITS = 301
+HUGE = 10**HUGE_DIGITS
 
 _STD = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ = _STD + "str", _STD + "map", _STD + "seq"
@@ -89,13 +93,15 @@ def resolve_plain(text: str) -> object:
     first = text[0]
     if first in "0123456789+-.":
         if _INT.match(text):
+            if len(text.lstrip("+-").lstrip("0")) > HUGE_DIGITS:  # int() refuses 4,300 digits and more
+                return -HUGE if first == "-" else HUGE
             return int(text)
         if _FLOAT.match(text):
             return float(text)
         if _OCT.match(text):
-            return int(text[2:], 8)
+            return min(int(text[2:], 8), HUGE)
         if _HEX.match(text):
-            return int(text[2:], 16)
+            return min(int(text[2:], 16), HUGE)
         if _INF.match(text):
             return -math.inf if first == "-" else math.inf
         if _NAN.match(text):
@@ -187,7 +193,16 @@ def parse_yaml(text: str, filename: str) -> object:
         reason = exc.problem or exc.context or "cannot be parsed"
         if "nesting depth" in reason:  # libyaml 0.2.6 and later stop deep nesting themselves
             raise InvalidFile([Problem(filename, line, ROOT_PATH, "not valid here: nested too deeply")]) from None
+        if "single document" in (exc.context or ""):
+            message = f"the file holds more than one document (a second one starts on line {line}); keep one per file"
+            raise InvalidFile([Problem(filename, line, ROOT_PATH, message)]) from None
         raise InvalidFile([Problem(filename, line, ROOT_PATH, f"not valid YAML: {reason}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: name it and its line
+        where = text[: exc.position] if isinstance(exc.position, int) else ""
+        line, column = where.count("\n") + 1, len(where) - (where.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        message = f"not valid YAML: the control character U+{code:04X} (column {column}) is not allowed; remove it"
+        raise InvalidFile([Problem(filename, line, ROOT_PATH, message)]) from None
     except yaml.YAMLError as exc:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, f"not valid YAML: {exc}")]) from None
     except RecursionError:

@@ -3,9 +3,14 @@ uploads that are not what they claim. Each gets a 4xx page, and nothing changes.
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 
 import pytest
+
+from tests.integration.helpers import example_version, make_scope
+from tests.integration.test_transfer import ANSWERS, assert_refused, post_zip
 
 HUGE = (2**63, 10**30)
 
@@ -58,3 +63,38 @@ def test_huge_numbers_elsewhere_in_forms_give_a_4xx(app, client, devops, digits)
     assert "too large" in response.get_json()["error"]
     response = client.get(f"/audit?assessment={digits}")
     assert response.status_code == 404
+
+
+# -- imports ------------------------------------------------------------------------------------
+
+
+def test_import_of_a_5000_digit_number_is_refused_with_its_line(app, client):
+    example_version(app)
+    scope = make_scope(client)
+    huge = ANSWERS.replace(b"DEP-02: 36", b"DEP-02: " + b"9" * 5000)
+    number = huge.split(b"\n").index(b"  DEP-02: " + b"9" * 5000) + 1
+    response = post_zip(client, scope, {"answers.yaml": huge})
+    assert_refused(app, response, f"answers.yaml:{number}: answers.DEP-02: expected a finite number of reasonable size")
+
+
+def _zip_with_a_bad_crc() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("answers.yaml", ANSWERS)
+        archive.writestr("evidence/pipeline.yml", b"stages: [build, test, deploy]\n")
+    data = bytearray(buffer.getvalue())
+    at = data.index(b"stages: [build")
+    data[at] ^= 0x01  # one changed byte: the entry's CRC-32 no longer matches
+    return bytes(data)
+
+
+def test_import_of_a_zip_with_a_bad_crc_is_refused(app, client):
+    example_version(app)
+    scope = make_scope(client)
+    response = client.post(
+        f"/scopes/{scope}/import",
+        data={"file": (io.BytesIO(_zip_with_a_bad_crc()), "x.zip")},
+        content_type="multipart/form-data",
+    )
+    assert_refused(app, response, "evidence/pipeline.yml")
+    assert "damaged" in response.get_data(as_text=True)
