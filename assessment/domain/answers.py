@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import InvalidFile, Problem
@@ -98,19 +99,20 @@ ENTRY_KEYS = ("value", "note", "evidence")
 
 
 def read_answers_file(
-    path: Path | str, framework: Framework, display: str | None = None, confine: bool = False
+    path: Path | str, framework: Framework, display: str | None = None, upload: bool = False
 ) -> Answers:
     """Read an answers file and check it against `framework`; evidence files are relative to it.
 
-    With `confine`, an evidence file must lie inside the answers file's folder (for uploads).
+    An evidence file must lie inside the answers file's folder: a relative path without '..' that
+    no symbolic link leads out of. With `upload`, errors do not show the (temporary) folder's path.
     """
     path = Path(path)
     name = display or str(path)
-    return read_answers_text(read_text(path, name), framework, name, base_dir=path.parent, confine=confine)
+    return read_answers_text(read_text(path, name), framework, name, base_dir=path.parent, upload=upload)
 
 
 def read_answers_text(
-    text: str, framework: Framework, filename: str = "<text>", base_dir: Path | None = None, confine: bool = False
+    text: str, framework: Framework, filename: str = "<text>", base_dir: Path | None = None, upload: bool = False
 ) -> Answers:
     """Check answers YAML text against `framework` and build `Answers`, or raise InvalidFile."""
     data = parse_yaml(text, filename)
@@ -155,7 +157,7 @@ def read_answers_text(
                 f"expected a mapping of requirement id to answer, got {type_name(raw)}",
             )
         else:
-            reader = _EntryReader(framework, ctx, base_dir, confine)
+            reader = _EntryReader(framework, ctx, base_dir, upload)
             for req_id, entry in raw.items():
                 answer = reader.read(str(req_id), entry, raw.line_of(req_id), raw.key_line(req_id))
                 if answer is not None:
@@ -228,11 +230,11 @@ def _bands_text(spec: NumericAnswer) -> str:
 class _EntryReader:
     """Check one entry of the `answers` mapping."""
 
-    def __init__(self, framework: Framework, ctx: Context, base_dir: Path | None, confine: bool = False):
+    def __init__(self, framework: Framework, ctx: Context, base_dir: Path | None, upload: bool = False):
         self.framework = framework
         self.ctx = ctx
         self.base_dir = base_dir
-        self.confine = confine
+        self.upload = upload
 
     def read(self, req_id: str, entry: Any, line: int, key_line: int) -> Answer | None:
         ctx, path = self.ctx, join("answers", req_id)
@@ -312,14 +314,16 @@ class _EntryReader:
     def _hash_file(self, name: str, item: YamlMap, path: str) -> tuple[str, int] | None:
         file_path = (self.base_dir / name) if self.base_dir is not None else Path(name)
         line, file_field = item.line_of("file"), join(path, "file")
-        if self.confine and self.base_dir is not None:
-            root = self.base_dir.resolve()
-            if not file_path.resolve().is_relative_to(root) or Path(name).is_absolute():
-                self.ctx.error(line, file_field, f"evidence file {name!r} lies outside the answers file's folder")
-                return None
+        outside = _outside_reason(name, file_path, self.base_dir)
+        if outside is not None:
+            self.ctx.error(
+                line, file_field, f"evidence file {name!r} lies outside the answers file's folder ({outside}); "
+                "give a path inside that folder, relative to it"
+            )  # fmt: skip
+            return None
         if not file_path.is_file():
             # An upload's folder is a temporary one on the server: the person sees only the name they gave.
-            where = "in the upload" if self.confine else f"(looked at {file_path})"
+            where = "in the upload" if self.upload else f"(looked at {file_path})"
             self.ctx.error(line, file_field, f"evidence file {name!r} not found {where}")
             return None
         digest, size = hashlib.sha256(), 0
@@ -341,3 +345,19 @@ class _EntryReader:
             )
             return None
         return actual, size
+
+
+def _outside_reason(name: str, file_path: Path, base_dir: Path | None) -> str | None:
+    """Why an evidence file's path leaves the answers file's folder, or None when it stays inside."""
+    if base_dir is None:
+        return None
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or re.match(r"[A-Za-z]:", name):
+        return "an absolute path"
+    if ".." in posix.parts:
+        return "it goes up with '..'"
+    try:
+        inside = file_path.resolve().is_relative_to(base_dir.resolve())
+    except (OSError, RuntimeError):  # a loop of symbolic links
+        inside = False
+    return None if inside else "a symbolic link leads out of it"

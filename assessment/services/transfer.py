@@ -128,7 +128,7 @@ def import_upload(
         version = _framework_version_for(text)
         framework = framework_of(version)
         try:
-            answers = read_answers_text(text, framework, ANSWERS_NAME, base_dir=answers_path.parent, confine=True)
+            answers = read_answers_text(text, framework, ANSWERS_NAME, base_dir=answers_path.parent, upload=True)
         except InvalidFile as exc:
             raise InvalidInput(_problems(exc)) from None
         assessment = start_assessment(scope, version, answers.target_level, answers.as_of)

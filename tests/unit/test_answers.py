@@ -178,15 +178,26 @@ def test_every_error_at_once(devops):
     assert [line.split(":")[1] for line in lines] == ["3", "5", "6", "7", "8"]
 
 
-def test_confined_evidence_cannot_leave_the_answers_folder(devops, tmp_path):
+def test_evidence_cannot_leave_the_answers_folder(devops, tmp_path):
     inside = tmp_path / "upload"
     inside.mkdir()
     (tmp_path / "secret.txt").write_text("x")
-    text = HEAD + "answers:\n  CI-01:\n    value: yes\n    evidence:\n      - {title: P, file: ../secret.txt}\n"
-    read_answers_text(text, devops, "a.yaml", base_dir=inside)  # a file on the command line may point anywhere
-    with pytest.raises(InvalidFile) as caught:
-        read_answers_text(text, devops, "a.yaml", base_dir=inside, confine=True)
-    assert "evidence file '../secret.txt' lies outside the answers file's folder" in str(caught.value)
+    (inside / "link.txt").symlink_to(tmp_path / "secret.txt")
+    (inside / "evidence").mkdir()
+    (inside / "evidence" / "ok.txt").write_text("ok")
+    for name, reason in (
+        ("../secret.txt", "it goes up with '..'"),
+        ("evidence/../../secret.txt", "it goes up with '..'"),
+        (str(tmp_path / "secret.txt"), "an absolute path"),
+        ("link.txt", "a symbolic link leads out of it"),
+    ):
+        text = HEAD + f"answers:\n  CI-01:\n    value: yes\n    evidence:\n      - {{title: P, file: '{name}'}}\n"
+        for upload in (False, True):  # a file on the command line is held to the folder as an upload is
+            with pytest.raises(InvalidFile) as caught:
+                read_answers_text(text, devops, "a.yaml", base_dir=inside, upload=upload)
+            assert f"evidence file {name!r} lies outside the answers file's folder ({reason})" in str(caught.value)
+    text = HEAD + "answers:\n  CI-01:\n    value: yes\n    evidence:\n      - {title: P, file: evidence/ok.txt}\n"
+    assert read_answers_text(text, devops, "a.yaml", base_dir=inside).answers["CI-01"].evidence[0].size == 2
 
 
 def test_huge_numbers_and_loose_dates_are_refused(devops):

@@ -52,3 +52,22 @@ def test_a_multi_document_file_is_named_as_such(tmp_path):
     second = len(text.splitlines()) + 1
     assert_invalid(result, f"two.yaml:{second}: $: the file holds more than one document")
     assert "not valid YAML" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["../outside.yml", "ABSOLUTE", "evidence/../../outside.yml", "link.yml"])
+def test_score_reads_evidence_only_inside_the_answers_folder(devops, where):  # noqa: F811
+    framework, answers = devops
+    outside = answers.parent.parent / "outside.yml"
+    outside.write_text("stages: [build]\n")
+    (answers.parent / "link.yml").symlink_to(outside)
+    name = str(outside) if where == "ABSOLUTE" else where
+    text = answers.read_text().replace("file: evidence/pipeline.yml", f"file: {name}")
+    answers.write_text(
+        text.replace("        sha256: 1a8dd0a0e6bd03841deb022508d992e909b2aeec63148d1b7e7629ecaf94a533\n", "")
+    )
+    number = next(i for i, line in enumerate(text.splitlines(), 1) if f"file: {name}" in line)
+    result = run("score", framework, answers)
+    assert_invalid(
+        result,
+        f"answers.yaml:{number}: answers.CI-01.evidence[0].file: evidence file {name!r} lies outside the answers file's folder",
+    )
