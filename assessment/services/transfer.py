@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from sqlalchemy import select
 
@@ -22,15 +25,16 @@ from ..domain.answers import Answers, read_answers_text
 from ..domain.answers_writer import answers_to_yaml
 from ..domain.errors import InvalidFile
 from ..domain.yamlread import decode_text
+from ..domain.zipnames import member_name
 from ..extensions import db
 from ..models import Answer as AnswerRow
-from ..models import Assessment, EvidenceLink, FrameworkVersion, Scope
+from ..models import Assessment, FrameworkVersion, Scope
 from ..models import Evidence as EvidenceRow
 from . import audit
+from . import evidence as evidence_service
 from .assessments import domain_answers, load_state, start_assessment
 from .errors import InvalidInput
-from .evidence import EvidenceStore, StoredFile, described, safe_filename
-from .filetypes import SNIFF_BYTES, accepted_media_type
+from .evidence import CHUNK, EvidenceStore, StoredFile, safe_filename
 from .library import framework_of
 
 MAX_MEMBERS = 5_000
@@ -109,19 +113,27 @@ class ImportResult:
 
 
 def import_upload(
-    scope: Scope, filename: str, data: bytes, store: EvidenceStore, user: str, max_file_bytes: int
+    scope: Scope, filename: str, upload: BinaryIO | bytes, store: EvidenceStore, user: str, max_file_bytes: int
 ) -> tuple[ImportResult, list[StoredFile]]:
     """Import an answers YAML or a zip of answers.yaml with evidence as a new assessment of `scope`.
 
-    Returns the stored files too, so the caller can discard the new ones if it rolls back.
+    `upload` is read in chunks (a seekable file: the request's spooled upload), never whole into
+    memory, so a large import costs disk, not memory. Returns the stored files too, so the caller
+    can discard the new ones if it rolls back.
     """
+    if isinstance(upload, bytes):
+        upload = io.BytesIO(upload)
+    upload_sha256 = _sha256_of(upload)
     with tempfile.TemporaryDirectory(prefix="import-") as tmp:
         root = Path(tmp)
-        if zipfile.is_zipfile(io.BytesIO(data)):
-            answers_path = _unpack(data, root, max_file_bytes)
+        if zipfile.is_zipfile(upload):
+            upload.seek(0)
+            answers_path = _unpack(upload, root, max_file_bytes)
         elif filename.lower().endswith((".yaml", ".yml")):
+            upload.seek(0)
             answers_path = root / ANSWERS_NAME
-            answers_path.write_bytes(data)
+            with answers_path.open("wb") as out:
+                shutil.copyfileobj(upload, out, CHUNK)
         else:
             raise InvalidInput("Upload a .zip holding answers.yaml (and its evidence files) or an answers .yaml file.")
         text = _text(answers_path)
@@ -134,7 +146,8 @@ def import_upload(
         assessment = start_assessment(scope, version, answers.target_level, answers.as_of)
         stored: list[StoredFile] = []
         try:
-            files = _store_answers(assessment, answers, answers_path.parent, store, user, stored)
+            with db.session.begin_nested():  # a refusal takes back the rows first, so their new files can go too
+                files = _store_answers(assessment, answers, answers_path.parent, store, user, stored)
         except Exception:
             for item in stored:
                 store.discard(item)
@@ -145,9 +158,19 @@ def import_upload(
         assessment.id,
         scope_id=scope.id,
         assessment_id=assessment.id,
-        after={"file": filename[:255], "sha256": hashlib.sha256(data).hexdigest(), "answers": len(answers.answers)},
+        after={"file": filename[:255], "sha256": upload_sha256, "answers": len(answers.answers)},
     )
     return ImportResult(assessment, len(answers.answers), files), stored
+
+
+def _sha256_of(upload: BinaryIO) -> str:
+    """The SHA-256 of a whole seekable file, read in chunks; the file is left at its start."""
+    upload.seek(0)
+    digest = hashlib.sha256()
+    while chunk := upload.read(CHUNK):
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
 
 
 def record_export(assessment: Assessment) -> None:
@@ -189,41 +212,55 @@ def _framework_version_for(text: str) -> FrameworkVersion:
     return row
 
 
-def _unpack(data: bytes, root: Path, max_file_bytes: int) -> Path:
-    """Extract a zip safely into `root` and return the path of its answers.yaml."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
+def _unpack(upload: BinaryIO, root: Path, max_file_bytes: int) -> Path:
+    """Extract a zip safely into `root` and return the path of its answers.yaml.
+
+    A damaged zip (a bad CRC, a truncated or unreadable member) is refused naming the member."""
+    try:
+        archive = zipfile.ZipFile(upload)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise InvalidInput(f"The zip is damaged and cannot be read ({exc}); nothing was imported.") from None
+    with archive:
+        members = [(m, member_name(m)) for m in archive.infolist() if not m.is_dir()]
         if len(members) > MAX_MEMBERS:
             raise InvalidInput(f"The zip holds {len(members):,} files; the limit is {MAX_MEMBERS:,}.")
-        candidates = [m for m in members if PurePosixPath(m.filename).name == ANSWERS_NAME]
+        candidates = [name for _, name in members if PurePosixPath(name).name == ANSWERS_NAME]
         if not candidates:
             raise InvalidInput("The zip holds no answers.yaml.")
-        top = min(candidates, key=lambda m: len(PurePosixPath(m.filename).parts))
-        prefix = PurePosixPath(top.filename).parent
+        top = min(candidates, key=lambda name: len(PurePosixPath(name).parts))
+        prefix = PurePosixPath(top).parent
         total = 0
-        for member in members:
-            relative = _safe_member(member.filename, prefix)
+        for member, name in members:
+            relative = _safe_member(name, prefix)
             if relative is None:
                 continue
             if member.file_size > max_file_bytes:
                 raise InvalidInput(
-                    f"{member.filename} is larger than the limit of {max_file_bytes / 1024 / 1024:.0f} MB per file."
+                    f"{name} is larger than the limit of {max_file_bytes / 1024 / 1024:.0f} MB per file."
                 )
             total += member.file_size
             if total > max_file_bytes * 8:
                 raise InvalidInput("The zip expands to more than the import limit; nothing was imported.")
             target = root.joinpath(*relative.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as source, target.open("wb") as out:
-                written = 0
-                while chunk := source.read(1 << 16):
-                    written += len(chunk)
-                    if written > member.file_size or written > max_file_bytes:  # a lying header
-                        raise InvalidInput(
-                            f"{member.filename} is larger than its zip entry says; nothing was imported."
-                        )
-                    out.write(chunk)
+            try:
+                _extract(archive, member, name, target, max_file_bytes)
+            except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
+                raise InvalidInput(
+                    f"The zip is damaged: {name} cannot be read ({exc}); nothing was imported."
+                ) from None
         return root / ANSWERS_NAME
+
+
+def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str, target: Path, max_file_bytes: int) -> None:
+    """Copy one member to `target` in chunks, refusing one that unpacks to more than its header says."""
+    with archive.open(member) as source, target.open("wb") as out:
+        written = 0
+        while chunk := source.read(CHUNK):
+            written += len(chunk)
+            if written > member.file_size or written > max_file_bytes:  # a lying header
+                raise InvalidInput(f"{name} is larger than its zip entry says; nothing was imported.")
+            out.write(chunk)
 
 
 def _safe_member(name: str, prefix: PurePosixPath) -> PurePosixPath | None:
@@ -271,57 +308,30 @@ def _store_answers(
         for item in answer.evidence:
             key = (item.title, item.url, item.sha256, item.effective, item.expires)
             row = cache.get(key)
-            if row is None:
+            if row is not None:  # the same item under another requirement: one row, linked again
+                evidence_service.link(assessment, rid, row)
+                continue
+            try:
                 if item.file is not None:
-                    name = safe_filename(PurePosixPath(item.file).name)
                     with (base / item.file).open("rb") as handle:
-                        head = handle.read(SNIFF_BYTES)
-                        media_type = _evidence_type(item.file, head, name)
-                        saved = store.save(handle, head)
+                        row, saved = evidence_service.add_file(
+                            store, assessment, rid, handle, PurePosixPath(item.file).name,
+                            item.title, item.effective, item.expires, user,
+                        )  # fmt: skip
                     stored.append(saved)
                     files += 1
-                    row = EvidenceRow(
-                        scope_id=assessment.scope_id,
-                        title=item.title[:500],
-                        sha256=saved.sha256,
-                        original_name=name,
-                        size=saved.size,
-                        media_type=media_type,
-                        effective=item.effective,
-                        expires=item.expires,
-                        created_by=user,
-                    )
                 else:
-                    row = EvidenceRow(
-                        scope_id=assessment.scope_id,
-                        title=item.title[:500],
-                        url=item.url,
-                        effective=item.effective,
-                        expires=item.expires,
-                        created_by=user,
+                    row = evidence_service.add_link(
+                        assessment, rid, item.url, item.title, item.effective, item.expires, user
                     )
-                db.session.add(row)
-                db.session.flush()
-                cache[key] = row
-                audit.record("evidence.added", "evidence", row.id, scope_id=row.scope_id, after=described(row))
-            db.session.add(EvidenceLink(assessment_id=assessment.id, requirement_id=rid, evidence_id=row.id))
-            audit.about(
-                assessment,
-                "evidence.linked",
-                "evidence_link",
-                f"{assessment.id}/{rid}/{row.id}",
-                after={"requirement": rid, "evidence": row.id, "title": row.title},
-            )
+            except InvalidInput as exc:
+                what = f"file {item.file!r}" if item.file is not None else f"link {(item.url or '')[:80]!r}"
+                raise InvalidInput(
+                    f"The evidence {what} is refused (for {rid}), so nothing was imported: {exc.message}"
+                ) from None
+            cache[key] = row
     db.session.flush()
     return files
-
-
-def _evidence_type(member: str, head: bytes, name: str) -> str:
-    """The sniffed type of an evidence file in the upload, or InvalidInput naming the member."""
-    try:
-        return accepted_media_type(head, name)
-    except InvalidInput as exc:
-        raise InvalidInput(f"The evidence file {member!r} is refused, so nothing was imported: {exc.message}") from None
 
 
 def _number(value: float | int) -> str:

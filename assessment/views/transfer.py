@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
 from ..extensions import db
@@ -35,12 +37,15 @@ def import_assessment(scope_id: int):
     if upload is None or not upload.filename:
         raise InvalidInput("Choose an answers .yaml or .zip file to import.")
     limit = current_app.config["IMPORT_MAX_BYTES"]
-    data = upload.stream.read(limit + 1)
-    if len(data) > limit:
+    # Werkzeug has spooled the upload to a temporary file: measure it there, and let the import read it in chunks.
+    stream = upload.stream
+    stream.seek(0, io.SEEK_END)
+    if stream.tell() > limit:
         raise InvalidInput(f"The upload is larger than the import limit of {limit / 1024 / 1024:.0f} MB.")
+    stream.seek(0)
     store = evidence_store()
     result, stored = transfer.import_upload(
-        scope, upload.filename, data, store, current_user(), current_app.config["EVIDENCE_MAX_BYTES"]
+        scope, upload.filename, stream, store, current_user(), current_app.config["EVIDENCE_MAX_BYTES"]
     )
     try:
         db.session.commit()

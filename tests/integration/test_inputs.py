@@ -3,13 +3,24 @@ uploads that are not what they claim. Each gets a 4xx page, and nothing changes.
 
 from __future__ import annotations
 
+import gc
 import io
+import os
 import re
+import shutil
+import subprocess
+import tracemalloc
 import zipfile
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from assessment.extensions import db
+from assessment.models import Evidence
+from tests.conftest import EXAMPLES
 from tests.integration.helpers import example_version, make_scope
+from tests.integration.test_evidence import upload
 from tests.integration.test_transfer import ANSWERS, assert_refused, post_zip
 
 HUGE = (2**63, 10**30)
@@ -98,3 +109,106 @@ def test_import_of_a_zip_with_a_bad_crc_is_refused(app, client):
     )
     assert_refused(app, response, "evidence/pipeline.yml")
     assert "damaged" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "file:///etc/passwd", "data:text/html,<b>x</b>"])
+def test_import_refuses_evidence_links_the_form_refuses(app, client, url):
+    example_version(app)
+    scope = make_scope(client)
+    hostile = ANSWERS.replace(b"url: https://wiki.example.com/slo", f"url: '{url}'".encode())
+    response = post_zip(client, scope, {"answers.yaml": hostile, "evidence/pipeline.yml": PIPELINE})
+    assert_refused(app, response, "must be an http:// or https:// URL")
+
+
+PIPELINE = (EXAMPLES / "evidence" / "pipeline.yml").read_bytes()
+
+
+def _rezip(data: bytes, folder: Path) -> bytes:
+    """Unpack a zip and pack it again as `zip -r` does (directory entries, names without the UTF-8 flag)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        archive.extractall(folder)
+    target = folder.parent / f"{folder.name}.zip"
+    if shutil.which("zip"):
+        subprocess.run(["zip", "-q", "-r", str(target), "."], cwd=folder, check=True, timeout=60)
+    else:  # what Info-ZIP writes, built by hand: UTF-8 bytes stored as if they were code page 437
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                name = path.relative_to(folder).as_posix() + ("/" if path.is_dir() else "")
+                info = zipfile.ZipInfo(name.encode("utf-8").decode("cp437"))
+                archive.writestr(info, b"" if path.is_dir() else path.read_bytes())
+    with zipfile.ZipFile(target) as archive:
+        infos = archive.infolist()
+        assert any(i.is_dir() for i in infos) and not any(i.flag_bits & 0x800 for i in infos)
+    return target.read_bytes()
+
+
+def test_import_reads_an_export_re_zipped_by_ordinary_tools(app, client, devops, tmp_path):
+    assessment, _ = devops
+    assert upload(client, assessment, "CI-01", PIPELINE, "prüfung-Übersicht.yml", title="Pipeline").status_code == 302
+    exported = client.get(f"/assessments/{assessment}/export.zip").data
+    other = make_scope(client, "Second team")
+    response = client.post(
+        f"/scopes/{other}/import",
+        data={"file": (io.BytesIO(_rezip(exported, tmp_path / "unpacked")), "x.zip")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        names = db.session.scalars(select(Evidence.original_name).where(Evidence.scope_id == other)).all()
+    assert len(names) == 1 and names[0].endswith("-prüfung-Übersicht.yml")  # the export's name, read as written
+
+
+# -- memory: uploads are read from the spooled file, never whole into memory ----------------------
+
+
+def _peak_python_memory(client, url: str, path: Path, name: str, **fields) -> int:
+    """The peak of Python's allocations while `client` posts the file at `path` (its body built beforehand)."""
+    from werkzeug.test import EnvironBuilder
+
+    with path.open("rb") as handle:
+        builder = EnvironBuilder(path=url, method="POST", data={"file": (handle, name), **fields})
+        environ = builder.get_environ()  # the body is encoded before measuring: it is the client's, not the server's
+    gc.collect()
+    tracemalloc.start()
+    try:
+        response = client.open(environ)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        builder.close()
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return peak
+
+
+@pytest.mark.slow
+def test_a_large_import_adds_little_memory(app, client, tmp_path):
+    example_version(app)
+    scope = make_scope(client)
+    files = {f"evidence/scan-{n}.pdf": b"%PDF-1.4\n" + os.urandom(22 * 1024 * 1024) for n in range(3)}
+    items = "".join(f"      - {{title: Scan {n}, file: evidence/scan-{n}.pdf}}\n" for n in range(3))
+    answers = ANSWERS.replace(
+        b"      - title: Pipeline definition\n        file: evidence/pipeline.yml\n"
+        b"        sha256: 1a8dd0a0e6bd03841deb022508d992e909b2aeec63148d1b7e7629ecaf94a533\n",
+        items.encode(),
+    )
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("answers.yaml", answers)
+        for name, data in files.items():
+            archive.writestr(name, data)
+    del files
+    size = path.stat().st_size
+    assert size > 60 * 1024 * 1024
+    peak = _peak_python_memory(client, f"/scopes/{scope}/import", path, "big.zip")
+    assert peak < 8 * 1024 * 1024, f"the import of {size:,} bytes peaked at {peak:,} bytes of Python memory"
+    with app.app_context():
+        assert len(db.session.scalars(select(Evidence.id).where(Evidence.scope_id == scope)).all()) == 4  # and the link
+
+
+def test_a_large_evidence_upload_adds_little_memory(app, client, devops, tmp_path):
+    assessment, _ = devops
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + os.urandom(20 * 1024 * 1024))
+    url = f"/assessments/{assessment}/requirements/CI-01/evidence"
+    peak = _peak_python_memory(client, url, path, "scan.pdf", title="Scan")
+    assert peak < 4 * 1024 * 1024, f"the upload of 20 MB peaked at {peak:,} bytes of Python memory"
