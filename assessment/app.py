@@ -7,6 +7,7 @@ import os
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -20,7 +21,7 @@ from . import models  # noqa: F401  (registers the tables with the metadata)
 from .config import PROJECT_ROOT, Defaults, environment_overrides
 from .extensions import csrf, db, login_manager, migrate
 from .models import MAX_ID
-from .services.errors import ServiceError
+from .services.errors import Forbidden, ServiceError
 
 
 def build_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -51,6 +52,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    _same_origin(app)
     csrf.init_app(app)
     _accounts(app)
 
@@ -145,6 +147,45 @@ class _SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_of(url: str) -> tuple[str, str, int | None] | None:
+    """Scheme, host and port of a URL (the default port filled in), or None when it names no site."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port
+
+
+def _same_origin(app: Flask) -> None:
+    """A form sent from another site is refused, whatever its CSRF token: a POST (or any writing method)
+    whose Origin header, or failing that its Referer, names a site other than this one gets a 403.
+    A request with neither header passes (the CSRF token still guards it). "This site" is the one the
+    request was addressed to, as ProxyFix sets it from the trusted proxy's X-Forwarded headers."""
+
+    @app.before_request
+    def refuse_other_sites():
+        if request.method in _SAFE_METHODS:
+            return None
+        header, sent = "Origin", request.headers.get("Origin")
+        if sent is None:
+            header, sent = "Referer", request.headers.get("Referer")
+        if sent is None:
+            return None
+        if _origin_of(sent) != _origin_of(request.host_url):
+            raise Forbidden(
+                f"This form was sent from another site ({header}: {sent[:100]}), so it was refused and nothing "
+                "changed. Open the page on this site and send it from there."
+            )
+        return None
 
 
 # Pages anyone may open: signing in, and the stylesheets and scripts it needs.

@@ -212,3 +212,64 @@ def test_a_large_evidence_upload_adds_little_memory(app, client, devops, tmp_pat
     url = f"/assessments/{assessment}/requirements/CI-01/evidence"
     peak = _peak_python_memory(client, url, path, "scan.pdf", title="Scan")
     assert peak < 4 * 1024 * 1024, f"the upload of 20 MB peaked at {peak:,} bytes of Python memory"
+
+
+# -- forms sent from another site ----------------------------------------------------------------
+
+
+def _scopes(app) -> int:
+    from sqlalchemy import func
+
+    from assessment.models import Scope
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Scope))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://localhost:8080"},  # another port is another site
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "https://evil.example", "Referer": "http://localhost/scopes"},  # the Origin decides
+    ],
+)
+def test_a_post_from_another_site_is_refused(app, client, headers):
+    before = _scopes(app)
+    response = client.post("/scopes", data={"name": "Forged", "kind": "team"}, headers=headers)
+    assert response.status_code == 403
+    assert "sent from another site" in response.get_data(as_text=True)
+    assert _scopes(app) == before
+    response = client.post("/logout", headers=headers)  # signing someone out is a change too
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": "http://localhost"},
+        {"Origin": "HTTP://LOCALHOST:80"},
+        {"Referer": "http://localhost/scopes/new"},
+    ],
+)
+def test_a_post_from_this_site_or_without_the_headers_passes(app, client, headers):
+    response = client.post("/scopes", data={"name": "Ours", "kind": "team"}, headers=headers)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def test_behind_a_trusted_proxy_this_site_is_the_forwarded_one(app, client):
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "assess.example.org"}
+    ours = client.post(
+        "/scopes", data={"name": "A", "kind": "team"}, headers={**forwarded, "Origin": "https://assess.example.org"}
+    )
+    assert ours.status_code == 302
+    inner = client.post(
+        "/scopes", data={"name": "B", "kind": "team"}, headers={**forwarded, "Origin": "http://localhost"}
+    )
+    assert inner.status_code == 403
