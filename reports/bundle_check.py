@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assessment.domain.zipnames import member_name
+
 from .exports import to_csv
 
 BUNDLE_FORMAT = "assessment-report-bundle/1"
@@ -116,7 +118,9 @@ class _Verifier:
         if total > MAX_TOTAL:
             return [f"too large: the bundle unpacks to {total:,} bytes (limit {MAX_TOTAL:,}); nothing was read"]
         for info in infos:
-            name = info.filename
+            name = member_name(info)  # as written: Info-ZIP and others leave UTF-8 names unflagged
+            if info.is_dir() and info.file_size == 0:
+                continue  # the folder entries ordinary tools add when they zip a folder again
             if name in self.members:
                 self.problems.append(f"duplicate: {name} is in the zip more than once")
                 self.unreadable.add(name)

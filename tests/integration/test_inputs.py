@@ -7,8 +7,6 @@ import gc
 import io
 import os
 import re
-import shutil
-import subprocess
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -22,6 +20,7 @@ from tests.conftest import EXAMPLES
 from tests.integration.helpers import example_version, make_scope
 from tests.integration.test_evidence import upload
 from tests.integration.test_transfer import ANSWERS, assert_refused, post_zip
+from tests.unit.test_other_tools import zip_again
 
 HUGE = (2**63, 10**30)
 
@@ -127,19 +126,7 @@ def _rezip(data: bytes, folder: Path) -> bytes:
     """Unpack a zip and pack it again as `zip -r` does (directory entries, names without the UTF-8 flag)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         archive.extractall(folder)
-    target = folder.parent / f"{folder.name}.zip"
-    if shutil.which("zip"):
-        subprocess.run(["zip", "-q", "-r", str(target), "."], cwd=folder, check=True, timeout=60)
-    else:  # what Info-ZIP writes, built by hand: UTF-8 bytes stored as if they were code page 437
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(folder.rglob("*")):
-                name = path.relative_to(folder).as_posix() + ("/" if path.is_dir() else "")
-                info = zipfile.ZipInfo(name.encode("utf-8").decode("cp437"))
-                archive.writestr(info, b"" if path.is_dir() else path.read_bytes())
-    with zipfile.ZipFile(target) as archive:
-        infos = archive.infolist()
-        assert any(i.is_dir() for i in infos) and not any(i.flag_bits & 0x800 for i in infos)
-    return target.read_bytes()
+    return zip_again(folder, folder.parent / f"{folder.name}.zip").read_bytes()
 
 
 def test_import_reads_an_export_re_zipped_by_ordinary_tools(app, client, devops, tmp_path):

@@ -1,0 +1,77 @@
+"""Files that pass through other tools: a bundle re-zipped by `zip`, CSV opened by Excel, written files
+and the umask, the JSON Schema checked by ajv."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from reports.bundle import verify_bundle, write_bundle
+from reports.render import render_pdf
+from tests.unit.test_bundle import copy_examples, example_report
+
+NAME = "Prüfplan-Übersicht.yml"
+
+
+def zip_again(folder: Path, target: Path, by_hand: bool = False) -> Path:
+    """Zip `folder` as ordinary tools do: folder entries, and UTF-8 names without the zip's UTF-8 flag."""
+    if shutil.which("zip") and not by_hand:  # Debian's Info-ZIP
+        subprocess.run(["zip", "-q", "-r", str(target), "."], cwd=folder, check=True, timeout=60)
+    else:  # the same by hand: Python flags the UTF-8 names it writes, so the flag is cleared afterwards
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                archive.write(path, path.relative_to(folder).as_posix())
+        _clear_utf8_flags(target)
+    with zipfile.ZipFile(target) as archive:
+        infos = archive.infolist()
+    assert any(i.is_dir() for i in infos) and not any(i.flag_bits & 0x800 for i in infos)
+    return target
+
+
+def _clear_utf8_flags(path: Path) -> None:
+    """Clear bit 11 (UTF-8 names) of every local and central header of the zip at `path`."""
+    with zipfile.ZipFile(path) as archive:
+        offsets, at = [info.header_offset for info in archive.infolist()], archive.start_dir
+    data = bytearray(path.read_bytes())
+    for offset in offsets:
+        assert data[offset : offset + 4] == b"PK\x03\x04"
+        data[offset + 7] &= ~0x08
+    while data[at : at + 4] == b"PK\x01\x02":
+        data[at + 9] &= ~0x08
+        at += 46 + sum(int.from_bytes(data[at + k : at + k + 2], "little") for k in (28, 30, 32))
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def unpacked(tmp_path_factory) -> Path:
+    """A bundle whose evidence file has a non-ASCII name, unpacked into a folder."""
+    folder = copy_examples(tmp_path_factory.mktemp("tools") / "examples")
+    (folder / "evidence" / "pipeline.yml").rename(folder / "evidence" / NAME)
+    answers = folder / "devops-delivery.answers.yaml"
+    answers.write_text(answers.read_text().replace("file: evidence/pipeline.yml", f"file: evidence/{NAME}"))
+    report = example_report(folder)
+    bundle = folder.parent / "bundle.zip"
+    write_bundle(report, render_pdf(report), bundle)
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(folder.parent / "unpacked")
+    return folder.parent / "unpacked"
+
+
+@pytest.mark.parametrize("by_hand", [False, True])
+def test_a_bundle_re_zipped_by_ordinary_tools_verifies(unpacked, tmp_path, by_hand):
+    assert (unpacked / "evidence" / f"E-001-{NAME}").is_file()
+    assert verify_bundle(zip_again(unpacked, tmp_path / "again.zip", by_hand)) == []
+
+
+@pytest.mark.parametrize("member", [f"evidence/E-001-{NAME}", "report.pdf"])
+def test_a_re_zipped_bundle_with_one_changed_byte_is_caught(unpacked, tmp_path, member):
+    folder = Path(shutil.copytree(unpacked, tmp_path / "copy"))
+    data = bytearray((folder / member).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (folder / member).write_bytes(bytes(data))
+    problems = verify_bundle(zip_again(folder, tmp_path / "again.zip"))
+    assert len(problems) == 1 and problems[0].startswith(f"altered: {member}: SHA-256 is"), problems
