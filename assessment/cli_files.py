@@ -306,8 +306,11 @@ def _write_atomically(output: Path, data: bytes) -> None:
     directory = output.parent if str(output.parent) else Path(".")
     if not directory.is_dir():
         fail([Problem(str(output), 1, ROOT_PATH, f"cannot write here: {directory} is not a directory")])
+    from reports.bundle import follow_umask
+
     handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
     try:
+        follow_umask(handle)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.replace(temp, output)

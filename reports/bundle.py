@@ -183,9 +183,31 @@ def write_bundle(report: Report, pdf: bytes, out: BinaryIO | Path) -> None:
         return
     fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     try:
+        follow_umask(fd)
         with os.fdopen(fd, "wb") as f:
             _write(report, pdf, f)
         os.replace(temp, out)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def follow_umask(fd: int) -> None:
+    """Give a file made by mkstemp (always 0600) the mode any new file gets: 0666 less the umask.
+
+    A report or bundle written in place of a temporary file is then readable as the person's other
+    files are (by their group, say), not only by them."""
+    os.fchmod(fd, 0o666 & ~_umask())
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (/proc), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

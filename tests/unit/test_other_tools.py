@@ -13,6 +13,7 @@ import pytest
 from reports.bundle import verify_bundle, write_bundle
 from reports.render import render_pdf
 from tests.unit.test_bundle import copy_examples, example_report
+from tests.unit.test_cli import SCRIPT
 
 NAME = "Prüfplan-Übersicht.yml"
 
@@ -75,3 +76,25 @@ def test_a_re_zipped_bundle_with_one_changed_byte_is_caught(unpacked, tmp_path, 
     (folder / member).write_bytes(bytes(data))
     problems = verify_bundle(zip_again(folder, tmp_path / "again.zip"))
     assert len(problems) == 1 and problems[0].startswith(f"altered: {member}: SHA-256 is"), problems
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_follow_the_umask(tmp_path, umask):
+    folder = copy_examples(tmp_path / "examples")
+    framework, answers = folder / "devops-delivery.yaml", folder / "devops-delivery.answers.yaml"
+    commands = {
+        "report.html": ["report", framework, answers, "--format", "html", "-o"],
+        "report.pdf": ["report", framework, answers, "-o"],
+        "bundle.zip": ["bundle", framework, answers, "-o"],
+        "schema.json": ["schema", "-o"],
+    }
+    for name, args in commands.items():
+        result = subprocess.run(
+            [str(SCRIPT), *map(str, args), str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            umask=umask,
+        )
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
