@@ -21,7 +21,7 @@ from typing import Any
 
 from assessment.domain.zipnames import member_name
 
-from .exports import to_csv
+from .exports import CSV_BOM, to_csv
 
 BUNDLE_FORMAT = "assessment-report-bundle/1"
 MANIFEST_JSON, MANIFEST_CSV, REPORT_PDF = "manifest.json", "manifest.csv", "report.pdf"
@@ -196,11 +196,13 @@ class _Verifier:
         if raw is None:
             return
         try:
-            actual = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
+            actual = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
         except (UnicodeDecodeError, csv.Error) as error:
             self.problems.append(f"manifest.csv cannot be read: {error}")
             return
-        expected = list(csv.reader(io.StringIO(to_csv(*manifest_csv_records(entries)), newline="")))
+        # with or without the byte-order mark (bundles written before it was added have none)
+        expected_text = to_csv(*manifest_csv_records(entries)).removeprefix(CSV_BOM)
+        expected = list(csv.reader(io.StringIO(expected_text, newline="")))
         if actual == expected:
             return
         prefix = "manifest.csv disagrees with manifest.json"

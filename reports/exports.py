@@ -197,9 +197,15 @@ def _csv_text(value) -> str:
     return neutralise(str(value))
 
 
+# Excel reads a CSV file as UTF-8 only when it starts with a byte-order mark (else as the system's code page).
+CSV_BOM = "\ufeff"
+
+
 def to_csv(columns: Sequence[str], records: Iterable[Sequence]) -> str:
-    """CSV text with a header row; None is empty, dates are ISO and formula-like text is neutralised."""
+    """CSV text with a byte-order mark and a header row; None is empty, dates are ISO and formula-like
+    text is neutralised."""
     out = io.StringIO()
+    out.write(CSV_BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     writer.writerows([_csv_text(v) for v in record] for record in records)
@@ -331,6 +337,9 @@ def workbook_xlsx(report: Report) -> bytes:
         ws.freeze_panes = "A2"
         _fit_columns(ws)
     generated = report.meta.generated_at
+    scope = f"{report.meta.scope}: " if report.meta.scope else ""
+    wb.properties.title = f"{scope}{report.framework.title} {report.version_label}"[:250]
+    wb.properties.creator = "assessment"
     wb.properties.created = generated.astimezone(dt.UTC).replace(tzinfo=None) if generated.tzinfo else generated
     out = io.BytesIO()
     wb.save(out)

@@ -121,7 +121,7 @@ def test_exports_hold_the_findings(app, client, as_user, devops):
     lead, _ = submitted(client, as_user, assessment)
     approve(lead, assessment)
     text = client.get(f"/assessments/{assessment}/export/requirements.csv").get_data(as_text=True)
-    rows = {row["requirement_id"]: row for row in csv.DictReader(io.StringIO(text, newline=""))}
+    rows = {row["requirement_id"]: row for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))}
     assert (rows["CI-02"]["review"], rows["CI-02"]["severity"]) == ("audrey: finding (minor)", "minor")
     assert rows["CI-02"]["review_comment"] == f"audrey: {COMMENT}"
     assert (rows["CI-01"]["review"], rows["CI-01"]["severity"]) == ("audrey: verified", "")

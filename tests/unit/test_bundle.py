@@ -146,7 +146,7 @@ def test_manifest_json_lists_report_facts_the_pdf_and_every_evidence_entry(built
 
 def test_manifest_csv_lists_the_same_entries(built):
     with zipfile.ZipFile(built[2]) as archive:
-        rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode("utf-8"))))
+        rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode("utf-8-sig"))))
     assert [r["number"] for r in rows] == ["E-001", "E-002"]
     assert rows[0]["sha256"] == hashlib.sha256((EXAMPLES / "evidence" / "pipeline.yml").read_bytes()).hexdigest()
     assert (rows[0]["file"], rows[0]["size"], rows[0]["current"]) == (PIPELINE, "16", "yes")

@@ -49,8 +49,9 @@ def example_report(
 
 
 def csv_rows(text: str) -> list[dict[str, str]]:
-    """CSV text read back as dicts keyed by its header."""
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    """CSV text read back as dicts keyed by its header (after the byte-order mark every CSV file starts with)."""
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def report() -> Report:
 
 def test_requirements_csv_has_one_row_per_requirement(report):
     text = requirements_csv(report)
-    assert text.splitlines()[0] == ",".join(REQUIREMENT_COLUMNS)
+    assert text.splitlines()[0] == "\ufeff" + ",".join(REQUIREMENT_COLUMNS)
     rows = {row["requirement_id"]: row for row in csv_rows(text)}
     assert list(rows) == ["CI-01", "CI-02", "CI-03", "DEP-01", "DEP-02", "DEP-03", "OPS-01", "OPS-02"]
     assert rows["CI-01"] == {

@@ -98,3 +98,27 @@ def test_written_files_follow_the_umask(tmp_path, umask):
         )
         assert result.returncode == 0, result.stderr
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
+def test_csv_files_start_with_a_byte_order_mark_and_the_workbook_names_itself(tmp_path):
+    import io
+
+    from openpyxl import load_workbook
+
+    from reports.exports import backlog_csv, requirements_csv, workbook_xlsx
+
+    report = example_report(copy_examples(tmp_path / "examples"))
+    for text in (requirements_csv(report), backlog_csv(report)):
+        assert text.encode("utf-8").startswith(b"\xef\xbb\xbf")  # Excel then reads the file as UTF-8
+        assert text.removeprefix("\ufeff").startswith(("domain_id,", "requirement_id,")), text[:40]
+    properties = load_workbook(io.BytesIO(workbook_xlsx(report))).properties
+    assert properties.title == "Payments platform: DevOps Delivery Maturity (example) 2026.1"
+    assert properties.creator == "assessment"
+
+
+def test_a_bundle_written_before_the_byte_order_mark_still_verifies(unpacked, tmp_path):
+    folder = Path(shutil.copytree(unpacked, tmp_path / "copy"))
+    manifest = folder / "manifest.csv"
+    assert manifest.read_bytes().startswith(b"\xef\xbb\xbf")
+    manifest.write_bytes(manifest.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    assert verify_bundle(zip_again(folder, tmp_path / "again.zip")) == []
