@@ -28,7 +28,15 @@ run: $(VENV)/.installed instance
 	$(BIN)/assessment init
 	$(BIN)/assessment run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.test-installed instance
+# ajv checks the JSON Schema in strict mode (tests/unit/test_other_tools.py; skipped without node).
+# It goes into .ci/node, never into the repository.
+AJV := ajv@8.20.0
+.ci/node/.installed:
+	if command -v npm >/dev/null 2>&1; then \
+	  npm install --no-save --no-audit --no-fund --silent --prefix .ci/node $(AJV) && touch $@; \
+	else echo "npm not found: the ajv check of the JSON Schema will be skipped"; fi
+
+test: $(VENV)/.test-installed instance .ci/node/.installed
 	$(BIN)/ruff check assessment reports tests bench
 	$(BIN)/ruff format --check assessment reports tests bench
 	$(BIN)/python -m pytest
@@ -44,4 +52,4 @@ schema: $(VENV)/.installed
 	$(BIN)/assessment schema -o schema/framework.schema.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .ci/node

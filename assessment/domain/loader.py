@@ -421,23 +421,44 @@ def load_library(directory: Path) -> tuple[list[Framework], list[Problem]]:
     return frameworks, problems
 
 
+# The schema's identifier: a name, not an address (nothing is fetched from it).
+SCHEMA_ID = "urn:assessment:schema:framework:1"
+
+
 def framework_json_schema() -> dict[str, Any]:
     """The JSON Schema of format 1, generated from the same declaration the loader checks with."""
     schema = FRAMEWORK.json_schema()
-    level_required = {"items": {"properties": {"requirements": {"items": {"required": ["level"]}}}}}
-    level_forbidden = {"items": {"properties": {"requirements": {"items": {"not": {"required": ["level"]}}}}}}
+
+    # Each `required` names its properties beside it (as `true`, the real schemas are above), and each
+    # applicator says it applies to objects or arrays: ajv's strict mode asks both of a schema.
+    def requires(name: str) -> dict[str, Any]:
+        return {"type": "object", "properties": {name: True}, "required": [name]}
+
+    def each_requirement(rule: dict[str, Any]) -> dict[str, Any]:
+        requirements = {"type": "array", "items": rule}
+        domain = {"type": "object", "properties": {"requirements": requirements}}
+        return {"type": "array", "items": domain}
+
     schema["allOf"] = [
         {
-            "if": {"properties": {"kind": {"const": "maturity"}}, "required": ["kind"]},
-            "then": {"required": ["levels"], "properties": {"domains": level_required}},
+            "if": {"type": "object", "properties": {"kind": {"const": "maturity"}}, "required": ["kind"]},
+            "then": {
+                **requires("levels"),
+                "properties": {"levels": True, "domains": each_requirement(requires("level"))},
+            },
         },
         {
-            "if": {"properties": {"kind": {"const": "compliance"}}, "required": ["kind"]},
-            "then": {"not": {"required": ["levels"]}, "properties": {"domains": level_forbidden}},
+            "if": {"type": "object", "properties": {"kind": {"const": "compliance"}}, "required": ["kind"]},
+            "then": {
+                "type": "object",
+                "not": requires("levels"),
+                "properties": {"domains": each_requirement({"not": requires("level")})},
+            },
         },
     ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
         **schema,
         "description": (
             "Framework file, format 1 (see the spec's framework-format.md). Rules this schema cannot express "

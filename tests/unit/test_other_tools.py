@@ -122,3 +122,42 @@ def test_a_bundle_written_before_the_byte_order_mark_still_verifies(unpacked, tm
     assert manifest.read_bytes().startswith(b"\xef\xbb\xbf")
     manifest.write_bytes(manifest.read_bytes().removeprefix(b"\xef\xbb\xbf"))
     assert verify_bundle(zip_again(folder, tmp_path / "again.zip")) == []
+
+
+# --- the JSON Schema, checked by ajv in strict mode -----------------------------------------------------
+
+AJV_CHECK = Path(__file__).resolve().parents[1] / "tools" / "ajv_check.js"
+AJV_MODULES = Path(__file__).resolve().parents[2] / ".ci" / "node" / "node_modules"
+
+
+def ajv(schema: Path, *documents: Path) -> subprocess.CompletedProcess:
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: the JSON Schema is not checked with ajv (apt-get install nodejs npm)")
+    if not (AJV_MODULES / "ajv").is_dir():
+        pytest.skip(f"ajv is not installed in {AJV_MODULES.parent} (make test installs it with npm)")
+    return subprocess.run(
+        ["node", str(AJV_CHECK), str(schema), *map(str, documents)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_published_schema_has_an_id_and_passes_ajv_strict_with_every_shipped_framework(tmp_path):
+    import json
+
+    from assessment.domain.yamlread import parse_yaml
+    from tests.conftest import EXAMPLES, LIBRARY, ROOT
+
+    schema = ROOT / "schema" / "framework.schema.json"
+    assert json.loads(schema.read_text())["$id"].startswith("urn:")
+    documents = []
+    for path in [*sorted(LIBRARY.glob("*.yaml")), *sorted(EXAMPLES.glob("*.yaml"))]:
+        if ".answers." in path.name:
+            continue
+        documents.append(tmp_path / f"{path.stem}.json")
+        documents[-1].write_text(json.dumps(parse_yaml(path.read_text(), path.name)))
+    result = ajv(schema, *documents)
+    assert result.returncode == 0, result.stderr
+    assert f"compiled in strict mode; {len(documents)} document(s) checked" in result.stdout
+    compliance = json.loads(documents[0].read_text())
+    compliance["kind"] = "compliance" if compliance["kind"] == "maturity" else "maturity"
+    (tmp_path / "wrong.json").write_text(json.dumps(compliance))
+    assert ajv(schema, tmp_path / "wrong.json").returncode == 1
