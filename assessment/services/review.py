@@ -18,6 +18,7 @@ from ..models import (
     VERDICTS,
     Assessment,
     AssessmentShare,
+    AuditEntry,
     ReviewFinding,
     Scope,
     ScopeMember,
@@ -45,13 +46,17 @@ def _status_change(assessment: Assessment, new: str, actor: str, **extra) -> Non
     assessment.status = new
     assessment.updated_at = utcnow()
     status_changed(assessment)
-    audit.about(
-        assessment,
+    # Filed under the person who changed the status, also when a command or a test calls this:
+    # separation of duties reads the submitters from these entries.
+    audit.record(
         f"assessment.{new}",
         "assessment",
         assessment.id,
+        scope_id=assessment.scope_id,
+        assessment_id=assessment.id,
         before={"status": before},
         after={"status": new, **extra},
+        actor=actor,
     )
 
 
@@ -75,10 +80,28 @@ def submit(assessment: Assessment, actor: str) -> None:
     _status_change(assessment, "submitted", actor)
 
 
+def submitters(assessment: Assessment) -> set[str]:
+    """Everyone who submitted the assessment (each submission before a return counts), read from the
+    actors of its trail's `assessment.submitted` entries."""
+    names = set(
+        db.session.scalars(
+            select(AuditEntry.actor).where(
+                AuditEntry.assessment_id == assessment.id, AuditEntry.action == "assessment.submitted"
+            )
+        )
+    )
+    return names | {assessment.submitted_by} if assessment.submitted_by else names
+
+
 def approve(assessment: Assessment, actor: str) -> None:
-    """Approve a submitted assessment: from now on it is locked for good."""
+    """Approve a submitted assessment: from now on it is locked for good.
+
+    Nobody who submitted it may approve it, also when it was returned and someone else submitted it
+    again (separation of duties); the submitters are read inside the approving transaction, once
+    the status can no longer change.
+    """
     _hold(assessment, ("submitted",), "Only a submitted assessment can be approved; this one is {status}.")
-    if assessment.submitted_by == actor:
+    if actor in submitters(assessment):
         raise Forbidden("You submitted this assessment; someone else must approve it (separation of duties).")
     assessment.approved_by, assessment.approved_at = actor, utcnow()
     assessment.review_comment = None

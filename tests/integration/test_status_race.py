@@ -27,13 +27,15 @@ from assessment.models import (
     AuditEntry,
     Evidence,
     EvidenceLink,
+    FrameworkVersion,
     ReviewFinding,
+    Scope,
 )
 from assessment.services import assessments as svc
 from assessment.services import audit, cycles, review
 from assessment.services import evidence as evidence_svc
 from assessment.services.assessments import LOCKED_MESSAGES
-from assessment.services.errors import Conflict, Locked
+from assessment.services.errors import Conflict, Forbidden, Locked
 from assessment.services.library import framework_of
 from tests.integration.helpers import autosave, example_version, make_scope, start
 
@@ -395,3 +397,43 @@ def test_status_changes_and_findings_check_the_status_they_change(app, answered,
         db.session.commit()
         db.session.remove()
     assert _everything(app, assessment) == frozen
+
+
+# --- separation of duties -------------------------------------------------------------------------
+
+
+def test_nobody_who_submitted_the_assessment_may_approve_it(app, team):
+    """alice submitted, the lead returned it, bob submitted it again: neither may approve, the lead may."""
+    scope, version = team
+    with app.app_context():
+        assessment = svc.start_assessment(
+            db.session.get(Scope, scope), db.session.get(FrameworkVersion, version), 3, None
+        )
+        review.submit(assessment, "alice")
+        review.return_for_changes(assessment, "lead", "Attach the Q3 review")
+        review.submit(assessment, "bob")
+        db.session.commit()
+        for submitter in ("alice", "bob"):
+            with pytest.raises(Forbidden, match="separation of duties"):
+                review.approve(assessment, submitter)
+            db.session.rollback()
+        assert db.session.get(Assessment, assessment.id).status == "submitted"
+        review.approve(assessment, "lead")
+        db.session.commit()
+        assert (assessment.status, assessment.approved_by) == ("approved", "lead")
+        db.session.remove()
+
+
+def test_an_admin_who_submitted_before_a_return_cannot_approve_on_the_web(app, client, as_user, team):
+    """The admin (who may submit and approve) submitted; it was returned and alice submitted it again."""
+    scope, version = team
+    assessment = start(client, scope, version, target="3")
+    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    lead, alice = as_user("lead"), as_user("alice")
+    assert lead.post(f"/assessments/{assessment}/return", data={"comment": "Attach the Q3 review"}).status_code == 302
+    assert alice.post(f"/assessments/{assessment}/submit").status_code == 302
+    response = client.post(f"/assessments/{assessment}/approve")
+    assert response.status_code == 403 and "separation of duties" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Assessment, assessment).status == "submitted"
+    assert lead.post(f"/assessments/{assessment}/approve").status_code == 302
