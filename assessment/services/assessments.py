@@ -10,23 +10,25 @@ import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain.answers import NA, Answer, AnswerValue, check_value
 from ..domain.answers import Evidence as DomainEvidence
 from ..domain.framework import Framework, Requirement
 from ..domain.scoring import Scorecard, score
 from ..extensions import db
-from ..models import SCOPE_KINDS, Assessment, EvidenceLink, FrameworkVersion, Scope, utcnow
+from ..models import EDITABLE_STATUSES, SCOPE_KINDS, Assessment, EvidenceLink, FrameworkVersion, Scope, utcnow
 from ..models import Answer as AnswerRow
 from ..models import Evidence as EvidenceRow
 from . import audit
-from .errors import InvalidInput, Locked, NotFound
+from .errors import InvalidInput, Locked, NotFound, ServiceError
 from .library import framework_of
 
 _INT = re.compile(r"[-+]?\d+\Z")
@@ -143,9 +145,77 @@ LOCKED_MESSAGES = {
 
 
 def ensure_editable(assessment: Assessment) -> None:
-    """Locked unless the assessment is a draft or was returned for changes."""
+    """Locked unless the assessment, as read, is a draft or was returned for changes.
+
+    A check of what was read, for a request that may write nothing; a write also calls
+    `lock_for_change`, which checks the status again where it cannot change any more.
+    """
     if not assessment.editable:
-        raise Locked(LOCKED_MESSAGES.get(assessment.status, "This assessment cannot change."))
+        raise Locked(_locked_message(assessment.status))
+
+
+def _locked_message(status: str | None) -> str:
+    return LOCKED_MESSAGES.get(status or "", "This assessment cannot change.")
+
+
+def _refuse_locked(status: str | None) -> ServiceError:
+    return Locked(_locked_message(status))
+
+
+_HELD = "assessments_held_for_change"
+
+
+def lock_for_change(
+    assessment: Assessment,
+    allowed: tuple[str, ...] = EDITABLE_STATUSES,
+    *,
+    changed: bool = True,
+    refuse: Callable[[str | None], ServiceError] = _refuse_locked,
+) -> None:
+    """Check the assessment's status inside the transaction that writes: the first write of every
+    change to its answers, evidence links or status.
+
+    A conditional UPDATE of the assessment's row, WHERE its status is in `allowed`. On PostgreSQL it
+    takes the row lock, waiting for a submission or approval in flight to commit and then reading the
+    status again; on SQLite it takes the database's one write lock. Either way the status cannot
+    change until this transaction ends, so a write can no longer land after the assessment was
+    submitted or approved because its status was read earlier. With `changed`, the UPDATE also marks
+    the assessment changed (`updated_at`: reports rendered before are stale). When no row matches,
+    nothing is written and `refuse(current status)` is raised (Locked by default).
+
+    It must come before the transaction's first trail entry, so that every writer takes the row lock
+    before the trail's lock (see audit.py), and not inside a savepoint that may roll back.
+    """
+    session = db.session()
+    held = session.info.setdefault(_HELD, set())
+    repeatable = allowed == EDITABLE_STATUSES and changed
+    if repeatable and assessment.id in held:
+        return  # this transaction holds the lock already and has marked the change
+    now = utcnow()
+    values: dict[str, Any] = {"updated_at": now} if changed else {"status": Assessment.status}
+    matched = session.execute(
+        update(Assessment)
+        .where(Assessment.id == assessment.id, Assessment.status.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if matched != 1:
+        raise refuse(session.scalar(select(Assessment.status).where(Assessment.id == assessment.id)))
+    if changed:
+        set_committed_value(assessment, "updated_at", now)
+    if repeatable:
+        held.add(assessment.id)
+
+
+def status_changed(assessment: Assessment) -> None:
+    """Forget that this transaction checked the assessment's status: it has just changed it."""
+    db.session().info.get(_HELD, set()).discard(assessment.id)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_held(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_HELD, None)
 
 
 # --- reading the state of an assessment ---------------------------------------------------
@@ -348,6 +418,7 @@ def save_answer(
             raise InvalidInput(f"{requirement_id}: unknown revision {seen_revision}.")
         if value is None and note is None:
             return SaveResult(requirement_id, "unchanged", 0)
+        lock_for_change(assessment)
         row = AnswerRow(
             assessment_id=assessment.id,
             requirement_id=requirement_id,
@@ -361,11 +432,11 @@ def save_answer(
                 db.session.add(row)
         except IntegrityError:  # someone else created it at the same moment
             return _conflict(assessment, requirement_id, value, note)
-        touch(assessment)
         _record_answer(assessment, requirement_id, None, {"value": value, "note": note})
         return SaveResult(requirement_id, "saved", 1)
     if row.revision != seen_revision:
         return _conflict(assessment, requirement_id, value, note, row)
+    lock_for_change(assessment)
     changed = db.session.execute(
         update(AnswerRow)
         .where(AnswerRow.id == row.id, AnswerRow.revision == seen_revision)
@@ -383,7 +454,6 @@ def save_answer(
         return _conflict(assessment, requirement_id, value, note)
     before = {"value": row.value, "note": row.note}
     db.session.expire(row)
-    touch(assessment)
     _record_answer(assessment, requirement_id, before, {"value": value, "note": note})
     return SaveResult(requirement_id, "saved", seen_revision + 1)
 
@@ -412,8 +482,3 @@ def _conflict(
         )
         db.session.refresh(row)
     return SaveResult(requirement_id, "conflict", row.revision, row.value, row.note, row.answered_by, value, note)
-
-
-def touch(assessment: Assessment) -> None:
-    """Record that an assessment changed (reports rendered before are stale)."""
-    assessment.updated_at = utcnow()

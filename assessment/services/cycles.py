@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Answer as AnswerRow
 from ..models import Assessment, EvidenceLink, FrameworkVersion, utcnow
 from . import audit
-from .assessments import parse_value, start_assessment, touch
+from .assessments import ensure_editable, lock_for_change, parse_value, start_assessment
 from .errors import InvalidInput, ServiceError
 from .library import framework_of
 
@@ -149,12 +149,11 @@ def carried_over_ids(assessment: Assessment, requirement_ids: list[str] | None =
 
 def confirm(assessment: Assessment, requirement_ids: list[str], actor: str) -> int:
     """Confirm carried-over answers as they stand (the team checked them); returns how many."""
-    from .assessments import ensure_editable
-
     ensure_editable(assessment)
     ids = sorted(carried_over_ids(assessment, requirement_ids))
     if not ids:
         return 0
+    lock_for_change(assessment)
     db.session.execute(
         update(AnswerRow)
         .where(AnswerRow.assessment_id == assessment.id, AnswerRow.requirement_id.in_(ids))
@@ -170,7 +169,6 @@ def confirm(assessment: Assessment, requirement_ids: list[str], actor: str) -> i
             before={"carried_over": True},
             after={"carried_over": False},
         )
-    touch(assessment)
     return len(ids)
 
 

@@ -145,6 +145,14 @@ def _editable(assessment: Assessment) -> None:
     ensure_editable(assessment)
 
 
+def _lock(assessment: Assessment) -> None:
+    """The first write of every change to the assessment's evidence: check its status where it cannot
+    change any more, and mark the assessment changed (see assessments.lock_for_change)."""
+    from .assessments import lock_for_change
+
+    lock_for_change(assessment)
+
+
 def described(row: EvidenceRow) -> dict:
     """An evidence item as the audit trail records it."""
     return {
@@ -223,6 +231,7 @@ def _check(assessment: Assessment, requirement_id: str, effective: dt.date | Non
 
 def _attach_new(assessment: Assessment, requirement_id: str, row: EvidenceRow) -> EvidenceRow:
     """Store a new evidence row and let it support the requirement."""
+    _lock(assessment)
     db.session.add(row)
     db.session.flush()
     audit.record("evidence.added", "evidence", row.id, scope_id=row.scope_id, after=described(row))
@@ -234,6 +243,7 @@ def link(assessment: Assessment, requirement_id: str, evidence: EvidenceRow) -> 
     """Let an existing evidence item of the same scope support a requirement (idempotent)."""
     if evidence.scope_id != assessment.scope_id:
         raise NotFound("No such evidence in this scope.")
+    _lock(assessment)
     exists = db.session.scalar(
         select(EvidenceLink.id).where(
             EvidenceLink.assessment_id == assessment.id,
@@ -269,6 +279,7 @@ def reuse(assessment: Assessment, requirement_id: str, evidence_id: int) -> Evid
 def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> None:
     """Stop an evidence item supporting a requirement; the item stays in the scope."""
     _editable(assessment)
+    _lock(assessment)
     removed = db.session.execute(
         delete(EvidenceLink).where(
             EvidenceLink.assessment_id == assessment.id,

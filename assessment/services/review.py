@@ -13,32 +13,60 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import SEVERITIES, VERDICTS, Assessment, AssessmentShare, ReviewFinding, Scope, ScopeMember, User, utcnow
+from ..models import (
+    SEVERITIES,
+    VERDICTS,
+    Assessment,
+    AssessmentShare,
+    AuditEntry,
+    ReviewFinding,
+    Scope,
+    ScopeMember,
+    User,
+    utcnow,
+)
 from . import audit
+from .assessments import lock_for_change, status_changed
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .library import framework_of
 
 MAX_COMMENT = 10_000
+REVIEWABLE = ("submitted", "approved")  # the statuses on which auditors record findings
+
+
+def _hold(assessment: Assessment, allowed: tuple[str, ...], refusal: str) -> None:
+    """Check the status where it cannot change any more (the transition's first write), then read
+    the assessment as it now stands; Conflict with `refusal` (formatted with the status) otherwise."""
+    lock_for_change(assessment, allowed, changed=False, refuse=lambda status: Conflict(refusal.format(status=status)))
+    db.session.refresh(assessment)
 
 
 def _status_change(assessment: Assessment, new: str, actor: str, **extra) -> None:
     before = assessment.status
     assessment.status = new
     assessment.updated_at = utcnow()
-    audit.about(
-        assessment,
+    status_changed(assessment)
+    # Filed under the person who changed the status, also when a command or a test calls this:
+    # separation of duties reads the submitters from these entries.
+    audit.record(
         f"assessment.{new}",
         "assessment",
         assessment.id,
+        scope_id=assessment.scope_id,
+        assessment_id=assessment.id,
         before={"status": before},
         after={"status": new, **extra},
+        actor=actor,
     )
 
 
 def submit(assessment: Assessment, actor: str) -> None:
     """A draft (or a returned assessment) goes to review; its answers freeze until returned."""
-    if assessment.status not in ("draft", "returned"):
-        raise Conflict(f"Only a draft or a returned assessment can be submitted; this one is {assessment.status}.")
+    _hold(
+        assessment,
+        ("draft", "returned"),
+        "Only a draft or a returned assessment can be submitted; this one is {status}.",
+    )
     from .cycles import carried_over_ids
 
     unconfirmed = carried_over_ids(assessment)
@@ -52,11 +80,28 @@ def submit(assessment: Assessment, actor: str) -> None:
     _status_change(assessment, "submitted", actor)
 
 
+def submitters(assessment: Assessment) -> set[str]:
+    """Everyone who submitted the assessment (each submission before a return counts), read from the
+    actors of its trail's `assessment.submitted` entries."""
+    names = set(
+        db.session.scalars(
+            select(AuditEntry.actor).where(
+                AuditEntry.assessment_id == assessment.id, AuditEntry.action == "assessment.submitted"
+            )
+        )
+    )
+    return names | {assessment.submitted_by} if assessment.submitted_by else names
+
+
 def approve(assessment: Assessment, actor: str) -> None:
-    """Approve a submitted assessment: from now on it is locked for good."""
-    if assessment.status != "submitted":
-        raise Conflict(f"Only a submitted assessment can be approved; this one is {assessment.status}.")
-    if assessment.submitted_by == actor:
+    """Approve a submitted assessment: from now on it is locked for good.
+
+    Nobody who submitted it may approve it, also when it was returned and someone else submitted it
+    again (separation of duties); the submitters are read inside the approving transaction, once
+    the status can no longer change.
+    """
+    _hold(assessment, ("submitted",), "Only a submitted assessment can be approved; this one is {status}.")
+    if actor in submitters(assessment):
         raise Forbidden("You submitted this assessment; someone else must approve it (separation of duties).")
     assessment.approved_by, assessment.approved_at = actor, utcnow()
     assessment.review_comment = None
@@ -70,8 +115,7 @@ def approve(assessment: Assessment, actor: str) -> None:
 
 def return_for_changes(assessment: Assessment, actor: str, comment: str | None) -> None:
     """Send a submitted assessment back to its team with the reviewer's comments."""
-    if assessment.status != "submitted":
-        raise Conflict(f"Only a submitted assessment can be returned; this one is {assessment.status}.")
+    _hold(assessment, ("submitted",), "Only a submitted assessment can be returned; this one is {status}.")
     comment = (comment or "").strip()
     if not comment:
         raise InvalidInput("Say what must change: returning an assessment needs a comment.")
@@ -108,8 +152,9 @@ def record_finding(
     assessment: Assessment, requirement_id: str, auditor: str, verdict: str, severity: str | None, comment: str | None
 ) -> ReviewFinding:
     """Record (or replace) this auditor's verdict on one requirement; answers are never touched."""
-    if assessment.status not in ("submitted", "approved"):
-        raise Conflict("Findings are recorded on a submitted or approved assessment; this one is still being answered.")
+    not_yet = "Findings are recorded on a submitted or approved assessment; this one is still being answered."
+    if assessment.status not in REVIEWABLE:
+        raise Conflict(not_yet)
     if requirement_id not in framework_of(assessment.framework_version).requirement_index:
         raise NotFound(f"This assessment's framework has no requirement {requirement_id!r}.")
     if verdict not in VERDICTS:
@@ -124,6 +169,8 @@ def record_finding(
         raise InvalidInput("A finding needs a comment saying what is wrong.")
     if comment is not None and len(comment) > MAX_COMMENT:
         raise InvalidInput(f"The comment is longer than {MAX_COMMENT:,} characters.")
+    # A return in flight must not let the finding land on an assessment being answered again.
+    lock_for_change(assessment, REVIEWABLE, changed=False, refuse=lambda _status: Conflict(not_yet))
     row = db.session.scalar(
         select(ReviewFinding).where(
             ReviewFinding.assessment_id == assessment.id,

@@ -211,7 +211,6 @@ def add_evidence(assessment_id: int, requirement_id: str):
             )
         else:
             raise InvalidInput("Choose a file or give a link.")
-        svc.touch(assessment)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -226,7 +225,6 @@ def reuse_evidence(assessment_id: int, requirement_id: str):
     assessment = assessment_for(assessment_id, "answer")
     evidence_id = parse_evidence_choice(request.form.get("evidence_id") or request.form.get("evidence"))
     evidence_svc.reuse(assessment, requirement_id, evidence_id)
-    svc.touch(assessment)
     db.session.commit()
     return _back_to_requirement(assessment_id, requirement_id)
 
@@ -236,7 +234,6 @@ def remove_evidence(assessment_id: int, requirement_id: str, evidence_id: int):
     """Stop an evidence item supporting this requirement."""
     assessment = assessment_for(assessment_id, "answer")
     evidence_svc.unlink(assessment, requirement_id, evidence_id)
-    svc.touch(assessment)
     db.session.commit()
     return _back_to_requirement(assessment_id, requirement_id)
 
