@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import models  # noqa: F401  (registers the tables with the metadata)
-from .config import PROJECT_ROOT, Defaults, environment_overrides
+from .config import PROJECT_ROOT, Defaults, check_secret_key, environment_overrides, instance_secret_key
 from .extensions import csrf, db, login_manager, migrate
 from .services.errors import ServiceError
 
@@ -38,6 +38,9 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(instance)
+    check_secret_key(app.config["SECRET_KEY"], app.testing)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(instance / "assessment.db")
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
