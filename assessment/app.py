@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -139,7 +139,6 @@ PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_post", "static"})
 
 def _accounts(app: Flask) -> None:
     """Sign-in for every page but the public ones, and the actor of the audit trail per request."""
-    from .models import User
     from .services import accounts, audit
 
     if app.config["TRUSTED_PROXIES"]:
@@ -152,8 +151,13 @@ def _accounts(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and not user.disabled else None  # disabling ends open sessions
+        # The cookie's session must be open in the database: ended sessions (sign-out, a password or
+        # role change, disabling, an admin) and disabled accounts sign nobody in, whatever the signature.
+        found = accounts.session_user(user_id, session.get(accounts.SESSION_KEY), app.permanent_session_lifetime)
+        if found is None:
+            return None
+        g.user_session_id = found.session_id
+        return found.user
 
     @app.before_request
     def require_sign_in():

@@ -34,10 +34,17 @@ class Defaults:
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     TRUSTED_PROXIES = 0  # behind a reverse proxy, how many X-Forwarded-* hops to believe
-    # Sign-in rate limit: failures per user name, and per client address, within the window.
+    # Sign-in throttle (services/throttle.py): attempts per account from one address before it is
+    # held, with holds doubling from the delay to the cap; the same per address, whatever the names;
+    # a counter is forgotten a window after its last attempt or hold.
     LOGIN_MAX_FAILURES = 5
+    LOGIN_DELAY_SECONDS = 60
+    LOGIN_MAX_DELAY_SECONDS = 3600
     LOGIN_IP_MAX_FAILURES = 50
+    LOGIN_IP_DELAY_SECONDS = 1
+    LOGIN_IP_MAX_DELAY_SECONDS = 60
     LOGIN_WINDOW_SECONDS = 15 * 60
+    KNOWN_DEVICE_DAYS = 90  # how long a browser that signed in to an account is exempt from the address hold
     # The dashboard: an assessment older than this is stale; evidence expiring within this is listed.
     STALE_AFTER_DAYS = 180
     EXPIRING_WITHIN_DAYS = 30
