@@ -134,3 +134,14 @@ def test_a_server_refuses_to_start_with_a_public_key(tmp_path, key):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: SECRET_KEY is a") and "Traceback" not in done.stderr
     assert not done.stdout
+
+
+def test_assessment_init_creates_the_instance_key(app):
+    from tests.integration.helpers import run_cli
+
+    done = run_cli(app, "init", "--no-demo")
+    assert done.returncode == 0, done.stderr
+    path = Path(app.instance_path) / "secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key = path.read_text()
+    assert run_cli(app, "users", "list").returncode == 0 and path.read_text() == key  # kept

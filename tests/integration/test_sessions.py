@@ -118,3 +118,27 @@ def test_a_cookie_without_an_open_session_signs_nobody_in(app, sid):
         if sid:
             session[accounts.SESSION_KEY] = sid
     assert client.get("/users").status_code == 302
+
+
+def test_last_seen_moves_forward_and_an_idle_session_ends(app):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from assessment.models import UserSession
+
+    browser = signed_in(app)
+
+    def seen(ago: dt.timedelta) -> None:
+        with app.app_context():
+            db.session.execute(update(UserSession).values(last_seen_at=dt.datetime.now(dt.UTC) - ago))
+            db.session.commit()
+
+    seen(dt.timedelta(minutes=10))
+    assert works(browser)
+    with app.app_context():
+        last = db.session.scalar(select(UserSession.last_seen_at))
+        last = last if last.tzinfo else last.replace(tzinfo=dt.UTC)
+    assert dt.datetime.now(dt.UTC) - last < dt.timedelta(minutes=1)  # written again, not every request
+    seen(dt.timedelta(hours=13))  # unused for longer than PERMANENT_SESSION_LIFETIME
+    assert not works(browser)
