@@ -84,6 +84,12 @@ def instance_secret_key(instance: Path) -> str:
                 os.link(temporary, path)
             except FileExistsError:
                 pass  # another process created it first: use theirs
+            except OSError:  # a file system without hard links: create the name itself, exclusively
+                try:
+                    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+                        file.write(Path(temporary).read_text())
+                except FileExistsError:
+                    pass
         finally:
             os.unlink(temporary)
     mode = stat.S_IMODE(path.stat().st_mode)
@@ -97,8 +103,13 @@ def instance_secret_key(instance: Path) -> str:
 
 def check_secret_key(key: object, testing: bool) -> None:
     """Refuse a key that is known to be public (or too short to be secret), unless testing with a test key."""
-    if not isinstance(key, str) or not key:
-        raise UnsafeSecretKey("SECRET_KEY is empty; unset it to use the instance's own key (instance/secret_key)")
+    if not isinstance(key, str | bytes) or not key:
+        raise UnsafeSecretKey(
+            "SECRET_KEY is empty or not text (a key of digits only given as ASSESSMENT_SECRET_KEY is read as a "
+            "number: use SECRET_KEY); unset it to use the instance's own key (instance/secret_key)"
+        )
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "replace")
     if key in PUBLIC_KEYS:
         raise UnsafeSecretKey(
             "SECRET_KEY is a public key that was once written in the source; unset it to use the instance's "
