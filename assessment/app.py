@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from . import models  # noqa: F401  (registers the tables with the metadata)
-from .config import PROJECT_ROOT, Defaults, environment_overrides
+from .config import PROJECT_ROOT, Defaults, check_secret_key, environment_overrides, instance_secret_key
 from .extensions import csrf, db, login_manager, migrate
 from .models import MAX_ID
 from .services.errors import Forbidden, ServiceError
@@ -42,6 +42,9 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(instance)
+    check_secret_key(app.config["SECRET_KEY"], app.testing)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(instance / "assessment.db")
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
@@ -194,7 +197,6 @@ PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_post", "static"})
 
 def _accounts(app: Flask) -> None:
     """Sign-in for every page but the public ones, and the actor of the audit trail per request."""
-    from .models import User
     from .services import accounts, audit
 
     if app.config["TRUSTED_PROXIES"]:
@@ -207,8 +209,13 @@ def _accounts(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and not user.disabled else None  # disabling ends open sessions
+        # The cookie's session must be open in the database: ended sessions (sign-out, a password or
+        # role change, disabling, an admin) and disabled accounts sign nobody in, whatever the signature.
+        found = accounts.session_user(user_id, session.get(accounts.SESSION_KEY), app.permanent_session_lifetime)
+        if found is None:
+            return None
+        g.user_session_id = found.session_id
+        return found.user
 
     @app.before_request
     def require_sign_in():

@@ -22,8 +22,13 @@ from .domain.errors import ROOT_PATH, Problem
 
 def _create_app():
     from . import create_app
+    from .config import UnsafeSecretKey
 
-    return create_app()
+    try:
+        return create_app()
+    except UnsafeSecretKey as refused:  # one line a person can act on, not a traceback
+        click.echo(f"error: {refused}", err=True)
+        sys.exit(EXIT_INVALID)
 
 
 class CommandGroup(FlaskGroup):

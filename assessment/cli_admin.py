@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 EXIT_INVALID = 2
 
-users_group = AppGroup("users", help="Accounts: create, set-role, disable, enable, set-password, list.")
+users_group = AppGroup("users", help="Accounts: create, set-role, disable, enable, set-password, end-sessions, list.")
 audit_group = AppGroup("audit", help="The audit trail: verify its hash chain.")
 
 
@@ -108,6 +108,16 @@ def users_set_password(username: str, password_stdin: bool) -> None:
     secret = _password(None, password_stdin)
     user = _apply(lambda: accounts.set_password(username, secret))
     click.echo(f"password of {user.username} changed")
+
+
+@users_group.command("end-sessions")
+@click.argument("username")
+def users_end_sessions(username: str) -> None:
+    """End every open session of an account (its cookies, copies included, stop working)."""
+    from .services import accounts
+
+    ended = _apply(lambda: accounts.end_sessions(accounts.get_user(username), "ended by an admin", always_record=True))
+    click.echo(f"{ended} session(s) of {username.strip().lower()} ended")
 
 
 @users_group.command("list")

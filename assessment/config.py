@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
+import stat
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +19,8 @@ def default_library_dir() -> Path:
 class Defaults:
     """Settings every instance starts from."""
 
-    SECRET_KEY = "dev-only-change-me"
+    # No SECRET_KEY here: it comes from instance/config.py or the environment, else from the
+    # instance's own random key file (see instance_secret_key).
     LIBRARY_DIR = str(default_library_dir())
     SQLALCHEMY_DATABASE_URI: str | None = None  # set in create_app: DATABASE_URL or instance/assessment.db
     EVIDENCE_MAX_BYTES = 25 * 1024 * 1024  # one uploaded evidence file
@@ -30,16 +34,94 @@ class Defaults:
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     TRUSTED_PROXIES = 0  # behind a reverse proxy, how many X-Forwarded-* hops to believe
-    # Sign-in rate limit: failures per user name, and per client address, within the window.
+    # Sign-in throttle (services/throttle.py): attempts per account from one address before it is
+    # held, with holds doubling from the delay to the cap; the same per address, whatever the names;
+    # a counter is forgotten a window after its last attempt or hold.
     LOGIN_MAX_FAILURES = 5
+    LOGIN_DELAY_SECONDS = 60
+    LOGIN_MAX_DELAY_SECONDS = 3600
     LOGIN_IP_MAX_FAILURES = 50
+    LOGIN_IP_DELAY_SECONDS = 1
+    LOGIN_IP_MAX_DELAY_SECONDS = 60
     LOGIN_WINDOW_SECONDS = 15 * 60
+    KNOWN_DEVICE_DAYS = 90  # how long a browser that signed in to an account is exempt from the address hold
     # The dashboard: an assessment older than this is stale; evidence expiring within this is listed.
     STALE_AFTER_DAYS = 180
     EXPIRING_WITHIN_DAYS = 30
     # Argon2id cost; None keeps the library's recommended profile.
     PASSWORD_TIME_COST: int | None = None
     PASSWORD_MEMORY_KIB: int | None = None
+
+
+# Keys that are public because they were written in the source (the old default, the tests'):
+# a server refuses them (the tests' keys only when it is not testing).
+PUBLIC_KEYS = frozenset({"dev-only-change-me"})
+TEST_KEYS = frozenset({"test", "e2e", "x", "bench"})
+MIN_KEY_LENGTH = 16
+KEY_FILE = "secret_key"
+
+
+class UnsafeSecretKey(RuntimeError):
+    """The configured SECRET_KEY is public, too short, or its file is readable by others."""
+
+
+def instance_secret_key(instance: Path) -> str:
+    """The instance's own key, from `instance/secret_key`; the first caller creates it (random, mode 0600).
+
+    The key is written to a private temporary file that is then linked to its name: linking fails
+    if the name exists (like O_EXCL), so two processes starting at once agree on one key, and nobody
+    ever reads a half-written file.
+    """
+    path = instance / KEY_FILE
+    if not path.exists():
+        descriptor, temporary = tempfile.mkstemp(dir=instance, prefix=".secret_key.")  # O_EXCL, mode 0600
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+            except OSError:  # a file system without hard links: create the name itself, exclusively
+                try:
+                    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+                        file.write(Path(temporary).read_text())
+                except FileExistsError:
+                    pass
+        finally:
+            os.unlink(temporary)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise UnsafeSecretKey(f"{path} is readable by other users (mode {mode:04o}); run: chmod 600 {path}")
+    key = path.read_text().strip()
+    if len(key) < MIN_KEY_LENGTH:
+        raise UnsafeSecretKey(f"{path} holds no usable key; delete it and start again to create a new one")
+    return key
+
+
+def check_secret_key(key: object, testing: bool) -> None:
+    """Refuse a key that is known to be public (or too short to be secret), unless testing with a test key."""
+    if not isinstance(key, str | bytes) or not key:
+        raise UnsafeSecretKey(
+            "SECRET_KEY is empty or not text (a key of digits only given as ASSESSMENT_SECRET_KEY is read as a "
+            "number: use SECRET_KEY); unset it to use the instance's own key (instance/secret_key)"
+        )
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "replace")
+    if key in PUBLIC_KEYS:
+        raise UnsafeSecretKey(
+            "SECRET_KEY is a public key that was once written in the source; unset it to use the instance's "
+            "own key (instance/secret_key), or set a long random one"
+        )
+    if testing:
+        return
+    if key in TEST_KEYS or len(key) < MIN_KEY_LENGTH:
+        raise UnsafeSecretKey(
+            f"SECRET_KEY is a test key or shorter than {MIN_KEY_LENGTH} characters; unset it to use the "
+            "instance's own key (instance/secret_key), or set a long random one"
+        )
 
 
 def _typed(value: str) -> object:

@@ -68,6 +68,33 @@ class User(Base):
         return str(self.id)
 
 
+class UserSession(Base):
+    """A signed-in session: the cookie holds a random token, the database only its SHA-256, so a
+    session can be ended (sign-out, a password or role change, disabling, an admin) and its cookie dies."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class SignInThrottle(Base):
+    """Sign-in attempts counted for one account from one address, or for one address: reserved
+    atomically before a password is checked, forgotten a window after the last one."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    held_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class FrameworkVersion(Base):
     """A framework file as imported: its content never changes once stored."""
 

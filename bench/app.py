@@ -27,7 +27,6 @@ def fresh_app(tmp: str):
             "INSTANCE_PATH": f"{tmp}/instance",
             "SQLALCHEMY_DATABASE_URI": url,
             "WTF_CSRF_ENABLED": False,
-            "SECRET_KEY": "bench",
         }
     )
     with app.app_context():

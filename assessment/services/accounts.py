@@ -1,21 +1,27 @@
-"""People: accounts, passwords (Argon2id), sign-in with rate limiting, roles.
+"""People: accounts, passwords (Argon2id), sign-in with throttling, sessions, roles.
 
-Every change to an account and every sign-in attempt is written to the audit trail; failed
-attempts there are also what the rate limit counts, so the limit holds across processes.
+Every change to an account, every sign-in attempt and every ending of sessions is written to
+the audit trail. A session is a row of `user_session`: the cookie carries a random token, the
+database its SHA-256, and the user loader accepts a cookie only while its row is open, so
+signing out, a password or role change, disabling and an admin's "end sessions" kill copied cookies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..models import ROLES, User, utcnow
-from . import audit
+from ..models import ROLES, User, UserSession, utcnow
+from . import audit, throttle
 from .errors import InvalidInput, NotFound, ServiceError
 
 ROLE_LABELS = {"admin": "Admin", "lead": "Program lead", "member": "Team member", "auditor": "Auditor"}
@@ -35,7 +41,7 @@ class SignInRefused(ServiceError):
 
 
 class TooManyAttempts(ServiceError):
-    """Too many failed sign-ins for this account or from this address in the window."""
+    """Too many failed sign-ins for this account from this address, or from this address: wait."""
 
     status = 429
 
@@ -127,6 +133,7 @@ def set_role(username: str, role: str) -> User:
     user.role = _check_role(role)
     if before != role:
         audit.record("user.role_changed", "user", user.username, before={"role": before}, after={"role": role})
+        end_sessions(user, "role changed")  # a session keeps no rights it was opened with
     return user
 
 
@@ -142,53 +149,57 @@ def set_disabled(username: str, disabled: bool) -> User:
             after={"disabled": disabled},
         )
     user.disabled = disabled
+    if disabled:
+        end_sessions(user, "disabled")
     return user
 
 
 def set_password(username: str, password: str) -> User:
-    """Replace an account's password (the trail records that it changed, never the value)."""
+    """Replace an account's password (the trail records that it changed, never the value) and end
+    every session of the account: whoever held the old password, or a cookie, is signed out."""
     user = get_user(username)
     user.password_hash = _hasher.hash(_check_password(password))
     audit.record("user.password_changed", "user", user.username)
+    end_sessions(user, "password changed")
     return user
 
 
-def sign_in(
-    username: str, password: str, client: str, *, max_failures: int, ip_max_failures: int, window: dt.timedelta
-) -> User:
+def sign_in(username: str, password: str, client: str, *, limits: throttle.Limits, known_device: bool = False) -> User:
     """The account if the password is right and it is enabled; every attempt goes to the trail.
 
-    More than `max_failures` failures for one user name, or `ip_max_failures` from one client
-    address, within `window` refuse further attempts until the window has passed.
+    The throttle (services/throttle.py) counts the attempt before the password is checked, and
+    refuses it while the account is held for this client address, or the address is (unless the
+    browser is a `known_device` of this account). Every refused attempt costs exactly one Argon2
+    verification, whether the user name is unknown, the password wrong or the account disabled.
     """
     username = (username or "").strip().lower()[:64]
-    since = (dt.datetime.now(dt.UTC) - window).isoformat(timespec="microseconds")
     client_actor = f"client {client}"[:200]
-    if (
-        audit.failures_since(username=username, since=since) >= max_failures
-        or audit.failures_since(actor=client_actor, since=since) >= ip_max_failures
-    ):
-        minutes = max(1, int(window.total_seconds() // 60))
-        raise TooManyAttempts(f"Too many failed sign-ins. Wait {minutes} minutes and try again.")
+    wait = throttle.reserve(username, client, limits, address_exempt=known_device)
+    if wait is not None:
+        raise TooManyAttempts(f"Too many failed sign-ins. Wait {_duration(wait)} and try again.")
     user = db.session.scalar(select(User).where(User.username == username))
     try:
-        _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
-        ok = user is not None and not user.disabled
+        matches = _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
-        reason = (
-            "disabled"
-            if user is not None and user.disabled and password_matches(user, password)
-            else "wrong user name or password"
-        )
+        matches = False
+    if user is None or not matches or user.disabled:
+        reason = "disabled" if user is not None and user.disabled and matches else "wrong user name or password"
         audit.record("login.failed", "user", username, after={"client": client, "reason": reason}, actor=client_actor)
         raise SignInRefused("Wrong user name or password, or the account is disabled.")
+    throttle.succeeded(username, client, limits, address_exempt=known_device)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
     audit.record("login", "user", username, after={"client": client}, actor=username)
     return user
+
+
+def _duration(wait: dt.timedelta) -> str:
+    seconds = max(1, int(wait.total_seconds() + 0.999))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def password_matches(user: User, password: str) -> bool:
@@ -199,6 +210,95 @@ def password_matches(user: User, password: str) -> bool:
         return False
 
 
-def sign_out(user: User) -> None:
-    """Record the end of a session."""
+# The session's key in the signed cookie, and how stale "last seen" may get before it is written
+# again: a write at most every five minutes per session, not one per request.
+SESSION_KEY = "_sid"
+TOUCH_AFTER = dt.timedelta(minutes=5)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """Open a session for `user` and return its token, for the signed cookie (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, last_seen_at=now))
+    db.session.flush()
+    return token
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a cookie signs in, and the session it belongs to."""
+
+    user: User
+    session_id: int
+
+
+def session_user(user_id: str, token: object, idle: dt.timedelta) -> SignedIn | None:
+    """The enabled account whose open session (seen within `idle`) the cookie names, in one query; else None."""
+    if not isinstance(token, str) or not user_id.isdigit() or len(user_id) > 18:
+        return None
+    now = utcnow()
+    row = db.session.execute(
+        select(User, UserSession.id, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            User.disabled.is_(False),
+            UserSession.token_hash == _token_hash(token),
+            UserSession.ended_at.is_(None),
+            UserSession.last_seen_at >= now - idle,
+        )
+    ).first()
+    if row is None:
+        return None
+    user, session_id, seen = row
+    if (seen if seen.tzinfo else seen.replace(tzinfo=dt.UTC)) < now - TOUCH_AFTER:
+        _touch(session_id, now)
+    return SignedIn(user, session_id)
+
+
+def _touch(session_id: int, now: dt.datetime) -> None:
+    """Move "last seen" forward in a transaction of its own (a page that only reads commits nothing);
+    a database too busy to take it now just leaves it for the next request."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+    except SQLAlchemyError:
+        pass
+
+
+def end_sessions(user: User, reason: str, *, only: int | None = None, always_record: bool = False) -> int:
+    """End the account's open sessions (or only the session `only`); the trail records it. Returns how many."""
+    stmt = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if only is not None:
+        stmt = stmt.where(UserSession.id == only)
+    ended = db.session.execute(
+        stmt.values(ended_at=utcnow(), ended_reason=reason[:40]), execution_options={"synchronize_session": False}
+    ).rowcount
+    if ended or always_record:
+        audit.record("user.sessions_ended", "user", user.username, after={"reason": reason, "sessions": ended})
+    return ended
+
+
+def open_sessions() -> dict[int, int]:
+    """How many open sessions each account has: user id -> count (accounts without any are left out)."""
+    rows = db.session.execute(
+        select(UserSession.user_id, func.count()).where(UserSession.ended_at.is_(None)).group_by(UserSession.user_id)
+    )
+    return {user_id: count for user_id, count in rows}
+
+
+def sign_out(user: User, session_id: int | None = None) -> None:
+    """End this session (the account's other sessions stay open) and record it."""
+    if session_id is not None:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.id == session_id, UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), ended_reason="signed out"),
+            execution_options={"synchronize_session": False},
+        )
     audit.record("logout", "user", user.username, actor=user.username)

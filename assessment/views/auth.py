@@ -2,28 +2,51 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..extensions import db
 from ..forms import SignInForm
 from ..services import accounts
 from ..services.errors import InvalidInput, ServiceError
+from ..services.throttle import Limits
 from .common import user
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an absolute or scheme-relative URL would make an open redirect."""
+    """Only a path on this site: an absolute or scheme-relative URL would make an open redirect, and a
+    control character (a CR/LF would split the Location header) or a space is never part of one."""
     target = target or ""
+    if len(target) > 2000 or any(ch <= " " or ch == "\x7f" for ch in target):
+        return url_for("scopes.home")
     parts = urlsplit(target)
     if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc or "\\" in target:
         return url_for("scopes.home")
     return target
+
+
+DEVICE_COOKIE = "assessment_device"
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="assessment.known-device")
+
+
+def _known_device(username: str | None) -> bool:
+    """Whether this browser signed in to `username` before (a cookie signed by the server says so)."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return False
+    try:
+        named = _devices().loads(cookie, max_age=int(current_app.config["KNOWN_DEVICE_DAYS"]) * 86400)
+    except BadSignature:
+        return False
+    return isinstance(named, str) and named == (username or "").strip().lower()[:64]
 
 
 @bp.get("/login")
@@ -48,27 +71,48 @@ def login_post():
             form.username.data,
             form.password.data,
             request.remote_addr or "unknown",
-            max_failures=config["LOGIN_MAX_FAILURES"],
-            ip_max_failures=config["LOGIN_IP_MAX_FAILURES"],
-            window=dt.timedelta(seconds=config["LOGIN_WINDOW_SECONDS"]),
+            limits=Limits.from_config(config),
+            known_device=_known_device(form.username.data),
         )
     except ServiceError as refused:
-        db.session.commit()  # the failed attempt stays on the trail: the rate limit counts it
+        db.session.commit()  # the failed attempt stays on the trail
         flash(refused.message)
         return render_template("auth/login.html", form=form, next=target), refused.status
+    token = accounts.start_session(account)
     db.session.commit()
     session.clear()  # a new session on sign-in: nothing from before survives (session fixation)
     login_user(account)
+    session[accounts.SESSION_KEY] = token
     session.permanent = True
-    return redirect(target)
+    response = redirect(target)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _devices().dumps(account.username),
+        max_age=int(config["KNOWN_DEVICE_DAYS"]) * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(config["SESSION_COOKIE_SECURE"]) or request.is_secure,
+    )
+    return response
 
 
 @bp.post("/logout")
 def logout():
-    """End the session."""
-    accounts.sign_out(user())
+    """End this session: its cookie, even a copy, signs nobody in any more."""
+    accounts.sign_out(user(), g.get("user_session_id"))
     db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere():
+    """End every session of the account, on every device, this one included."""
+    ended = accounts.end_sessions(user(), "signed out everywhere", always_record=True)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(f"You are signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).")
     return redirect(url_for("auth.login"))

@@ -36,7 +36,13 @@ def _checked(form: UserForm) -> None:
 def index():
     """Every account, and a form to add one."""
     _admin()
-    return render_template("users/index.html", users=accounts.list_users(), form=UserForm(), roles=ROLES)
+    return render_template(
+        "users/index.html",
+        users=accounts.list_users(),
+        sessions=accounts.open_sessions(),
+        form=UserForm(),
+        roles=ROLES,
+    )
 
 
 @bp.post("/users")
@@ -75,4 +81,15 @@ def set_disabled(user_id: int):
     accounts.set_disabled(account.username, disable)
     db.session.commit()
     flash(f"{account.username} is {'disabled' if disable else 'enabled'}.")
+    return redirect(url_for("people.index"))
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def end_sessions(user_id: int):
+    """End every open session of an account: its cookies, copies included, sign nobody in any more."""
+    _admin()
+    account = _account(user_id)
+    ended = accounts.end_sessions(account, "ended by an admin", always_record=True)
+    db.session.commit()
+    flash(f"Ended {ended} session{'s' if ended != 1 else ''} of {account.username}.")
     return redirect(url_for("people.index"))

@@ -57,16 +57,22 @@ def _add_people(app) -> None:
 
 
 def sign_in_as(client, username: str):
-    """Make `client` signed in as `username` (without the form: the matrix makes many clients)."""
+    """Make `client` signed in as `username` (without the form: the matrix makes many clients),
+    with a session opened by the accounts service, as the form opens one."""
     from assessment.models import User
+    from assessment.services import accounts
 
     with client.application.app_context():
-        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        user = db.session.scalar(select(User).where(User.username == username))
+        user_id, token = (user.id, accounts.start_session(user)) if user is not None else (None, None)
+        db.session.commit()
+        db.session.remove()
     with client.session_transaction() as session:
         session.clear()
         if user_id is not None:
             session["_user_id"] = str(user_id)
             session["_fresh"] = True
+            session[accounts.SESSION_KEY] = token
     return client
 
 

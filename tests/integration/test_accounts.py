@@ -9,6 +9,7 @@ from assessment.extensions import db
 from assessment.models import AuditEntry, User
 from tests.integration.conftest import PASSWORD, sign_in_as
 from tests.integration.helpers import run_cli
+from tests.integration.test_sign_in_throttle import from_address
 
 
 def login(client, username, password=PASSWORD, next_url=None):
@@ -61,20 +62,26 @@ def test_sign_in_is_rate_limited_per_account(app):
     attacker = app.test_client()
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert login(attacker, "alice", "guess guess guess").status_code == 401
-    # Even the right password is refused now, from any client, until the window passes.
+    # Even the right password is refused now from that address, until the hold ends.
     refused = login(app.test_client(), "alice")
     assert refused.status_code == 429 and "Too many failed sign-ins" in refused.get_data(as_text=True)
     assert not entries(app, "login")
-    # Other accounts are unaffected.
+    # Other accounts are unaffected, and so is the owner on another address.
     assert login(app.test_client(), "bob").status_code == 302
+    assert login(from_address(app, {"REMOTE_ADDR": "198.51.100.7"}), "alice").status_code == 302
 
 
 def test_sign_in_is_rate_limited_per_client_address(app):
-    app.config["LOGIN_IP_MAX_FAILURES"] = 3
+    app.config.update(LOGIN_IP_MAX_FAILURES=3, LOGIN_IP_DELAY_SECONDS=30)
+    known = app.test_client()
+    login(known, "alice")  # alice's own browser signed in before
+    known.post("/logout")
     client = app.test_client()
     for name in ("nobody1", "nobody2", "nobody3"):
         assert login(client, name, "guess guess guess").status_code == 401
-    assert login(client, "alice").status_code == 429
+    held = login(client, "alice")
+    assert held.status_code == 429 and "Wait 30 seconds" in held.get_data(as_text=True)
+    assert login(known, "alice").status_code == 302  # a browser known to the account is not held
 
 
 def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(app, client, as_user):
@@ -140,7 +147,10 @@ def test_role_change_takes_effect_at_once(app, client, as_user):
     lead = as_user("lead")
     assert lead.get("/scopes/1").status_code == 404  # no scope yet: not found for anyone
     client.post(f"/users/{_id(app, 'lead')}/role", data={"role": "auditor"})
-    assert lead.get("/users").status_code == 403
+    assert lead.get("/scopes/1").status_code == 302  # the session opened with the old role ended
+    again = app.test_client()
+    login(again, "lead")
+    assert again.get("/users").status_code == 403
     (change,) = entries(app, "user.role_changed")
     assert change.before == '{"role":"lead"}' and change.after == '{"role":"auditor"}'
 

@@ -155,6 +155,7 @@ MATRIX: dict[str, Case] = {
     "auth.login": case("GET", "/login", EVERYONE),
     "auth.login_post": case("POST", "/login", EVERYONE, {"username": "lead", "password": PASSWORD}),
     "auth.logout": case("POST", "/logout", SIGNED_IN),
+    "auth.logout_everywhere": case("POST", "/logout/everywhere", SIGNED_IN),
     "scopes.home": case("GET", "/", SIGNED_IN),
     "scopes.create": case("POST", "/scopes", LEADS, lambda w: {"name": f"New {id(w)}-{_n()}", "kind": "team"}),
     "scopes.detail": case("GET", "/scopes/{scope}", SCOPE_READERS),
@@ -217,9 +218,13 @@ MATRIX: dict[str, Case] = {
     ),
     "people.set_role": case("POST", "/users/{victim}/role", ADMIN, {"role": "auditor"}),
     "people.set_disabled": case("POST", "/users/{victim}/disabled", ADMIN, {"disabled": "1"}),
+    "people.end_sessions": case("POST", "/users/{victim}/sessions/end", ADMIN),
     "audit.index": case("GET", "/audit", SIGNED_IN),
     "dashboard.index": case("GET", "/dashboard", LEADS),
 }
+
+# The sign-out routes, and the trail entry that shows a sign-out happened.
+SIGN_OUTS = {"auth.logout": "logout", "auth.logout_everywhere": "user.sessions_ended"}
 
 _counter = [0]
 
@@ -280,12 +285,12 @@ def test_route_allows_exactly_its_roles(app, endpoint):
             trail_before = db.session.scalar(select(func.max(AuditEntry.seq)))
             db.session.remove()
         response = _request(client, entry, world)
-        if endpoint == "auth.logout":  # signing out redirects to sign-in whoever asks: look at the trail
+        if endpoint in SIGN_OUTS:  # signing out redirects to sign-in whoever asks: look at the trail
             with app.app_context():
                 signed_out = db.session.scalar(
                     select(func.count())
                     .select_from(AuditEntry)
-                    .where(AuditEntry.action == "logout", AuditEntry.seq > (trail_before or 0))
+                    .where(AuditEntry.action == SIGN_OUTS[endpoint], AuditEntry.seq > (trail_before or 0))
                 )
                 db.session.remove()
             assert signed_out == (1 if role in entry.allowed else 0), role

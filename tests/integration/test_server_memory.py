@@ -13,7 +13,7 @@ PROBE = """
 import gc, sys
 from assessment import create_app
 for testing in (True, False):
-    app = create_app({"INSTANCE_PATH": f"{sys.argv[1]}/{testing}", "SECRET_KEY": "x", "TESTING": testing})
+    app = create_app({"INSTANCE_PATH": f"{sys.argv[1]}/{testing}", "TESTING": testing})
     client = app.test_client()
     before = gc.get_freeze_count()
     status = client.get("/login").status_code
