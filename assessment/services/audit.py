@@ -7,8 +7,8 @@ transaction-scoped advisory lock, on SQLite by taking its write lock before read
 The unique sequence number is the last guard: two writers can never both append entry N.
 
 Each entry also carries its keyed MAC (the key lives outside the database, see trail_anchor), and
-after each commit that added entries a signed checkpoint of the committed head is appended to the
-instance's checkpoint file, so `verify` finds a rewrite with recomputed hashes and a deleted tail.
+after each commit that added entries a signed checkpoint of its head is appended to the instance's
+checkpoint file, so `verify` finds a rewrite with recomputed hashes and a deleted tail.
 
 Nothing expires: there is no code that deletes or rewrites an entry.
 """
@@ -34,7 +34,7 @@ from . import trail_anchor
 
 _LOCK_KEY = 0x61756469  # "audi": the advisory lock of the trail on PostgreSQL
 _HEAD = "audit_head"
-_PENDING = "audit_checkpoint"  # (checkpoint file, key) once the transaction added an entry
+_PENDING = "audit_checkpoint"  # (file, key, seq, hash, first keyed) of the transaction's last entry
 
 current_actor: ContextVar[str] = ContextVar("current_actor", default="system")
 
@@ -80,27 +80,29 @@ def _forget_head(session: Session, transaction) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _checkpoint(session: Session) -> None:
-    """After a commit that added entries, sign the committed head into the checkpoint file.
+    """After a commit that added entries, sign its head into the checkpoint file.
 
-    The head is read again on a connection of its own: it is what is committed (perhaps with
-    another writer's entries after this one's), never what this transaction merely meant to add.
-    A failure is logged, not raised: the change is committed, and the next checkpoint covers it.
+    The head is this transaction's last entry, which the commit just made durable (another
+    writer's later entries get their own line). A failure is logged, not raised: the change is
+    committed, and the next checkpoint covers it.
     """
     if session.in_nested_transaction() or _PENDING not in session.info:
         return
-    path, key = session.info.pop(_PENDING)
+    path, key, seq, digest, first_keyed = session.info.pop(_PENDING)
     try:
-        with session.get_bind().connect() as conn:
-            head = conn.execute(
-                select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-            ).first()
-            first_keyed = trail_anchor.recorded_first_keyed(path)
-            if first_keyed is None:
-                first_keyed = conn.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.mac.is_not(None)))
-        if head is not None:
-            trail_anchor.append_checkpoint(path, key, head.seq, head.hash, first_keyed)
-    except Exception:  # the change is committed; the next checkpoint covers it
+        trail_anchor.append_checkpoint(path, key, seq, digest, first_keyed)
+    except OSError:
         trail_anchor.log.exception("The audit trail checkpoint could not be written to %s", path)
+
+
+def _first_keyed(session: Session, path: Path, seq: int) -> int:
+    """The first entry with a MAC: as the checkpoint file records it, else the database's, else `seq`
+    (the entry being added, on a trail keyed from now on)."""
+    recorded = trail_anchor.recorded_first_keyed(path)
+    if recorded is not None:
+        return recorded
+    first = session.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.mac.is_not(None)))
+    return first if first is not None else seq
 
 
 def _key_and_checkpoints(create: bool = True) -> tuple[bytes | None, Path]:
@@ -142,10 +144,12 @@ def record(
     }
     key, checkpoints = _key_and_checkpoints()
     digest = entry_hash(fields, prev)
+    pending = session.info.get(_PENDING)
+    first_keyed = pending[4] if pending else _first_keyed(session, checkpoints, fields["seq"])
     entry = AuditEntry(**fields, prev_hash=prev, hash=digest, mac=entry_mac(key, digest))
     session.add(entry)
     session.info[_HEAD] = (entry.seq, entry.hash)
-    session.info[_PENDING] = (checkpoints, key)
+    session.info[_PENDING] = (checkpoints, key, entry.seq, entry.hash, first_keyed)
     return entry
 
 

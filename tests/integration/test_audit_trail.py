@@ -98,6 +98,8 @@ def test_writers_at_the_same_moment_take_turns_and_lose_nothing(app):
 
     errors: list[str] = []
     start = threading.Barrier(3)
+    path = Path(app.instance_path) / "audit-checkpoints.jsonl"
+    lines = len(path.read_text().splitlines()) if path.exists() else 0
 
     def writer(n: int) -> None:
         with app.app_context():
@@ -120,6 +122,9 @@ def test_writers_at_the_same_moment_take_turns_and_lose_nothing(app):
     assert len(trail(app, action="test.write")) == 90
     with app.app_context():
         assert audit.verify().broken is None
+        result = audit.check()  # one checkpoint line a commit, none cut or interleaved
+        assert result.ok and result.checkpoints == lines + 90, result.problems
+        assert result.last_checkpoint.seq == len(trail(app))
 
 
 @pytest.fixture
