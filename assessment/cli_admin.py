@@ -158,6 +158,8 @@ def audit_verify(anchors) -> None:
         last = result.last_checkpoint
         against = f"; last checkpoint at entry {last.seq} ({last.at})" if last else ""
         click.echo(f"checked against {result.checkpoints} checkpoint(s){against} and {len(anchors)} anchor(s)")
+        if not result.checkpoints and verdict.count:
+            click.echo("no checkpoint file: a deleted tail is found only against an --anchor", err=True)
         if result.first_keyed and result.first_keyed > 1:
             click.echo(
                 f"entries 1 to {result.first_keyed - 1} predate the trail key: they are covered by the public "

@@ -141,7 +141,9 @@ def test_the_bundle_and_its_pdf_carry_the_trail_anchor_that_audit_verify_checks(
         db.session.execute(text("DELETE FROM audit_entry WHERE seq >= :seq"), {"seq": anchor["seq"]})
         db.session.commit()
     (Path(app.instance_path) / "audit-checkpoints.jsonl").unlink()
-    assert run_cli(app, "audit", "verify").returncode == 0  # the bound: nothing left in the instance knows
+    unanchored = run_cli(app, "audit", "verify")
+    assert unanchored.returncode == 0  # the bound: nothing left in the instance knows
+    assert "no checkpoint file: a deleted tail is found only against an --anchor" in unanchored.stderr
     cut = run_cli(app, "audit", "verify", "--anchor", anchor["anchor"])
     assert cut.returncode == 2
     assert f"BROKEN at entry {anchor['seq']} (no row), tail check: entry {anchor['seq']} missing" in cut.stderr
