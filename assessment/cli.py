@@ -132,12 +132,13 @@ def init_command(no_demo: bool) -> None:
     from flask_migrate import upgrade
 
     from .extensions import db
-    from .services.audit import acting_as
+    from .services.audit import acting_as, ensure_key
     from .services.demo import load_demo, load_demo_users
     from .services.evidence import EvidenceStore
     from .services.library import import_library
 
     upgrade()
+    ensure_key()  # the audit trail's key, in instance/ (unless ASSESSMENT_TRAIL_KEY is set)
     with acting_as(cli_actor()):
         report = import_library(Path(current_app.config["LIBRARY_DIR"]))
         db.session.commit()

@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 EXIT_INVALID = 2
 
 users_group = AppGroup("users", help="Accounts: create, set-role, disable, enable, set-password, end-sessions, list.")
-audit_group = AppGroup("audit", help="The audit trail: verify its hash chain.")
+audit_group = AppGroup("audit", help="The audit trail: verify its hash chain, keyed MACs and checkpoints.")
 
 
 def cli_actor() -> str:
@@ -130,19 +130,58 @@ def users_list() -> None:
         click.echo(f"{user.username:<20} {user.role:<8} {state:<8} {user.display_name}")
 
 
-@audit_group.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain of the whole trail; exit 2 naming the first broken entry."""
-    from .services import audit
+def _anchor(_ctx, _param, values: tuple[str, ...]):
+    from .domain.trail import parse_anchor
 
-    verdict = audit.verify()
-    if verdict.ok:
+    try:
+        return tuple(parse_anchor(v, f"the anchor {v[:20]}… given on the command line") for v in values)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@audit_group.command("verify")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    callback=_anchor,
+    metavar="SEQ:HEAD",
+    help="An anchor printed in a report or a bundle's manifest.json: the trail must still hold that entry "
+    "with that hash. May be given more than once.",
+)
+def audit_verify(anchors) -> None:
+    """Check the whole trail: its hash chain, every entry's keyed MAC, the signed checkpoints of
+    instance/audit-checkpoints.jsonl and any --anchor. Exit 2 naming the entry and the check that fail."""
+    from .services import audit
+    from .services.trail_anchor import TrailKeyError
+
+    try:
+        result = audit.check(anchors)
+    except TrailKeyError as error:
+        click.echo(f"audit trail cannot be checked: {error}", err=True)
+        sys.exit(EXIT_INVALID)
+    verdict = result.verdict
+    for problem in result.problems:
+        click.echo(f"audit trail checkpoint BROKEN: {problem}", err=True)
+    if verdict.ok and not result.problems:
         click.echo(f"audit trail intact: {verdict.count} entries, head {verdict.head}")
+        last = result.last_checkpoint
+        against = f"; last checkpoint at entry {last.seq} ({last.at})" if last else ""
+        click.echo(f"checked against {result.checkpoints} checkpoint(s){against} and {len(anchors)} anchor(s)")
+        if not result.checkpoints and verdict.count:
+            click.echo("no checkpoint file: a deleted tail is found only against an --anchor", err=True)
+        if result.first_keyed and result.first_keyed > 1:
+            click.echo(
+                f"entries 1 to {result.first_keyed - 1} predate the trail key: they are covered by the public "
+                f"hash chain up to entry {result.first_keyed}, whose keyed MAC covers them"
+            )
         return
     broken = verdict.broken
-    click.echo(
-        f"audit trail BROKEN at entry {broken.seq} (row id {broken.entry_id}): {broken.reason}. "
-        f"{verdict.count} entries before it verify.",
-        err=True,
-    )
+    if broken is not None:
+        row = f"row id {broken.entry_id}" if broken.entry_id is not None else "no row"
+        click.echo(
+            f"audit trail BROKEN at entry {broken.seq} ({row}), {broken.check} check: {broken.reason}. "
+            f"{verdict.count} entries before it verify.",
+            err=True,
+        )
     sys.exit(EXIT_INVALID)

@@ -387,3 +387,6 @@ class AuditEntry(Base):
     after: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of `hash` under the trail key kept outside the database; NULL only for entries
+    # written before the trail was keyed (migration 0006).
+    mac: Mapped[str | None] = mapped_column(String(64))

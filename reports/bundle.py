@@ -76,6 +76,7 @@ def _manifest(report: Report, pdf: bytes, sizes: dict[str, int]) -> dict:
         "as_of": card.as_of.isoformat(),
         "generated_at": report.meta.generated_at.isoformat(),
         "report_pdf": {"file": REPORT_PDF, "sha256": hashlib.sha256(pdf).hexdigest(), "size": len(pdf)},
+        **_trail(report),
         "evidence": [
             {
                 "number": e.number,
@@ -94,6 +95,15 @@ def _manifest(report: Report, pdf: bytes, sizes: dict[str, int]) -> dict:
             for e in report.evidence
         ],
     }
+
+
+def _trail(report: Report) -> dict:
+    """The application's audit trail when the report was built (count, head, and the two as one
+    anchor for `assessment audit verify --anchor`); nothing for a report made from files."""
+    anchor = report.trail_anchor
+    if anchor is None:
+        return {}
+    return {"audit_trail": {"count": anchor.count, "seq": anchor.seq, "head": anchor.head, "anchor": anchor.text}}
 
 
 def _hash_file(path: Path) -> tuple[str, int]:

@@ -91,6 +91,16 @@ def _manifest_problems(data: Any) -> list[str]:
     pdf = data.get("report_pdf")
     if not isinstance(pdf, dict) or pdf.get("file") != REPORT_PDF or bad_hash(pdf):
         problems.append(f"manifest.json: report_pdf must give file {REPORT_PDF!r}, its sha256 and size")
+    trail = data.get("audit_trail")
+    if trail is not None and not (
+        isinstance(trail, dict)
+        and type(trail.get("seq")) is int
+        and trail.get("count") == trail["seq"] >= 0
+        and isinstance(trail.get("head"), str)
+        and sha.match(trail["head"])
+        and trail.get("anchor") == f"{trail['seq']}:{trail['head']}"
+    ):
+        problems.append("manifest.json: audit_trail must give count, seq (equal), head (a SHA-256) and anchor SEQ:HEAD")
     entries = data.get("evidence")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         return [*problems, "manifest.json: evidence must be a list of objects"]

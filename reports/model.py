@@ -10,6 +10,10 @@ auditors' findings, and, for an assessment of a later cycle, the comparison with
 and the trend chart. The audit trail it may carry is left out on purpose: the trail is the history
 of that content (every change it records already changed the content), and it also records reads
 (downloads, exports), which would otherwise give an unchanged assessment a new id at every download.
+The trail's anchor (its entry count and head hash when the report was built) is left out of the
+id for the same reason; it is printed in the sign-off and written into a bundle's manifest, so
+anyone holding the report can later prove the trail up to that entry (`assessment audit verify
+--anchor SEQ:HEAD`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from assessment.domain.compare import Comparison, RequirementChange
 from assessment.domain.display import one_decimal
 from assessment.domain.framework import Framework, NumericAnswer, Requirement
 from assessment.domain.scoring import RequirementResult, Scorecard, score, scorecard_to_dict
+from assessment.domain.trail import Anchor
 
 from .review import FindingEntry, TrailEntry, review_mark, severity_counts, utc_text, worst_severity
 
@@ -155,6 +160,7 @@ class Report:
     comparison: CycleComparison | None = None  # with the previous cycle, for an assessment of a later cycle
     trend_svg: str | None = None  # the scope's trend chart, the same SVG as the web trend page
     trend_caption: str | None = None
+    trail_anchor: Anchor | None = None  # the whole trail's count and head when built; not part of the id
 
     @property
     def version_label(self) -> str:
@@ -224,6 +230,7 @@ def build_report(
     comparison: CycleComparison | None = None,
     trend_svg: str | None = None,
     trend_caption: str | None = None,
+    trail_anchor: Anchor | None = None,
 ) -> Report:
     """Score the answers and lay out everything a report shows.
 
@@ -231,7 +238,8 @@ def build_report(
     `backlog`, the backlog is proposed from the gaps. `findings` are auditors' reviews, in any
     order; `trail` is the assessment's audit trail, oldest first. `comparison` compares the
     previous cycle with these answers (its `after` must score them), and `trend_svg` is the
-    scope's trend chart with its caption.
+    scope's trend chart with its caption. `trail_anchor` is the application's whole audit trail
+    (count and head) as it stood when the report was built.
     """
     card = score(framework, answers, as_of=as_of, target_level=target_level, scope=meta.scope)
     if comparison is not None:
@@ -313,6 +321,7 @@ def build_report(
         comparison,
         trend_svg,
         trend_caption,
+        trail_anchor,
     )
 
 

@@ -6,6 +6,10 @@ and a committed one always has its entry. Writers take turns: on PostgreSQL thro
 transaction-scoped advisory lock, on SQLite by taking its write lock before reading the head.
 The unique sequence number is the last guard: two writers can never both append entry N.
 
+Each entry also carries its keyed MAC (the key lives outside the database, see trail_anchor), and
+after each commit that added entries a signed checkpoint of its head is appended to the instance's
+checkpoint file, so `verify` finds a rewrite with recomputed hashes and a deleted tail.
+
 Nothing expires: there is no code that deletes or rewrites an entry.
 """
 
@@ -16,17 +20,21 @@ import datetime as dt
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from ..domain.trail import FIELDS, GENESIS, Verdict, canonical_json, entry_hash, verify_chain
+from ..domain.trail import FIELDS, GENESIS, Anchor, Verdict, canonical_json, entry_hash, entry_mac, verify_chain
 from ..extensions import db
 from ..models import AuditEntry
+from . import trail_anchor
 
 _LOCK_KEY = 0x61756469  # "audi": the advisory lock of the trail on PostgreSQL
 _HEAD = "audit_head"
+_PENDING = "audit_checkpoint"  # (file, key, seq, hash, first keyed) of the transaction's last entry
 
 current_actor: ContextVar[str] = ContextVar("current_actor", default="system")
 
@@ -67,6 +75,45 @@ def _head(session: Session) -> tuple[int, str]:
 def _forget_head(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_HEAD, None)
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint(session: Session) -> None:
+    """After a commit that added entries, sign its head into the checkpoint file.
+
+    The head is this transaction's last entry, which the commit just made durable (another
+    writer's later entries get their own line). A failure is logged, not raised: the change is
+    committed, and the next checkpoint covers it.
+    """
+    if session.in_nested_transaction() or _PENDING not in session.info:
+        return
+    path, key, seq, digest, first_keyed = session.info.pop(_PENDING)
+    try:
+        trail_anchor.append_checkpoint(path, key, seq, digest, first_keyed)
+    except OSError:
+        trail_anchor.log.exception("The audit trail checkpoint could not be written to %s", path)
+
+
+def _first_keyed(session: Session, path: Path, seq: int) -> int:
+    """The first entry with a MAC: as the checkpoint file records it, else the database's, else `seq`
+    (the entry being added, on a trail keyed from now on)."""
+    recorded = trail_anchor.recorded_first_keyed(path)
+    if recorded is not None:
+        return recorded
+    first = session.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.mac.is_not(None)))
+    return first if first is not None else seq
+
+
+def _key_and_checkpoints(create: bool = True) -> tuple[bytes | None, Path]:
+    app = current_app
+    key = trail_anchor.trail_key(app.config, app.instance_path, create=create)
+    return key, trail_anchor.checkpoints_file(app.config, app.instance_path)
+
+
+def ensure_key() -> None:
+    """Make the trail's key now if the instance has none (`assessment init`)."""
+    _key_and_checkpoints()
 
 
 def record(
@@ -95,9 +142,14 @@ def record(
         "before": canonical_json(before),
         "after": canonical_json(after),
     }
-    entry = AuditEntry(**fields, prev_hash=prev, hash=entry_hash(fields, prev))
+    key, checkpoints = _key_and_checkpoints()
+    digest = entry_hash(fields, prev)
+    pending = session.info.get(_PENDING)
+    first_keyed = pending[4] if pending else _first_keyed(session, checkpoints, fields["seq"])
+    entry = AuditEntry(**fields, prev_hash=prev, hash=digest, mac=entry_mac(key, digest))
     session.add(entry)
     session.info[_HEAD] = (entry.seq, entry.hash)
+    session.info[_PENDING] = (checkpoints, key, entry.seq, entry.hash, first_keyed)
     return entry
 
 
@@ -129,11 +181,52 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def verify(batch: int = 2000) -> Verdict:
-    """Recompute the whole chain from the database, in sequence order, a batch at a time."""
-    columns = [getattr(AuditEntry, name) for name in FIELDS] + [AuditEntry.id, AuditEntry.prev_hash, AuditEntry.hash]
+@dataclass(frozen=True)
+class TrailCheck:
+    """What `verify` found: the chain's verdict, the checkpoint file's problems and what it holds."""
+
+    verdict: Verdict
+    problems: tuple[str, ...]
+    checkpoints: int
+    last_checkpoint: Anchor | None
+    first_keyed: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok and not self.problems
+
+
+def check(anchors: tuple[Anchor, ...] = (), batch: int = 2000) -> TrailCheck:
+    """Verify the trail: the hash chain, every keyed MAC, every signed checkpoint of the instance's
+    checkpoint file and the given anchors (from reports), a batch of entries at a time."""
+    key, path = _key_and_checkpoints(create=False)
+    checkpoints, problems = trail_anchor.read_checkpoints(path, key)
+    keyed = sorted({c.first_keyed for c in checkpoints if c.first_keyed is not None})
+    if len(keyed) > 1:
+        problems.append(f"{path}: its checkpoints disagree on the first keyed entry ({', '.join(map(str, keyed))})")
+    columns = [getattr(AuditEntry, name) for name in FIELDS]
+    columns += [AuditEntry.id, AuditEntry.prev_hash, AuditEntry.hash, AuditEntry.mac]
     rows = db.session.execute(select(*columns).order_by(AuditEntry.seq).execution_options(yield_per=batch))
-    return verify_chain(row._asdict() for row in rows)
+    verdict = verify_chain(
+        (row._asdict() for row in rows),
+        key=key,
+        anchors=(*checkpoints, *anchors),
+        first_keyed=keyed[0] if keyed else None,
+    )
+    last = max(checkpoints, key=lambda c: c.seq, default=None)
+    return TrailCheck(verdict, tuple(problems), len(checkpoints), last, keyed[0] if keyed else None)
+
+
+def verify(batch: int = 2000) -> Verdict:
+    """The chain's verdict of `check` (hashes, MACs, checkpoints)."""
+    return check(batch=batch).verdict
+
+
+def head() -> Anchor:
+    """The committed trail's head as an anchor (count, last entry and its hash), for reports."""
+    row = db.session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, digest = (row.seq, row.hash) if row else (0, GENESIS)
+    return Anchor(seq, digest, seq, "the report")
 
 
 # --- reading the trail ------------------------------------------------------------------------

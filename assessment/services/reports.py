@@ -125,6 +125,7 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         comparison=_with_previous(assessment, state.card),
         trend_svg=trend.svg if len(trend.assessments) >= 2 else None,
         trend_caption=_trend_caption(trend, state.framework.is_maturity),
+        trail_anchor=audit.head(),
     )
 
 

@@ -111,11 +111,17 @@ def prepared_database(tmp_path_factory, database_url):
         engine = create_engine(database_url)
         with engine.begin() as conn:
             _library_last_id(conn)
+            # every test starts with an empty trail (as after the first test's TRUNCATE) and its own key
+            conn.execute(text("DELETE FROM audit_entry"))
         engine.dispose()
         return database_url
     template = tmp_path_factory.mktemp("template") / "template.db"
-    _prepare(create_app(_config(tmp_path_factory.mktemp("template-instance"), f"sqlite:///{template}")))
+    _prepare(create_app(_config(template.with_name("instance"), f"sqlite:///{template}")))
     return template
+
+
+# What a copy of the template database needs from its instance folder: the trail's key and checkpoints.
+TRAIL_FILES = ("trail_key", "audit-checkpoints.jsonl")
 
 
 @pytest.fixture
@@ -127,6 +133,9 @@ def app(tmp_path, prepared_database, database_url):
         url = database_url
     else:
         shutil.copy(prepared_database, tmp_path / "test.db")
+        for name in TRAIL_FILES:
+            if (prepared_database.with_name("instance") / name).exists():
+                shutil.copy2(prepared_database.with_name("instance") / name, instance / name)
         url = f"sqlite:///{tmp_path / 'test.db'}"
     app = create_app(_config(instance, url))
     _add_people(app)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
+from assessment.domain.trail import FIELDS
 from assessment.extensions import db
 from assessment.models import AuditEntry
 from tests.integration.helpers import autosave, run_cli
@@ -96,6 +98,8 @@ def test_writers_at_the_same_moment_take_turns_and_lose_nothing(app):
 
     errors: list[str] = []
     start = threading.Barrier(3)
+    path = Path(app.instance_path) / "audit-checkpoints.jsonl"
+    lines = len(path.read_text().splitlines()) if path.exists() else 0
 
     def writer(n: int) -> None:
         with app.app_context():
@@ -118,6 +122,9 @@ def test_writers_at_the_same_moment_take_turns_and_lose_nothing(app):
     assert len(trail(app, action="test.write")) == 90
     with app.app_context():
         assert audit.verify().broken is None
+        result = audit.check()  # one checkpoint line a commit, none cut or interleaved
+        assert result.ok and result.checkpoints == lines + 90, result.problems
+        assert result.last_checkpoint.seq == len(trail(app))
 
 
 @pytest.fixture
@@ -154,3 +161,156 @@ def test_audit_verify_names_a_deleted_row(demo):
         db.session.commit()
     broken = run_cli(demo, "audit", "verify")
     assert broken.returncode == 2 and f"entry {target.seq} missing" in broken.stderr
+
+
+# --- the keyed trail and its anchors outside the database -----------------------------------------
+
+
+def checkpoints(app) -> Path:
+    return Path(app.instance_path) / "audit-checkpoints.jsonl"
+
+
+def test_audit_verify_names_a_deleted_tail_against_the_last_checkpoint(demo):
+    rows = trail(demo)
+    intact = run_cli(demo, "audit", "verify")
+    assert intact.returncode == 0, intact.stderr
+    assert f"audit trail intact: {len(rows)} entries, head {rows[-1].hash}" in intact.stdout
+    with demo.app_context():
+        db.session.execute(text("DELETE FROM audit_entry WHERE seq > :seq"), {"seq": rows[-4].seq})
+        db.session.commit()
+    broken = run_cli(demo, "audit", "verify")
+    assert broken.returncode == 2 and not broken.stdout
+    assert f"BROKEN at entry {rows[-3].seq} (no row), tail check: entries {rows[-3].seq} to {rows[-1].seq} missing" in (
+        broken.stderr
+    )
+    assert "its last entries were deleted" in broken.stderr and "audit-checkpoints.jsonl line" in broken.stderr
+    assert "last checkpoint at entry" in intact.stdout
+
+
+def test_audit_verify_names_an_entry_rewritten_with_every_later_hash_recomputed(demo):
+    from assessment.domain.trail import entry_hash
+
+    rows = trail(demo)
+    target = rows[5]
+    prev = target.prev_hash
+    with demo.app_context():
+        for row in rows[5:]:
+            fields = {name: getattr(row, name) for name in FIELDS}
+            if row.id == target.id:
+                fields["actor"] = "mallory"
+            digest = entry_hash(fields, prev)
+            db.session.execute(
+                text("UPDATE audit_entry SET actor = :actor, prev_hash = :prev, hash = :hash WHERE id = :id"),
+                {"actor": fields["actor"], "prev": prev, "hash": digest, "id": row.id},
+            )
+            prev = digest
+        db.session.commit()
+    broken = run_cli(demo, "audit", "verify")
+    assert broken.returncode == 2
+    assert f"BROKEN at entry {target.seq} (row id {target.id}), mac check: its keyed MAC does not match" in (
+        broken.stderr
+    )
+
+
+def test_audit_verify_names_stripped_macs(demo):
+    with demo.app_context():
+        db.session.execute(text("UPDATE audit_entry SET mac = NULL"))
+        db.session.commit()
+    broken = run_cli(demo, "audit", "verify")
+    first = trail(demo)[0]
+    assert broken.returncode == 2 and f"BROKEN at entry {first.seq} (row id {first.id}), mac check" in broken.stderr
+    assert "keyed MAC is missing" in broken.stderr
+
+
+def test_audit_verify_names_a_forged_checkpoint_line(demo):
+    lines = checkpoints(demo).read_text().splitlines()
+    assert lines and all(json.loads(line)["sig"] for line in lines)
+    forged = json.loads(lines[-1])
+    forged["seq"] = forged["count"] = forged["seq"] + 5  # claims entries that never were, with the old signature
+    with checkpoints(demo).open("a") as f:
+        f.write(json.dumps(forged, separators=(",", ":")) + "\n")
+    broken = run_cli(demo, "audit", "verify")
+    assert broken.returncode == 2
+    assert f"audit-checkpoints.jsonl line {len(lines) + 1}: its signature does not match" in broken.stderr
+    assert "BROKEN at entry" not in broken.stderr  # a forged line is not taken as an anchor
+
+
+def test_the_trail_key_file_is_private_and_kept(app):
+    from assessment.domain.trail import entry_mac
+
+    key_file = Path(app.instance_path) / "trail_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text()
+    result = run_cli(app, "users", "create", "carol", "--role", "member", "--password-stdin", stdin="a long password\n")
+    assert result.returncode == 0, result.stderr
+    assert key_file.read_text() == key and len(key.strip()) == 64
+    (created,) = trail(app, action="user.created", object_id="carol")
+    assert created.mac == entry_mac(key.strip().encode(), created.hash)
+    assert run_cli(app, "audit", "verify").returncode == 0
+
+
+def test_the_key_is_made_once_even_by_writers_starting_together(tmp_path):
+    from assessment.services import trail_anchor
+
+    paths = [tmp_path / "trail_key"] * 8
+    start = threading.Barrier(len(paths))
+
+    def make(path: Path) -> None:
+        start.wait()
+        trail_anchor._create(path)
+
+    threads = [threading.Thread(target=make, args=(path,)) for path in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [p.name for p in tmp_path.iterdir()] == ["trail_key"] and len((tmp_path / "trail_key").read_text()) == 65
+
+
+def test_the_environment_key_wins_over_the_file(app, monkeypatch):
+    from assessment.domain.trail import entry_mac
+    from assessment.services import audit
+
+    env_key = "e" * 40
+    monkeypatch.setenv("ASSESSMENT_TRAIL_KEY", env_key)
+    with app.app_context():
+        entry = audit.record("test.write", "thing", "env")
+        db.session.commit()
+        assert entry.mac == entry_mac(env_key.encode(), entry.hash)
+    file_key = (Path(app.instance_path) / "trail_key").read_text().strip()
+    assert entry.mac != entry_mac(file_key.encode(), entry.hash)
+    monkeypatch.setenv("ASSESSMENT_TRAIL_KEY", "short")
+    refused = run_cli(app, "audit", "verify")
+    assert refused.returncode == 2 and "ASSESSMENT_TRAIL_KEY is 5 characters long; it needs at least 32" in (
+        refused.stderr
+    )
+
+
+def test_entries_from_before_the_key_are_kept_and_the_first_keyed_one_is_recorded(app):
+    """An instance upgraded to the keyed trail: its entries have no MAC and it has no checkpoints."""
+    from assessment.services import audit
+
+    with app.app_context():
+        db.session.execute(text("UPDATE audit_entry SET mac = NULL"))
+        db.session.commit()
+    checkpoints(app).unlink(missing_ok=True)
+    before = len(trail(app))
+    with app.app_context():
+        audit.record("test.write", "thing", "first keyed")
+        db.session.commit()
+    (line,) = checkpoints(app).read_text().splitlines()
+    assert json.loads(line)["first_keyed"] == before + 1 and json.loads(line)["count"] == before + 1
+    intact = run_cli(app, "audit", "verify")
+    assert intact.returncode == 0, intact.stderr
+    if before:
+        assert f"entries 1 to {before} predate the trail key" in intact.stdout
+    with app.app_context():  # stripping the new MAC too would pass for an old entry, but the checkpoint knows
+        db.session.execute(text("UPDATE audit_entry SET mac = NULL"))
+        db.session.commit()
+    broken = run_cli(app, "audit", "verify")
+    assert broken.returncode == 2 and f"BROKEN at entry {before + 1}" in broken.stderr and "mac check" in broken.stderr
+
+
+def test_a_malformed_anchor_is_refused_and_nothing_is_checked(app):
+    result = run_cli(app, "audit", "verify", "--anchor", "12")
+    assert result.returncode == 2 and "is not an anchor: expected SEQ:HEAD" in result.stderr and not result.stdout

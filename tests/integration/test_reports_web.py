@@ -105,3 +105,46 @@ def test_unknown_report_kind_and_job(app, client, devops):
     assert client.get("/reports/999999/download").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ReportJob)) == 0
+
+
+def test_the_bundle_and_its_pdf_carry_the_trail_anchor_that_audit_verify_checks(app, client, devops, sync):
+    """A copy anyone holds proves the trail up to its anchor: a tail deleted with the checkpoint file
+    (someone with the instance folder too) passes every check but the anchor's."""
+    from pathlib import Path
+
+    from pypdf import PdfReader
+    from sqlalchemy import text
+
+    from assessment.models import AuditEntry
+    from tests.integration.helpers import run_cli
+
+    assessment, _ = devops
+    prepared(client, assessment)
+    job = request(client, assessment, "bundle")
+    with zipfile.ZipFile(io.BytesIO(client.get(f"/reports/{job}/download").data)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        pdf = archive.read("report.pdf")
+    anchor = manifest["audit_trail"]
+    with app.app_context():
+        head = db.session.execute(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq == anchor["seq"])).one()
+        total = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    assert anchor == {"count": head.seq, "seq": head.seq, "head": head.hash, "anchor": f"{head.seq}:{head.hash}"}
+    assert total > anchor["count"]  # the download was recorded after the report was built
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    pdf_text = " ".join(pdf_text.split())
+    assert f"the application's audit trail held {anchor['count']} entries" in pdf_text
+    assert head.hash in pdf_text and f"--anchor {anchor['anchor']}" in pdf_text
+
+    intact = run_cli(app, "audit", "verify", "--anchor", anchor["anchor"])
+    assert intact.returncode == 0 and "1 anchor(s)" in intact.stdout, intact.stderr
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_entry WHERE seq >= :seq"), {"seq": anchor["seq"]})
+        db.session.commit()
+    (Path(app.instance_path) / "audit-checkpoints.jsonl").unlink()
+    unanchored = run_cli(app, "audit", "verify")
+    assert unanchored.returncode == 0  # the bound: nothing left in the instance knows
+    assert "no checkpoint file: a deleted tail is found only against an --anchor" in unanchored.stderr
+    cut = run_cli(app, "audit", "verify", "--anchor", anchor["anchor"])
+    assert cut.returncode == 2
+    assert f"BROKEN at entry {anchor['seq']} (no row), tail check: entry {anchor['seq']} missing" in cut.stderr
+    assert "the anchor" in cut.stderr and f"recorded {anchor['count']} entries" in cut.stderr

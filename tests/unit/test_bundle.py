@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -378,3 +379,29 @@ def test_a_bundle_too_large_in_all_is_reported_not_read(bundle):
     (problem,) = verify_bundle(bundle)
     assert problem.startswith("too large: the bundle unpacks to ")
     assert problem.endswith("(limit 21,474,836,480); nothing was read")
+
+
+def test_the_trail_anchor_is_in_the_manifest_and_the_report_and_verify_bundle_checks_its_shape(tmp_path):
+    from assessment.domain.trail import Anchor
+    from reports.render import render_html
+
+    folder = copy_examples(tmp_path / "examples")
+    plain = example_report(folder)
+    report = dataclasses.replace(plain, trail_anchor=Anchor(42, "ab" * 32, 42))
+    assert report.id == plain.id  # like the trail itself, the anchor is not part of the id
+    html = " ".join(render_html(report).split())
+    assert "the application's audit trail held 42 entries" in html and "--anchor 42:" + "ab" * 32 in html
+    assert "Audit trail anchor" not in render_html(plain)  # a report from files has no trail
+    out = tmp_path / "bundle.zip"
+    write_bundle(report, b"%PDF-1.7 stand-in", out)
+    anchor = read_manifest(out)["audit_trail"]
+    assert anchor == {"count": 42, "seq": 42, "head": "ab" * 32, "anchor": "42:" + "ab" * 32}
+    assert verify_bundle(out) == []
+    data = read_manifest(out)
+    data["audit_trail"]["count"] = 41
+    rewrite(out, change={"manifest.json": lambda _: json.dumps(data).encode()})
+    assert verify_bundle(out) == [
+        "manifest.json: audit_trail must give count, seq (equal), head (a SHA-256) and anchor SEQ:HEAD"
+    ]
+    write_bundle(plain, b"%PDF-1.7 stand-in", out)
+    assert "audit_trail" not in read_manifest(out)
