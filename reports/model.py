@@ -26,6 +26,7 @@ from assessment.domain.compare import Comparison, RequirementChange
 from assessment.domain.display import one_decimal
 from assessment.domain.framework import Framework, NumericAnswer, Requirement
 from assessment.domain.scoring import RequirementResult, Scorecard, score, scorecard_to_dict
+from assessment.domain.values import number_text
 
 from .review import FindingEntry, TrailEntry, review_mark, severity_counts, utc_text, worst_severity
 
@@ -205,7 +206,8 @@ def answer_label(requirement: Requirement, value) -> str:
         return "Not applicable"
     spec = requirement.answer
     if isinstance(spec, NumericAnswer):
-        return f"{value:g} {spec.unit}" if spec.unit and isinstance(value, (int, float)) else str(value)
+        text = number_text(value) if isinstance(value, (int, float)) else str(value)
+        return f"{text} {spec.unit}" if spec.unit else text
     option = spec.by_value.get(value)
     return option.label if option else str(value)
 

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
 
+from ..domain import values
 from ..domain.answers import Answers, read_answers_text
 from ..domain.answers_writer import answers_to_yaml
 from ..domain.errors import InvalidFile
@@ -250,7 +251,10 @@ def _store_answers(
     cache: dict[tuple, EvidenceRow] = {}
     for rid, answer in answers.answers.items():
         if answer.value is not None or answer.note:
-            value = answer.value if answer.value is None or isinstance(answer.value, str) else _number(answer.value)
+            try:
+                value = values.encode(answer.value)
+            except ValueError as problem:
+                raise InvalidInput(f"{rid}: {problem}; nothing was imported.") from None
             db.session.add(
                 AnswerRow(
                     assessment_id=assessment.id,
@@ -322,7 +326,3 @@ def _evidence_type(member: str, head: bytes, name: str) -> str:
         return accepted_media_type(head, name)
     except InvalidInput as exc:
         raise InvalidInput(f"The evidence file {member!r} is refused, so nothing was imported: {exc.message}") from None
-
-
-def _number(value: float | int) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
