@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from assessment.domain.display import STATUS_LABELS
 
-from .model import Report, RequirementRow
+from .model import BacklogEntry, Report, RequirementRow
 from .review import worst_severity
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -54,6 +54,7 @@ BACKLOG_COLUMNS = (
     "requirement_id",
     "title",
     "priority",
+    "priority_reasons",
     "owner",
     "due_date",
     "status",
@@ -124,12 +125,13 @@ def _requirement_records(report: Report) -> Iterable[tuple]:
             )
 
 
-def _backlog_records(report: Report) -> Iterable[tuple]:
-    for b in report.backlog:
+def _backlog_records(entries: Iterable[BacklogEntry]) -> Iterable[tuple]:
+    for b in entries:
         yield (
             b.requirement_id,
             b.title,
             b.priority,
+            b.priority_reasons,
             b.owner,
             b.due_date,
             b.status,
@@ -212,8 +214,13 @@ def requirements_csv(report: Report) -> str:
 
 
 def backlog_csv(report: Report) -> str:
-    """The improvement backlog as CSV."""
-    return to_csv(BACKLOG_COLUMNS, _backlog_records(report))
+    """The report's backlog as CSV."""
+    return backlog_entries_csv(report.backlog)
+
+
+def backlog_entries_csv(entries: Iterable[BacklogEntry]) -> str:
+    """Backlog items as CSV: the one builder of `backlog.csv`, for the results page's export and the backlog page's."""
+    return to_csv(BACKLOG_COLUMNS, _backlog_records(entries))
 
 
 def score_json(report: Report) -> str:
@@ -322,7 +329,7 @@ def workbook_xlsx(report: Report) -> bytes:
         ("Requirements", REQUIREMENT_COLUMNS, _requirement_records(report)),
         ("Evidence", EVIDENCE_COLUMNS, _evidence_records(report)),
         ("Gaps", GAP_COLUMNS, _gap_records(report)),
-        ("Backlog", BACKLOG_COLUMNS, _backlog_records(report)),
+        ("Backlog", BACKLOG_COLUMNS, _backlog_records(report.backlog)),
         ("Findings", FINDING_COLUMNS, _finding_records(report)),
     )
     for title, columns, records in sheets:

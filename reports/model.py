@@ -87,6 +87,7 @@ class BacklogEntry:
     recommendation: str | None = None
     hypothesis: str | None = None
     outcome: str | None = None
+    priority_reasons: str | None = None  # why it ranks where it does ("blocks level 3; weight 2")
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,13 @@ def build_report(
     )
     if backlog is None:
         backlog = tuple(
-            BacklogEntry(p.requirement_id, p.title, p.priority, recommendation=p.recommendation)
+            BacklogEntry(
+                p.requirement_id,
+                p.title,
+                p.priority,
+                recommendation=p.recommendation,
+                priority_reasons="; ".join(p.reasons),
+            )
             for p in propose_backlog(card)
         )
     report_id = _report_id(card, evidence, backlog, meta, findings, comparison, trend_svg, trend_caption)
