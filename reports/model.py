@@ -23,7 +23,7 @@ from pathlib import Path
 from assessment.domain.answers import NA, Answer, Answers, Evidence
 from assessment.domain.backlog import propose_backlog
 from assessment.domain.compare import Comparison, RequirementChange
-from assessment.domain.display import one_decimal
+from assessment.domain.display import level_text, one_decimal
 from assessment.domain.framework import Framework, NumericAnswer, Requirement
 from assessment.domain.scoring import RequirementResult, Scorecard, score, scorecard_to_dict
 from assessment.domain.values import number_text
@@ -173,15 +173,13 @@ class Report:
         """'2 Managed', or None for compliance frameworks."""
         if not self.framework.is_maturity:
             return None
-        if self.card.level is None:
-            return "n/a"
-        return f"{self.card.level} {self.card.level_name}"
+        return level_text(self.card.level, self.card.level_name, missing="n/a")
 
     @property
     def target_text(self) -> str | None:
         """'3 Defined', or None."""
         target = self.card.target_level
-        return None if target is None else f"{target} {self.framework.level_name(target)}"
+        return None if target is None else level_text(target, self.framework.level_name(target))
 
     @property
     def unsupported(self) -> tuple[RequirementResult, ...]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
-from ..domain import values
+from ..domain import display, values
 from ..domain.display import STATUS_LABELS, one_decimal
 from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
 from ..domain.scoring import RequirementResult, Scorecard
@@ -215,9 +215,7 @@ class ResultsPage:
 
 def level_text(card: Scorecard, number: int | None) -> str:
     """'2 Managed', or '—'."""
-    if number is None:
-        return "—"
-    return f"{number} {card.framework.level_name(number)}"
+    return display.level_text(number, card.framework.level_name(number))
 
 
 GAPS_SHOWN = 100  # the first gaps on the page; the rest on request, and all in the backlog and reports
@@ -252,7 +250,7 @@ def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
         level=level_text(card, card.level) if maturity else "",
         target=level_text(card, target) if maturity else "",
         reached=(card.level is not None and target is not None and card.level >= target) if maturity else None,
-        next_level=f"{upcoming.number} {upcoming.name}" if upcoming else None,
+        next_level=display.level_text(upcoming.number, upcoming.name) if upcoming else None,
         blockers=list(card.blockers()),
         domains=rows,
         counts=[(key, STATUS_LABELS[key], value) for key, value in card.counts.as_dict().items()],
