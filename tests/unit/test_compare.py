@@ -349,3 +349,20 @@ def test_swapping_before_and_after_swaps_the_kinds(pair):
         assert (delta.in_before, delta.in_after) == (mirror.in_after, mirror.in_before)
         assert (delta.before_score, delta.after_score) == (mirror.after_score, mirror.before_score)
         assert delta.level_delta == (None if mirror.level_delta is None else -mirror.level_delta)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs)
+def test_the_counts_add_up_and_follow_the_credit(pair):
+    before, after = pair
+    result = compare(before, after)
+    earlier = {r.id for r in before.requirements}
+    later = {r.id for r in after.requirements}
+    counts = result.counts
+    assert sum(counts.values()) == len(result.requirements) == len(earlier | later)
+    assert counts["new"] == len(later - earlier) and counts["removed"] == len(earlier - later)
+    assert counts["improved"] + counts["regressed"] + counts["unchanged"] == len(earlier & later)
+    for change in result.requirements:
+        if change.kind in ("improved", "regressed", "unchanged"):
+            sign = (change.after_credit > change.before_credit) - (change.after_credit < change.before_credit)
+            assert change.kind == {1: "improved", -1: "regressed", 0: "unchanged"}[sign]
