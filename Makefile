@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint bench schema clean
+.PHONY: run test test-fast lint bench schema clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(VENV)/.test-installed instance
 	$(BIN)/ruff check assessment reports tests bench
 	$(BIN)/ruff format --check assessment reports tests bench
 	$(BIN)/python -m pytest
+
+# The fast lane: everything but the tests marked slow (browsers, PDFs, processes, big frameworks).
+test-fast: $(VENV)/.test-installed instance
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check assessment reports tests bench

@@ -62,6 +62,7 @@ def fingerprint(app, assessment) -> str:
         return report_svc.fingerprint(db.session.get(Assessment, assessment), "pdf")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
 def test_approved_pdf_names_the_approver_the_findings_and_the_trail(app, client, as_user, devops, sync, tmp_path):
     assessment, _ = devops

@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import gc, sys
 from assessment import create_app
+
+pytestmark = pytest.mark.slow  # a Python process per test
 for testing in (True, False):
     app = create_app({"INSTANCE_PATH": f"{sys.argv[1]}/{testing}", "SECRET_KEY": "x", "TESTING": testing})
     client = app.test_client()

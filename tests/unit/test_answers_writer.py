@@ -311,6 +311,7 @@ def cases(draw):
     return fw, given_answers
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_any_answers_round_trip_exactly(case):
