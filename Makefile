@@ -33,9 +33,10 @@ test: $(VENV)/.test-installed instance
 	$(BIN)/ruff format --check assessment reports tests bench
 	$(BIN)/python -m pytest
 
-# The fast lane: everything but the tests marked slow (browsers, PDFs, processes, big frameworks).
+# The fast lane: everything but the tests marked slow (browsers, PDFs, processes, big frameworks),
+# property tests with a tenth of their examples (tests/conftest.py)
 test-fast: $(VENV)/.test-installed instance
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" --hypothesis-profile=fast
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check assessment reports tests bench

@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a Python process per test
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import gc, sys
 from assessment import create_app
-
-pytestmark = pytest.mark.slow  # a Python process per test
 for testing in (True, False):
     app = create_app({"INSTANCE_PATH": f"{sys.argv[1]}/{testing}", "SECRET_KEY": "x", "TESTING": testing})
     client = app.test_client()

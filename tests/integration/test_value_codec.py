@@ -14,6 +14,7 @@ from assessment.models import Answer as AnswerRow
 from assessment.models import Assessment
 from assessment.services import assessments as svc
 from assessment.services.history import replay
+from tests.conftest import tries
 from tests.integration.helpers import autosave
 
 
@@ -44,7 +45,7 @@ SAVES = st.lists(
 )
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=tries(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(saves=SAVES)
 def test_the_as_of_replay_of_a_series_of_saves_equals_the_stored_state(app, client, devops, saves):
     assessment, _ = devops

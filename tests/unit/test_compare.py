@@ -13,6 +13,7 @@ from assessment.domain.compare import KINDS, compare
 from assessment.domain.framework import BUILTIN_SCALES, Domain, Framework, Level, Requirement
 from assessment.domain.loader import load_framework_text
 from assessment.domain.scoring import score
+from tests.conftest import tries
 
 LEVELS_YAML = "levels: [{number: 1, name: Initial}, {number: 2, name: Managed}, {number: 3, name: Defined}]"
 
@@ -305,7 +306,7 @@ def _no_level(requirement: Requirement) -> Requirement:
 pairs = st.sampled_from(["maturity", "compliance"]).flatmap(lambda kind: st.tuples(scorecards(kind), scorecards(kind)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=tries(200), deadline=None)
 @given(pairs)
 def test_a_scorecard_compared_with_itself_is_all_unchanged(pair):
     card_ = pair[0]
@@ -321,7 +322,7 @@ def test_a_scorecard_compared_with_itself_is_all_unchanged(pair):
         assert delta.level_delta == (None if delta.after_level is None else 0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=tries(200), deadline=None)
 @given(pairs)
 def test_swapping_before_and_after_swaps_the_kinds(pair):
     one, other = pair
@@ -351,7 +352,7 @@ def test_swapping_before_and_after_swaps_the_kinds(pair):
         assert delta.level_delta == (None if mirror.level_delta is None else -mirror.level_delta)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=tries(200), deadline=None)
 @given(pairs)
 def test_the_counts_add_up_and_follow_the_credit(pair):
     before, after = pair

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from assessment.domain import values
 from assessment.services.audit import changes
 from assessment.services.history import replay_entries
+from tests.conftest import tries
 
 REQUIREMENTS = ("CI-01", "CI-02", "DEP-02")
 VALUES = st.one_of(
@@ -64,7 +65,7 @@ def run(steps):
     return rows, links, status, entries
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=tries(300), deadline=None)
 @given(STEPS)
 def test_replaying_the_trail_gives_the_stored_state(steps):
     rows, links, status, entries = run(steps)
@@ -74,7 +75,7 @@ def test_replaying_the_trail_gives_the_stored_state(steps):
     assert replayed.status == status
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=tries(100), deadline=None)
 @given(STEPS, STEPS)
 def test_replaying_a_prefix_then_the_rest_is_replaying_everything(first, second):
     entries = run(first + second)[3]
