@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assessment.domain.display import STATUS_LABELS
+from assessment.domain.values import number_text
 
 from .model import BacklogEntry, Report, RequirementRow
 from .review import worst_severity
@@ -209,8 +210,17 @@ def to_csv(columns: Sequence[str], records: Iterable[Sequence]) -> str:
 
 
 def requirements_csv(report: Report) -> str:
-    """Every requirement with its answer, status, credit, note and evidence numbers, as CSV."""
-    return to_csv(REQUIREMENT_COLUMNS, _requirement_records(report))
+    """Every requirement with its answer, status, credit, note and evidence numbers, as CSV.
+
+    A numeric answer's value is written exactly, without exponent (0.00001), as the results page shows it.
+    """
+    at = REQUIREMENT_COLUMNS.index("value")
+    records = (record[:at] + (_answer_value(record[at]),) + record[at + 1 :] for record in _requirement_records(report))
+    return to_csv(REQUIREMENT_COLUMNS, records)
+
+
+def _answer_value(value):
+    return number_text(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
 def backlog_csv(report: Report) -> str:

@@ -113,3 +113,21 @@ def test_number_text_reads_as_people_write_numbers():
         "2.5",
         "100000000000000000000",
     ]
+
+
+def test_exports_and_reports_write_a_tiny_number_as_the_pages_do():
+    import csv
+    import io
+    from dataclasses import replace
+
+    from assessment.domain.answers import Answer, read_answers_file
+    from reports.exports import requirements_csv
+    from reports.model import ReportMeta, answer_label, build_report
+
+    framework = load_framework_text((EXAMPLES / "devops-delivery.yaml").read_text())
+    answers = read_answers_file(EXAMPLES / "devops-delivery.answers.yaml", framework)
+    answers = replace(answers, answers={**answers.answers, "DEP-02": Answer("DEP-02", 0.00001)})
+    report = build_report(framework, answers, ReportMeta(scope="s"))
+    rows = {row["requirement_id"]: row for row in csv.DictReader(io.StringIO(requirements_csv(report)))}
+    assert (rows["DEP-02"]["value"], rows["DEP-02"]["answer"]) == ("0.00001", "0.00001 hours")
+    assert answer_label(framework.requirement_index["DEP-02"], 1234567.0) == "1234567 hours"  # not 1.23457e+06
