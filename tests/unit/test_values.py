@@ -131,3 +131,15 @@ def test_exports_and_reports_write_a_tiny_number_as_the_pages_do():
     rows = {row["requirement_id"]: row for row in csv.DictReader(io.StringIO(requirements_csv(report)))}
     assert (rows["DEP-02"]["value"], rows["DEP-02"]["answer"]) == ("0.00001", "0.00001 hours")
     assert answer_label(framework.requirement_index["DEP-02"], 1234567.0) == "1234567 hours"  # not 1.23457e+06
+
+
+def test_an_answers_file_writes_a_number_as_the_codec_does_and_reads_it_back():
+    from assessment.domain.answers import Answer, Answers, read_answers_text
+    from assessment.domain.answers_writer import answers_to_yaml
+
+    framework = load_framework_text((EXAMPLES / "devops-delivery.yaml").read_text())
+    for number in (0.00001, 1e20, 1e300):
+        answers = Answers(framework.id, framework.version, {"DEP-02": Answer("DEP-02", number)})
+        text = answers_to_yaml(answers, framework)
+        assert f"DEP-02: {encode(number) if number < 1e190 else '1.0e+300'}\n" in text
+        assert same(read_answers_text(text, framework).answers["DEP-02"].value, number)
