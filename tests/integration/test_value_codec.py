@@ -64,3 +64,12 @@ def test_the_as_of_replay_of_a_series_of_saves_equals_the_stored_state(app, clie
         ]
         assert [type(r.value) for r in past.requirements] == [type(r.value) for r in stored.requirements]
         assert scorecard_to_dict(past) == scorecard_to_dict(stored)
+
+
+def test_a_number_too_long_to_store_is_refused_and_nothing_is_saved(app, client, devops):
+    assessment, _ = devops
+    response = autosave(client, assessment, "DEP-02", "1" * 250)
+    assert response.status_code == 400
+    assert "at most 200 characters" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(AnswerRow.value).where(AnswerRow.requirement_id == "DEP-02")) is None
