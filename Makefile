@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint bench schema clean
+.PHONY: run test test-fast lint bench schema clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: $(VENV)/.test-installed instance .ci/node/.installed
 	$(BIN)/ruff check assessment reports tests bench
 	$(BIN)/ruff format --check assessment reports tests bench
 	$(BIN)/python -m pytest
+
+# The fast lane: everything but the tests marked slow (browsers, PDFs, processes, big frameworks),
+# property tests with a tenth of their examples (tests/conftest.py)
+test-fast: $(VENV)/.test-installed instance
+	$(BIN)/python -m pytest -m "not slow" --hypothesis-profile=fast
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check assessment reports tests bench

@@ -129,7 +129,7 @@ def _settle_after_first_request(app: Flask) -> None:
 
 def _filters(app: Flask) -> None:
     """How pages print scores, deltas and credits: one decimal, halves up, as everywhere else."""
-    from .domain.display import one_decimal, signed
+    from .domain.display import level_of, one_decimal, signed
 
     def score(value):
         return "—" if value is None else one_decimal(value)
@@ -143,6 +143,7 @@ def _filters(app: Flask) -> None:
     app.add_template_filter(score, "score")
     app.add_template_filter(delta, "delta")
     app.add_template_filter(credit, "credit")
+    app.add_template_filter(level_of, "level")  # {{ number|level(framework) }}: "2 Managed", or "—"
 
 
 class _SessionInterface(SecureCookieSessionInterface):

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from .domain.answers import check_target_level, read_answers_file
-from .domain.display import one_decimal
+from .domain.display import level_text, one_decimal
 from .domain.errors import ROOT_PATH, InvalidFile, Problem
 from .domain.loader import framework_json_schema, framework_paths, load_framework_file
 from .domain.schema import Context
@@ -124,9 +124,7 @@ def _num(value: float | None) -> str:
 
 
 def _level_text(card: Scorecard, number: int | None) -> str:
-    if number is None:
-        return "none"
-    return f"{number} {card.framework.level_name(number)}"
+    return level_text(number, card.framework.level_name(number), missing="none")
 
 
 def format_scorecard(card: Scorecard) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from assessment.domain.display import one_decimal
+from assessment.domain.display import level_text, one_decimal
 from assessment.domain.scoring import Scorecard
 
 ROW = 28  # the height of one row
@@ -168,10 +168,7 @@ def _rows(card: Scorecard) -> list[_Row]:
 
 def _level_text(card: Scorecard, number: int | None) -> str:
     """A level as the chart shows it: "L2 Managed", or "n/a"."""
-    if number is None:
-        return "n/a"
-    name = card.framework.level_name(number)
-    return f"L{number} {name}" if name else f"L{number}"
+    return level_text(number, card.framework.level_name(number), missing="n/a", prefix="L")
 
 
 def _description(card: Scorecard, rows: list[_Row]) -> str:

@@ -25,8 +25,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assessment.domain.display import STATUS_LABELS
+from assessment.domain.values import number_text
 
-from .model import Report, RequirementRow
+from .model import BacklogEntry, Report, RequirementRow
 from .review import worst_severity
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -54,6 +55,7 @@ BACKLOG_COLUMNS = (
     "requirement_id",
     "title",
     "priority",
+    "priority_reasons",
     "owner",
     "due_date",
     "status",
@@ -124,12 +126,13 @@ def _requirement_records(report: Report) -> Iterable[tuple]:
             )
 
 
-def _backlog_records(report: Report) -> Iterable[tuple]:
-    for b in report.backlog:
+def _backlog_records(entries: Iterable[BacklogEntry]) -> Iterable[tuple]:
+    for b in entries:
         yield (
             b.requirement_id,
             b.title,
             b.priority,
+            b.priority_reasons,
             b.owner,
             b.due_date,
             b.status,
@@ -213,13 +216,27 @@ def to_csv(columns: Sequence[str], records: Iterable[Sequence]) -> str:
 
 
 def requirements_csv(report: Report) -> str:
-    """Every requirement with its answer, status, credit, note and evidence numbers, as CSV."""
-    return to_csv(REQUIREMENT_COLUMNS, _requirement_records(report))
+    """Every requirement with its answer, status, credit, note and evidence numbers, as CSV.
+
+    A numeric answer's value is written exactly, without exponent (0.00001), as the results page shows it.
+    """
+    at = REQUIREMENT_COLUMNS.index("value")
+    records = (record[:at] + (_answer_value(record[at]),) + record[at + 1 :] for record in _requirement_records(report))
+    return to_csv(REQUIREMENT_COLUMNS, records)
+
+
+def _answer_value(value):
+    return number_text(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
 def backlog_csv(report: Report) -> str:
-    """The improvement backlog as CSV."""
-    return to_csv(BACKLOG_COLUMNS, _backlog_records(report))
+    """The report's backlog as CSV."""
+    return backlog_entries_csv(report.backlog)
+
+
+def backlog_entries_csv(entries: Iterable[BacklogEntry]) -> str:
+    """Backlog items as CSV: the one builder of `backlog.csv`, for the results page's export and the backlog page's."""
+    return to_csv(BACKLOG_COLUMNS, _backlog_records(entries))
 
 
 def score_json(report: Report) -> str:
@@ -328,7 +345,7 @@ def workbook_xlsx(report: Report) -> bytes:
         ("Requirements", REQUIREMENT_COLUMNS, _requirement_records(report)),
         ("Evidence", EVIDENCE_COLUMNS, _evidence_records(report)),
         ("Gaps", GAP_COLUMNS, _gap_records(report)),
-        ("Backlog", BACKLOG_COLUMNS, _backlog_records(report)),
+        ("Backlog", BACKLOG_COLUMNS, _backlog_records(report.backlog)),
         ("Findings", FINDING_COLUMNS, _finding_records(report)),
     )
     for title, columns, records in sheets:

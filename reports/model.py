@@ -27,10 +27,11 @@ from pathlib import Path
 from assessment.domain.answers import NA, Answer, Answers, Evidence
 from assessment.domain.backlog import propose_backlog
 from assessment.domain.compare import Comparison, RequirementChange
-from assessment.domain.display import one_decimal
+from assessment.domain.display import level_text, one_decimal
 from assessment.domain.framework import Framework, NumericAnswer, Requirement
 from assessment.domain.scoring import RequirementResult, Scorecard, score, scorecard_to_dict
 from assessment.domain.trail import Anchor
+from assessment.domain.values import number_text
 
 from .review import FindingEntry, TrailEntry, review_mark, severity_counts, utc_text, worst_severity
 
@@ -91,6 +92,7 @@ class BacklogEntry:
     recommendation: str | None = None
     hypothesis: str | None = None
     outcome: str | None = None
+    priority_reasons: str | None = None  # why it ranks where it does ("blocks level 3; weight 2")
 
 
 @dataclass(frozen=True)
@@ -177,15 +179,13 @@ class Report:
         """'2 Managed', or None for compliance frameworks."""
         if not self.framework.is_maturity:
             return None
-        if self.card.level is None:
-            return "n/a"
-        return f"{self.card.level} {self.card.level_name}"
+        return level_text(self.card.level, self.card.level_name, missing="n/a")
 
     @property
     def target_text(self) -> str | None:
         """'3 Defined', or None."""
         target = self.card.target_level
-        return None if target is None else f"{target} {self.framework.level_name(target)}"
+        return None if target is None else level_text(target, self.framework.level_name(target))
 
     @property
     def unsupported(self) -> tuple[RequirementResult, ...]:
@@ -211,7 +211,8 @@ def answer_label(requirement: Requirement, value) -> str:
         return "Not applicable"
     spec = requirement.answer
     if isinstance(spec, NumericAnswer):
-        return f"{value:g} {spec.unit}" if spec.unit and isinstance(value, (int, float)) else str(value)
+        text = number_text(value) if isinstance(value, (int, float)) else str(value)
+        return f"{text} {spec.unit}" if spec.unit else text
     option = spec.by_value.get(value)
     return option.label if option else str(value)
 
@@ -304,7 +305,13 @@ def build_report(
     )
     if backlog is None:
         backlog = tuple(
-            BacklogEntry(p.requirement_id, p.title, p.priority, recommendation=p.recommendation)
+            BacklogEntry(
+                p.requirement_id,
+                p.title,
+                p.priority,
+                recommendation=p.recommendation,
+                priority_reasons="; ".join(p.reasons),
+            )
             for p in propose_backlog(card)
         )
     report_id = _report_id(card, evidence, backlog, meta, findings, comparison, trend_svg, trend_caption)

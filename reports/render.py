@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from assessment.domain.display import STATUS_LABELS, one_decimal, signed
+from assessment.domain.display import STATUS_LABELS, level_of, level_text, one_decimal, signed
 
 from . import pool
 from .charts import domain_chart_svg
@@ -61,6 +61,7 @@ def css_string(text: str) -> Markup:
 
 
 _env.filters["css_string"] = css_string
+_env.filters["level"] = level_of
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _domain_views(report: Report) -> list[dict]:
                 "id": d.domain.id,
                 "title": d.domain.title,
                 "score_text": one_decimal(d.score),
-                "level_text": "n/a" if d.level is None else f"{d.level} {report.framework.level_name(d.level)}",
+                "level_text": level_text(d.level, report.framework.level_name(d.level), missing="n/a"),
                 "met": d.counts.met,
                 "applicable": d.counts.total - d.counts.not_applicable,
                 "weight": f"{d.domain.weight:g}",
@@ -113,7 +114,7 @@ def _comparison_view(report: Report) -> dict[str, Any] | None:
     before_fw, after_fw = c.before.framework, c.after.framework
 
     def level(number: int | None, names) -> str:
-        return "—" if number is None else f"{number} {names.level_name(number) or ''}".strip()
+        return level_text(number, names.level_name(number))
 
     def status(state: str | None, unsupported: bool | None) -> str:
         return "—" if state is None else STATUS_LABELS[state] + (" UNSUPPORTED" if unsupported else "")

@@ -6,12 +6,21 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 EXAMPLES = DATA / "spec-examples"
 LIBRARY = ROOT / "frameworks"
 SHARED_EXAMPLES = ROOT.parent / "shared" / "spec" / "examples"
+
+# `make test-fast` runs with this profile: property tests try fewer examples (see `tries`).
+settings.register_profile("fast", max_examples=20)
+
+
+def tries(count: int) -> int:
+    """How many examples a property test tries: `count`, or in the fast lane a tenth of it (at least 20, at most `count`)."""
+    return min(count, max(20, count // 10)) if settings.get_current_profile_name() == "fast" else count
 
 
 @pytest.fixture

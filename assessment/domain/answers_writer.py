@@ -17,10 +17,12 @@ are not written; the reader measures them again from the files.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
 
+from . import values
 from .answers import Answer, Answers, Evidence, read_answers_text
 from .errors import InvalidFile
 from .framework import Framework
@@ -49,8 +51,19 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar(_STR_TAG, str(value), style='"' if needs_quotes else None)
 
 
+def _represent_float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
+    # The codec's text (0.00001, 100000000000000000000.0) rather than PyYAML's 1.0e-05, so the file
+    # writes a number as the pages and the database do; PyYAML's own form where that text would need an
+    # exponent or is not a number (1e+300, .inf), which YAML 1.1 would otherwise tag explicitly.
+    text = values.encode(value) if math.isfinite(value) else ""
+    if not text or "e" in text:
+        return dumper.represent_float(value)
+    return dumper.represent_scalar("tag:yaml.org,2002:float", text)
+
+
 _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(_Quoted, _represent_str)
+_Dumper.add_representer(float, _represent_float)
 
 
 def answers_to_yaml(answers: Answers, framework: Framework) -> str:

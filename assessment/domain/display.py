@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 
 def one_decimal(value: float | None, missing: str = "n/a") -> str:
@@ -33,3 +35,25 @@ STATUS_LABELS = {
     "unanswered": "Unanswered",
 }
 """How each requirement status reads on pages and in reports."""
+
+
+def level_text(number: int | None, name: str | None = None, missing: str = "—", prefix: str = "") -> str:
+    """A maturity level as it reads everywhere: "2 Managed" ("2" when unnamed), `missing` for no level.
+
+    Charts, short of room, prefix the number ("L2 Managed", prefix="L"); the command line says "none"
+    and the printed report "n/a" where pages show a dash.
+    """
+    if number is None:
+        return missing
+    return f"{prefix}{number} {name}" if name else f"{prefix}{number}"
+
+
+def level_of(number: int | None, names: Any = None) -> str:
+    """`level_text`, the name looked up in `names`: a framework or a {number: name} mapping (a template filter)."""
+    if names is None or number is None:
+        name = None
+    elif isinstance(names, Mapping):
+        name = names.get(number)
+    else:
+        name = names.level_name(number)
+    return level_text(number, name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..domain.answers import NA, Answer, AnswerValue, check_value
+from ..domain import values
+from ..domain.answers import Answer, AnswerValue, check_value
 from ..domain.answers import Evidence as DomainEvidence
 from ..domain.framework import Framework, Requirement
 from ..domain.scoring import Scorecard, score
@@ -30,9 +30,6 @@ from ..models import Evidence as EvidenceRow
 from . import audit
 from .errors import InvalidInput, Locked, NotFound, ServiceError
 from .library import framework_of
-
-_INT = re.compile(r"[-+]?\d+\Z")
-
 
 # --- scopes -------------------------------------------------------------------------------
 
@@ -269,13 +266,6 @@ class AssessmentState:
         self._results = {r.id: r for r in self.card.requirements}
 
 
-def stored_value(requirement: Requirement, text: str | None) -> AnswerValue | None:
-    """A value as stored (text) turned back into the answer's type."""
-    if text is None or text == NA or not requirement.is_numeric:
-        return text
-    return int(text) if _INT.match(text) else float(text)
-
-
 def load_state(assessment: Assessment, domain_id: str | None = None) -> AssessmentState:
     """Everything the questionnaire and results pages show, with a constant number of queries.
 
@@ -321,13 +311,14 @@ def answered_ids(assessment: Assessment) -> set[str]:
 def domain_answers(framework: Framework, rows: dict[str, Any], evidence: dict[str, list[Any]]) -> dict[str, Answer]:
     """The stored answers as the domain's `Answer` objects."""
     answers = {}
-    numeric = {r.id for r in framework.requirements if r.is_numeric}
+    index = framework.requirement_index
     for requirement_id in rows.keys() | evidence.keys():
         row = rows.get(requirement_id)
         items = tuple(to_domain_evidence(e) for e in evidence.get(requirement_id, ()))
+        requirement = index.get(requirement_id)
         value = row.value if row else None
-        if value is not None and value != NA and requirement_id in numeric:
-            value = int(value) if _INT.match(value) else float(value)
+        if requirement is not None:
+            value = values.decode(value, requirement)
         answers[requirement_id] = Answer(requirement_id, value, row.note if row else None, items)
     return answers
 
@@ -353,12 +344,10 @@ def parse_value(requirement: Requirement, raw: str | None) -> AnswerValue | None
     raw = (raw or "").strip()
     if raw == "":
         return None
-    value: AnswerValue = raw
-    if requirement.is_numeric and raw != NA:
-        try:
-            value = int(raw) if _INT.match(raw) else float(raw)
-        except ValueError:
-            raise InvalidInput(f"{requirement.id}: {raw!r} is not a number.") from None
+    try:
+        value = values.decode(raw, requirement)
+    except ValueError:
+        raise InvalidInput(f"{requirement.id}: {raw!r} is not a number.") from None
     problem = check_value(requirement, value)
     if problem:
         raise InvalidInput(f"{requirement.id}: {problem}")
@@ -379,10 +368,11 @@ class SaveResult:
     yours_note: str | None = None
 
 
-def _text(value: AnswerValue | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return repr(value) if isinstance(value, float) else str(value)
+def _text(requirement_id: str, value: AnswerValue | None) -> str | None:
+    try:
+        return values.encode(value)
+    except ValueError as problem:
+        raise InvalidInput(f"{requirement_id}: {problem}.") from None
 
 
 def save_answer(
@@ -399,7 +389,7 @@ def save_answer(
     requirement = framework.requirement_index.get(requirement_id)
     if requirement is None:
         raise NotFound(f"{framework.id} has no requirement {requirement_id!r}.")
-    value = _text(parse_value(requirement, raw_value))
+    value = _text(requirement_id, parse_value(requirement, raw_value))
     note = (note or "").strip() or None
     if note is not None and len(note) > 20_000:
         raise InvalidInput(f"{requirement_id}: the note is longer than 20,000 characters.")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 
 from sqlalchemy import select
+
+from reports.model import BacklogEntry
 
 from ..domain.backlog import propose_backlog
 from ..extensions import db
@@ -148,49 +148,23 @@ def _managed(item: BacklogItem) -> dict:
     }
 
 
-CSV_COLUMNS = (
-    "requirement",
-    "title",
-    "priority",
-    "priority reasons",
-    "status",
-    "owner",
-    "due date",
-    "hypothesis",
-    "outcome",
-    "recommendation",
-)
-
-
-def to_csv(items: list[BacklogItem]) -> str:
-    """The backlog as CSV, with cells that a spreadsheet would run as formulas neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for i in items:
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    i.requirement_id,
-                    i.title,
-                    i.priority,
-                    i.priority_reasons,
-                    i.status,
-                    i.owner,
-                    i.due_date.isoformat() if i.due_date else "",
-                    i.hypothesis,
-                    i.outcome,
-                    i.recommendation,
-                )
-            ]
+def as_entries(items: list[BacklogItem]) -> tuple[BacklogEntry, ...]:
+    """Backlog items as the report model's entries, in the given order (for reports and `backlog.csv`)."""
+    return tuple(
+        BacklogEntry(
+            i.requirement_id,
+            i.title,
+            i.priority,
+            i.owner,
+            i.due_date,
+            i.status,
+            i.recommendation,
+            i.hypothesis,
+            i.outcome,
+            i.priority_reasons,
         )
-    return out.getvalue()
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        for i in items
+    )
 
 
 # --- continuity across cycles -------------------------------------------------------------------

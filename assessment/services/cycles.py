@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
-from ..domain.answers import NA
+from ..domain import values
+from ..domain.answers import check_value
 from ..extensions import db
 from ..models import Answer as AnswerRow
 from ..models import Assessment, EvidenceLink, FrameworkVersion, utcnow
 from . import audit
-from .assessments import ensure_editable, lock_for_change, parse_value, start_assessment
-from .errors import InvalidInput, ServiceError
+from .assessments import ensure_editable, lock_for_change, start_assessment
+from .errors import InvalidInput
 from .library import framework_of
 
 
@@ -74,13 +75,15 @@ def start_next_cycle(
         requirement = framework.requirement_index.get(row.requirement_id)
         if requirement is None:
             continue  # listed in report.removed
-        value = row.value
-        if value is not None:
-            try:
-                parse_value(requirement, value if value != NA else NA)
-            except ServiceError as problem:
-                report.dropped.append((row.requirement_id, problem.message))
-                continue
+        try:
+            decoded = values.decode(row.value, requirement)
+            problem = None if decoded is None else check_value(requirement, decoded)
+        except ValueError as error:
+            problem = str(error)
+        if problem:
+            report.dropped.append((row.requirement_id, f"{row.requirement_id}: {problem}"))
+            continue
+        value = values.encode(decoded)  # in today's form, whatever form an older version stored
         db.session.add(
             AnswerRow(
                 assessment_id=assessment.id,

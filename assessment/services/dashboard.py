@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from ..domain.display import one_decimal
+from ..domain.display import level_text, one_decimal
 from ..extensions import db
 from ..models import PDCA_STATUSES, Assessment, BacklogItem, EvidenceLink, FrameworkVersion, Scope
 from ..models import Evidence as EvidenceRow
@@ -147,7 +147,7 @@ def build(
             )
         )
     counts = Counter(row.snapshot.level for row in board.scopes)
-    board.level_counts = [(f"{n} {name}", counts.get(n, 0)) for n, name in board.levels.items()]
+    board.level_counts = [(level_text(n, name), counts.get(n, 0)) for n, name in board.levels.items()]
     board.with_target = sum(1 for row in board.scopes if row.reached is not None)
     board.reached = sum(1 for row in board.scopes if row.reached)
     ids = [a.id for a in latest]

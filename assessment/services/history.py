@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..domain.answers import NA, Answer
+from ..domain import values
+from ..domain.answers import Answer
 from ..domain.scoring import Scorecard, score
 from ..extensions import db
 from ..models import Assessment, AuditEntry, Scope
@@ -39,6 +41,36 @@ def _end_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
+@dataclass
+class Replayed:
+    """What a run of trail entries leaves: stored answer texts and notes, evidence links, status."""
+
+    values: dict[str, dict] = field(default_factory=dict)  # requirement id -> {"value": text, "note": text}
+    links: dict[str, list[int]] = field(default_factory=dict)  # requirement id -> evidence ids, in link order
+    status: str = "draft"
+
+
+def replay_entries(entries: Iterable[tuple[str, str, dict | None, dict | None]]) -> Replayed:
+    """Apply (action, object id, before, after) trail entries in order: pure, no database."""
+    state = Replayed()
+    for action, object_id, before, after in entries:
+        after, before = after or {}, before or {}
+        if action == "answer.saved":
+            requirement_id = object_id.split("/", 1)[1]
+            state.values.setdefault(requirement_id, {"value": None, "note": None}).update(
+                {k: v for k, v in after.items() if k in ("value", "note")}
+            )
+        elif action == "evidence.linked":
+            state.links.setdefault(after["requirement"], []).append(after["evidence"])
+        elif action == "evidence.unlinked":
+            ids = state.links.get(before["requirement"], [])
+            if before["evidence"] in ids:
+                ids.remove(before["evidence"])
+        elif action.startswith("assessment.") and "status" in after:
+            state.status = after["status"]
+    return state
+
+
 def replay(assessment: Assessment, day: dt.date) -> PastState:
     """The assessment's answers, evidence links and status at the end of `day` (UTC)."""
     entries = db.session.scalars(
@@ -49,45 +81,33 @@ def replay(assessment: Assessment, day: dt.date) -> PastState:
         )
         .order_by(AuditEntry.seq)
     ).all()
-    values: dict[str, dict] = {}
-    links: dict[str, list[int]] = {}
-    status = "draft"
-    for entry in entries:
-        after = json.loads(entry.after) if entry.after else {}
-        before = json.loads(entry.before) if entry.before else {}
-        if entry.action == "answer.saved":
-            requirement_id = entry.object_id.split("/", 1)[1]
-            values.setdefault(requirement_id, {"value": None, "note": None}).update(
-                {k: v for k, v in after.items() if k in ("value", "note")}
-            )
-        elif entry.action == "evidence.linked":
-            links.setdefault(after["requirement"], []).append(after["evidence"])
-        elif entry.action == "evidence.unlinked":
-            ids = links.get(before["requirement"], [])
-            if before["evidence"] in ids:
-                ids.remove(before["evidence"])
-        elif entry.action.startswith("assessment.") and "status" in after:
-            status = after["status"]
+    state = replay_entries(
+        (
+            e.action,
+            e.object_id,
+            json.loads(e.before) if e.before else None,
+            json.loads(e.after) if e.after else None,
+        )
+        for e in entries
+    )
     framework = framework_of(assessment.framework_version)
-    evidence_ids = {i for ids in links.values() for i in ids}
+    evidence_ids = {i for ids in state.links.values() for i in ids}
     rows = (
         {r.id: r for r in db.session.scalars(select(EvidenceRow).where(EvidenceRow.id.in_(evidence_ids)))}
         if evidence_ids
         else {}
     )
-    numeric = {r.id for r in framework.requirements if r.is_numeric}
     answers = {}
-    for requirement_id in (values.keys() | links.keys()) & set(framework.requirement_index):
-        value = values.get(requirement_id, {}).get("value")
-        if value is not None and value != NA and requirement_id in numeric:
-            value = float(value) if "." in str(value) else int(value)
-        items = tuple(to_domain_evidence(rows[i]) for i in links.get(requirement_id, []) if i in rows)
-        answers[requirement_id] = Answer(requirement_id, value, values.get(requirement_id, {}).get("note"), items)
+    for requirement_id in (state.values.keys() | state.links.keys()) & set(framework.requirement_index):
+        stored = state.values.get(requirement_id, {})
+        value = values.decode(stored.get("value"), framework.requirement_index[requirement_id])
+        items = tuple(to_domain_evidence(rows[i]) for i in state.links.get(requirement_id, []) if i in rows)
+        answers[requirement_id] = Answer(requirement_id, value, stored.get("note"), items)
     card = score(
         framework, answers, as_of=assessment.as_of, target_level=assessment.target_level, scope=assessment.scope.name
     )
     answered = sum(1 for a in answers.values() if a.value is not None)
-    return PastState(assessment, status, answered, len(entries), card)
+    return PastState(assessment, state.status, answered, len(entries), card)
 
 
 def scope_as_of(scope: Scope, day: dt.date) -> list[PastState]:

@@ -23,7 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, or_, select
 
 from reports import pool
-from reports.model import BacklogEntry, CycleComparison, FindingEntry, Report, ReportMeta, build_report
+from reports.model import CycleComparison, FindingEntry, Report, ReportMeta, build_report
 from reports.review import trail_entry
 
 from ..domain.compare import compare
@@ -41,7 +41,7 @@ from ..models import (
 )
 from . import audit, review, trends
 from .assessments import domain_answers, get_assessment, load_state
-from .backlog import items_for
+from .backlog import as_entries, items_for
 from .errors import InvalidInput, NotFound
 from .evidence import EvidenceStore
 
@@ -78,20 +78,7 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
     files = {
         item.sha256: store.path_for(item.sha256) for items in state.evidence.values() for item in items if item.sha256
     }
-    backlog = tuple(
-        BacklogEntry(
-            i.requirement_id,
-            i.title,
-            i.priority,
-            i.owner,
-            i.due_date,
-            i.status,
-            i.recommendation,
-            i.hypothesis,
-            i.outcome,
-        )
-        for i in sorted(items_for(assessment), key=lambda i: (-i.priority, i.id))
-    )
+    backlog = as_entries(sorted(items_for(assessment), key=lambda i: (-i.priority, i.id)))
     meta = ReportMeta(
         scope=assessment.scope.name,
         status=assessment.status,
@@ -331,6 +318,14 @@ def record_download(job: ReportJob, assessment: Assessment) -> None:
         job.report_id or job.id,
         after={"kind": job.kind, "report_id": job.report_id},
     )
+
+
+def record_export(assessment: Assessment, name: str, filters: dict[str, str] | None = None) -> None:
+    """An export (results or backlog as CSV or XLSX, the score JSON) was downloaded: the trail says who took it."""
+    after: dict = {"file": name}
+    if filters:
+        after["filters"] = filters
+    audit.about(assessment, "export.downloaded", "export", f"{assessment.id}/{name}", after=after)
 
 
 def job_file(job: ReportJob) -> Path:

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
+from ..domain import values
 from ..domain.answers import Answers, read_answers_text
 from ..domain.answers_writer import answers_to_yaml
 from ..domain.errors import InvalidFile
@@ -287,7 +288,10 @@ def _store_answers(
     cache: dict[tuple, EvidenceRow] = {}
     for rid, answer in answers.answers.items():
         if answer.value is not None or answer.note:
-            value = answer.value if answer.value is None or isinstance(answer.value, str) else _number(answer.value)
+            try:
+                value = values.encode(answer.value)
+            except ValueError as problem:
+                raise InvalidInput(f"{rid}: {problem}; nothing was imported.") from None
             db.session.add(
                 AnswerRow(
                     assessment_id=assessment.id,
@@ -332,7 +336,3 @@ def _store_answers(
             cache[key] = row
     db.session.flush()
     return files
-
-
-def _number(value: float | int) -> str:
-    return repr(value) if isinstance(value, float) else str(value)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from reports.charts import TrendSeries, trend_chart_svg
 
+from ..domain.display import level_text
 from ..extensions import db
 from ..models import Assessment, FrameworkVersion, Scope
 from .library import framework_of
@@ -52,7 +53,7 @@ def frameworks_of_scope(scope_id: int) -> list[tuple[str, str]]:
 
 
 def _level_text(level: int | None) -> str | None:
-    return None if level is None else f"L{level}"
+    return None if level is None else level_text(level, prefix="L")
 
 
 def scope_trend(scope: Scope, framework_id: str, until: dt.date | None = None) -> ScopeTrend:

@@ -10,6 +10,7 @@ from ..models import PDCA_STATUSES
 from ..services import access
 from ..services import assessments as svc
 from ..services import backlog as backlog_svc
+from ..services import reports as report_svc
 from .common import assessment_for, parse_date, user
 
 bp = Blueprint("backlog", __name__)
@@ -76,6 +77,8 @@ def update(assessment_id: int, item_id: int):
 @bp.get("/assessments/<int:assessment_id>/backlog.csv")
 def export_csv(assessment_id: int):
     """The backlog (with the current filters) as CSV."""
+    from reports import exports  # openpyxl loads only when an export is asked for
+
     assessment = assessment_for(assessment_id)
     args = _filters()
     items = backlog_svc.filtered(
@@ -83,8 +86,11 @@ def export_csv(assessment_id: int):
     )
     name = f"backlog-{assessment.scope.name}-{assessment.framework_version.framework_id}.csv"
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+    data = exports.backlog_entries_csv(backlog_svc.as_entries(items))
+    report_svc.record_export(assessment, "backlog.csv", {k: v for k, v in args.items() if v})
+    db.session.commit()
     return Response(
-        backlog_svc.to_csv(items),
+        data,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{safe}"'},
     )

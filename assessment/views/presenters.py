@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
+from ..domain import display, values
 from ..domain.display import STATUS_LABELS, one_decimal
 from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
 from ..domain.scoring import RequirementResult, Scorecard
@@ -102,6 +103,14 @@ def bands_text(answer: NumericAnswer) -> str:
     return "; ".join(parts)
 
 
+def shown_value(requirement: Requirement, stored: str | None) -> str | None:
+    """A stored value as the form shows it: today's stored form, whatever form an older version wrote."""
+    try:
+        return values.encode(values.decode(stored, requirement))
+    except ValueError:
+        return stored
+
+
 def domain_nav(framework: Framework, answered: set[str], current: int) -> list[DomainNav]:
     """Per-domain progress for the navigation."""
     return [
@@ -129,7 +138,7 @@ def questionnaire_page(
         value_field = form[value_field_name(requirement)]
         note_field = form[note_field_name(requirement)]
         revision_field = form[revision_field_name(requirement)]
-        value_field.data = row.value if row else None
+        value_field.data = shown_value(requirement, row.value) if row else None
         note_field.data = row.note if row else None
         revision_field.data = str(row.revision if row else 0)
         linked = state.evidence.get(requirement.id, [])
@@ -206,9 +215,7 @@ class ResultsPage:
 
 def level_text(card: Scorecard, number: int | None) -> str:
     """'2 Managed', or '—'."""
-    if number is None:
-        return "—"
-    return f"{number} {card.framework.level_name(number)}"
+    return display.level_text(number, card.framework.level_name(number))
 
 
 GAPS_SHOWN = 100  # the first gaps on the page; the rest on request, and all in the backlog and reports
@@ -243,7 +250,7 @@ def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
         level=level_text(card, card.level) if maturity else "",
         target=level_text(card, target) if maturity else "",
         reached=(card.level is not None and target is not None and card.level >= target) if maturity else None,
-        next_level=f"{upcoming.number} {upcoming.name}" if upcoming else None,
+        next_level=display.level_text(upcoming.number, upcoming.name) if upcoming else None,
         blockers=list(card.blockers()),
         domains=rows,
         counts=[(key, STATUS_LABELS[key], value) for key, value in card.counts.as_dict().items()],

@@ -74,5 +74,7 @@ def export(assessment_id: int, name: str):
     report = report_svc.report_for(assessment, current_user(), report_svc.store_of_current())
     mimetype, function = EXPORTS[name]
     data = getattr(exports, function)(report)
+    report_svc.record_export(assessment, name)
+    db.session.commit()
     filename = f"{assessment.framework_version.framework_id}-{assessment.as_of.isoformat()}-{name}"
     return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

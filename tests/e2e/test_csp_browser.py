@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.e2e.test_assessment_browser import start_assessment
+
+pytestmark = pytest.mark.slow  # a real browser
 
 WATCH = """
 window.__violations = [];

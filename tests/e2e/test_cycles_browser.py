@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.e2e.conftest import sign_in, sign_out
+
+pytestmark = pytest.mark.slow  # a real browser
 
 FRAMEWORK = "DevOps Delivery Maturity"
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.e2e.conftest import sign_in
+
+pytestmark = pytest.mark.slow  # a real browser
 
 FRAMEWORKS = {
     "cmmi-process-maturity": "CMMI-style process maturity",

@@ -8,7 +8,11 @@ import io
 import re
 import zipfile
 
+import pytest
+
 from tests.e2e.conftest import sign_in, sign_out
+
+pytestmark = pytest.mark.slow  # a real browser
 
 FRAMEWORK = "SOX IT general controls"
 

@@ -3,6 +3,7 @@ safe redirects, and the `assessment users` commands."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from assessment.extensions import db
@@ -155,6 +156,7 @@ def test_role_change_takes_effect_at_once(app, client, as_user):
     assert change.before == '{"role":"lead"}' and change.after == '{"role":"auditor"}'
 
 
+@pytest.mark.slow
 def test_users_commands_create_set_role_and_disable(app):
     created = run_cli(
         app,

@@ -139,6 +139,7 @@ def demo(app):
     return app
 
 
+@pytest.mark.slow
 def test_audit_verify_passes_on_the_demo_and_names_an_altered_row(demo):
     intact = run_cli(demo, "audit", "verify")
     assert intact.returncode == 0 and "audit trail intact" in intact.stdout, intact.stderr
@@ -154,6 +155,7 @@ def test_audit_verify_passes_on_the_demo_and_names_an_altered_row(demo):
     assert f"BROKEN at entry {target.seq} (row id {target.id})" in broken.stderr and "altered" in broken.stderr
 
 
+@pytest.mark.slow
 def test_audit_verify_names_a_deleted_row(demo):
     target = trail(demo)[10]
     with demo.app_context():

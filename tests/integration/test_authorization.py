@@ -31,6 +31,8 @@ from assessment.services.backlog import generate
 from tests.integration.conftest import PASSWORD, sign_in_as
 from tests.integration.helpers import example_version
 
+pytestmark = pytest.mark.slow  # every route against every role: hundreds of requests
+
 ROLES = ("anonymous", "admin", "lead", "alice", "bob", "audrey", "otto")
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}

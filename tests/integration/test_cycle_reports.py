@@ -18,6 +18,8 @@ from tests.integration.helpers import autosave
 from tests.integration.test_cycles import next_cycle, two_cycles
 from tests.integration.test_reports_web import request
 
+pytestmark = pytest.mark.slow  # PDF rendering
+
 needs_pdftotext = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
 )

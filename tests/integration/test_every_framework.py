@@ -8,6 +8,8 @@ from assessment.services.library import framework_of
 from tests.integration.helpers import autosave, make_scope, start
 from tests.unit.test_library import EXPECTED
 
+pytestmark = pytest.mark.slow  # every shipped framework, answered in full
+
 
 @pytest.mark.parametrize("framework_id", sorted(EXPECTED))
 def test_assess_a_shipped_framework(app, client, framework_id):

@@ -101,6 +101,7 @@ def crawl(client, start: list[str], limit: int = 200) -> dict[str, list[str]]:
     return seen
 
 
+@pytest.mark.slow
 def test_no_page_has_inline_script_style_or_handlers(app, client, devops):
     assessment, scope = devops
     hostile = '" onmouseover="alert(1)" style="x"><script>alert(1)</script>'
@@ -318,6 +319,7 @@ def test_a_500_page_shows_no_trace_and_no_path(production, client, devops, monke
     assert_security_headers(response)
 
 
+@pytest.mark.slow
 def test_a_failed_report_shows_no_trace_and_no_path(app, client, devops, monkeypatch, caplog):
     """A rendering worker's stderr is a traceback full of paths: it is logged, not shown."""
     import reports.render
@@ -339,6 +341,7 @@ def test_a_failed_report_shows_no_trace_and_no_path(app, client, devops, monkeyp
     assert f'File "{app.instance_path}/reports/worker.py"' in caplog.text  # the worker's own trace is in the log
 
 
+@pytest.mark.slow
 def test_a_bundle_of_a_missing_file_names_the_file_not_its_path(app, client, devops):
     assessment, _ = devops
     app.config["REPORTS_SYNC"] = True

@@ -15,6 +15,8 @@ from assessment.services.transfer import import_upload
 from bench.generate import answers_yaml, framework_yaml
 from tests.integration.helpers import make_scope
 
+pytestmark = pytest.mark.slow  # large generated frameworks
+
 
 def seeded(app, client, requirements: int, name: str) -> int:
     """A fully answered assessment (a note and an evidence link each) of a generated framework."""

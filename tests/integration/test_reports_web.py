@@ -38,6 +38,7 @@ def sync(app):
     return app
 
 
+@pytest.mark.slow
 def test_pdf_is_rendered_and_reused_while_unchanged(app, client, devops, sync, tmp_path):
     assessment, _ = devops
     prepared(client, assessment)
@@ -56,6 +57,7 @@ def test_pdf_is_rendered_and_reused_while_unchanged(app, client, devops, sync, t
         assert "Payments" in text and '<imgsrc="file:///etc/passwd">' in "".join(text.split())
 
 
+@pytest.mark.slow
 def test_bundle_from_the_web_verifies(app, client, devops, sync, tmp_path):
     assessment, _ = devops
     prepared(client, assessment)
@@ -70,6 +72,7 @@ def test_bundle_from_the_web_verifies(app, client, devops, sync, tmp_path):
     assert manifest["scope"] == "Payments" and manifest["evidence"][0]["requirement_ids"] == ["CI-01"]
 
 
+@pytest.mark.slow
 def test_background_rendering_does_not_hold_the_request(app, client, devops):
     assessment, _ = devops
     app.config["REPORTS_SYNC"] = False

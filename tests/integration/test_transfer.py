@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from assessment.extensions import db
@@ -59,6 +60,7 @@ def page_figures(client, assessment) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_export_scored_by_the_cli_equals_the_results_page(app, client, devops, tmp_path):
     assessment, _ = devops
     answer_everything(client, assessment)

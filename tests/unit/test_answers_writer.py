@@ -25,7 +25,7 @@ from assessment.domain.framework import (
 )
 from assessment.domain.loader import load_framework_file
 from assessment.domain.scoring import score, scorecard_to_dict
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, tries
 
 YPN = BUILTIN_SCALES["yes_partial_no"]
 # Valid scale values (^[a-z0-9][a-z0-9_-]*$) that YAML 1.2 reads as numbers, booleans or null when plain.
@@ -311,7 +311,7 @@ def cases(draw):
     return fw, given_answers
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=tries(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_any_answers_round_trip_exactly(case):
     fw, given_answers = case

@@ -12,6 +12,7 @@ from assessment.domain.answers import Answer, Evidence
 from assessment.domain.backlog import BacklogProposal, propose_backlog
 from assessment.domain.framework import BUILTIN_SCALES, Domain, Framework, Level, Requirement
 from assessment.domain.scoring import score
+from tests.conftest import tries
 from tests.unit.test_scoring_properties import assessments
 
 YPN = BUILTIN_SCALES["yes_partial_no"]
@@ -164,7 +165,7 @@ def test_gaps_above_the_target_level_are_not_proposed():
     assert ids(propose_backlog(card)) == ["A"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=tries(300), deadline=None)
 @given(assessments(), st.data())
 def test_one_proposal_per_gap_and_blockers_rank_first(case, data):
     framework, answers = case

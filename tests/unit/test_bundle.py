@@ -24,6 +24,8 @@ from reports.model import Report, ReportMeta, build_report
 from reports.render import render_pdf
 from tests.conftest import EXAMPLES
 
+pytestmark = pytest.mark.slow  # renders a PDF for its bundle
+
 GENERATED = dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC)
 PIPELINE = "evidence/E-001-pipeline.yml"
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import EXAMPLES, LIBRARY
 
+pytestmark = pytest.mark.slow  # a console-script process per test
+
 SCRIPT = Path(sys.executable).with_name("assessment")
 
 

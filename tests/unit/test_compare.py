@@ -13,6 +13,7 @@ from assessment.domain.compare import KINDS, compare
 from assessment.domain.framework import BUILTIN_SCALES, Domain, Framework, Level, Requirement
 from assessment.domain.loader import load_framework_text
 from assessment.domain.scoring import score
+from tests.conftest import tries
 
 LEVELS_YAML = "levels: [{number: 1, name: Initial}, {number: 2, name: Managed}, {number: 3, name: Defined}]"
 
@@ -305,7 +306,7 @@ def _no_level(requirement: Requirement) -> Requirement:
 pairs = st.sampled_from(["maturity", "compliance"]).flatmap(lambda kind: st.tuples(scorecards(kind), scorecards(kind)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=tries(200), deadline=None)
 @given(pairs)
 def test_a_scorecard_compared_with_itself_is_all_unchanged(pair):
     card_ = pair[0]
@@ -321,7 +322,7 @@ def test_a_scorecard_compared_with_itself_is_all_unchanged(pair):
         assert delta.level_delta == (None if delta.after_level is None else 0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=tries(200), deadline=None)
 @given(pairs)
 def test_swapping_before_and_after_swaps_the_kinds(pair):
     one, other = pair
@@ -349,3 +350,20 @@ def test_swapping_before_and_after_swaps_the_kinds(pair):
         assert (delta.in_before, delta.in_after) == (mirror.in_after, mirror.in_before)
         assert (delta.before_score, delta.after_score) == (mirror.after_score, mirror.before_score)
         assert delta.level_delta == (None if mirror.level_delta is None else -mirror.level_delta)
+
+
+@settings(max_examples=tries(200), deadline=None)
+@given(pairs)
+def test_the_counts_add_up_and_follow_the_credit(pair):
+    before, after = pair
+    result = compare(before, after)
+    earlier = {r.id for r in before.requirements}
+    later = {r.id for r in after.requirements}
+    counts = result.counts
+    assert sum(counts.values()) == len(result.requirements) == len(earlier | later)
+    assert counts["new"] == len(later - earlier) and counts["removed"] == len(earlier - later)
+    assert counts["improved"] + counts["regressed"] + counts["unchanged"] == len(earlier & later)
+    for change in result.requirements:
+        if change.kind in ("improved", "regressed", "unchanged"):
+            sign = (change.after_credit > change.before_credit) - (change.after_credit < change.before_credit)
+            assert change.kind == {1: "improved", -1: "regressed", 0: "unchanged"}[sign]

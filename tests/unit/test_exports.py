@@ -144,6 +144,7 @@ def test_backlog_csv_lists_every_item_with_dates_and_neutralised_text():
         "requirement_id": "CI-02",
         "title": "Automated tests gate merges",
         "priority": "10240",
+        "priority_reasons": "",
         "owner": "'=cmd()",
         "due_date": "2026-12-31",
         "status": "do",

@@ -82,6 +82,7 @@ def section(text: str, heading: str, following: str) -> str:
     return text[start.end() : start.end() + end.start()]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
 def test_pdf_compares_with_the_previous_cycle_and_draws_the_trend(report, tmp_path):
     text = pdf_text(render.render_pdf(report), tmp_path)

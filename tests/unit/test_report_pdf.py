@@ -14,7 +14,10 @@ from reports.render import render_html, render_pdf
 from reports.sources import report_from_files
 from tests.conftest import EXAMPLES
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"),
+]  # slow: PDF rendering
 
 
 def pdf_text(pdf: bytes, tmp_path: Path, layout: bool = True) -> str:

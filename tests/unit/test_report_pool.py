@@ -15,6 +15,8 @@ from assessment.launch import renders_pdf
 from reports import pool
 from reports.render import CHUNK_ROWS, Part, _groups
 
+pytestmark = pytest.mark.slow  # rendering worker processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from assessment.domain.answers import NA, Answer, Evidence
 from assessment.domain.framework import BUILTIN_SCALES, Band, Domain, Framework, Level, NumericAnswer, Requirement
 from assessment.domain.scoring import score
+from tests.conftest import tries
 
 AS_OF = dt.date(2026, 11, 21)
 CURRENT = Evidence("current", url="https://e.example/c", effective=dt.date(2026, 1, 1))
@@ -85,7 +86,7 @@ def full_credit_answer(requirement: Requirement) -> Answer:
     return Answer(requirement.id, "yes", evidence=(CURRENT,))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=tries(300), deadline=None)
 @given(assessments())
 def test_scores_stay_within_0_and_100(case):
     framework, answers = case
@@ -98,7 +99,7 @@ def test_scores_stay_within_0_and_100(case):
         assert framework.levels[0].number <= card.level <= framework.top_level
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=tries(300), deadline=None)
 @given(assessments(), st.data())
 def test_answering_na_changes_no_other_requirements_status(case, data):
     framework, answers = case
@@ -115,7 +116,7 @@ def test_answering_na_changes_no_other_requirements_status(case, data):
             assert new.status == "not_applicable"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=tries(300), deadline=None)
 @given(assessments(), st.data())
 def test_meeting_one_more_requirement_never_lowers_a_level_or_a_score(case, data):
     framework, answers = case
@@ -137,7 +138,7 @@ def test_meeting_one_more_requirement_never_lowers_a_level_or_a_score(case, data
     assert len(after.gaps) <= len(before.gaps)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=tries(300), deadline=None)
 @given(assessments(), st.randoms(use_true_random=False))
 def test_domain_order_does_not_change_the_overall_score(case, rnd):
     framework, answers = case

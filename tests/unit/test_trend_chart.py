@@ -245,6 +245,7 @@ def test_series_that_do_not_fit_the_labels_are_refused(series, message):
         chart(OVERALL, target=math.inf)
 
 
+@pytest.mark.slow
 def test_weasyprint_draws_it_into_a_pdf(caplog):
     weasyprint = pytest.importorskip("weasyprint")
     svg = chart(OVERALL, BUILD, TrendSeries("Lonely point", [None, 30.0, None]), target=75)
