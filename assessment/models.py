@@ -31,9 +31,9 @@ ROLES = ("admin", "lead", "member", "auditor")
 VERDICTS = ("verified", "finding")
 SEVERITIES = ("major", "minor", "observation")
 PDCA_STATUSES = ("plan", "do", "check", "act", "done", "dropped")
-# The largest id an integer key holds (BIGINT on PostgreSQL, INTEGER on SQLite): URLs and forms
-# naming a larger one get a 404 before the database is asked (it would fail on the number).
-MAX_ID = 2**63 - 1
+# The largest id every database's integer key holds (PostgreSQL's INTEGER is 32 bits, SQLite's 64):
+# URLs and forms naming a larger one get a 404 before the database is asked (it would fail on it).
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> dt.datetime:

@@ -22,7 +22,7 @@ from tests.integration.test_evidence import upload
 from tests.integration.test_transfer import ANSWERS, assert_refused, post_zip
 from tests.unit.test_other_tools import zip_again
 
-HUGE = (2**63, 10**30)
+HUGE = (2**31, 2**63, 10**30)  # beyond PostgreSQL's INTEGER, SQLite's, and both
 
 
 @pytest.mark.parametrize("number", HUGE)
