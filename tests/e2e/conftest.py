@@ -171,5 +171,5 @@ def sign_in(page, username: str, expect=None) -> None:
 
 def sign_out(page) -> None:
     """Sign out with the header's button."""
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url(lambda url: "/login" in url)
