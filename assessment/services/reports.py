@@ -155,18 +155,23 @@ def fingerprint(assessment: Assessment, kind: str) -> str:
     ).one()
     # The other cycles the report shows: its previous cycle, and the trend's cycles up to its as-of
     # date. Any change to one touches its updated_at; a removed or added one changes the count.
-    cycles = db.session.execute(
-        select(func.count(Assessment.id), func.max(Assessment.updated_at))
+    shown = (
+        select(Assessment.id)
         .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
         .where(
             Assessment.scope_id == assessment.scope_id,
             FrameworkVersion.framework_id == assessment.framework_version.framework_id,
             or_(Assessment.as_of <= assessment.as_of, Assessment.id == assessment.previous_id),
         )
+    )
+    cycles = db.session.execute(
+        select(func.count(Assessment.id), func.max(Assessment.updated_at)).where(Assessment.id.in_(shown))
     ).one()
+    # The last entry recording a change (not a read) to this assessment or a cycle it shows: updated_at
+    # has whole seconds, so two changes within one second would otherwise leave the fingerprint alone.
     last_change = db.session.scalar(
         select(func.max(AuditEntry.seq)).where(
-            AuditEntry.assessment_id == assessment.id,
+            or_(AuditEntry.assessment_id == assessment.id, AuditEntry.assessment_id.in_(shown)),
             *(AuditEntry.action.not_like(f"%{suffix}") for suffix in READ_ACTIONS),
         )
     )

@@ -90,7 +90,7 @@ def test_filter_sort_and_csv(app, client, devops):
     assert page.index(f'id="item-{second.id}"') < page.index(f'id="item-{first.id}"')
     response = client.get(f"/assessments/{assessment}/backlog.csv?owner=Ann")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert (
         rows[0][:3] == ["requirement_id", "title", "priority"] and len(rows) == 2 and rows[1][0] == first.requirement_id
     )
