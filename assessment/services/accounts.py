@@ -126,9 +126,19 @@ def create_user(username: str, display_name: str, role: str, password: str) -> U
     return user
 
 
-def set_role(username: str, role: str) -> User:
-    """Change an account's role."""
+def get_user_by_id(user_id: int) -> User:
+    """The account with this id, or NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no user {user_id}.")
+    return user
+
+
+def set_role(username: str, role: str, *, by: User | None = None) -> User:
+    """Change an account's role; an admin (`by`) cannot change their own, so one admin always remains."""
     user = get_user(username)
+    if by is not None and by.id == user.id:
+        raise InvalidInput("You cannot change your own role; ask another admin.")
     before = user.role
     user.role = _check_role(role)
     if before != role:
@@ -137,9 +147,12 @@ def set_role(username: str, role: str) -> User:
     return user
 
 
-def set_disabled(username: str, disabled: bool) -> User:
-    """Disable an account (it can no longer sign in, and its open sessions end) or enable it again."""
+def set_disabled(username: str, disabled: bool, *, by: User | None = None) -> User:
+    """Disable an account (it can no longer sign in, and its open sessions end) or enable it again;
+    nobody (`by`) can disable their own account."""
     user = get_user(username)
+    if by is not None and by.id == user.id and disabled:
+        raise InvalidInput("You cannot disable your own account.")
     if user.disabled != disabled:
         audit.record(
             "user.disabled" if disabled else "user.enabled",

@@ -18,10 +18,10 @@ from ..domain import values
 from ..domain.answers import check_value
 from ..extensions import db
 from ..models import Answer as AnswerRow
-from ..models import Assessment, EvidenceLink, FrameworkVersion, utcnow
-from . import audit
+from ..models import Assessment, EvidenceLink, FrameworkVersion, User, utcnow
+from . import access, audit
 from .assessments import ensure_editable, lock_for_change, start_assessment
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 from .library import framework_of
 
 
@@ -190,3 +190,55 @@ def carry_report_of(assessment: Assessment) -> dict | None:
         )
     )
     return json.loads(after) if after else None
+
+
+# --- choices, rights and rules of the loop (the pages ask; the rules live here) -----------------
+
+
+def version_choices(assessment: Assessment) -> list[FrameworkVersion]:
+    """The versions a next cycle may use: every version of the same framework, newest first."""
+    return list(
+        db.session.scalars(
+            select(FrameworkVersion)
+            .where(FrameworkVersion.framework_id == assessment.framework_version.framework_id)
+            .order_by(FrameworkVersion.id.desc())
+        )
+    )
+
+
+def chosen_version(version_id: int | None) -> FrameworkVersion | None:
+    """The framework version a person chose for the next cycle (None: the same one), or NotFound."""
+    if version_id is None:
+        return None
+    version = db.session.get(FrameworkVersion, version_id)
+    if version is None:
+        raise NotFound("Choose a version of the framework from the list.")
+    return version
+
+
+def may_start_next(person: User, assessment: Assessment) -> bool:
+    """Whether `person` may start the next cycle of this assessment's scope (leads, admins, its team)."""
+    return person.role in access.SCOPE_ACTIONS["start"] and (
+        person.role != "member" or access.is_member(person, assessment.scope_id)
+    )
+
+
+def comparable(assessment: Assessment, other: Assessment) -> tuple[Assessment, Assessment]:
+    """The two assessments in time order (before, after), or InvalidInput when they cannot be compared:
+    a comparison is of one scope, on one framework (any versions of it)."""
+    if other.scope_id != assessment.scope_id:
+        raise InvalidInput("Compare two assessments of the same scope.")
+    if other.framework_version.framework_id != assessment.framework_version.framework_id:
+        raise InvalidInput("Compare two assessments of the same framework (any versions of it).")
+    before, after = sorted((assessment, other), key=lambda a: (a.as_of, a.id))
+    return before, after
+
+
+def comparison_choices(assessment: Assessment) -> list[Assessment]:
+    """The other assessments of the scope on the same framework, which this one may be compared with."""
+    framework_id = assessment.framework_version.framework_id
+    return [
+        a
+        for a in assessment.scope.assessments
+        if a.id != assessment.id and a.framework_version.framework_id == framework_id
+    ]

@@ -9,10 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Assessment, FrameworkVersion
+from ..models import Assessment
 from ..services import access, cycles
 from ..services import assessments as svc
-from ..services.errors import InvalidInput, NotFound
+from ..services.errors import NotFound
 from .common import assessment_for, current_user, parse_date, parse_id, parse_int, scope_for, user
 
 bp = Blueprint("cycles", __name__)
@@ -23,13 +23,9 @@ def next_cycle(assessment_id: int):
     """Start the scope's next assessment from this one: answers and evidence carried over."""
     previous = assessment_for(assessment_id)
     scope_for(previous.scope_id, "start")
-    version_id = parse_id(request.form.get("framework_version"), "Framework version")
-    version = db.session.get(FrameworkVersion, version_id) if version_id is not None else None
-    if version_id is not None and version is None:
-        raise NotFound("Choose a version of the framework from the list.")
     report = cycles.start_next_cycle(
         previous,
-        version,
+        cycles.chosen_version(parse_id(request.form.get("framework_version"), "Framework version")),
         parse_int(request.form.get("target_level"), "Target level"),
         parse_date(request.form.get("as_of"), "As of"),
     )
@@ -57,25 +53,6 @@ def confirm_domain(assessment_id: int, index: int):
     return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=index))
 
 
-def next_cycle_choices(assessment: Assessment) -> list[FrameworkVersion]:
-    """The versions a next cycle may use: every version of the same framework, newest first."""
-    return list(
-        db.session.scalars(
-            select(FrameworkVersion)
-            .where(FrameworkVersion.framework_id == assessment.framework_version.framework_id)
-            .order_by(FrameworkVersion.id.desc())
-        )
-    )
-
-
-def may_start_next(assessment: Assessment) -> bool:
-    """Whether the signed-in person may start the next cycle of this assessment's scope."""
-    me = user()
-    return me.role in access.SCOPE_ACTIONS["start"] and (
-        me.role != "member" or access.is_member(me, assessment.scope_id)
-    )
-
-
 def today() -> dt.date:
     return dt.date.today()
 
@@ -85,7 +62,7 @@ def cycle_panel(assessment: Assessment) -> dict:
     previous = db.session.get(Assessment, assessment.previous_id) if assessment.previous_id else None
     following = db.session.scalars(select(Assessment).where(Assessment.previous_id == assessment.id)).all()
     carried = len(cycles.carried_over_ids(assessment)) if previous else 0  # only a next cycle carries answers
-    may_start = may_start_next(assessment)
+    may_start = cycles.may_start_next(user(), assessment)
     started = cycles.carry_report_of(assessment) if previous else None
     return {
         "started": started,
@@ -93,7 +70,7 @@ def cycle_panel(assessment: Assessment) -> dict:
         "following": following,
         "carried": carried,
         "may_start": may_start,
-        "versions": next_cycle_choices(assessment) if may_start else [],
+        "versions": cycles.version_choices(assessment) if may_start else [],
         "today": today(),
     }
 
@@ -110,18 +87,9 @@ def compare(assessment_id: int):
     other_id = parse_id(request.args.get("other"), "Other assessment") or assessment.previous_id
     if other_id is None:
         raise NotFound("This assessment has no earlier cycle to compare with; choose one.")
-    other = assessment_for(other_id)
-    if other.scope_id != assessment.scope_id:
-        raise InvalidInput("Compare two assessments of the same scope.")
-    if other.framework_version.framework_id != assessment.framework_version.framework_id:
-        raise InvalidInput("Compare two assessments of the same framework (any versions of it).")
-    before, after = sorted((assessment, other), key=lambda a: (a.as_of, a.id))
+    before, after = cycles.comparable(assessment, assessment_for(other_id))
     comparison = compare_cards(svc.load_state(before).card, svc.load_state(after).card)
-    choices = [
-        a
-        for a in assessment.scope.assessments
-        if a.id != assessment.id and a.framework_version.framework_id == assessment.framework_version.framework_id
-    ]
+    choices = cycles.comparison_choices(assessment)
     return render_template(
         "cycles/compare.html",
         before=before,

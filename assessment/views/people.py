@@ -6,9 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..extensions import db
 from ..forms import UserForm
-from ..models import ROLES, User
+from ..models import ROLES
 from ..services import access, accounts
-from ..services.errors import InvalidInput, NotFound
+from ..services.errors import InvalidInput
 from .common import user
 
 bp = Blueprint("people", __name__)
@@ -16,13 +16,6 @@ bp = Blueprint("people", __name__)
 
 def _admin() -> None:
     access.require(user(), "users")
-
-
-def _account(user_id: int) -> User:
-    account = db.session.get(User, user_id)
-    if account is None:
-        raise NotFound(f"There is no user {user_id}.")
-    return account
 
 
 def _checked(form: UserForm) -> None:
@@ -61,10 +54,8 @@ def create():
 def set_role(user_id: int):
     """Change an account's role."""
     _admin()
-    account = _account(user_id)
-    if account.id == user().id:
-        raise InvalidInput("You cannot change your own role; ask another admin.")
-    accounts.set_role(account.username, request.form.get("role", ""))
+    account = accounts.get_user_by_id(user_id)
+    accounts.set_role(account.username, request.form.get("role", ""), by=user())
     db.session.commit()
     flash(f"{account.username} is now {accounts.ROLE_LABELS[account.role]}.")
     return redirect(url_for("people.index"))
@@ -74,11 +65,9 @@ def set_role(user_id: int):
 def set_disabled(user_id: int):
     """Disable an account (its sessions end at once) or enable it again."""
     _admin()
-    account = _account(user_id)
+    account = accounts.get_user_by_id(user_id)
     disable = request.form.get("disabled") == "1"
-    if account.id == user().id and disable:
-        raise InvalidInput("You cannot disable your own account.")
-    accounts.set_disabled(account.username, disable)
+    accounts.set_disabled(account.username, disable, by=user())
     db.session.commit()
     flash(f"{account.username} is {'disabled' if disable else 'enabled'}.")
     return redirect(url_for("people.index"))
@@ -88,7 +77,7 @@ def set_disabled(user_id: int):
 def end_sessions(user_id: int):
     """End every open session of an account: its cookies, copies included, sign nobody in any more."""
     _admin()
-    account = _account(user_id)
+    account = accounts.get_user_by_id(user_id)
     ended = accounts.end_sessions(account, "ended by an admin", always_record=True)
     db.session.commit()
     flash(f"Ended {ended} session{'s' if ended != 1 else ''} of {account.username}.")
