@@ -19,9 +19,11 @@ from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from . import models  # noqa: F401  (registers the tables with the metadata)
 from .config import PROJECT_ROOT, Defaults, check_secret_key, environment_overrides, instance_secret_key
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import REPORTS, csrf, db, login_manager, migrate
 from .models import MAX_ID
 from .services.errors import Forbidden, ServiceError
+from .services.evidence import EvidenceStore
+from .services.reports import ReportStore
 
 
 def build_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -52,6 +54,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["EVIDENCE_DIR"] = str(instance / "evidence")
     # The request limit sits above the largest upload so the store can say which limit was hit.
     app.config["MAX_CONTENT_LENGTH"] = max(app.config["EVIDENCE_MAX_BYTES"], app.config["IMPORT_MAX_BYTES"]) + (1 << 20)
+    app.extensions[REPORTS] = _report_store(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -95,6 +98,12 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.testing:
         _settle_after_first_request(app)
     return app
+
+
+def _report_store(app: Flask) -> ReportStore:
+    """Where the rendered reports live (instance/reports) and the evidence store, handed to the report services."""
+    evidence = EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
+    return ReportStore(Path(app.instance_path) / "reports", evidence)
 
 
 class IdConverter(IntegerConverter):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -9,6 +11,11 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from .services.reports import ReportStore
 
 
 class Base(DeclarativeBase):
@@ -20,6 +27,13 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+
+REPORTS = "assessment.reports"  # app.extensions key of the ReportStore create_app builds
+
+
+def report_store(app: Flask) -> ReportStore:
+    """The report store of an application: where its rendered reports live, and its evidence store."""
+    return app.extensions[REPORTS]
 
 
 @event.listens_for(Engine, "connect")

@@ -1,5 +1,6 @@
 """Reports of assessments in the database: built from the same model as file reports, rendered in
 the background (a request never waits for WeasyPrint), and reused while the assessment is unchanged.
+This module builds them (pure reads of the database) and answers for the jobs; report_jobs.py runs them.
 
 "Unchanged" includes its review: a new finding, a status change or any other entry in the
 assessment's trail makes a new rendering, except entries that only record someone reading it
@@ -15,14 +16,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from flask import Flask, current_app
 from sqlalchemy import func, or_, select
 
-from reports import pool
 from reports.model import CycleComparison, FindingEntry, Report, ReportMeta, build_report
 from reports.review import trail_entry
 
@@ -37,37 +34,42 @@ from ..models import (
     FrameworkVersion,
     ReportJob,
     ReviewFinding,
-    utcnow,
 )
 from . import audit, review, trends
-from .assessments import domain_answers, get_assessment, load_state
+from .assessments import domain_answers, load_state
 from .backlog import as_entries, items_for
 from .errors import InvalidInput, NotFound
 from .evidence import EvidenceStore
 
 READ_ACTIONS = (".downloaded", ".exported")  # trail entries that record a read, not a change
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
 
+class ReportStore:
+    """The folder where an instance's rendered reports are kept (instance/reports), and the evidence store
+    whose files reports list and bundles pack. create_app builds it once from the configuration; the views
+    pass it in (and the job runner on), so no service has to look for the application."""
 
-def _pool() -> ThreadPoolExecutor:
-    """One rendering thread per process: WeasyPrint is CPU-bound and memory-hungry."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
-        return _executor
+    def __init__(self, folder: str | Path, evidence: EvidenceStore) -> None:
+        self.folder = Path(folder)
+        self.evidence = evidence
 
+    def path_of(self, job: ReportJob) -> Path:
+        """Where the rendered file of a job is (or will be) kept."""
+        return self.folder / (job.file_name or f"job-{job.id}")
 
-def store_of(app: Flask) -> EvidenceStore:
-    """The evidence store of an application."""
-    return EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
-
-
-def store_of_current() -> EvidenceStore:
-    """The evidence store of the current application."""
-    return store_of(current_app)
+    def write(self, job: ReportJob, data: bytes) -> Path:
+        """Keep the rendered file of a job whole or not at all: a download never reads half a file."""
+        path = self.path_of(job)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temp, path)
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+        return path
 
 
 def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceStore) -> Report:
@@ -197,8 +199,9 @@ def fingerprint(assessment: Assessment, kind: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def request_report(assessment: Assessment, kind: str, user: str) -> ReportJob:
-    """The job that renders (or rendered) this report: a finished one is reused while unchanged."""
+def request_report(assessment: Assessment, kind: str, user: str, store: ReportStore) -> ReportJob:
+    """The job that renders (or rendered) this report: a finished one is reused while unchanged and its file
+    is still in the store. A new job is queued; services/report_jobs.py runs it."""
     if kind not in REPORT_KINDS:
         raise InvalidInput(f"Unknown report kind {kind!r}; choose one of {', '.join(REPORT_KINDS)}.")
     mark = fingerprint(assessment, kind)
@@ -207,101 +210,12 @@ def request_report(assessment: Assessment, kind: str, user: str) -> ReportJob:
         .where(ReportJob.fingerprint == mark, ReportJob.status.in_(("queued", "running", "done")))
         .order_by(ReportJob.id.desc())
     ).first()
-    if existing is not None and (existing.status != "done" or _file(current_app, existing).is_file()):
+    if existing is not None and (existing.status != "done" or store.path_of(existing).is_file()):
         return existing
     job = ReportJob(assessment_id=assessment.id, kind=kind, fingerprint=mark, requested_by=user)
     db.session.add(job)
     db.session.flush()
     return job
-
-
-def start(job: ReportJob) -> None:
-    """Render the job after the request's transaction commits (synchronously when REPORTS_SYNC is set)."""
-    app = current_app._get_current_object()
-    if job.status != "queued":
-        return
-    if app.config.get("REPORTS_SYNC"):
-        run_job(app, job.id)
-    else:
-        _pool().submit(run_job, app, job.id)
-
-
-def _file(app: Flask, job: ReportJob) -> Path:
-    return Path(app.instance_path) / "reports" / (job.file_name or f"job-{job.id}")
-
-
-def _progress(job: ReportJob, value: int, message: str) -> None:
-    job.progress, job.message = value, message
-    db.session.commit()
-
-
-def run_job(app: Flask, job_id: int) -> None:
-    """Render one report job in its own application context and session."""
-    with app.app_context():
-        job = db.session.get(ReportJob, job_id)
-        if job is None or job.status != "queued":
-            return
-        job.status = "running"
-        _progress(job, 5, "Reading the assessment")
-        try:
-            from reports.render import render_pdf
-
-            pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
-
-            store = store_of(app)
-            report = report_for(get_assessment(job.assessment_id), job.requested_by, store)
-            _progress(job, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF")
-            pdf = render_pdf(report)
-            if job.kind == "bundle":
-                _progress(job, 80, "Packing the evidence bundle")
-                data = _bundle_bytes(report, pdf)
-                name = f"{job.id}-{report.id}.zip"
-            else:
-                data, name = pdf, f"{job.id}-{report.id}.pdf"
-            job.file_name = name
-            _write(_file(app, job), data)
-            job.status, job.progress, job.message = "done", 100, "Ready"
-            job.report_id, job.size, job.finished_at = report.id, len(data), utcnow()
-            db.session.commit()
-        except Exception as exc:  # the job records the failure; the worker keeps going
-            db.session.rollback()
-            worker_said = f"\n{exc.detail}" if isinstance(exc, pool.WorkerFailed) else ""
-            app.logger.exception("Report job %s failed%s", job_id, worker_said)
-            job = db.session.get(ReportJob, job_id)
-            job.status, job.message, job.finished_at = "failed", _failure_message(exc), utcnow()
-            db.session.commit()
-        finally:
-            db.session.remove()
-
-
-def _failure_message(exc: Exception) -> str:
-    """What the job page says about a failure: a ValueError's message is written for people; anything
-    else (a worker's stderr, an OSError) may hold a stack trace or an internal path, so it is only logged."""
-    if isinstance(exc, ValueError):
-        return f"The report could not be rendered: {exc}"
-    return "The report could not be rendered because of an unexpected error; it has been logged."
-
-
-def _bundle_bytes(report: Report, pdf: bytes) -> bytes:
-    import io
-
-    from reports.bundle import write_bundle
-
-    buffer = io.BytesIO()
-    write_bundle(report, pdf, buffer)
-    return buffer.getvalue()
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
 
 
 def get_job(job_id: int) -> ReportJob:
@@ -333,9 +247,9 @@ def record_export(assessment: Assessment, name: str, filters: dict[str, str] | N
     audit.about(assessment, "export.downloaded", "export", f"{assessment.id}/{name}", after=after)
 
 
-def job_file(job: ReportJob) -> Path:
-    """The rendered file of a finished job, or NotFound."""
-    path = _file(current_app, job)
+def job_file(job: ReportJob, store: ReportStore) -> Path:
+    """The rendered file of a finished job in the store, or NotFound."""
+    path = store.path_of(job)
     if job.status != "done" or not path.is_file():
         raise NotFound("This report is not ready.")
     return path

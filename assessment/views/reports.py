@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, send_file, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, send_file, url_for
 
-from ..extensions import db
+from ..extensions import db, report_store
+from ..services import report_jobs
 from ..services import reports as report_svc
 from .common import assessment_for, current_user
 
@@ -22,9 +23,9 @@ EXPORTS = {
 def request_report(assessment_id: int, kind: str):
     """Queue (or reuse) the PDF report or the evidence bundle, then show its progress."""
     assessment = assessment_for(assessment_id)
-    job = report_svc.request_report(assessment, kind, current_user())
+    job = report_svc.request_report(assessment, kind, current_user(), report_store(current_app))
     db.session.commit()
-    report_svc.start(job)
+    report_jobs.start(current_app._get_current_object(), job, report_store(current_app))
     return redirect(url_for("reports.job", job_id=job.id))
 
 
@@ -54,7 +55,7 @@ def download(job_id: int):
     """The rendered PDF or bundle, as an attachment."""
     job = report_svc.get_job(job_id)
     assessment = assessment_for(job.assessment_id)
-    path = report_svc.job_file(job)
+    path = report_svc.job_file(job, report_store(current_app))
     report_svc.record_download(job, assessment)
     db.session.commit()
     base = f"{assessment.framework_version.framework_id}-{assessment.as_of.isoformat()}-{job.report_id}"
@@ -71,7 +72,7 @@ def export(assessment_id: int, name: str):
     if name not in EXPORTS:
         return redirect(url_for("assessments.results", assessment_id=assessment_id))
     assessment = assessment_for(assessment_id)
-    report = report_svc.report_for(assessment, current_user(), report_svc.store_of_current())
+    report = report_svc.report_for(assessment, current_user(), report_store(current_app).evidence)
     mimetype, function = EXPORTS[name]
     data = getattr(exports, function)(report)
     report_svc.record_export(assessment, name)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from assessment.extensions import db
+from assessment.extensions import db, report_store
 from assessment.models import Answer, Assessment, AuditEntry, BacklogItem, ReportJob, Scope, User
 from assessment.services import assessments as svc
 from assessment.services import audit, review
@@ -79,7 +79,7 @@ def build_world(app) -> World:
         draft = svc.start_assessment(alpha, row, 3, dt.date(2026, 11, 21))
         svc.save_answer(draft, framework, "CI-01", "yes", "note", 0, "alice")
         svc.save_answer(draft, framework, "CI-02", "none", None, 0, "alice")
-        store = report_svc.store_of(app)
+        store = report_store(app).evidence
         item, _stored = evidence_svc.add_file(
             store, draft, "CI-01", io.BytesIO(b"stages: [build]\n"), "pipeline.yml", "Pipeline", None, None, "alice"
         )

@@ -9,12 +9,11 @@ import re
 
 from sqlalchemy import select
 
-from assessment.extensions import db
+from assessment.extensions import db, report_store
 from assessment.models import BacklogItem, FrameworkVersion
 from assessment.services import assessments as svc
 from assessment.services import audit
 from assessment.services import evidence as evidence_svc
-from assessment.services import reports as report_svc
 from assessment.services.backlog import generate
 from tests.integration.helpers import example_version
 
@@ -32,7 +31,7 @@ def build(app) -> dict:
     with app.app_context(), audit.acting_as("test-setup"):
         version = db.session.get(FrameworkVersion, version_id)
         framework = svc.framework_of(version)
-        store = report_svc.store_of(app)
+        store = report_store(app).evidence
 
         def assessment(scope, as_of, answers):
             a = svc.start_assessment(scope, version, 3, as_of)

@@ -1,4 +1,5 @@
-"""The domain core stays pure: no module of assessment/domain imports Flask, SQLAlchemy or WeasyPrint."""
+"""The domain core stays pure: no module of assessment/domain imports Flask, SQLAlchemy or WeasyPrint.
+The services take what they need as arguments: none looks for the application through `current_app`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import sys
 from pathlib import Path
 
 import assessment.domain
+import assessment.services
 
 FORBIDDEN = ("flask", "flask_sqlalchemy", "flask_wtf", "sqlalchemy", "weasyprint", "wtforms")
 DOMAIN_DIR = Path(assessment.domain.__file__).parent
+SERVICES_DIR = Path(assessment.services.__file__).parent
+CURRENT_APP_ALLOWED = {"audit.py"}  # the trail's actor and key; its own change will pass them in
 
 
 def imported_modules(source: str) -> set[str]:
@@ -46,3 +50,34 @@ def test_importing_the_domain_loads_none_of_the_web_stack():
 def test_the_checker_would_notice_an_import():
     assert "flask" in imported_modules("from flask import Flask\n")
     assert "sqlalchemy" in imported_modules("import sqlalchemy.orm as orm\n")
+
+
+def uses_current_app(source: str) -> bool:
+    """Whether a Python source names Flask's `current_app` (imported, or as `flask.current_app`)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.alias) and node.name.split(".")[-1] == "current_app":
+            return True
+        if isinstance(node, ast.Name) and node.id == "current_app":
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "current_app":
+            return True
+    return False
+
+
+def test_no_service_looks_for_the_application():
+    modules = sorted(SERVICES_DIR.glob("*.py"))
+    offenders = [m.name for m in modules if m.name not in CURRENT_APP_ALLOWED and uses_current_app(m.read_text())]
+    assert offenders == []
+    assert {"reports.py", "report_jobs.py"} <= {m.name for m in modules}  # the checker saw the report services
+
+
+def test_building_reports_imports_no_flask():
+    """services/reports.py builds reports and answers for jobs from the database alone; the runner has the app."""
+    source = (SERVICES_DIR / "reports.py").read_text()
+    assert "flask" not in imported_modules(source)
+
+
+def test_the_checker_would_notice_current_app():
+    assert uses_current_app("from flask import current_app\n")
+    assert uses_current_app("import flask\nflask.current_app.config\n")
+    assert not uses_current_app("from flask import Flask\ndef f(app: Flask):\n    return app.config\n")
