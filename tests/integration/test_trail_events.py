@@ -13,7 +13,7 @@ from sqlalchemy import select
 from assessment.extensions import db
 from assessment.models import Assessment, AuditEntry
 from assessment.services import assessments as svc
-from assessment.services import evidence, review
+from assessment.services import cycles, evidence, review
 from assessment.services.library import framework_of
 from tests.integration.helpers import autosave
 
@@ -96,3 +96,42 @@ def test_an_unreadable_payload_is_a_clear_error_on_the_as_of_page(app, client, d
     assert f"entry {seq} (answer.saved of {assessment}/CI-02" in text
     assert problem in text
     assert "assessment verify" in text
+
+
+def test_the_next_cycles_carried_entries_and_the_approval_are_todays_byte_for_byte(app, devops):
+    assessment_id, _ = devops
+    with app.app_context():
+        assessment = db.session.get(Assessment, assessment_id)
+        framework = framework_of(assessment.framework_version)
+        svc.save_answer(assessment, framework, "CI-02", "all", "a note", 0, "alice")
+        row = evidence.add_link(assessment, "CI-02", "https://ci.example/runs", "CI runs", None, None, "alice")
+        review.submit(assessment, "alice")
+        review.approve(assessment, "lead")
+        report = cycles.start_next_cycle(assessment, None, 3, dt.date(2027, 5, 1))
+        db.session.commit()
+        approval = _entries(assessment_id)[-1]
+        carried = [e for e in _entries(report.assessment.id) if e[0] in ("answer.saved", "evidence.linked")]
+        a, e = assessment_id, row.id
+    assert approval == (
+        "assessment.approved",
+        "assessment",
+        str(a),
+        '{"status":"submitted"}',
+        '{"approved_by":"lead","status":"approved"}',
+    )
+    assert carried == [
+        (
+            "answer.saved",
+            "answer",
+            "CI-02",
+            None,
+            '{"carried_over":true,"from":' + str(a) + ',"note":"a note","value":"all"}',
+        ),
+        (
+            "evidence.linked",
+            "evidence_link",
+            f"CI-02/{e}",
+            None,
+            '{"carried_over":true,"evidence":' + str(e) + ',"requirement":"CI-02"}',
+        ),
+    ]
