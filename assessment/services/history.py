@@ -97,7 +97,7 @@ def _parsed(entries: list[AuditEntry]) -> Iterator[tuple[str, str, dict | None, 
 def _unreadable(entry: AuditEntry, problem: str) -> TrailUnreadable:
     return TrailUnreadable(
         f"The audit trail's entry {entry.seq} ({entry.action} of {entry.object_id}, at {entry.at}) cannot be replayed:"
-        f" {problem}. Nothing was changed; `assessment verify` checks whether the trail was altered."
+        f" {problem}. Nothing was changed; `assessment audit verify` checks whether the trail was altered."
     )
 
 

@@ -95,7 +95,7 @@ def test_an_unreadable_payload_is_a_clear_error_on_the_as_of_page(app, client, d
     assert page.status_code == 500
     assert f"entry {seq} (answer.saved of {assessment}/CI-02" in text
     assert problem in text
-    assert "assessment verify" in text
+    assert "assessment audit verify" in text
 
 
 def test_the_next_cycles_carried_entries_and_the_approval_are_todays_byte_for_byte(app, devops):
