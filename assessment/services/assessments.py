@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..domain import values
 from ..domain.answers import Answer, AnswerValue, check_value
 from ..domain.answers import Evidence as DomainEvidence
+from ..domain.events import AnswerSaved, AssessmentStarted
 from ..domain.framework import Framework, Requirement
 from ..domain.scoring import Scorecard, score
 from ..extensions import db
@@ -115,20 +116,16 @@ def start_assessment(
     )
     db.session.add(assessment)
     db.session.flush()
-    audit.record(
-        "assessment.started",
-        "assessment",
-        assessment.id,
-        scope_id=scope.id,
-        assessment_id=assessment.id,
-        after={
-            "framework": version.framework_id,
-            "version": version.version,
-            "framework_version_id": version.id,
-            "target_level": target_level,
-            "as_of": assessment.as_of.isoformat(),
-            "status": assessment.status,
-        },
+    audit.emit(
+        assessment,
+        AssessmentStarted(
+            version.framework_id,
+            version.version,
+            version.id,
+            target_level,
+            assessment.as_of.isoformat(),
+            assessment.status,
+        ),
     )
     return assessment
 
@@ -422,7 +419,7 @@ def save_answer(
                 db.session.add(row)
         except IntegrityError:  # someone else created it at the same moment
             return _conflict(assessment, requirement_id, value, note)
-        _record_answer(assessment, requirement_id, None, {"value": value, "note": note})
+        audit.emit(assessment, AnswerSaved.of(requirement_id, value, note))
         return SaveResult(requirement_id, "saved", 1)
     if row.revision != seen_revision:
         return _conflict(assessment, requirement_id, value, note, row)
@@ -442,23 +439,10 @@ def save_answer(
     )
     if changed.rowcount != 1:
         return _conflict(assessment, requirement_id, value, note)
-    before = {"value": row.value, "note": row.note}
+    previous = (row.value, row.note)
     db.session.expire(row)
-    _record_answer(assessment, requirement_id, before, {"value": value, "note": note})
+    audit.emit(assessment, AnswerSaved.of(requirement_id, value, note, previous))
     return SaveResult(requirement_id, "saved", seen_revision + 1)
-
-
-def _record_answer(assessment: Assessment, requirement_id: str, before: dict | None, after: dict) -> None:
-    if before is not None:
-        before, after = audit.changes(before, after)
-    audit.about(
-        assessment,
-        "answer.saved",
-        "answer",
-        f"{assessment.id}/{requirement_id}",
-        before=before,
-        after=after,
-    )
 
 
 def _conflict(

@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
+from ..domain.events import Event
 from ..domain.trail import FIELDS, GENESIS, Anchor, Verdict, canonical_json, entry_hash, entry_mac, verify_chain
 from ..extensions import db
 from ..models import AuditEntry
@@ -172,6 +173,22 @@ def about(
         after=after,
         scope_id=assessment.scope_id,
         assessment_id=assessment.id,
+    )
+
+
+def emit(assessment: Any, event: Event, *, actor: str | None = None) -> AuditEntry:
+    """Append one of the events the as-of replay reads, about `assessment` (its payload in the one
+    form `assessment.domain.events` gives and parses)."""
+    before, after = event.to_payload()
+    return record(
+        event.action,
+        event.object_type,
+        event.object_id(assessment.id),
+        before=before,
+        after=after,
+        scope_id=assessment.scope_id,
+        assessment_id=assessment.id,
+        actor=actor,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from ..domain import values
 from ..domain.answers import check_value
+from ..domain.events import AnswerSaved, EvidenceLinked
 from ..extensions import db
 from ..models import Answer as AnswerRow
 from ..models import Assessment, EvidenceLink, FrameworkVersion, User, utcnow
@@ -97,13 +98,7 @@ def start_next_cycle(
             )
         )
         report.carried += 1
-        audit.about(
-            assessment,
-            "answer.saved",
-            "answer",
-            f"{assessment.id}/{row.requirement_id}",
-            after={"value": value, "note": row.note, "carried_over": True, "from": previous.id},
-        )
+        audit.emit(assessment, AnswerSaved.of(row.requirement_id, value, row.note, carried_from=previous.id))
     links = db.session.execute(
         select(EvidenceLink.requirement_id, EvidenceLink.evidence_id)
         .where(EvidenceLink.assessment_id == previous.id)
@@ -115,13 +110,7 @@ def start_next_cycle(
                 EvidenceLink(assessment_id=assessment.id, requirement_id=requirement_id, evidence_id=evidence_id)
             )
             report.links += 1
-            audit.about(
-                assessment,
-                "evidence.linked",
-                "evidence_link",
-                f"{assessment.id}/{requirement_id}/{evidence_id}",
-                after={"requirement": requirement_id, "evidence": evidence_id, "carried_over": True},
-            )
+            audit.emit(assessment, EvidenceLinked(requirement_id, evidence_id, carried_over=True))
     db.session.flush()
     audit.about(
         assessment,

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from ..domain.events import StatusChanged
 from ..extensions import db
 from ..models import FrameworkVersion, Scope
 from . import assessments as svc
@@ -98,15 +99,7 @@ def _earlier_cycle(scope: Scope, version: FrameworkVersion, framework):
     earlier.approved_by, earlier.approved_at = "lead", utcnow()
     from . import audit
 
-    audit.record(
-        "assessment.approved",
-        "assessment",
-        earlier.id,
-        scope_id=scope.id,
-        assessment_id=earlier.id,
-        before={"status": "draft"},
-        after={"status": "approved", "approved_by": "lead", "demo": True},
-    )
+    audit.emit(earlier, StatusChanged("draft", "approved", approved_by="lead", demo=True))
     return earlier
 
 

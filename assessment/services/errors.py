@@ -41,3 +41,9 @@ class Locked(ServiceError):
     """The assessment is submitted or approved: its answers and evidence cannot change."""
 
     status = 409
+
+
+class TrailUnreadable(ServiceError):
+    """An audit trail entry cannot be read back (altered, or written by another version); nothing was changed."""
+
+    status = 500

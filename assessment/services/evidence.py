@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 
+from ..domain.events import EvidenceLinked, EvidenceUnlinked
 from ..extensions import db
 from ..models import Assessment, EvidenceLink, Scope
 from ..models import Evidence as EvidenceRow
@@ -256,13 +257,7 @@ def link(assessment: Assessment, requirement_id: str, evidence: EvidenceRow) -> 
             EvidenceLink(assessment_id=assessment.id, requirement_id=requirement_id, evidence_id=evidence.id)
         )
         db.session.flush()
-        audit.about(
-            assessment,
-            "evidence.linked",
-            "evidence_link",
-            f"{assessment.id}/{requirement_id}/{evidence.id}",
-            after={"requirement": requirement_id, "evidence": evidence.id, "title": evidence.title},
-        )
+        audit.emit(assessment, EvidenceLinked(requirement_id, evidence.id, evidence.title))
 
 
 def reuse(assessment: Assessment, requirement_id: str, evidence_id: int) -> EvidenceRow:
@@ -288,13 +283,7 @@ def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> Non
         )
     )
     if removed.rowcount:
-        audit.about(
-            assessment,
-            "evidence.unlinked",
-            "evidence_link",
-            f"{assessment.id}/{requirement_id}/{evidence_id}",
-            before={"requirement": requirement_id, "evidence": evidence_id},
-        )
+        audit.emit(assessment, EvidenceUnlinked(requirement_id, evidence_id))
 
 
 def record_download(item: EvidenceRow) -> None:

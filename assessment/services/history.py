@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..domain import values
+from ..domain import events, values
 from ..domain.answers import Answer
 from ..domain.scoring import Scorecard, score
 from ..extensions import db
 from ..models import Assessment, AuditEntry, Scope
 from ..models import Evidence as EvidenceRow
 from .assessments import to_domain_evidence
+from .errors import TrailUnreadable
 from .library import framework_of
 
 
@@ -51,24 +52,53 @@ class Replayed:
 
 
 def replay_entries(entries: Iterable[tuple[str, str, dict | None, dict | None]]) -> Replayed:
-    """Apply (action, object id, before, after) trail entries in order: pure, no database."""
+    """Apply (action, object id, before, after) trail entries in order: pure, no database.
+
+    Each entry is parsed into its event (`assessment.domain.events`); actions the replay does not
+    read are skipped, and a payload that is not its writer's form raises UnreadableEntry."""
     state = Replayed()
     for action, object_id, before, after in entries:
-        after, before = after or {}, before or {}
-        if action == "answer.saved":
-            requirement_id = object_id.split("/", 1)[1]
-            state.values.setdefault(requirement_id, {"value": None, "note": None}).update(
-                {k: v for k, v in after.items() if k in ("value", "note")}
-            )
-        elif action == "evidence.linked":
-            state.links.setdefault(after["requirement"], []).append(after["evidence"])
-        elif action == "evidence.unlinked":
-            ids = state.links.get(before["requirement"], [])
-            if before["evidence"] in ids:
-                ids.remove(before["evidence"])
-        elif action.startswith("assessment.") and "status" in after:
-            state.status = after["status"]
+        apply(state, events.from_entry(action, object_id, before, after))
     return state
+
+
+def apply(state: Replayed, event: events.Event | None) -> None:
+    """Change `state` as `event` changed the assessment (None: an entry that changes nothing replayed)."""
+    match event:
+        case events.AnswerSaved():
+            stored = state.values.setdefault(event.requirement_id, {"value": None, "note": None})
+            for name in ("value", "note"):
+                if getattr(event, name) is not events.UNCHANGED:
+                    stored[name] = getattr(event, name)
+        case events.EvidenceLinked():
+            state.links.setdefault(event.requirement_id, []).append(event.evidence_id)
+        case events.EvidenceUnlinked():
+            ids = state.links.get(event.requirement_id, [])
+            if event.evidence_id in ids:
+                ids.remove(event.evidence_id)
+        case events.AssessmentStarted() | events.StatusChanged():
+            state.status = event.status
+
+
+def _parsed(entries: list[AuditEntry]) -> Iterator[tuple[str, str, dict | None, dict | None]]:
+    """The entries' stored JSON, read back; TrailUnreadable names the entry that cannot be."""
+    for e in entries:
+        try:
+            yield (
+                e.action,
+                e.object_id,
+                json.loads(e.before) if e.before else None,
+                json.loads(e.after) if e.after else None,
+            )
+        except ValueError as problem:
+            raise _unreadable(e, f"its payload is not JSON ({problem})") from None
+
+
+def _unreadable(entry: AuditEntry, problem: str) -> TrailUnreadable:
+    return TrailUnreadable(
+        f"The audit trail's entry {entry.seq} ({entry.action} of {entry.object_id}, at {entry.at}) cannot be replayed:"
+        f" {problem}. Nothing was changed; `assessment audit verify` checks whether the trail was altered."
+    )
 
 
 def replay(assessment: Assessment, day: dt.date) -> PastState:
@@ -81,15 +111,12 @@ def replay(assessment: Assessment, day: dt.date) -> PastState:
         )
         .order_by(AuditEntry.seq)
     ).all()
-    state = replay_entries(
-        (
-            e.action,
-            e.object_id,
-            json.loads(e.before) if e.before else None,
-            json.loads(e.after) if e.after else None,
-        )
-        for e in entries
-    )
+    state = Replayed()
+    for entry, (action, object_id, before, after) in zip(entries, _parsed(entries), strict=True):
+        try:
+            apply(state, events.from_entry(action, object_id, before, after))
+        except events.UnreadableEntry as problem:
+            raise _unreadable(entry, str(problem)) from None
     framework = framework_of(assessment.framework_version)
     evidence_ids = {i for ids in state.links.values() for i in ids}
     rows = (

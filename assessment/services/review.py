@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from ..domain.events import StatusChanged
 from ..extensions import db
 from ..models import (
     SEVERITIES,
@@ -41,23 +42,14 @@ def _hold(assessment: Assessment, allowed: tuple[str, ...], refusal: str) -> Non
     db.session.refresh(assessment)
 
 
-def _status_change(assessment: Assessment, new: str, actor: str, **extra) -> None:
+def _status_change(assessment: Assessment, new: str, actor: str, **extra: str) -> None:
     before = assessment.status
     assessment.status = new
     assessment.updated_at = utcnow()
     status_changed(assessment)
     # Filed under the person who changed the status, also when a command or a test calls this:
     # separation of duties reads the submitters from these entries.
-    audit.record(
-        f"assessment.{new}",
-        "assessment",
-        assessment.id,
-        scope_id=assessment.scope_id,
-        assessment_id=assessment.id,
-        before={"status": before},
-        after={"status": new, **extra},
-        actor=actor,
-    )
+    audit.emit(assessment, StatusChanged(before, new, **extra), actor=actor)
 
 
 def submit(assessment: Assessment, actor: str) -> None:

@@ -25,6 +25,7 @@ from ..domain import values
 from ..domain.answers import Answers, read_answers_text
 from ..domain.answers_writer import answers_to_yaml
 from ..domain.errors import InvalidFile
+from ..domain.events import AnswerSaved
 from ..domain.yamlread import decode_text
 from ..domain.zipnames import member_name
 from ..extensions import db
@@ -302,13 +303,7 @@ def _store_answers(
                     revision=1,
                 )
             )
-            audit.about(
-                assessment,
-                "answer.saved",
-                "answer",
-                f"{assessment.id}/{rid}",
-                after={"value": value, "note": answer.note, "imported": True},
-            )
+            audit.emit(assessment, AnswerSaved.of(rid, value, answer.note, imported=True))
         for item in answer.evidence:
             key = (item.title, item.url, item.sha256, item.effective, item.expires)
             row = cache.get(key)

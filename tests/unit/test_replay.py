@@ -26,6 +26,15 @@ STEPS = st.lists(
     ),
     max_size=30,
 )
+# assessment.started as start_assessment writes it (the replay reads only its status, but parses all of it)
+STARTED = {
+    "framework": "devops-delivery",
+    "version": "2026.1",
+    "framework_version_id": 1,
+    "target_level": 3,
+    "as_of": "2026-11-21",
+    "status": "draft",
+}
 
 
 def run(steps):
@@ -33,7 +42,7 @@ def run(steps):
     rows: dict[str, dict] = {}
     links: dict[str, list[int]] = {}
     status = "draft"
-    entries = [("assessment.started", "1", None, {"status": "draft"})]
+    entries = [("assessment.started", "1", None, STARTED)]
     for step in steps:
         if step[0] == "save":
             _, rid, value, note = step
