@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from assessment.extensions import db
-from assessment.models import AuditEntry, BacklogItem, Evidence
+from assessment.models import Answer, AuditEntry, BacklogItem, Evidence
 from tests.integration.helpers import autosave
 
 VIEWS = Path(__file__).resolve().parents[2] / "assessment" / "views"
@@ -104,16 +104,19 @@ def test_a_request_ending_in_an_error_commits_nothing(app, client, devops, commi
     client.post(f"/assessments/{assessment}/backlog/generate")
     with app.app_context():
         item_id = db.session.scalar(select(BacklogItem.id).order_by(BacklogItem.id))
-    trail, evidence = rows(app, AuditEntry), rows(app, Evidence)
+    trail, evidence, answers = rows(app, AuditEntry), rows(app, Evidence), rows(app, Answer)
     commits.clear()
     forged = client.post(f"/assessments/{assessment}/backlog/{item_id}", data={"status": "finished", "owner": "Eve"})
     assert forged.status_code == 400
     bad_link = client.post(f"/assessments/{assessment}/requirements/CI-01/evidence", data={"url": "javascript:x"})
     assert bad_link.status_code == 400
+    # the first answer is saved (flushed) before the second's revision is refused: neither stays
+    half = client.post(f"/assessments/{assessment}/domains/0", data={"CI-01": "no", "CI-02": "most", "rev/CI-02": "x"})
+    assert half.status_code == 400
     missing = client.get("/evidence/999999/download")
     assert missing.status_code == 404
     assert commits == []
-    assert (rows(app, AuditEntry), rows(app, Evidence)) == (trail, evidence)
+    assert (rows(app, AuditEntry), rows(app, Evidence), rows(app, Answer)) == (trail, evidence, answers)
     with app.app_context():
         item = db.session.get(BacklogItem, item_id)
         assert (item.status, item.owner) == ("plan", None)
