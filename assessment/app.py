@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from .services.reports import ReportStore
 def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application: defaults, then instance/config.py, then the environment."""
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("ASSESSMENT_INSTANCE_PATH")
-    app = Flask(
+    app = AssessmentApp(
         "assessment",
         instance_path=instance_path,
         instance_relative_config=True,
@@ -104,6 +105,39 @@ def _report_store(app: Flask) -> ReportStore:
     """Where the rendered reports live (instance/reports) and the evidence store, handed to the report services."""
     evidence = EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
     return ReportStore(Path(app.instance_path) / "reports", evidence)
+
+
+class AssessmentApp(Flask):
+    """The application commits once per request, here: a view that returns has done its work, whatever
+    status it answers with (a 409 conflict page keeps the answers that did not conflict, a refused sign-in
+    keeps its trail entry), and its changes are committed as one transaction before the response leaves;
+    GET pages that write (snapshots, the trail entry of a download or an export) are committed the same
+    way. A view that raises (ServiceError, HTTPException, anything) commits nothing: the error pages roll
+    back. A failed commit is raised here, inside the dispatch, so it becomes the usual error page, never a
+    half-sent response; what a view asked to undo on failure (`on_failure`: files it stored) is undone.
+    Views do not commit themselves, except where a moment matters; each such commit names why
+    (tests/integration/test_one_commit.py lists them)."""
+
+    def dispatch_request(self) -> Any:
+        """Run the view, then commit what it did; on any error, roll back and undo what it stored."""
+        try:
+            rv = super().dispatch_request()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            for action in g.pop(_ON_FAILURE, ()):
+                action()
+            raise
+        return rv
+
+
+_ON_FAILURE = "assessment_on_failure"
+
+
+def on_failure(action: Callable[[], None]) -> None:
+    """Run `action` should this request not commit (its view raises, or the commit fails): a file stored
+    on the way goes with the rows that would have named it."""
+    g.setdefault(_ON_FAILURE, []).append(action)
 
 
 class IdConverter(IntegerConverter):

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 
 from reports.charts import domain_chart_svg
 
-from ..extensions import db
+from ..app import on_failure
 from ..forms import (
     ActionForm,
     EvidenceForm,
@@ -94,7 +94,6 @@ def save_domain(assessment_id: int, index: int):
                 current_user(),
             )
         )
-    db.session.commit()
     conflicts = {r.requirement_id: r for r in results if r.outcome == "conflict"}
     if conflicts:
         state = svc.load_state(assessment, domain_id=domain.id)
@@ -124,7 +123,6 @@ def save_answer(assessment_id: int, requirement_id: str):
     result = svc.save_answer(
         assessment, framework, requirement_id, request.form.get("value"), request.form.get("note"), seen, current_user()
     )
-    db.session.commit()
     status = 409 if result.outcome == "conflict" else 200
     payload = {"outcome": result.outcome, "revision": result.revision}
     if result.outcome == "conflict":
@@ -185,37 +183,31 @@ def add_evidence(assessment_id: int, requirement_id: str):
     upload = request.files.get("file")
     effective = parse_date(request.form.get("effective"), "Effective date")
     expires = parse_date(request.form.get("expires"), "Expiry date")
-    stored = None
-    try:
-        if upload is not None and upload.filename:
-            _, stored = evidence_svc.add_file(
-                evidence_store(),
-                assessment,
-                requirement_id,
-                upload.stream,
-                upload.filename,
-                request.form.get("title"),
-                effective,
-                expires,
-                current_user(),
-            )
-        elif (request.form.get("url") or "").strip():
-            evidence_svc.add_link(
-                assessment,
-                requirement_id,
-                request.form.get("url"),
-                request.form.get("title"),
-                effective,
-                expires,
-                current_user(),
-            )
-        else:
-            raise InvalidInput("Choose a file or give a link.")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        evidence_store().discard(stored)
-        raise
+    if upload is not None and upload.filename:
+        _, stored = evidence_svc.add_file(
+            evidence_store(),
+            assessment,
+            requirement_id,
+            upload.stream,
+            upload.filename,
+            request.form.get("title"),
+            effective,
+            expires,
+            current_user(),
+        )
+        on_failure(lambda: evidence_store().discard(stored))  # no commit, no file
+    elif (request.form.get("url") or "").strip():
+        evidence_svc.add_link(
+            assessment,
+            requirement_id,
+            request.form.get("url"),
+            request.form.get("title"),
+            effective,
+            expires,
+            current_user(),
+        )
+    else:
+        raise InvalidInput("Choose a file or give a link.")
     return _back_to_requirement(assessment_id, requirement_id)
 
 
@@ -225,7 +217,6 @@ def reuse_evidence(assessment_id: int, requirement_id: str):
     assessment = assessment_for(assessment_id, "answer")
     evidence_id = parse_evidence_choice(request.form.get("evidence_id") or request.form.get("evidence"))
     evidence_svc.reuse(assessment, requirement_id, evidence_id)
-    db.session.commit()
     return _back_to_requirement(assessment_id, requirement_id)
 
 
@@ -234,7 +225,6 @@ def remove_evidence(assessment_id: int, requirement_id: str, evidence_id: int):
     """Stop an evidence item supporting this requirement."""
     assessment = assessment_for(assessment_id, "answer")
     evidence_svc.unlink(assessment, requirement_id, evidence_id)
-    db.session.commit()
     return _back_to_requirement(assessment_id, requirement_id)
 
 
@@ -263,7 +253,6 @@ def download_evidence(evidence_id: int):
     if not path.is_file():
         abort(410, description="The stored file is missing from the evidence store.")
     evidence_svc.record_download(item)
-    db.session.commit()
     response = send_file(
         path,
         mimetype=served_media_type(item.media_type),

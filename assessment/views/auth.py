@@ -8,7 +8,6 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ..extensions import db
 from ..forms import SignInForm
 from ..services import accounts
 from ..services.errors import InvalidInput, ServiceError
@@ -74,12 +73,10 @@ def login_post():
             limits=Limits.from_config(config),
             known_device=_known_device(form.username.data),
         )
-    except ServiceError as refused:
-        db.session.commit()  # the failed attempt stays on the trail
+    except ServiceError as refused:  # returned, not raised: the failed attempt is committed to the trail
         flash(refused.message)
         return render_template("auth/login.html", form=form, next=target), refused.status
     token = accounts.start_session(account)
-    db.session.commit()
     session.clear()  # a new session on sign-in: nothing from before survives (session fixation)
     login_user(account)
     session[accounts.SESSION_KEY] = token
@@ -100,7 +97,6 @@ def login_post():
 def logout():
     """End this session: its cookie, even a copy, signs nobody in any more."""
     accounts.sign_out(user(), g.get("user_session_id"))
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.")
@@ -111,7 +107,6 @@ def logout():
 def logout_everywhere():
     """End every session of the account, on every device, this one included."""
     ended = accounts.end_sessions(user(), "signed out everywhere", always_record=True)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(f"You are signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).")

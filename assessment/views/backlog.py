@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from ..extensions import db
 from ..forms import ActionForm
 from ..models import PDCA_STATUSES
 from ..services import access
@@ -48,7 +47,6 @@ def generate(assessment_id: int):
     """Add an item for every gap that has none (never duplicating)."""
     assessment = assessment_for(assessment_id, "backlog")
     report = backlog_svc.generate(svc.load_state(assessment))
-    db.session.commit()
     flash(f"Backlog generated: {report.added} item(s) added, {report.refreshed} priority(ies) refreshed.")
     return redirect(url_for("backlog.index", assessment_id=assessment_id))
 
@@ -66,7 +64,6 @@ def update(assessment_id: int, item_id: int):
         hypothesis=request.form.get("hypothesis"),
         outcome=request.form.get("outcome"),
     )
-    db.session.commit()
     flash(f"{item.requirement_id} saved.")
     return redirect(
         url_for("backlog.index", assessment_id=assessment_id, **{k: v for k, v in _filters().items() if v})
@@ -88,7 +85,6 @@ def export_csv(assessment_id: int):
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
     data = exports.backlog_entries_csv(backlog_svc.as_entries(items))
     report_svc.record_export(assessment, "backlog.csv", {k: v for k, v in args.items() if v})
-    db.session.commit()
     return Response(
         data,
         mimetype="text/csv",

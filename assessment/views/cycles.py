@@ -29,7 +29,6 @@ def next_cycle(assessment_id: int):
         parse_int(request.form.get("target_level"), "Target level"),
         parse_date(request.form.get("as_of"), "As of"),
     )
-    db.session.commit()
     parts = [f"Next cycle started: {report.carried} answer(s) and {report.links} evidence link(s) carried over"]
     if report.added or report.removed:
         parts.append(f"{len(report.added)} requirement(s) new in this version, {len(report.removed)} removed")
@@ -48,7 +47,6 @@ def confirm_domain(assessment_id: int, index: int):
         raise NotFound(f"This framework has no domain {index}.")
     ids = [r.id for r in framework.domains[index].requirements]
     count = cycles.confirm(assessment, ids, current_user())
-    db.session.commit()
     flash(f"{count} carried-over answer(s) confirmed.")
     return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=index))
 
@@ -112,9 +110,7 @@ def scope_trends(scope_id: int):
         return render_template("cycles/scope_trends.html", scope=scope, trend=None, frameworks=[])
     framework_id = request.args.get("framework") or frameworks[0][0]
     trend = trends.scope_trend(scope, framework_id)
-    page = render_template("cycles/scope_trends.html", scope=scope, trend=trend, frameworks=frameworks)
-    db.session.commit()  # snapshots computed on the way are kept (after rendering: a commit expires what it reads)
-    return page
+    return render_template("cycles/scope_trends.html", scope=scope, trend=trend, frameworks=frameworks)
 
 
 @bp.get("/library/<framework_id>/trends")
@@ -124,9 +120,7 @@ def framework_trends(framework_id: str):
 
     me = user()
     trend = trends.framework_trend(framework_id, access.visible_scope_ids(me) if me.role != "auditor" else [])
-    page = render_template("cycles/framework_trends.html", trend=trend)
-    db.session.commit()  # snapshots computed on the way are kept
-    return page
+    return render_template("cycles/framework_trends.html", trend=trend)
 
 
 @bp.get("/scopes/<int:scope_id>/as-of")

@@ -6,7 +6,6 @@ import datetime as dt
 
 from flask import Blueprint, current_app, render_template, request
 
-from ..extensions import db
 from ..services import access, dashboard
 from ..services import assessments as svc
 from .common import parse_id, user
@@ -28,9 +27,7 @@ def index():
         stale_days=int(config["STALE_AFTER_DAYS"]),
         expiring_days=int(config["EXPIRING_WITHIN_DAYS"]),
     )
-    page = render_template("dashboard/index.html", board=board, scope_id=scope_id, all_scopes=svc.list_scopes())
-    db.session.commit()  # keep the snapshots computed on the way (after rendering: a commit expires rows)
-    return page
+    return render_template("dashboard/index.html", board=board, scope_id=scope_id, all_scopes=svc.list_scopes())
 
 
 bp.add_app_template_filter(dashboard.heat, "heat")

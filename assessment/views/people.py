@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from ..extensions import db
 from ..forms import UserForm
 from ..models import ROLES
 from ..services import access, accounts
@@ -45,7 +44,6 @@ def create():
     form = UserForm()
     _checked(form)
     account = accounts.create_user(form.username.data, form.display_name.data, form.role.data, form.password.data)
-    db.session.commit()
     flash(f"Added {account.username} ({accounts.ROLE_LABELS[account.role]}).")
     return redirect(url_for("people.index"))
 
@@ -56,7 +54,6 @@ def set_role(user_id: int):
     _admin()
     account = accounts.get_user_by_id(user_id)
     accounts.set_role(account.username, request.form.get("role", ""), by=user())
-    db.session.commit()
     flash(f"{account.username} is now {accounts.ROLE_LABELS[account.role]}.")
     return redirect(url_for("people.index"))
 
@@ -68,7 +65,6 @@ def set_disabled(user_id: int):
     account = accounts.get_user_by_id(user_id)
     disable = request.form.get("disabled") == "1"
     accounts.set_disabled(account.username, disable, by=user())
-    db.session.commit()
     flash(f"{account.username} is {'disabled' if disable else 'enabled'}.")
     return redirect(url_for("people.index"))
 
@@ -79,6 +75,5 @@ def end_sessions(user_id: int):
     _admin()
     account = accounts.get_user_by_id(user_id)
     ended = accounts.end_sessions(account, "ended by an admin", always_record=True)
-    db.session.commit()
     flash(f"Ended {ended} session{'s' if ended != 1 else ''} of {account.username}.")
     return redirect(url_for("people.index"))

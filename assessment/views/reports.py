@@ -24,7 +24,7 @@ def request_report(assessment_id: int, kind: str):
     """Queue (or reuse) the PDF report or the evidence bundle, then show its progress."""
     assessment = assessment_for(assessment_id)
     job = report_svc.request_report(assessment, kind, current_user(), report_store(current_app))
-    db.session.commit()
+    db.session.commit()  # named exception to one commit per request: the worker must find the job committed
     report_jobs.start(current_app._get_current_object(), job, report_store(current_app))
     return redirect(url_for("reports.job", job_id=job.id))
 
@@ -57,7 +57,6 @@ def download(job_id: int):
     assessment = assessment_for(job.assessment_id)
     path = report_svc.job_file(job, report_store(current_app))
     report_svc.record_download(job, assessment)
-    db.session.commit()
     base = f"{assessment.framework_version.framework_id}-{assessment.as_of.isoformat()}-{job.report_id}"
     if job.kind == "bundle":
         return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{base}-bundle.zip")
@@ -76,6 +75,5 @@ def export(assessment_id: int, name: str):
     mimetype, function = EXPORTS[name]
     data = getattr(exports, function)(report)
     report_svc.record_export(assessment, name)
-    db.session.commit()
     filename = f"{assessment.framework_version.framework_id}-{assessment.as_of.isoformat()}-{name}"
     return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, flash, redirect, request, url_for
 
-from ..extensions import db
 from ..models import Assessment, User
 from ..services import access, accounts, review
 from ..services.library import framework_of
@@ -62,7 +61,6 @@ def submit(assessment_id: int):
     """Send the assessment for review."""
     assessment = assessment_for(assessment_id, "submit")
     review.submit(assessment, current_user())
-    db.session.commit()
     flash("Submitted for review. Answers and evidence are read-only until a program lead returns it.")
     return _to_results(assessment_id)
 
@@ -72,7 +70,6 @@ def approve(assessment_id: int):
     """Approve a submitted assessment; it is locked from now on."""
     assessment = assessment_for(assessment_id, "review")
     review.approve(assessment, current_user())
-    db.session.commit()
     flash("Approved. The assessment is locked; its reports name you as the approver.")
     return _to_results(assessment_id)
 
@@ -82,7 +79,6 @@ def return_for_changes(assessment_id: int):
     """Return a submitted assessment to its team with comments."""
     assessment = assessment_for(assessment_id, "review")
     review.return_for_changes(assessment, current_user(), request.form.get("comment"))
-    db.session.commit()
     flash("Returned to the team with your comments.")
     return _to_results(assessment_id)
 
@@ -92,7 +88,6 @@ def share(assessment_id: int):
     """Share the assessment with an auditor."""
     assessment = assessment_for(assessment_id, "share")
     auditor = review.share(assessment, request.form.get("username", ""), current_user())
-    db.session.commit()
     flash(f"Shared with {auditor.display_name} ({auditor.username}).")
     return _to_results(assessment_id)
 
@@ -102,7 +97,6 @@ def unshare(assessment_id: int, user_id: int):
     """Withdraw an auditor's access."""
     assessment = assessment_for(assessment_id, "share")
     review.unshare(assessment, user_id)
-    db.session.commit()
     return _to_results(assessment_id)
 
 
@@ -119,6 +113,5 @@ def record_finding(assessment_id: int):
         request.form.get("severity"),
         request.form.get("comment"),
     )
-    db.session.commit()
     flash(f"Review of {requirement_id} recorded.")
     return _to_results(assessment_id, "findings")

@@ -39,7 +39,6 @@ def create():
             "The scope form could not be read: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
         )
     scope = svc.create_scope(form.name.data, form.kind.data, form.description.data)
-    db.session.commit()
     flash(f"Scope {scope.name} added.")
     return redirect(url_for("scopes.detail", scope_id=scope.id))
 
@@ -82,7 +81,6 @@ def start(scope_id: int):
         parse_int(request.form.get("target_level"), "Target level"),
         parse_date(request.form.get("as_of"), "As of"),
     )
-    db.session.commit()
     return redirect(url_for("assessments.domain", assessment_id=assessment.id, index=0))
 
 
@@ -91,7 +89,6 @@ def add_member(scope_id: int):
     """Give a team member this scope."""
     scope = scope_for(scope_id, "members")
     member = review.add_member(scope, request.form.get("username", ""))
-    db.session.commit()
     flash(f"{member.display_name} now works on {scope.name}.")
     return redirect(url_for("scopes.detail", scope_id=scope_id) + "#team")
 
@@ -101,5 +98,4 @@ def remove_member(scope_id: int, user_id: int):
     """Take this scope away from a team member."""
     scope = scope_for(scope_id, "members")
     review.remove_member(scope, user_id)
-    db.session.commit()
     return redirect(url_for("scopes.detail", scope_id=scope_id) + "#team")

@@ -6,7 +6,7 @@ import io
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
 
-from ..extensions import db
+from ..app import on_failure
 from ..services import transfer
 from ..services.errors import InvalidInput
 from .assessments import evidence_store
@@ -21,7 +21,6 @@ def export_assessment(assessment_id: int):
     assessment = assessment_for(assessment_id)
     data = transfer.export_zip(assessment, evidence_store())
     transfer.record_export(assessment)
-    db.session.commit()
     return Response(
         data,
         mimetype="application/zip",
@@ -47,12 +46,6 @@ def import_assessment(scope_id: int):
     result, stored = transfer.import_upload(
         scope, upload.filename, stream, store, current_user(), current_app.config["EVIDENCE_MAX_BYTES"]
     )
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        for item in stored:
-            store.discard(item)
-        raise
+    on_failure(lambda: [store.discard(item) for item in stored])  # no commit, no files
     flash(f"Imported {result.answers} answer(s) and {result.files} evidence file(s).")
     return redirect(url_for("assessments.results", assessment_id=result.assessment.id))
