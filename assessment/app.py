@@ -19,11 +19,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from . import models  # noqa: F401  (registers the tables with the metadata)
+from .adapters.evidence_store import EvidenceStore
 from .config import PROJECT_ROOT, Defaults, check_secret_key, environment_overrides, instance_secret_key
 from .extensions import REPORTS, csrf, db, login_manager, migrate
 from .models import MAX_ID
 from .services.errors import Forbidden, ServiceError
-from .services.evidence import EvidenceStore
 from .services.reports import ReportStore
 
 

@@ -131,10 +131,10 @@ def init_command(no_demo: bool) -> None:
     from flask import current_app
     from flask_migrate import upgrade
 
+    from .adapters.evidence_store import EvidenceStore
     from .extensions import db
     from .services.audit import acting_as, ensure_key
     from .services.demo import load_demo, load_demo_users
-    from .services.evidence import EvidenceStore
     from .services.library import import_library
 
     upgrade()

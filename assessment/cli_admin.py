@@ -152,8 +152,8 @@ def _anchor(_ctx, _param, values: tuple[str, ...]):
 def audit_verify(anchors) -> None:
     """Check the whole trail: its hash chain, every entry's keyed MAC, the signed checkpoints of
     instance/audit-checkpoints.jsonl and any --anchor. Exit 2 naming the entry and the check that fail."""
+    from .adapters.trail_anchor import TrailKeyError
     from .services import audit
-    from .services.trail_anchor import TrailKeyError
 
     try:
         result = audit.check(anchors)

@@ -147,8 +147,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app, url = fresh_app(tmp)
         with app.app_context():
+            from assessment.readmodels.snapshots import snapshots_of
             from assessment.services import accounts
-            from assessment.services.snapshots import snapshots_of
 
             started = time.perf_counter()
             framework_id, scope_id = load(args.scopes, args.cycles, args.requirements)

@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+from assessment.adapters.evidence_store import EvidenceStore  # noqa: E402
 from assessment.domain.loader import load_framework_text  # noqa: E402
 from assessment.extensions import db  # noqa: E402
 from assessment.models import Scope  # noqa: E402
-from assessment.services.evidence import EvidenceStore  # noqa: E402
 from assessment.services.library import framework_of, store_framework  # noqa: E402
 from assessment.services.transfer import import_upload  # noqa: E402
 from bench.app import fresh_app  # noqa: E402

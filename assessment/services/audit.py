@@ -27,11 +27,11 @@ from flask import current_app
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
+from ..adapters import trail_anchor
 from ..domain.events import Event
 from ..domain.trail import FIELDS, GENESIS, Anchor, Verdict, canonical_json, entry_hash, entry_mac, verify_chain
 from ..extensions import db
 from ..models import AuditEntry
-from . import trail_anchor
 
 _LOCK_KEY = 0x61756469  # "audi": the advisory lock of the trail on PostgreSQL
 _HEAD = "audit_head"

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from ..adapters.evidence_store import EvidenceStore
 from ..domain.events import StatusChanged
 from ..extensions import db
 from ..models import FrameworkVersion, Scope
@@ -30,7 +31,7 @@ DEMO_USERS = (
 _PATTERN = ["yes", "yes", "partial", "yes", "no", "partial", "yes", "na", "partial", "no"]
 
 
-def load_demo(store: evidence_svc.EvidenceStore) -> Scope | None:
+def load_demo(store: EvidenceStore) -> Scope | None:
     """Create the demo scope and assessment unless the instance already has a scope."""
     if db.session.scalar(select(func.count()).select_from(Scope)):
         return None

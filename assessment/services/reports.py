@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select
 from reports.model import CycleComparison, FindingEntry, Report, ReportMeta, build_report
 from reports.review import trail_entry
 
+from ..adapters.evidence_store import EvidenceStore
 from ..domain.compare import compare
 from ..domain.scoring import Scorecard
 from ..extensions import db
@@ -35,11 +36,11 @@ from ..models import (
     ReportJob,
     ReviewFinding,
 )
-from . import audit, review, trends
+from ..readmodels import trends
+from . import audit, review
 from .assessments import domain_answers, load_state
 from .backlog import as_entries, items_for
 from .errors import InvalidInput, NotFound
-from .evidence import EvidenceStore
 
 READ_ACTIONS = (".downloaded", ".exported")  # trail entries that record a read, not a change
 
@@ -201,7 +202,7 @@ def fingerprint(assessment: Assessment, kind: str) -> str:
 
 def request_report(assessment: Assessment, kind: str, user: str, store: ReportStore) -> ReportJob:
     """The job that renders (or rendered) this report: a finished one is reused while unchanged and its file
-    is still in the store. A new job is queued; services/report_jobs.py runs it."""
+    is still in the store. A new job is queued; adapters/report_jobs.py runs it."""
     if kind not in REPORT_KINDS:
         raise InvalidInput(f"Unknown report kind {kind!r}; choose one of {', '.join(REPORT_KINDS)}.")
     mark = fingerprint(assessment, kind)

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
+from ..adapters.evidence_store import CHUNK, EvidenceStore, StoredFile, safe_filename
 from ..domain import values
 from ..domain.answers import Answers, read_answers_text
 from ..domain.answers_writer import answers_to_yaml
@@ -36,7 +37,6 @@ from . import audit
 from . import evidence as evidence_service
 from .assessments import domain_answers, load_state, start_assessment
 from .errors import InvalidInput
-from .evidence import CHUNK, EvidenceStore, StoredFile, safe_filename
 from .library import framework_of
 
 MAX_MEMBERS = 5_000

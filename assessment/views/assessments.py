@@ -8,6 +8,8 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 
 from reports.charts import domain_chart_svg
 
+from ..adapters.evidence_store import EvidenceStore
+from ..adapters.filetypes import served_media_type
 from ..app import on_failure
 from ..forms import (
     ActionForm,
@@ -21,7 +23,6 @@ from ..services import access
 from ..services import assessments as svc
 from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
-from ..services.filetypes import served_media_type
 from ..views.common import assessment_for, current_user, parse_date, parse_id, parse_int, user
 from ..views.cycles import cycle_panel
 from ..views.presenters import questionnaire_page, results_page
@@ -32,9 +33,9 @@ bp = Blueprint("assessments", __name__)
 DOWNLOAD_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
-def evidence_store() -> evidence_svc.EvidenceStore:
+def evidence_store() -> EvidenceStore:
     """The evidence store of this instance."""
-    return evidence_svc.EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
+    return EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
 
 
 def _domain_of(assessment_id: int, index: int, action: str = "read"):

@@ -102,7 +102,7 @@ def compare(assessment_id: int):
 @bp.get("/scopes/<int:scope_id>/trends")
 def scope_trends(scope_id: int):
     """A scope's overall and per-domain scores and levels over its cycles of one framework."""
-    from ..services import trends
+    from ..readmodels import trends
 
     scope = scope_for(scope_id)
     frameworks = trends.frameworks_of_scope(scope.id)
@@ -116,7 +116,7 @@ def scope_trends(scope_id: int):
 @bp.get("/library/<framework_id>/trends")
 def framework_trends(framework_id: str):
     """One framework across every scope the person may see: averages per quarter, and each scope's line."""
-    from ..services import trends
+    from ..readmodels import trends
 
     me = user()
     trend = trends.framework_trend(framework_id, access.visible_scope_ids(me) if me.role != "auditor" else [])
@@ -126,7 +126,7 @@ def framework_trends(framework_id: str):
 @bp.get("/scopes/<int:scope_id>/as-of")
 def as_of(scope_id: int):
     """The scope's assessments as they stood at the end of a past day, replayed from the audit trail."""
-    from ..services import history
+    from ..readmodels import history
 
     scope = scope_for(scope_id)
     day = parse_date(request.args.get("date"), "Date") or today()

@@ -6,7 +6,8 @@ import datetime as dt
 
 from flask import Blueprint, current_app, render_template, request
 
-from ..services import access, dashboard
+from ..readmodels import dashboard
+from ..services import access
 from ..services import assessments as svc
 from .common import parse_id, user
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, send_file, url_for
 
+from ..adapters import report_jobs
 from ..extensions import db, report_store
-from ..services import report_jobs
 from ..services import reports as report_svc
 from .common import assessment_for, current_user
 

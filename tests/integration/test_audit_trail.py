@@ -252,7 +252,7 @@ def test_the_trail_key_file_is_private_and_kept(app):
 
 
 def test_the_key_is_made_once_even_by_writers_starting_together(tmp_path):
-    from assessment.services import trail_anchor
+    from assessment.adapters import trail_anchor
 
     paths = [tmp_path / "trail_key"] * 8
     start = threading.Barrier(len(paths))

@@ -12,8 +12,8 @@ import pytest
 
 from assessment.extensions import db, report_store
 from assessment.models import Assessment
+from assessment.readmodels import trends
 from assessment.services import reports as report_svc
-from assessment.services import trends
 from tests.integration.helpers import autosave
 from tests.integration.test_cycles import next_cycle, two_cycles
 from tests.integration.test_reports_web import request

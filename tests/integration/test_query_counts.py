@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import event
 
+from assessment.adapters.evidence_store import EvidenceStore
 from assessment.domain.loader import load_framework_text
 from assessment.extensions import db
-from assessment.services.evidence import EvidenceStore
 from assessment.services.library import framework_of, store_framework
 from assessment.services.transfer import import_upload
 from bench.generate import answers_yaml, framework_yaml

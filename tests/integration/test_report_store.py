@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from flask import has_request_context
 
+from assessment.adapters import report_jobs
+from assessment.adapters.evidence_store import EvidenceStore
 from assessment.extensions import db, report_store
-from assessment.services import report_jobs
 from assessment.services import reports as report_svc
 from assessment.services.assessments import get_assessment
-from assessment.services.evidence import EvidenceStore
 from assessment.services.reports import ReportStore
 from tests.integration.helpers import autosave
 from tests.integration.test_evidence import upload

@@ -20,6 +20,7 @@ from functools import partial
 import pytest
 from sqlalchemy import func, select, update
 
+from assessment.adapters.evidence_store import EvidenceStore
 from assessment.extensions import db
 from assessment.models import (
     Answer,
@@ -313,7 +314,7 @@ def _move_to(app, assessment: int, status: str, carry: bool = False) -> None:
 
 
 def _store(app):
-    return evidence_svc.EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
+    return EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
 
 
 EDITS: dict[str, Callable] = {

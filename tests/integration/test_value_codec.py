@@ -12,8 +12,8 @@ from assessment.domain.scoring import scorecard_to_dict
 from assessment.extensions import db
 from assessment.models import Answer as AnswerRow
 from assessment.models import Assessment
+from assessment.readmodels.history import replay
 from assessment.services import assessments as svc
-from assessment.services.history import replay
 from tests.conftest import tries
 from tests.integration.helpers import autosave
 

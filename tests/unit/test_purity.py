@@ -65,10 +65,25 @@ def uses_current_app(source: str) -> bool:
 
 
 def test_no_service_looks_for_the_application():
-    modules = sorted(SERVICES_DIR.glob("*.py"))
+    """Use cases, read models and adapters alike take the application (or what they need of it) as arguments."""
+    folders = [SERVICES_DIR, SERVICES_DIR.parent / "readmodels", SERVICES_DIR.parent / "adapters"]
+    modules = sorted(m for folder in folders for m in folder.glob("*.py"))
     offenders = [m.name for m in modules if m.name not in CURRENT_APP_ALLOWED and uses_current_app(m.read_text())]
     assert offenders == []
-    assert {"reports.py", "report_jobs.py"} <= {m.name for m in modules}  # the checker saw the report services
+    assert {"reports.py", "report_jobs.py", "trends.py"} <= {m.name for m in modules}  # the checker saw them all
+
+
+def test_services_are_sorted_by_kind():
+    """Use cases in services/, read models in readmodels/, adapters in adapters/ (STYLE: a newcomer finds
+    each kind in one folder)."""
+    package = SERVICES_DIR.parent
+    names = {
+        folder: {m.stem for m in (package / folder).glob("*.py")} - {"__init__"}
+        for folder in ("services", "readmodels", "adapters")
+    }
+    assert names["readmodels"] == {"dashboard", "trends", "history", "snapshots"}
+    assert names["adapters"] == {"evidence_store", "filetypes", "report_jobs", "trail_anchor"}
+    assert not names["services"] & (names["readmodels"] | names["adapters"])
 
 
 def test_building_reports_imports_no_flask():

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assessment.domain import values
+from assessment.readmodels.history import replay_entries
 from assessment.services.audit import changes
-from assessment.services.history import replay_entries
 from tests.conftest import tries
 
 REQUIREMENTS = ("CI-01", "CI-02", "DEP-02")

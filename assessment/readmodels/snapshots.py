@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Assessment, ScoreSnapshot
-from .assessments import load_state
+from ..services.assessments import load_state
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from reports.model import Report
 
 from ..extensions import db
 from ..models import ReportJob, utcnow
-from .assessments import get_assessment
-from .reports import ReportStore, report_for
+from ..services.assessments import get_assessment
+from ..services.reports import ReportStore, report_for
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()

@@ -27,7 +27,7 @@ import codecs
 
 import magic
 
-from .errors import InvalidInput
+from ..services.errors import InvalidInput
 
 SNIFF_BYTES = 8192  # libmagic needs no more than the head of a file
 

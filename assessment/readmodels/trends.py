@@ -19,7 +19,7 @@ from reports.charts import TrendSeries, trend_chart_svg
 from ..domain.display import level_text
 from ..extensions import db
 from ..models import Assessment, FrameworkVersion, Scope
-from .library import framework_of
+from ..services.library import framework_of
 from .snapshots import Snapshot, snapshots_of
 
 
@@ -131,7 +131,7 @@ def framework_trend(framework_id: str, scope_ids: list[int] | None) -> Framework
         .order_by(FrameworkVersion.id.desc())
     ).first()
     if version is None:
-        from .errors import NotFound
+        from ..services.errors import NotFound
 
         raise NotFound(f"There is no framework {framework_id!r} in the library.")
     framework = framework_of(version)

@@ -17,7 +17,7 @@ from ..domain.display import level_text, one_decimal
 from ..extensions import db
 from ..models import PDCA_STATUSES, Assessment, BacklogItem, EvidenceLink, FrameworkVersion, Scope
 from ..models import Evidence as EvidenceRow
-from .library import framework_of
+from ..services.library import framework_of
 from .snapshots import Snapshot, snapshots_of
 
 OPEN = ("plan", "do", "check", "act")

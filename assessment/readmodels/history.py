@@ -21,9 +21,9 @@ from ..domain.scoring import Scorecard, score
 from ..extensions import db
 from ..models import Assessment, AuditEntry, Scope
 from ..models import Evidence as EvidenceRow
-from .assessments import to_domain_evidence
-from .errors import TrailUnreadable
-from .library import framework_of
+from ..services.assessments import to_domain_evidence
+from ..services.errors import TrailUnreadable
+from ..services.library import framework_of
 
 
 @dataclass(frozen=True)
