@@ -82,7 +82,8 @@ def reserve(username: str, address: str, limits: Limits, *, address_exempt: bool
     """Count one attempt before its password is checked, or return how long the attempt must wait.
 
     Runs in a transaction of its own, committed at once: the count must be visible to every other
-    process before the password is checked (the one named exception to one commit per request).
+    process before the password is checked (a named exception to one commit per request; the
+    other is views/reports.py, whose job must be committed before its worker starts).
     """
     now = dt.datetime.now(dt.UTC)
     rules = {pair_key(username, address): (limits.free, limits.delay, limits.max_delay)}
