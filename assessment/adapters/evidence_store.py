@@ -78,12 +78,6 @@ class EvidenceStore:
             if temp_name and os.path.exists(temp_name):
                 os.unlink(temp_name)
 
-    def save_bytes(self, data: bytes) -> StoredFile:
-        """Store bytes already in memory."""
-        import io
-
-        return self.save(io.BytesIO(data))
-
     def discard(self, stored: StoredFile | None) -> None:
         """Remove a file this request created and no committed row refers to."""
         if stored is None or not stored.created:

@@ -58,14 +58,6 @@ def shared_assessments(user_id: int) -> list[Assessment]:
     )
 
 
-def get_scope(scope_id: int) -> Scope:
-    """The scope with this id, or NotFound."""
-    scope = db.session.get(Scope, scope_id)
-    if scope is None:
-        raise NotFound(f"There is no scope {scope_id}.")
-    return scope
-
-
 def create_scope(name: str, kind: str, description: str | None = None) -> Scope:
     """Add a scope; names are unique."""
     name = (name or "").strip()

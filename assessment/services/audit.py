@@ -290,18 +290,6 @@ def query(where: TrailFilter, visible_scopes: list[int] | None, visible_assessme
     return stmt.order_by(AuditEntry.seq.desc())
 
 
-def failures_since(*, username: str | None = None, actor: str | None = None, since: str) -> int:
-    """Failed sign-ins recorded since `since` (ISO text), for one user name or one client address."""
-    stmt = (
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "login.failed", AuditEntry.at >= since)
-    )
-    if username is not None:
-        stmt = stmt.where(AuditEntry.object_type == "user", AuditEntry.object_id == username)
-    if actor is not None:
-        stmt = stmt.where(AuditEntry.actor == actor)
-    return db.session.scalar(stmt) or 0
-
-
 def for_assessment(assessment_id: int) -> list[AuditEntry]:
     """An assessment's own trail, oldest first (for its report)."""
     return list(

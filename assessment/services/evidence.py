@@ -222,11 +222,3 @@ def scope_evidence(scope: Scope) -> list[EvidenceRow]:
     return list(
         db.session.scalars(select(EvidenceRow).where(EvidenceRow.scope_id == scope.id).order_by(EvidenceRow.id.desc()))
     )
-
-
-def get_evidence(evidence_id: int) -> EvidenceRow:
-    """An evidence item, or NotFound."""
-    evidence = db.session.get(EvidenceRow, evidence_id)
-    if evidence is None:
-        raise NotFound("No such evidence.")
-    return evidence

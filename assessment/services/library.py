@@ -50,12 +50,6 @@ def read_library(directory: Path) -> tuple[list[Framework], list[Problem]]:
     return sorted(frameworks, key=lambda f: (f.id, f.version)), problems
 
 
-def library_summaries(directory: Path) -> tuple[list[FrameworkSummary], list[Problem]]:
-    """The listing of `directory`."""
-    frameworks, problems = read_library(directory)
-    return [summarise(f) for f in frameworks], problems
-
-
 # --- the library in the database ----------------------------------------------------------
 
 
