@@ -172,6 +172,7 @@ def checkpoints(app) -> Path:
     return Path(app.instance_path) / "audit-checkpoints.jsonl"
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_audit_verify_names_a_deleted_tail_against_the_last_checkpoint(demo):
     rows = trail(demo)
     intact = run_cli(demo, "audit", "verify")
@@ -189,6 +190,7 @@ def test_audit_verify_names_a_deleted_tail_against_the_last_checkpoint(demo):
     assert "last checkpoint at entry" in intact.stdout
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_audit_verify_names_an_entry_rewritten_with_every_later_hash_recomputed(demo):
     from assessment.domain.trail import entry_hash
 
@@ -214,6 +216,7 @@ def test_audit_verify_names_an_entry_rewritten_with_every_later_hash_recomputed(
     )
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_audit_verify_names_stripped_macs(demo):
     with demo.app_context():
         db.session.execute(text("UPDATE audit_entry SET mac = NULL"))
@@ -224,6 +227,7 @@ def test_audit_verify_names_stripped_macs(demo):
     assert "keyed MAC is missing" in broken.stderr
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_audit_verify_names_a_forged_checkpoint_line(demo):
     lines = checkpoints(demo).read_text().splitlines()
     assert lines and all(json.loads(line)["sig"] for line in lines)
@@ -237,6 +241,7 @@ def test_audit_verify_names_a_forged_checkpoint_line(demo):
     assert "BROKEN at entry" not in broken.stderr  # a forged line is not taken as an anchor
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_the_trail_key_file_is_private_and_kept(app):
     from assessment.domain.trail import entry_mac
 
@@ -269,6 +274,7 @@ def test_the_key_is_made_once_even_by_writers_starting_together(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["trail_key"] and len((tmp_path / "trail_key").read_text()) == 65
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_the_environment_key_wins_over_the_file(app, monkeypatch):
     from assessment.domain.trail import entry_mac
     from assessment.services import audit
@@ -288,6 +294,7 @@ def test_the_environment_key_wins_over_the_file(app, monkeypatch):
     )
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_entries_from_before_the_key_are_kept_and_the_first_keyed_one_is_recorded(app):
     """An instance upgraded to the keyed trail: its entries have no MAC and it has no checkpoints."""
     from assessment.services import audit
@@ -313,6 +320,7 @@ def test_entries_from_before_the_key_are_kept_and_the_first_keyed_one_is_recorde
     assert broken.returncode == 2 and f"BROKEN at entry {before + 1}" in broken.stderr and "mac check" in broken.stderr
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_a_malformed_anchor_is_refused_and_nothing_is_checked(app):
     result = run_cli(app, "audit", "verify", "--anchor", "12")
     assert result.returncode == 2 and "is not an anchor: expected SEQ:HEAD" in result.stderr and not result.stdout

@@ -110,6 +110,7 @@ def test_unknown_report_kind_and_job(app, client, devops):
         assert db.session.scalar(select(func.count()).select_from(ReportJob)) == 0
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_the_bundle_and_its_pdf_carry_the_trail_anchor_that_audit_verify_checks(app, client, devops, sync):
     """A copy anyone holds proves the trail up to its anchor: a tail deleted with the checkpoint file
     (someone with the instance folder too) passes every check but the anchor's."""

@@ -119,6 +119,7 @@ def test_a_key_file_others_can_read_is_refused(tmp_path, monkeypatch):
         create_app()
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 @pytest.mark.parametrize("key", ["dev-only-change-me", "test"])
 def test_a_server_refuses_to_start_with_a_public_key(tmp_path, key):
     env = {**os.environ, "ASSESSMENT_INSTANCE_PATH": str(tmp_path), "SECRET_KEY": key}
@@ -136,6 +137,7 @@ def test_a_server_refuses_to_start_with_a_public_key(tmp_path, key):
     assert not done.stdout
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_assessment_init_creates_the_instance_key(app):
     from tests.integration.helpers import run_cli
 

@@ -99,6 +99,7 @@ def test_an_admin_ends_a_users_sessions_on_the_users_page(app, client):
     assert endings(app) == [("alice", "admin", {"reason": "ended by an admin", "sessions": 1})]
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_an_admin_ends_a_users_sessions_from_the_command_line(app):
     thief = copy_of(app, signed_in(app))
     done = run_cli(app, "users", "end-sessions", "alice")

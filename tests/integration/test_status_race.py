@@ -153,6 +153,7 @@ def _in_threads(calls: list[Callable]) -> Callable[[], list]:
 # --- saves queued behind a submission that is not yet committed ---------------------------------
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_saves_in_flight_behind_a_submission_and_an_approval_are_refused(app, client, as_user, team):
     """The window made wide on purpose: the submission holds its transaction open while saves that read
     a draft wait behind it; once it commits, every one of them is refused and none lands after it."""
@@ -217,6 +218,7 @@ def _keep_linking(client, assessment: int, rid: str, stop: threading.Event) -> i
     return added
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 def test_autosaves_racing_submit_and_approve_never_land_after_them(app, client, as_user, team):
     """Many rounds of autosaves and evidence links in flight while alice submits and the lead approves
     at once: after each status change, no answer or evidence changes."""

@@ -78,6 +78,7 @@ def test_a_re_zipped_bundle_with_one_changed_byte_is_caught(unpacked, tmp_path, 
     assert len(problems) == 1 and problems[0].startswith(f"altered: {member}: SHA-256 is"), problems
 
 
+@pytest.mark.slow  # a console-script process or a timed race
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_written_files_follow_the_umask(tmp_path, umask):
     folder = copy_examples(tmp_path / "examples")
