@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-import tempfile
 from pathlib import Path
+
+from .keyfiles import write_once
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,30 +69,11 @@ class UnsafeSecretKey(RuntimeError):
 def instance_secret_key(instance: Path) -> str:
     """The instance's own key, from `instance/secret_key`; the first caller creates it (random, mode 0600).
 
-    The key is written to a private temporary file that is then linked to its name: linking fails
-    if the name exists (like O_EXCL), so two processes starting at once agree on one key, and nobody
-    ever reads a half-written file.
+    Written whole and once (keyfiles.write_once), so two processes starting at once agree on one key.
     """
     path = instance / KEY_FILE
     if not path.exists():
-        descriptor, temporary = tempfile.mkstemp(dir=instance, prefix=".secret_key.")  # O_EXCL, mode 0600
-        try:
-            with os.fdopen(descriptor, "w") as file:
-                file.write(secrets.token_urlsafe(48) + "\n")
-                file.flush()
-                os.fsync(file.fileno())
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                pass  # another process created it first: use theirs
-            except OSError:  # a file system without hard links: create the name itself, exclusively
-                try:
-                    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
-                        file.write(Path(temporary).read_text())
-                except FileExistsError:
-                    pass
-        finally:
-            os.unlink(temporary)
+        write_once(path, secrets.token_urlsafe(48) + "\n")
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise UnsafeSecretKey(f"{path} is readable by other users (mode {mode:04o}); run: chmod 600 {path}")

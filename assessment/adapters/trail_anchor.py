@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.trail import Anchor, checkpoint_line, parse_checkpoint
+from ..keyfiles import write_once
 
 KEY_ENV = "ASSESSMENT_TRAIL_KEY"
 MIN_KEY_CHARS = 32
@@ -58,24 +59,6 @@ def _checked(text: str, where: str) -> bytes:
     return text.encode("utf-8")
 
 
-def _create(path: Path) -> None:
-    """Write a new random key to `path` unless one is there: whole, mode 0600, never replacing one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.link(temp, path)  # fails if another process put its key there first: theirs is kept
-        except FileExistsError:
-            pass
-    finally:
-        temp.unlink(missing_ok=True)
-
-
 def trail_key(config: Any, instance_path: str, *, create: bool = True) -> bytes | None:
     """The trail's key: the environment's (or the configuration's) when set, else the instance's key
     file, made on first use when `create`. None when there is none and `create` is false."""
@@ -90,7 +73,7 @@ def trail_key(config: Any, instance_path: str, *, create: bool = True) -> bytes 
         if not path.exists():
             if not create:
                 return None
-            _create(path)
+            write_once(path, secrets.token_hex(32) + "\n")
         try:
             key = _checked(path.read_text(encoding="utf-8"), str(path))
         except (OSError, UnicodeDecodeError) as error:

@@ -257,14 +257,16 @@ def test_the_trail_key_file_is_private_and_kept(app):
 
 
 def test_the_key_is_made_once_even_by_writers_starting_together(tmp_path):
-    from assessment.adapters import trail_anchor
+    import secrets
+
+    from assessment.keyfiles import write_once
 
     paths = [tmp_path / "trail_key"] * 8
     start = threading.Barrier(len(paths))
 
     def make(path: Path) -> None:
         start.wait()
-        trail_anchor._create(path)
+        write_once(path, secrets.token_hex(32) + "\n")  # as the trail's key is made
 
     threads = [threading.Thread(target=make, args=(path,)) for path in paths]
     for thread in threads:
