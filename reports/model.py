@@ -163,6 +163,17 @@ class Report:
     trend_svg: str | None = None  # the scope's trend chart, the same SVG as the web trend page
     trend_caption: str | None = None
     trail_anchor: Anchor | None = None  # the whole trail's count and head when built; not part of the id
+    signed_by: str | None = None  # the signer's certificate subject when the PDF is signed; not part of the id
+
+    @property
+    def signed(self) -> bool:
+        """Whether the PDF of this report is signed (reports/signing.py)."""
+        return self.signed_by is not None
+
+    @property
+    def signing_text(self) -> str:
+        """What the report says about its signature: 'Signed by CN=...' or 'Unsigned'."""
+        return f"Signed by {self.signed_by}" if self.signed_by else "Unsigned"
 
     @property
     def version_label(self) -> str:
