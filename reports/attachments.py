@@ -204,15 +204,37 @@ def read_attachments(pdf: bytes) -> dict[str, bytes]:
             size = params.get_object().get("/Size") if params is not None else None
             if max(length, size if isinstance(size, int) else 0) > MAX_ATTACHMENT:
                 raise UnreadableAttachments(f"attached file {name!r} is larger than {MAX_ATTACHMENT:,} bytes")
-            data = stream.get_data()
-            if len(data) > MAX_ATTACHMENT:
-                raise UnreadableAttachments(f"attached file {name!r} unpacks to more than {MAX_ATTACHMENT:,} bytes")
-            found[name] = data
+            found[name] = _bounded_data(name, stream)
         return found
     except UnreadableAttachments:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as error:
         raise UnreadableAttachments(f"not a readable PDF: {error}") from None
+
+
+def _bounded_data(name: str, stream) -> bytes:
+    """A stream's decoded bytes, never inflating more than MAX_ATTACHMENT (a small deflated stream can
+    unpack to gigabytes)."""
+    import zlib
+
+    filters = stream.get("/Filter")
+    filters = [] if filters is None else [str(f) for f in (filters if isinstance(filters, list) else [filters])]
+    too_big = UnreadableAttachments(f"attached file {name!r} unpacks to more than {MAX_ATTACHMENT:,} bytes")
+    if filters == ["/FlateDecode"] and stream.get("/DecodeParms") is None:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(stream._data, MAX_ATTACHMENT + 1)
+        except zlib.error as error:
+            raise UnreadableAttachments(f"attached file {name!r} is corrupt: {error}") from None
+        if len(data) > MAX_ATTACHMENT or inflater.unconsumed_tail:
+            raise too_big
+        return data
+    if filters:
+        raise UnreadableAttachments(f"attached file {name!r} uses filters {filters}; only FlateDecode is read")
+    data = stream._data
+    if len(data) > MAX_ATTACHMENT:
+        raise too_big
+    return data
 
 
 def _embedded_names(reader) -> list[tuple[str, Any]]:
