@@ -208,7 +208,8 @@ def signing_options(command):
             help="The signer's certificate, optionally followed by its chain (default $ASSESSMENT_SIGNING_CERT).",
         ),
         click.option(
-            "--sign-key-password-env", metavar="VAR", help="Read the password of an encrypted key from this variable."
+            "--sign-key-password-env", metavar="VAR",
+            help="Read the password of an encrypted key from this variable (default $ASSESSMENT_SIGNING_KEY_PASSWORD).",
         ),
         click.option(
             "--timestamp-url", metavar="URL", envvar="ASSESSMENT_TIMESTAMP_URL",
@@ -240,7 +241,7 @@ def _signing(sign_key: Path | None, sign_cert: Path | None, password_env: str | 
     if sign_key is None or sign_cert is None:
         given, missing = ("--sign-key", "--sign-cert") if sign_cert is None else ("--sign-cert", "--sign-key")
         fail([Problem(given, 1, ROOT_PATH, f"{given} needs {missing} too")])
-    password = None
+    password = os.environ.get("ASSESSMENT_SIGNING_KEY_PASSWORD", "").encode("utf-8") or None
     if password_env:
         if password_env not in os.environ:
             fail([Problem("--sign-key-password-env", 1, ROOT_PATH, f"the variable {password_env} is not set")])

@@ -20,8 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import func, or_, select
 
+from reports.bundle import report_file_name
 from reports.model import CycleComparison, FindingEntry, Report, ReportMeta, build_report
 from reports.review import trail_entry
+from reports.signing import SigningConfig
 
 from ..adapters.evidence_store import EvidenceStore
 from ..domain.compare import compare
@@ -35,6 +37,7 @@ from ..models import (
     FrameworkVersion,
     ReportJob,
     ReviewFinding,
+    utcnow,
 )
 from ..readmodels import trends
 from . import audit, review
@@ -46,13 +49,15 @@ READ_ACTIONS = (".downloaded", ".exported")  # trail entries that record a read,
 
 
 class ReportStore:
-    """The folder where an instance's rendered reports are kept (instance/reports), and the evidence store
-    whose files reports list and bundles pack. create_app builds it once from the configuration; the views
-    pass it in (and the job runner on), so no service has to look for the application."""
+    """The folder where an instance's rendered reports are kept (instance/reports), the evidence store
+    whose files reports list and bundles pack, and the key that signs them, if any. create_app builds it
+    once from the configuration; the views pass it in (and the job runner on), so no service has to look
+    for the application."""
 
-    def __init__(self, folder: str | Path, evidence: EvidenceStore) -> None:
+    def __init__(self, folder: str | Path, evidence: EvidenceStore, signing: SigningConfig | None = None) -> None:
         self.folder = Path(folder)
         self.evidence = evidence
+        self.signing = signing  # None: reports and bundles are unsigned
 
     def path_of(self, job: ReportJob) -> Path:
         """Where the rendered file of a job is (or will be) kept."""
@@ -217,6 +222,40 @@ def request_report(assessment: Assessment, kind: str, user: str, store: ReportSt
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def finished_pdf(assessment: Assessment, store: ReportStore) -> ReportJob | None:
+    """The newest finished PDF job of the assessment's current state whose file is still in the store:
+    a bundle packs that file, so the PDF in a bundle is the PDF downloaded for the same state."""
+    mark = fingerprint(assessment, "pdf")
+    jobs = db.session.scalars(
+        select(ReportJob)
+        .where(ReportJob.fingerprint == mark, ReportJob.kind == "pdf", ReportJob.status == "done")
+        .order_by(ReportJob.id.desc())
+    )
+    return next((job for job in jobs if store.path_of(job).is_file()), None)
+
+
+def record_pdf(assessment: Assessment, user: str, report_id: str, data: bytes, store: ReportStore) -> ReportJob:
+    """Keep a PDF rendered for a bundle as the finished PDF job of the assessment's state, so a later
+    download of the PDF is the same file."""
+    job = ReportJob(
+        assessment_id=assessment.id, kind="pdf", fingerprint=fingerprint(assessment, "pdf"), requested_by=user
+    )
+    db.session.add(job)
+    db.session.flush()
+    job.file_name = f"{job.id}-{report_id}.pdf"
+    store.write(job, data)
+    job.status, job.progress, job.message = "done", 100, "Ready"
+    job.report_id, job.size, job.finished_at = report_id, len(data), utcnow()
+    return job
+
+
+def download_name(job: ReportJob, assessment: Assessment) -> str:
+    """The name a downloaded report or bundle is saved under: scope, framework, as-of date and report id."""
+    suffix = "-bundle.zip" if job.kind == "bundle" else ".pdf"
+    framework = assessment.framework_version.framework_id
+    return report_file_name(assessment.scope.name, framework, assessment.as_of, job.report_id, suffix)
 
 
 def get_job(job_id: int) -> ReportJob:
