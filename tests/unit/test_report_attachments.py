@@ -32,6 +32,21 @@ def blank_pdf() -> bytes:
     return out.getvalue()
 
 
+def deflated_without_size(name: str, data: bytes) -> bytes:
+    """A PDF with one deflated attachment that does not declare its size."""
+    from pyhanko.pdf_utils import embed
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(blank_pdf()))
+    params = embed.EmbeddedFileParams(embed_size=False, embed_checksum=False)
+    stream = embed.EmbeddedFileObject.from_file_data(writer, data, params=params)
+    embed.embed_file(writer, embed.FileSpec(name, name, stream))
+    out = io.BytesIO()
+    writer.write(out)
+    assert len(out.getvalue()) - len(blank_pdf()) < 1000
+    return out.getvalue()
+
+
 def test_a_file_report_carries_score_answers_and_manifest():
     report = report_from_files(FRAMEWORK, ANSWERS, as_of=dt.date(2026, 11, 21))
     files = {a.name: a for a in report_attachments(report)}
@@ -74,14 +89,32 @@ def test_attachments_read_back_from_a_pdf():
 
 
 def test_reading_attachments_is_bounded(monkeypatch):
-    pdf = embed_attachments(blank_pdf(), [att.Attachment("big.bin", b"x" * 5000, "application/octet-stream", "")])
+    declared = embed_attachments(blank_pdf(), [att.Attachment("big.bin", b"x" * 5000, "application/octet-stream", "")])
+    bomb = deflated_without_size("bomb.bin", b"\0" * 5000)  # 5,000 bytes in 20: only inflating tells
     monkeypatch.setattr(att, "MAX_ATTACHMENT", 4096)
-    with pytest.raises(UnreadableAttachments, match="unpacks to more than 4,096 bytes"):
-        read_attachments(pdf)
+    with pytest.raises(UnreadableAttachments, match="'big.bin' is larger than 4,096 bytes"):
+        read_attachments(declared)
+    with pytest.raises(UnreadableAttachments, match="'bomb.bin' unpacks to more than 4,096 bytes"):
+        read_attachments(bomb)
     many = [att.Attachment(f"f{i}.txt", b"x", "text/plain", "") for i in range(5)]
     monkeypatch.setattr(att, "MAX_ATTACHMENTS", 4)
     with pytest.raises(UnreadableAttachments, match="5 attached files"):
         read_attachments(embed_attachments(blank_pdf(), many))
+
+
+def test_embedded_files_are_associated_with_the_document():
+    from pypdf import PdfReader
+
+    report = report_from_files(FRAMEWORK, ANSWERS)
+    pdf = blank_pdf()
+    embedded = embed_attachments(pdf, report_attachments(report))
+    assert embedded.startswith(pdf)  # an incremental update
+    root = PdfReader(io.BytesIO(embedded)).trailer["/Root"]
+    specs = [ref.get_object() for ref in root["/AF"]]
+    assert [spec["/UF"] for spec in specs] == ["answers.yaml", "evidence-manifest.json", "score.json"]
+    assert {spec["/AFRelationship"] for spec in specs} == {"/Data"}
+    assert specs[2]["/EF"]["/F"].get_object()["/Subtype"] == "/application/json"
+    assert specs[2]["/Desc"] == "Score JSON (spec section 4)"
 
 
 def test_a_file_that_is_not_a_pdf_is_unreadable():
