@@ -294,7 +294,10 @@ def report_command(
     (`assessment verify-report` checks them); with --sign-key and --sign-cert it is signed (PAdES)."""
     config = _signing(sign_key, sign_cert, sign_key_password_env, timestamp_url)
     if output_format == "html" and config is not None:
-        fail([Problem("--sign-key", 1, ROOT_PATH, "only a PDF report can be signed (--format pdf)")])
+        source = click.get_current_context().get_parameter_source("sign_key")
+        if source != click.core.ParameterSource.ENVIRONMENT:
+            fail([Problem("--sign-key", 1, ROOT_PATH, "only a PDF report can be signed (--format pdf)")])
+        config = None  # the environment's key is for PDFs; the print HTML is never signed
     if output_format == "pdf":
         from reports import pool
 

@@ -249,6 +249,10 @@ def test_the_environment_names_the_key_certificate_and_timestamp_server(files, p
     result = run("report", *files, "-o", tmp_path / "r.pdf", env=env)
     assert result.returncode == 0, result.stderr
     assert "Signed by CN=Ada Auditor" in result.stdout and tsa.requests > before
+    html = run("report", *files, "--format", "html", "-o", tmp_path / "r.html", env=env)
+    assert html.returncode == 0, html.stderr  # the environment's key is for PDFs: the HTML is not signed
+    asked = run("report", *files, "--format", "html", "-o", tmp_path / "s.html", *sign_options(pki))
+    assert asked.returncode == 2 and "only a PDF report can be signed" in asked.stderr
 
 
 def tamper(bundle: Path, out: Path, name: str, data: bytes, *, rewrite_manifest: bool, drop: str | None = None) -> Path:
@@ -271,9 +275,9 @@ def tamper(bundle: Path, out: Path, name: str, data: bytes, *, rewrite_manifest:
     return out
 
 
-def test_a_signed_bundle_packs_the_report_itself_and_refuses_a_rewritten_manifest(files, signed, pki, tmp_path):
+def test_a_signed_bundle_packs_the_report_itself_and_refuses_a_rewritten_manifest(files, signed, pki, tsa, tmp_path):
     bundle = tmp_path / "b.zip"
-    result = run("bundle", *files, "--report", signed, "-o", bundle, *sign_options(pki))
+    result = run("bundle", *files, "--report", signed, "-o", bundle, *sign_options(pki, tsa))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == f"{bundle}: manifest signed by CN=Ada Auditor,O=Test Audit Co"
     with zipfile.ZipFile(bundle) as archive:
@@ -283,9 +287,9 @@ def test_a_signed_bundle_packs_the_report_itself_and_refuses_a_rewritten_manifes
     assert manifest["signature"]["signer"] == "CN=Ada Auditor,O=Test Audit Co"
     ok = run("verify-bundle", bundle, "--trust", pki.ca.cert)
     assert ok.returncode == 0, ok.stderr
-    assert (
-        ok.stdout.splitlines()[-1] == f"{bundle}: manifest signature: signed by CN=Ada Auditor,O=Test Audit Co, trusted"
-    )
+    last = ok.stdout.splitlines()[-1]
+    assert last.startswith(f"{bundle}: manifest signature: signed by CN=Ada Auditor,O=Test Audit Co, timestamped ")
+    assert last.endswith(" UTC, trusted")
 
     forged = tamper(bundle, tmp_path / "forged.zip", evidence, b"changed\n", rewrite_manifest=True)
     result = run("verify-bundle", forged)
