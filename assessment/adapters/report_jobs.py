@@ -62,7 +62,12 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
 
             pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
 
-            report = report_for(get_assessment(job.assessment_id), job.requested_by, store.evidence)
+            report = report_for(
+                get_assessment(job.assessment_id),
+                store.evidence,
+                organisation=app.config.get("ORGANISATION"),
+                confidentiality=app.config.get("CONFIDENTIALITY"),
+            )
             _progress(job, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF")
             pdf = render_pdf(report)
             if job.kind == "bundle":

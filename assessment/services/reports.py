@@ -13,6 +13,7 @@ compared with, and every cycle up to its as-of date in the trend chart.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import tempfile
@@ -20,7 +21,17 @@ from pathlib import Path
 
 from sqlalchemy import func, or_, select
 
-from reports.model import CycleComparison, FindingEntry, Report, ReportMeta, build_report
+from reports.model import (
+    DEFAULT_CONFIDENTIALITY,
+    CycleComparison,
+    FindingEntry,
+    Provenance,
+    Report,
+    ReportMeta,
+    Signatory,
+    build_report,
+    evidence_key,
+)
 from reports.review import trail_entry
 
 from ..adapters.evidence_store import EvidenceStore
@@ -35,10 +46,12 @@ from ..models import (
     FrameworkVersion,
     ReportJob,
     ReviewFinding,
+    User,
 )
 from ..readmodels import trends
 from . import audit, review
-from .assessments import domain_answers, load_state
+from .accounts import ROLE_LABELS
+from .assessments import domain_answers, load_state, to_domain_evidence
 from .backlog import as_entries, items_for
 from .errors import InvalidInput, NotFound
 
@@ -73,29 +86,71 @@ class ReportStore:
         return path
 
 
-def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceStore) -> Report:
+def report_for(
+    assessment: Assessment,
+    store: EvidenceStore,
+    *,
+    organisation: str | None = None,
+    confidentiality: str | None = None,
+) -> Report:
     """The report model of an assessment, from the database, with the comparison with the cycle it
-    was started from and the scope's trend up to its as-of date when there are such cycles."""
+    was started from and the scope's trend up to its as-of date when there are such cycles.
+
+    The sign-off names who submitted it (the preparer), every auditor who recorded a verification or
+    a finding (the reviewers) and who approved it, whoever asks for the report. `organisation` and
+    `confidentiality` are the instance's settings (ORGANISATION, CONFIDENTIALITY)."""
     state = load_state(assessment)
     answers = domain_answers(state.framework, state.rows, state.evidence)
     files = {
         item.sha256: store.path_for(item.sha256) for items in state.evidence.values() for item in items if item.sha256
     }
     backlog = as_entries(sorted(items_for(assessment), key=lambda i: (-i.priority, i.id)))
+    found = review.findings_of(assessment.id)
+    evidence_rows = [row for rows in state.evidence.values() for row in rows]
+    people = _people(
+        {assessment.submitted_by, assessment.approved_by, *(f.auditor for f in found)}
+        | {row.created_by for row in evidence_rows}
+    )
+    preparer = _signatory(people, assessment.submitted_by, assessment.submitted_at)
+    approver = _signatory(people, assessment.approved_by, assessment.approved_at)
+    last_review: dict[str, dt.datetime] = {}
+    for f in found:
+        last_review[f.auditor] = max(last_review.get(f.auditor, f.recorded_at), f.recorded_at)
     meta = ReportMeta(
         scope=assessment.scope.name,
         status=assessment.status,
-        prepared_by=prepared_by,
+        prepared_by=preparer.name if preparer else NOT_SUBMITTED,
         framework_label=assessment.framework_version.label,
-        submitted_by=assessment.submitted_by,
+        submitted_by=preparer.name if preparer else None,
         submitted_at=assessment.submitted_at,
-        approved_by=assessment.approved_by,
+        approved_by=approver.name if approver else None,
         approved_at=assessment.approved_at,
         review_comment=assessment.review_comment,
+        preparer=preparer,
+        reviewers=tuple(
+            _signatory(people, name, at) for name, at in sorted(last_review.items(), key=lambda item: item[1])
+        ),
+        approver=approver,
+        scope_description=assessment.scope.description or None,
+        organisation=organisation or None,
+        period_start=assessment.period_start,
+        confidentiality=confidentiality or DEFAULT_CONFIDENTIALITY,
+        framework_sha256=assessment.framework_version.content_sha256,
     )
+    provenance: dict[tuple, Provenance] = {}
+    for row in evidence_rows:
+        by = people.get(row.created_by)
+        provenance.setdefault(
+            evidence_key(to_domain_evidence(row)),
+            Provenance(
+                by[0] if by else row.created_by,
+                row.created_at,
+                row.source or ("upload" if row.sha256 else "link"),
+                row.media_type,
+            ),
+        )
     findings = tuple(
-        FindingEntry(f.requirement_id, f.auditor, f.verdict, f.severity, f.comment, f.recorded_at)
-        for f in review.findings_of(assessment.id)
+        FindingEntry(f.requirement_id, f.auditor, f.verdict, f.severity, f.comment, f.recorded_at) for f in found
     )
     trail = tuple(
         trail_entry(e.seq, e.at, e.actor, e.action, e.object_type, e.object_id, e.before, e.after)
@@ -116,7 +171,28 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         trend_svg=trend.svg if len(trend.assessments) >= 2 else None,
         trend_caption=_trend_caption(trend, state.framework.is_maturity),
         trail_anchor=audit.head(),
+        provenance=provenance,
     )
+
+
+NOT_SUBMITTED = "not yet submitted"  # the preparer of a draft's report: nobody has submitted it
+
+
+def _people(usernames: set[str | None]) -> dict[str, tuple[str, str]]:
+    """Full name and role label of each of these users who still has an account, in one query."""
+    names = {name for name in usernames if name}
+    if not names:
+        return {}
+    rows = db.session.execute(select(User.username, User.display_name, User.role).where(User.username.in_(names)))
+    return {row.username: (row.display_name or row.username, ROLE_LABELS.get(row.role, row.role)) for row in rows}
+
+
+def _signatory(people: dict[str, tuple[str, str]], username: str | None, at: dt.datetime | None) -> Signatory | None:
+    """One person of the sign-off: full name and role, or the user name alone when the account is gone."""
+    if not username:
+        return None
+    name, role = people.get(username, (username, None))
+    return Signatory(name, role, at)
 
 
 def _with_previous(assessment: Assessment, card: Scorecard) -> CycleComparison | None:
@@ -200,12 +276,17 @@ def fingerprint(assessment: Assessment, kind: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def request_report(assessment: Assessment, kind: str, user: str, store: ReportStore) -> ReportJob:
+def request_report(
+    assessment: Assessment, kind: str, user: str, store: ReportStore, settings: tuple[str | None, ...] = ()
+) -> ReportJob:
     """The job that renders (or rendered) this report: a finished one is reused while unchanged and its file
-    is still in the store. A new job is queued; adapters/report_jobs.py runs it."""
+    is still in the store. A new job is queued; adapters/report_jobs.py runs it. `settings` are the
+    instance's settings the report prints (organisation, confidentiality): a changed one makes a new report."""
     if kind not in REPORT_KINDS:
         raise InvalidInput(f"Unknown report kind {kind!r}; choose one of {', '.join(REPORT_KINDS)}.")
     mark = fingerprint(assessment, kind)
+    if settings:
+        mark = hashlib.sha256("|".join([mark, *map(str, settings)]).encode()).hexdigest()
     existing = db.session.scalars(
         select(ReportJob)
         .where(ReportJob.fingerprint == mark, ReportJob.status.in_(("queued", "running", "done")))

@@ -23,7 +23,8 @@ EXPORTS = {
 def request_report(assessment_id: int, kind: str):
     """Queue (or reuse) the PDF report or the evidence bundle, then show its progress."""
     assessment = assessment_for(assessment_id)
-    job = report_svc.request_report(assessment, kind, current_user(), report_store(current_app))
+    settings = (current_app.config.get("ORGANISATION"), current_app.config.get("CONFIDENTIALITY"))
+    job = report_svc.request_report(assessment, kind, current_user(), report_store(current_app), settings)
     db.session.commit()  # named exception to one commit per request: the worker must find the job committed
     report_jobs.start(current_app._get_current_object(), job, report_store(current_app))
     return redirect(url_for("reports.job", job_id=job.id))
@@ -71,7 +72,12 @@ def export(assessment_id: int, name: str):
     if name not in EXPORTS:
         return redirect(url_for("assessments.results", assessment_id=assessment_id))
     assessment = assessment_for(assessment_id)
-    report = report_svc.report_for(assessment, current_user(), report_store(current_app).evidence)
+    report = report_svc.report_for(
+        assessment,
+        report_store(current_app).evidence,
+        organisation=current_app.config.get("ORGANISATION"),
+        confidentiality=current_app.config.get("CONFIDENTIALITY"),
+    )
     mimetype, function = EXPORTS[name]
     data = getattr(exports, function)(report)
     report_svc.record_export(assessment, name)
