@@ -49,6 +49,10 @@ class Defaults:
     # The dashboard: an assessment older than this is stale; evidence expiring within this is listed.
     STALE_AFTER_DAYS = 180
     EXPIRING_WITHIN_DAYS = 30
+    # What reports print on the cover (and, for the marking, on every page): the organisation
+    # assessed (none when unset) and the confidentiality marking.
+    ORGANISATION: str | None = None
+    CONFIDENTIALITY = "Confidential"
     # Argon2id cost; None keeps the library's recommended profile.
     PASSWORD_TIME_COST: int | None = None
     PASSWORD_MEMORY_KIB: int | None = None

@@ -132,9 +132,9 @@ def report_for(
         ),
         approver=approver,
         scope_description=assessment.scope.description or None,
-        organisation=organisation or None,
+        organisation=str(organisation) if organisation else None,  # an environment value may have been typed
         period_start=assessment.period_start,
-        confidentiality=confidentiality or DEFAULT_CONFIDENTIALITY,
+        confidentiality=str(confidentiality) if confidentiality else DEFAULT_CONFIDENTIALITY,
         framework_sha256=assessment.framework_version.content_sha256,
     )
     provenance: dict[tuple, Provenance] = {}

@@ -247,3 +247,21 @@ def row_count(app) -> int:
 def trail_count(app) -> int:
     with app.app_context():
         return len(db.session.scalars(select(AuditEntry.seq)).all())
+
+
+def test_a_removed_user_is_named_by_user_name_and_the_downloader_is_never_the_preparer(app, client, as_user, devops):
+    from assessment.extensions import report_store
+    from assessment.models import User
+    from assessment.services import reports as report_svc
+
+    assessment, _ = devops
+    lead, _ = submitted(client, as_user, assessment)
+    approve(lead, assessment)
+    with app.app_context():
+        db.session.execute(User.__table__.delete().where(User.username == "audrey"))
+        db.session.commit()
+        meta = report_svc.report_for(db.session.get(Assessment, assessment), report_store(app).evidence).meta
+    assert (meta.prepared_by, meta.preparer.role) == ("Admin", "Admin")
+    assert [(p.name, p.role) for p in meta.reviewers] == [("audrey", None)]
+    assert (meta.approver.name, meta.approver.role) == ("Lead", "Program lead")
+    assert meta.signoff_rows[1][:3] == ("Reviewed by", "audrey", "—")
