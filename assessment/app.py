@@ -105,7 +105,12 @@ def _report_store(app: Flask) -> ReportStore:
     """Where the rendered reports live (instance/reports), the evidence store and the signing key, handed
     to the report services. A signing key or certificate that cannot be used stops the start, naming it."""
     evidence = EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
-    return ReportStore(Path(app.instance_path) / "reports", evidence, _signing(app))
+    return ReportStore(
+        Path(app.instance_path) / "reports",
+        evidence,
+        _signing(app),
+        settings=app.config,
+    )
 
 
 def _signing(app: Flask):

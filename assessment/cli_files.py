@@ -79,6 +79,12 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
+def _not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty; leave the option out for the default")
+    return None if value is None else value.strip()
+
+
 @click.command(name="score")
 @click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
 @click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
@@ -178,7 +184,25 @@ def report_inputs(command):
         click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path)),
         click.option("--as-of", callback=_parse_date, metavar="DATE", help="Evidence date (overrides the file's)."),
         click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's)."),
-        click.option("--prepared-by", metavar="NAME", help="Name printed on the cover and the sign-off."),
+        click.option(
+            "--prepared-by",
+            callback=_not_blank,
+            metavar="NAME",
+            help="Preparer printed on the cover and the sign-off, and the PDF's author (default: not stated).",
+        ),
+        click.option("--organisation", callback=_not_blank, metavar="NAME", help="Organisation named on the cover."),
+        click.option(
+            "--period-start",
+            callback=_parse_date,
+            metavar="DATE",
+            help="First day of the assessment period (default: 90 days before the as-of date).",
+        ),
+        click.option(
+            "--confidentiality",
+            callback=_not_blank,
+            metavar="TEXT",
+            help="Marking on the cover and every page (default: Confidential).",
+        ),
     )
     for decorator in reversed(decorators):
         command = decorator(command)
@@ -287,6 +311,9 @@ def report_command(
     sign_cert: Path | None,
     sign_key_password_env: str | None,
     timestamp_url: str | None,
+    organisation: str | None,
+    period_start: dt.date | None,
+    confidentiality: str | None,
 ) -> None:
     """Render the auditor-ready report of an answers file (PDF, or the print HTML).
 
@@ -305,7 +332,8 @@ def report_command(
     from reports.render import render_html
     from reports.signing import render_report
 
-    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by)
+    facts = {"organisation": organisation, "period_start": period_start, "confidentiality": confidentiality}
+    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, facts)
     with _rendering():
         if output_format == "pdf":
             report, data = _signed(config, lambda: render_report(report, config))
@@ -341,6 +369,9 @@ def bundle_command(
     sign_cert: Path | None,
     sign_key_password_env: str | None,
     timestamp_url: str | None,
+    organisation: str | None,
+    period_start: dt.date | None,
+    confidentiality: str | None,
 ) -> None:
     """Write the evidence bundle: the PDF, every evidence file (E-001-name) and the manifests.
 
@@ -357,7 +388,8 @@ def bundle_command(
     from reports.bundle import write_bundle
     from reports.signing import render_report
 
-    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by)
+    facts = {"organisation": organisation, "period_start": period_start, "confidentiality": confidentiality}
+    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, facts)
     if report_pdf is not None:
         pdf = _existing_report(report_pdf, report)
     else:
@@ -491,7 +523,7 @@ def _load_framework(framework_path: Path, target_level: int | None):
     return framework
 
 
-def _load_report(framework_path, answers_path, as_of, target_level, prepared_by):
+def _load_report(framework_path, answers_path, as_of, target_level, prepared_by, facts):
     """The report of the files, or exit 2 naming the problems of either file or of the options."""
     from reports.sources import report_from_files
 
@@ -499,10 +531,12 @@ def _load_report(framework_path, answers_path, as_of, target_level, prepared_by)
     try:
         return report_from_files(
             framework_path, answers_path, prepared_by=prepared_by, as_of=as_of, target_level=target_level,
-            framework=framework,
+            framework=framework, **facts,
         )  # fmt: skip
     except InvalidFile as exc:
         fail(exc.problems)
+    except ValueError as exc:  # a period that starts after the as-of date
+        raise click.BadParameter(str(exc), param_hint="'--period-start'") from None
 
 
 def _write_atomically(output: Path, data: bytes) -> None:

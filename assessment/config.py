@@ -56,6 +56,10 @@ class Defaults:
     SIGNING_CERT: str | None = None
     SIGNING_KEY_PASSWORD: str | None = None
     TIMESTAMP_URL: str | None = None
+    # What reports print on the cover (and, for the marking, on every page): the organisation
+    # assessed (none when unset) and the confidentiality marking.
+    ORGANISATION: str | None = None
+    CONFIDENTIALITY = "Confidential"
     # Argon2id cost; None keeps the library's recommended profile.
     PASSWORD_TIME_COST: int | None = None
     PASSWORD_MEMORY_KIB: int | None = None

@@ -69,7 +69,7 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
             report, pdf = _stored_pdf(assessment, store) if job.kind == "bundle" else (None, None)
             if report is None:
                 pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
-                report = report_for(assessment, job.requested_by, store.evidence)
+                report = report_for(assessment, store.evidence, **store.facts())
                 _progress(job, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF")
                 report, pdf = _render(report, store)
                 if job.kind == "bundle":
@@ -114,15 +114,15 @@ def _render(report: Report, store: ReportStore) -> tuple[Report, bytes]:
 def _stored_pdf(assessment, store: ReportStore) -> tuple[Report | None, bytes | None]:
     """The report and PDF bytes of the finished PDF job of the assessment's state, or (None, None).
 
-    The report is built again as that job built it (same preparer, and the trail's anchor the PDF
-    carries), so the bundle's manifest names the PDF's report id and anchor; a PDF whose id is not the
-    one built again (it was rendered before a change) is not reused."""
+    The report is built again as that job built it (with the trail's anchor the PDF carries), so the
+    bundle's manifest names the PDF's report id and anchor; a PDF whose id is not the one built again
+    (it was rendered before a change) is not reused."""
     from reports.attachments import AUDIT_TRAIL, UnreadableAttachments, read_attachments
 
     pdf_job = finished_pdf(assessment, store)
     if pdf_job is None:
         return None, None
-    report = report_for(assessment, pdf_job.requested_by, store.evidence)
+    report = report_for(assessment, store.evidence, **store.facts())
     if report.id != pdf_job.report_id:
         return None, None
     pdf = store.path_of(pdf_job).read_bytes()

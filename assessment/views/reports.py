@@ -70,7 +70,8 @@ def export(assessment_id: int, name: str):
     if name not in EXPORTS:
         return redirect(url_for("assessments.results", assessment_id=assessment_id))
     assessment = assessment_for(assessment_id)
-    report = report_svc.report_for(assessment, current_user(), report_store(current_app).evidence)
+    store = report_store(current_app)
+    report = report_svc.report_for(assessment, store.evidence, **store.facts())
     mimetype, function = EXPORTS[name]
     data = getattr(exports, function)(report)
     report_svc.record_export(assessment, name)
