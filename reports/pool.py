@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,8 @@ class Rendered:
     anchors: dict[str, int]
     stamps: dict[str, list]
     log: list[str]
+    positions: dict[str, list] = field(default_factory=dict)  # element id: [page index, x, y] in points
+    links: list[list] = field(default_factory=list)  # links to other documents: [page index, target, x1, y1, x2, y2]
 
 
 class WorkerFailed(RuntimeError):
@@ -135,7 +137,15 @@ class _Worker:
             raise WorkerFailed("a report rendering worker failed", reply["error"])
         pdf_path = Path(f"{path}.pdf")
         try:
-            return Rendered(pdf_path.read_bytes(), reply["pages"], reply["anchors"], reply["stamps"], reply["log"])
+            return Rendered(
+                pdf_path.read_bytes(),
+                reply["pages"],
+                reply["anchors"],
+                reply["stamps"],
+                reply["log"],
+                reply.get("positions", {}),
+                reply.get("links", []),
+            )
         finally:
             pdf_path.unlink(missing_ok=True)
 
