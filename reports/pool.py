@@ -22,8 +22,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 IDLE_SECONDS = 300
@@ -45,6 +47,7 @@ class Rendered:
     log: list[str]
     positions: dict[str, list] = field(default_factory=dict)  # element id: [page index, x, y] in points
     links: list[list] = field(default_factory=list)  # links to other documents: [page index, target, x1, y1, x2, y2]
+    prepared: Any = None  # what Pool.render's `then` made of it
 
 
 class WorkerFailed(RuntimeError):
@@ -210,19 +213,21 @@ class Pool:
         self._workers = alive
         return alive[:count]
 
-    def render(self, htmls: list[str]) -> list[Rendered]:
-        """Render every HTML document; results come back in the order given."""
+    def render(self, htmls: list[str], then: Callable[[Rendered], Any] | None = None) -> list[Rendered]:
+        """Render every HTML document; results come back in the order given. `then`, when given, is
+        called with each result as soon as its worker answers (the merge opens each PDF there, while
+        the other worker is still busy); what it returns is kept as the result's `prepared`."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
             try:
-                return self._render(htmls)
+                return self._render(htmls, then)
             finally:
                 self._timer = threading.Timer(self.idle_seconds, self.close)
                 self._timer.daemon = True
                 self._timer.start()
 
-    def _render(self, htmls: list[str]) -> list[Rendered]:
+    def _render(self, htmls: list[str], then: Callable[[Rendered], Any] | None) -> list[Rendered]:
         workers = self._ensure(len(htmls))
         results: list[Rendered | None] = [None] * len(htmls)
         failures: list[BaseException] = []
@@ -241,7 +246,10 @@ class Pool:
                     except queue.Empty:
                         return
                     try:
-                        results[index] = worker.render(path, self.document_seconds)
+                        result = worker.render(path, self.document_seconds)
+                        if then is not None:
+                            result.prepared = then(result)
+                        results[index] = result
                     except BaseException as exc:
                         failures.append(exc)
 
@@ -275,6 +283,6 @@ def warm() -> None:
     _pool.warm()
 
 
-def render(htmls: list[str]) -> list[Rendered]:
-    """Render documents with the shared pool."""
-    return _pool.render(htmls)
+def render(htmls: list[str], then: Callable[[Rendered], Any] | None = None) -> list[Rendered]:
+    """Render documents with the shared pool; see Pool.render."""
+    return _pool.render(htmls, then)

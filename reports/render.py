@@ -415,7 +415,14 @@ def render_pdf(
     head, bodies = _rendered(report, parts, context)
     groups = _groups(parts, body, {i: len(bodies[i]) for i in body}, parallel)
     groups[0].insert(1, toc_index)
-    results = pool.render([_group_html(head, parts, bodies, group) for group in groups])
+
+    def opened(result: pool.Rendered):
+        finishing.join()  # pikepdf is imported by then, most often before the first document arrives
+        from .pdffinish import open_pdf
+
+        return open_pdf(result.pdf)
+
+    results = pool.render([_group_html(head, parts, bodies, group) for group in groups], then=opened)
     anchors: dict[str, int] = {}
     tops: dict[str, tuple[int, float, float]] = {}
     page = 1
@@ -427,7 +434,6 @@ def render_pdf(
         page += result.pages
     first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
     entries = _toc_entries(parts, first_page)
-    finishing.join()
     from .pdffinish import Document, Stamp, finish
 
     stamps: dict[int, list[Stamp]] = {}
@@ -449,5 +455,5 @@ def render_pdf(
         stamps.setdefault(index, []).append(
             Stamp(f"Page {index + 1} of {total}", right, baseline, 8, _FOOTER_GREY, pagination=True)
         )
-    documents = [Document(r.pdf, r.positions, r.links) for r in results]
+    documents = [Document(r.pdf, r.positions, r.links, r.prepared) for r in results]
     return finish(documents, stamps, _outline(entries, tops), pdf_metadata(report), attachments)
