@@ -19,6 +19,7 @@ import hashlib
 import io
 import shutil
 import subprocess
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -81,22 +82,11 @@ class Metadata:
 
 @dataclass
 class Document:
-    """One laid-out document as the merge needs it (see reports.pool.Rendered); `opened` is its PDF
-    already opened (open_pdf), or None."""
+    """One laid-out document as the merge needs it (see reports.pool.Rendered)."""
 
     pdf: bytes
     positions: dict[str, list]
     links: list[list]
-    opened: Pdf | None = None
-
-    def open(self) -> Pdf:
-        """The document's PDF, opened."""
-        return self.opened if self.opened is not None else open_pdf(self.pdf)
-
-
-def open_pdf(data: bytes) -> Pdf:
-    """A worker's PDF, opened for the merge (about 30 ms for 16 pages: done as each document arrives)."""
-    return Pdf.open(io.BytesIO(data))
 
 
 # --- the stamp font ----------------------------------------------------------------------
@@ -231,18 +221,43 @@ def _next_key(nums: Iterable) -> int:
     return max(keys) + 1 if keys else 0
 
 
-def _merge(documents: list[Document]) -> tuple[Pdf, list[int]]:
-    """One PDF of every document's pages, with one structure tree; also the first page index of each."""
-    pdf = documents[0].open()
-    tree = pdf.Root.StructTreeRoot
-    top = tree.K[0]  # WeasyPrint's Document element
-    nums = list(tree.ParentTree.Nums)
-    offset = _next_key(nums)
-    starts = [0]
-    for document in documents[1:]:
-        other = document.open()
+class Merger:
+    """Merges the documents' PDFs in their order, each as soon as it and those before it are there
+    (`add` is called from the pool's threads as workers answer), so most of the merge is done
+    while the workers still lay out, and each document's parsed objects are let go once copied:
+    only the merged file and one document are held at a time. The result is one PDF of every
+    page with one structure tree: every document's structure elements under the first one's
+    Document element, the ParentTree re-keyed and each page's /StructParents and annotation's
+    /StructParent moved by the same offset."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[int, bytes] = {}
+        self._next = 0
+        self.pdf: Pdf | None = None
+        self.starts: list[int] = []  # the first page index of each document
+        self._nums: list = []
+        self._offset = 0
+
+    def add(self, index: int, data: bytes) -> None:
+        """Take document `index` (0, 1, ...); merge it and any that waited for it."""
+        with self._lock:
+            self._waiting[index] = data
+            while self._next in self._waiting:
+                self._append(self._waiting.pop(self._next))
+                self._next += 1
+
+    def _append(self, data: bytes) -> None:
+        other = Pdf.open(io.BytesIO(data))
+        if self.pdf is None:
+            self.pdf, self.starts = other, [0]
+            self._nums = list(other.Root.StructTreeRoot.ParentTree.Nums)
+            self._offset = _next_key(self._nums)
+            return
+        pdf, offset = self.pdf, self._offset
+        top = pdf.Root.StructTreeRoot.K[0]  # WeasyPrint's Document element
         first = len(pdf.pages)
-        starts.append(first)
+        self.starts.append(first)
         with warnings.catch_warnings():  # named destinations are made again for the whole file (see _link)
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             pdf.pages.extend(other.pages)
@@ -255,14 +270,22 @@ def _merge(documents: list[Document]) -> tuple[Pdf, list[int]]:
         theirs = pdf.copy_foreign(other.Root.StructTreeRoot)  # one copy: the pages are already ours
         their_nums = theirs.ParentTree.Nums
         for position in range(0, len(their_nums), 2):
-            nums.extend((int(their_nums[position]) + offset, their_nums[position + 1]))
+            self._nums.extend((int(their_nums[position]) + offset, their_nums[position + 1]))
         for element in theirs.K[0].K:
             element.P = top
             top.K.append(element)
-        offset += _next_key(their_nums)
-    tree.ParentTree = pdf.make_indirect(Dictionary(Nums=Array(nums)))
-    tree.ParentTreeNextKey = offset
-    return pdf, starts
+        self._offset += _next_key(their_nums)
+        other.close()  # what was copied keeps its own reference to the stream data
+
+    def result(self, count: int) -> tuple[Pdf, list[int]]:
+        """The merged PDF of `count` documents (all added), and the first page index of each."""
+        with self._lock:
+            if self.pdf is None or self._next != count:
+                raise RuntimeError(f"the merge has {self._next} of {count} documents")
+            tree = self.pdf.Root.StructTreeRoot
+            tree.ParentTree = self.pdf.make_indirect(Dictionary(Nums=Array(self._nums)))
+            tree.ParentTreeNextKey = self._offset
+            return self.pdf, self.starts
 
 
 def _positions(documents: list[Document], starts: list[int]) -> dict[str, tuple[int, float, float]]:
@@ -508,10 +531,16 @@ def finish(
     outline: list[OutlineEntry],
     meta: Metadata,
     attachments: list[Attachment] | None = None,
+    merger: Merger | None = None,
 ) -> bytes:
-    """The merged, stamped, linked archival PDF of the documents, as bytes."""
+    """The merged, stamped, linked archival PDF of the documents, as bytes; `merger`, when given,
+    has merged them already (see Merger)."""
     check_attachments(attachments or [])
-    pdf, starts = _merge(documents)
+    if merger is None:
+        merger = Merger()
+        for index, document in enumerate(documents):
+            merger.add(index, document.pdf)
+    pdf, starts = merger.result(len(documents))
     where = _positions(documents, starts)
     _link(pdf, documents, starts, where)
     _unique_subset_tags(pdf)

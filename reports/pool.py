@@ -25,7 +25,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 IDLE_SECONDS = 300
@@ -47,7 +46,6 @@ class Rendered:
     log: list[str]
     positions: dict[str, list] = field(default_factory=dict)  # element id: [page index, x, y] in points
     links: list[list] = field(default_factory=list)  # links to other documents: [page index, target, x1, y1, x2, y2]
-    prepared: Any = None  # what Pool.render's `then` made of it
 
 
 class WorkerFailed(RuntimeError):
@@ -213,10 +211,10 @@ class Pool:
         self._workers = alive
         return alive[:count]
 
-    def render(self, htmls: list[str], then: Callable[[Rendered], Any] | None = None) -> list[Rendered]:
+    def render(self, htmls: list[str], then: Callable[[int, Rendered], None] | None = None) -> list[Rendered]:
         """Render every HTML document; results come back in the order given. `then`, when given, is
-        called with each result as soon as its worker answers (the merge opens each PDF there, while
-        the other worker is still busy); what it returns is kept as the result's `prepared`."""
+        called with each document's index and result as soon as its worker answers, in the pool's
+        threads (the merge starts there, while the other worker is still busy)."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
@@ -227,7 +225,7 @@ class Pool:
                 self._timer.daemon = True
                 self._timer.start()
 
-    def _render(self, htmls: list[str], then: Callable[[Rendered], Any] | None) -> list[Rendered]:
+    def _render(self, htmls: list[str], then: Callable[[int, Rendered], None] | None) -> list[Rendered]:
         workers = self._ensure(len(htmls))
         results: list[Rendered | None] = [None] * len(htmls)
         failures: list[BaseException] = []
@@ -248,7 +246,7 @@ class Pool:
                     try:
                         result = worker.render(path, self.document_seconds)
                         if then is not None:
-                            result.prepared = then(result)
+                            then(index, result)
                         results[index] = result
                     except BaseException as exc:
                         failures.append(exc)
@@ -283,6 +281,6 @@ def warm() -> None:
     _pool.warm()
 
 
-def render(htmls: list[str], then: Callable[[Rendered], Any] | None = None) -> list[Rendered]:
+def render(htmls: list[str], then: Callable[[int, Rendered], None] | None = None) -> list[Rendered]:
     """Render documents with the shared pool; see Pool.render."""
     return _pool.render(htmls, then)

@@ -416,13 +416,19 @@ def render_pdf(
     groups = _groups(parts, body, {i: len(bodies[i]) for i in body}, parallel)
     groups[0].insert(1, toc_index)
 
-    def opened(result: pool.Rendered):
+    merger = None
+
+    def merge(index: int, result: pool.Rendered) -> None:
+        nonlocal merger
         finishing.join()  # pikepdf is imported by then, most often before the first document arrives
-        from .pdffinish import open_pdf
+        from .pdffinish import Merger
 
-        return open_pdf(result.pdf)
+        with lock:
+            merger = merger or Merger()
+        merger.add(index, result.pdf)
 
-    results = pool.render([_group_html(head, parts, bodies, group) for group in groups], then=opened)
+    lock = threading.Lock()
+    results = pool.render([_group_html(head, parts, bodies, group) for group in groups], then=merge)
     anchors: dict[str, int] = {}
     tops: dict[str, tuple[int, float, float]] = {}
     page = 1
@@ -455,5 +461,5 @@ def render_pdf(
         stamps.setdefault(index, []).append(
             Stamp(f"Page {index + 1} of {total}", right, baseline, 8, _FOOTER_GREY, pagination=True)
         )
-    documents = [Document(r.pdf, r.positions, r.links, r.prepared) for r in results]
-    return finish(documents, stamps, _outline(entries, tops), pdf_metadata(report), attachments)
+    documents = [Document(r.pdf, r.positions, r.links) for r in results]
+    return finish(documents, stamps, _outline(entries, tops), pdf_metadata(report), attachments, merger)

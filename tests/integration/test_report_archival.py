@@ -94,6 +94,35 @@ def check_archival(path: Path, *, author: str | None = None) -> PdfReader:
     return reader
 
 
+def _structure(reader: PdfReader) -> list[dict]:
+    """Every structure element of the tree, depth first."""
+    found, todo = [], [reader.trailer["/Root"]["/StructTreeRoot"]]
+    while todo:
+        node = _get(todo.pop())
+        kids = node.get("/K")
+        if node.get("/Type") == "/StructElem" or "/S" in node:
+            found.append(node)
+        if isinstance(kids, ArrayObject):
+            todo.extend(k for k in kids if not isinstance(_get(k), int) and "/MCID" not in _get(k))
+        elif kids is not None and not isinstance(_get(kids), int) and hasattr(_get(kids), "get"):
+            todo.append(kids)
+    return found
+
+
+def _check_tags_and_stamps(reader: PdfReader) -> None:
+    """Headings, tables with header cells and a figure with its alternative text are tagged; the
+    stamped page numbers are artifacts in the embedded stamp font."""
+    elements = _structure(reader)
+    kinds = {str(e["/S"]) for e in elements if "/S" in e}
+    assert {"/H1", "/H2", "/H3", "/Table", "/TH", "/TD", "/Figure", "/Link"} <= kinds, kinds
+    figures = [e for e in elements if e.get("/S") == "/Figure"]
+    assert figures and all(str(e.get("/Alt", "")).strip() for e in figures)
+    for page in reader.pages[:3]:
+        content = page.get_contents().get_data()
+        assert b"/Artifact <</Type /Pagination /Subtype /Footer>> BDC BT /FStamp" in content
+        assert "+DejaVuSans" in str(page["/Resources"]["/Font"]["/FStamp"]["/BaseFont"])
+
+
 def _destination_page(reader: PdfReader, annotation) -> int:
     dest = annotation.get("/Dest")
     if dest is None:
@@ -172,6 +201,7 @@ def test_a_file_report_is_an_archival_pdf(devops_files, tmp_path):
     path = tmp_path / "r.pdf"
     path.write_bytes(render_pdf(report))
     reader = check_archival(path, author="Dana Auditor")
+    _check_tags_and_stamps(reader)
     _check_links(reader, path)
     _check_outline(reader)
     meta = reader.metadata
@@ -286,6 +316,7 @@ def test_a_web_report_is_an_archival_pdf(app, client, devops, tmp_path):
     path = tmp_path / "web.pdf"
     path.write_bytes(client.get(f"/reports/{job}/download").data)
     reader = check_archival(path)
+    _check_tags_and_stamps(reader)
     assert reader.metadata.creation_date.tzinfo is not None
     assert dt.datetime.now(dt.UTC) - reader.metadata.creation_date < dt.timedelta(minutes=10)
     _check_outline(reader)
