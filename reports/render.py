@@ -18,7 +18,7 @@ import importlib.metadata
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -28,6 +28,9 @@ from assessment.domain.display import STATUS_LABELS, level_of, level_text, one_d
 from . import pool
 from .charts import domain_chart_svg
 from .model import Report
+
+if TYPE_CHECKING:  # pikepdf is imported only when a PDF is made
+    from .pdffinish import Metadata, OutlineEntry
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
 CHUNK_ROWS = 120  # table rows per part: small enough to keep memory flat, big enough to fill pages
@@ -342,7 +345,7 @@ def _product() -> str:
         return "assessment"
 
 
-def pdf_metadata(report: Report):
+def pdf_metadata(report: Report) -> Metadata:
     """What the PDF's Info dictionary and XMP say: title, author (the preparer), subject, keywords
     (framework id, scope, report id), the report's generation time and the producing product."""
     from .pdffinish import Metadata
@@ -360,7 +363,7 @@ def pdf_metadata(report: Report):
     )
 
 
-def _outline(entries: list[dict], tops: dict[str, tuple[int, float, float]]) -> list:
+def _outline(entries: list[dict], tops: dict[str, tuple[int, float, float]]) -> list[OutlineEntry]:
     """The contents lines as a nested outline: level-2 lines inside the level-1 line before them."""
     from .pdffinish import OutlineEntry
 
