@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import mimetypes
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,54 +148,12 @@ def report_attachments(report: Report) -> list[Attachment]:
     return attachments
 
 
-def embed_attachments(pdf: bytes, attachments: list[Attachment]) -> bytes:
-    """`pdf` with `attachments` added, deflated, to its EmbeddedFiles name tree and its /AF array (as
-    PDF/A-3 associates files with a document), appended as an incremental update (the rendered bytes
-    stay as they are), for a renderer that does not embed them itself."""
-    from pyhanko.pdf_utils import embed, generic
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    if "/Names" in writer.root and "/EmbeddedFiles" in writer.root["/Names"]:
-        raise ValueError("this PDF already has attachments")
-    for attachment in sorted(attachments, key=lambda a: a.name):  # a name tree is sorted
-        data = embed.EmbeddedFileObject.from_file_data(
-            writer,
-            attachment.data,
-            params=embed.EmbeddedFileParams(embed_checksum=False),
-            mime_type=attachment.mime or "application/octet-stream",
-        )
-        spec = embed.FileSpec(attachment.name, attachment.name, data, attachment.description)
-        embed.embed_file(writer, spec)  # without af_relationship, which would declare PDF 2.0
-    # associate each file with the document as PDF/A-3 asks: /AFRelationship on it, /AF in the catalog
-    names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
-    associated = generic.ArrayObject()
-    for index in range(1, len(names), 2):
-        spec_ref = names.raw_get(index)
-        spec_ref.get_object()["/AFRelationship"] = generic.pdf_name("/Data")
-        writer.mark_update(spec_ref)
-        associated.append(spec_ref)
-    writer.root["/AF"] = writer.add_object(associated)
-    writer.update_root()
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def render_with_attachments(report: Report) -> bytes:
-    """The report's PDF carrying report_attachments(report): embedded by render_pdf where it takes
-    them, else added to the rendered PDF."""
-    import inspect
-
+    """The report's PDF carrying report_attachments(report), which are written (a large answers file
+    takes half a second) while the workers lay out the report."""
     from .render import render_pdf
 
-    if "attachments" in inspect.signature(render_pdf).parameters:
-        return render_pdf(report, attachments=report_attachments(report))
-    # the attachments are written (a large answers file takes half a second) while the workers render
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        attachments = executor.submit(report_attachments, report)
-        pdf = render_pdf(report)
-        return embed_attachments(pdf, attachments.result())
+    return render_pdf(report, attachments=lambda: report_attachments(report))
 
 
 class UnreadableAttachments(ValueError):

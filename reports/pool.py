@@ -22,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,8 @@ class Rendered:
     anchors: dict[str, int]
     stamps: dict[str, list]
     log: list[str]
+    positions: dict[str, list] = field(default_factory=dict)  # element id: [page index, x, y] in points
+    links: list[list] = field(default_factory=list)  # links to other documents: [page index, target, x1, y1, x2, y2]
 
 
 class WorkerFailed(RuntimeError):
@@ -135,7 +138,15 @@ class _Worker:
             raise WorkerFailed("a report rendering worker failed", reply["error"])
         pdf_path = Path(f"{path}.pdf")
         try:
-            return Rendered(pdf_path.read_bytes(), reply["pages"], reply["anchors"], reply["stamps"], reply["log"])
+            return Rendered(
+                pdf_path.read_bytes(),
+                reply["pages"],
+                reply["anchors"],
+                reply["stamps"],
+                reply["log"],
+                reply.get("positions", {}),
+                reply.get("links", []),
+            )
         finally:
             pdf_path.unlink(missing_ok=True)
 
@@ -200,19 +211,21 @@ class Pool:
         self._workers = alive
         return alive[:count]
 
-    def render(self, htmls: list[str]) -> list[Rendered]:
-        """Render every HTML document; results come back in the order given."""
+    def render(self, htmls: list[str], then: Callable[[int, Rendered], None] | None = None) -> list[Rendered]:
+        """Render every HTML document; results come back in the order given. `then`, when given, is
+        called with each document's index and result as soon as its worker answers, in the pool's
+        threads (the merge starts there, while the other worker is still busy)."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
             try:
-                return self._render(htmls)
+                return self._render(htmls, then)
             finally:
                 self._timer = threading.Timer(self.idle_seconds, self.close)
                 self._timer.daemon = True
                 self._timer.start()
 
-    def _render(self, htmls: list[str]) -> list[Rendered]:
+    def _render(self, htmls: list[str], then: Callable[[int, Rendered], None] | None) -> list[Rendered]:
         workers = self._ensure(len(htmls))
         results: list[Rendered | None] = [None] * len(htmls)
         failures: list[BaseException] = []
@@ -231,7 +244,10 @@ class Pool:
                     except queue.Empty:
                         return
                     try:
-                        results[index] = worker.render(path, self.document_seconds)
+                        result = worker.render(path, self.document_seconds)
+                        if then is not None:
+                            then(index, result)
+                        results[index] = result
                     except BaseException as exc:
                         failures.append(exc)
 
@@ -265,6 +281,6 @@ def warm() -> None:
     _pool.warm()
 
 
-def render(htmls: list[str]) -> list[Rendered]:
-    """Render documents with the shared pool."""
-    return _pool.render(htmls)
+def render(htmls: list[str], then: Callable[[int, Rendered], None] | None = None) -> list[Rendered]:
+    """Render documents with the shared pool; see Pool.render."""
+    return _pool.render(htmls, then)

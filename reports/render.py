@@ -5,7 +5,8 @@ the trend when there are some, chunks of the long tables, closing, and the audit
 appendix). Parts are gathered into one document for a small report, two for a mid-size one and
 runs of about 240 table rows for a large one; the documents are laid out by the rendering workers
 of reports.pool (two processes working at once), their PDFs are merged, and the contents' page
-numbers and "Page N of M" are stamped on the pages afterwards, so no document is laid out twice.
+numbers and "Page N of M" are stamped on the pages afterwards, so no document is laid out twice;
+reports.pdffinish makes the merged documents one archival PDF (PDF/A-3b, tagged, fonts embedded).
 This keeps a 1,200-requirement report fast and its memory bounded. WeasyPrint (in reports.worker)
 fetches through a URL fetcher that serves only our own stylesheets: nothing named by user content
 is ever fetched.
@@ -13,12 +14,13 @@ is ever fetched.
 
 from __future__ import annotations
 
-import importlib
-import io
+import importlib.metadata
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -28,6 +30,9 @@ from assessment.domain.display import STATUS_LABELS, level_of, level_text, one_d
 from . import pool
 from .charts import domain_chart_svg
 from .model import Report
+
+if TYPE_CHECKING:  # pikepdf is imported only when a PDF is made
+    from .pdffinish import Metadata, OutlineEntry
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
 CHUNK_ROWS = 120  # table rows per part: small enough to keep memory flat, big enough to fill pages
@@ -62,6 +67,7 @@ def css_string(text: str) -> Markup:
 
 _env.filters["css_string"] = css_string
 _env.filters["level"] = level_of
+_env.filters["web_address"] = lambda url: url.lower().startswith(("https://", "http://"))  # printed as a link
 
 
 @dataclass
@@ -258,7 +264,10 @@ def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
     for index, part in enumerate(parts):
         page = pages.get(index, "")
         if part.kind in titles and part.first:
-            entries.append({"level": 1, "title": titles[part.kind], "page": page, "part": index})
+            # the backlog continues the gaps' section, so it sits inside it
+            entries.append(
+                {"level": 2 if part.kind == "backlog" else 1, "title": titles[part.kind], "page": page, "part": index}
+            )
         if part.kind == "detail":
             for domain in part.domains:
                 if domain["starts"]:
@@ -326,68 +335,92 @@ def _group_html(head: str, parts: list[Part], bodies: dict[int, str], group: lis
     return f"{head}<body>\n" + "\n".join(divs) + "\n</body>\n</html>\n"
 
 
-# Widths (per 1000 em) of the Helvetica glyphs a stamped number uses, to right-align it.
-_HELVETICA = {"P": 667, "a": 556, "g": 556, "e": 556, "o": 556, "f": 278, " ": 278, **dict.fromkeys("0123456789", 556)}
 _MM = 72 / 25.4
 _FOOTER_GREY = (0.322, 0.376, 0.427)
 
 
-@dataclass
-class Stamp:
-    """Text written on a merged page: right-aligned at `right` points from the page's left edge, on
-    a baseline `baseline` points from its top, in PDF's built-in Helvetica."""
-
-    text: str
-    right: float
-    baseline: float
-    size: float
-    rgb: tuple[float, float, float]
+def _product() -> str:
+    """The product and its version, for the PDF's Producer and CreatorTool."""
+    try:
+        return f"assessment {importlib.metadata.version('assessment')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "assessment"
 
 
-def _stamp(writer, stamps: dict[int, list[Stamp]]) -> None:
-    """Write the stamps of each merged page (by page index) over its content."""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+def pdf_metadata(report: Report) -> Metadata:
+    """What the PDF's Info dictionary and XMP say: title, author (the preparer), subject, keywords
+    (framework id, scope, report id), the report's generation time and the producing product."""
+    from .pdffinish import Metadata
 
-    font = writer._add_object(
-        DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type1"),
-                NameObject("/BaseFont"): NameObject("/Helvetica"),
-                NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-            }
-        )
+    fw = report.framework
+    scope = report.meta.scope or ""
+    return Metadata(
+        title=" · ".join(t for t in (f"{fw.title} {report.version_label}", scope) if t),
+        author=report.meta.prepared_by or "",
+        subject=f"Assessment report {report.id}: {scope or 'the scope'} against {fw.title} {report.version_label}"
+        f" as of {report.card.as_of.isoformat()}",
+        keywords="; ".join(k for k in (fw.id, scope, report.id) if k),
+        created=report.meta.generated_at,
+        producer=_product(),
     )
 
-    def stream(data: str):
-        obj = DecodedStreamObject()
-        obj.set_data(data.encode("ascii"))
-        return writer._add_object(obj)
 
-    save, restore = stream("q\n"), stream("\nQ\n")
-    for index, page in enumerate(writer.pages):
-        if not stamps.get(index):
+def _outline(entries: list[dict], tops: dict[str, tuple[int, float, float]]) -> list[OutlineEntry]:
+    """The contents lines as a nested outline: level-2 lines inside the level-1 line before them."""
+    from .pdffinish import OutlineEntry
+
+    outline: list[OutlineEntry] = []
+    for entry in entries:
+        if not entry["page"]:
             continue
-        height = float(page.mediabox.height)
-        text = []
-        for s in stamps[index]:
-            x = s.right - sum(_HELVETICA[ch] for ch in s.text) * s.size / 1000
-            colour = " ".join(f"{c:.3f}" for c in s.rgb)
-            text.append(f"BT /FStamp {s.size:.2f} Tf {colour} rg {x:.2f} {height - s.baseline:.2f} Td ({s.text}) Tj ET")
-        resources = page.setdefault(NameObject("/Resources"), DictionaryObject()).get_object()
-        fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
-        fonts[NameObject("/FStamp")] = font
-        contents = page.get(NameObject("/Contents"))
-        existing = list(contents.get_object()) if isinstance(contents.get_object(), ArrayObject) else [contents]
-        page[NameObject("/Contents")] = ArrayObject([save, *existing, restore, stream("q " + " ".join(text) + " Q\n")])
+        place = tops.get(entry.get("anchor") or f"part-{entry['part']}")
+        item = OutlineEntry(entry["title"], entry["page"] - 1, None if place is None else place[2])
+        if entry["level"] == 1 or not outline:
+            outline.append(item)
+        else:
+            outline[-1].children.append(item)
+    return outline
 
 
-def render_pdf(report: Report, log: list[str] | None = None, parallel: bool | None = None) -> bytes:
-    """The report as PDF bytes, rendered from its parts; `log` (when given) receives every URL the
-    renderer asked for."""
-    # pypdf (for the merge) is imported while the workers render
-    merger = threading.Thread(target=importlib.import_module, args=("pypdf",), daemon=True)
-    merger.start()
+def _prepare_finishing() -> None:
+    """Import pikepdf and subset the stamp font, while the workers lay out (a failure here is
+    raised again, with its message, when the merge needs the font)."""
+    try:
+        from . import pdffinish
+
+        pdffinish.stamp_font()
+    except Exception:  # noqa: BLE001,S110  (see above)
+        pass
+
+
+def _make_attachments(make: Callable[[], list], made: Future) -> None:
+    """Run `make` and keep its result (or its exception) in `made`."""
+    try:
+        made.set_result(make())
+    except BaseException as exc:  # handed to render_pdf, which raises it
+        made.set_exception(exc)
+
+
+def render_pdf(
+    report: Report,
+    log: list[str] | None = None,
+    parallel: bool | None = None,
+    attachments: list | Callable[[], list] | None = None,
+) -> bytes:
+    """The report as an archival PDF (PDF/A-3b, tagged), rendered from its parts; `log` (when given)
+    receives every URL the renderer asked for; `attachments` (objects with name, data, mime and
+    description, or a function that makes them: it then runs while the workers lay out) are embedded
+    as PDF/A-3 associated files."""
+    from .pdffinish import check_attachments
+
+    finishing = threading.Thread(target=_prepare_finishing, daemon=True)
+    finishing.start()
+    made: Future | None = None
+    if callable(attachments):
+        made = Future()
+        threading.Thread(target=_make_attachments, args=(attachments, made), daemon=True).start()
+    elif attachments:
+        check_attachments(list(attachments))
     context = _context(report)
     parts = plan(report)
     if parallel is None:
@@ -403,15 +436,33 @@ def render_pdf(report: Report, log: list[str] | None = None, parallel: bool | No
     head, bodies = _rendered(report, parts, context)
     groups = _groups(parts, body, {i: len(bodies[i]) for i in body}, parallel)
     groups[0].insert(1, toc_index)
-    results = pool.render([_group_html(head, parts, bodies, group) for group in groups])
+
+    merger = None
+
+    def merge(index: int, result: pool.Rendered) -> None:
+        nonlocal merger
+        finishing.join()  # pikepdf is imported by then, most often before the first document arrives
+        from .pdffinish import Merger
+
+        with lock:
+            merger = merger or Merger()
+        merger.add(index, result.pdf)
+
+    lock = threading.Lock()
+    results = pool.render([_group_html(head, parts, bodies, group) for group in groups], then=merge)
     anchors: dict[str, int] = {}
+    tops: dict[str, tuple[int, float, float]] = {}
     page = 1
     for result in results:
         for name, offset in result.anchors.items():
-            anchors[name] = page + offset
+            anchors.setdefault(name, page + offset)
+        for name, (offset, x, y) in result.positions.items():
+            tops.setdefault(name, (page - 1 + offset, x, y))
         page += result.pages
     first_page = {index: anchors.get(f"part-{index}", 0) for index in body}
     entries = _toc_entries(parts, first_page)
+    from .pdffinish import Document, Stamp, finish
+
     stamps: dict[int, list[Stamp]] = {}
     for number, entry in enumerate(entries):
         anchor = entry.get("anchor")
@@ -421,39 +472,18 @@ def render_pdf(report: Report, log: list[str] | None = None, parallel: bool | No
         if where and entry["page"]:
             index, right, baseline, size, rgb = where
             stamps.setdefault(index, []).append(Stamp(str(entry["page"]), right, baseline, size, tuple(rgb)))
-    merger.join()
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter()
-    for result in results:
-        for pdf_page in PdfReader(io.BytesIO(result.pdf)).pages:
-            writer.add_page(pdf_page)
     if log is not None:
         for result in results:
             log.extend(result.log)
-    total = len(writer.pages)
-    for index, pdf_page in enumerate(writer.pages):
-        right = float(pdf_page.mediabox.width) - 16 * _MM
-        baseline = float(pdf_page.mediabox.height) - (20 * _MM - 4 * _MM - 7.5)
-        stamps.setdefault(index, []).append(Stamp(f"Page {index + 1} of {total}", right, baseline, 8, _FOOTER_GREY))
-    _stamp(writer, stamps)
-    parent = None
-    for entry in entries:
-        if not entry["page"]:
-            continue
-        item = writer.add_outline_item(
-            title=entry["title"], page_number=entry["page"] - 1, parent=None if entry["level"] == 1 else parent
+    total = page - 1
+    width, height = 595.28, 841.89  # A4, as report.css sets it
+    right, baseline = width - 16 * _MM, height - (20 * _MM - 4 * _MM - 7.5)
+    for index in range(total):
+        stamps.setdefault(index, []).append(
+            Stamp(f"Page {index + 1} of {total}", right, baseline, 8, _FOOTER_GREY, pagination=True)
         )
-        if entry["level"] == 1:
-            parent = item
-    writer.add_metadata(
-        {
-            "/Title": f"{report.framework.title} {report.version_label} · {report.meta.scope or ''}",
-            "/Author": report.meta.prepared_by or "",
-            "/Subject": f"Assessment report {report.id}",
-            "/Producer": "assessment",
-        }
-    )
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    documents = [Document(r.pdf, r.positions, r.links) for r in results]
+    if made is not None:
+        attachments = made.result()
+        check_attachments(list(attachments))
+    return finish(documents, stamps, _outline(entries, tops), pdf_metadata(report), attachments, merger)

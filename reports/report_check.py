@@ -79,10 +79,11 @@ def check_report_ids(pdf: bytes, attachments: dict[str, bytes], outcome: Outcome
     outcome.report_id = report_id
     subject, printed = _printed(pdf)
     problems = len(outcome.problems)
-    if subject != f"Assessment report {report_id}":
+    named = f"Assessment report {report_id}"
+    if subject is None or not (subject == named or subject.startswith(f"{named}:")):
         outcome.problems.append(
             f"the PDF's Subject is {subject!r}, but its attachments are of report {report_id} "
-            f"(expected 'Assessment report {report_id}')"
+            f"(expected it to begin 'Assessment report {report_id}')"
         )
     if report_id not in printed:
         seen = ", ".join(sorted(printed)) or "no report id"

@@ -3,9 +3,10 @@
 It imports WeasyPrint as soon as it starts, so that cost overlaps whatever its parent does
 meanwhile, lays out a first page, forks a second worker when asked to (see main), then reads
 one HTML file path per line on stdin. For each it writes FILE.pdf and answers one JSON line on
-stdout: {"pages": ..., "anchors": {...}, "stamps": {...}, "log": [...], "pid": ...} (the page
-count, the page of each element id, where numbers are to be stamped, the URLs asked for, the
-process that answered), or {"error": "...", "pid": ...} when that document failed; it then waits
+stdout: {"pages": ..., "anchors": {...}, "stamps": {...}, "log": [...], "positions": {...},
+"links": [...], "pid": ...} (the page count, the page of each element id, where numbers are to be
+stamped, the URLs asked for, where each element id is and the links to other documents (see
+render_links), the process that answered), or {"error": "...", "pid": ...} when that document failed; it then waits
 for the next path, and exits at the end of its input. A subprocess rather than multiprocessing:
 nothing depends on how the parent was started (a web worker's thread, a console script, a test
 runner). See reports.pool for the parent's side.
@@ -78,20 +79,39 @@ def _stamps(page_number: int, page, found: dict[str, list]) -> None:
 
 
 def render_document(html: str) -> tuple[bytes, int, dict[str, int], dict[str, list], list[str]]:
-    """PDF bytes, page count, the page index of each element id, where stamped numbers go (see
-    _stamps), and the URLs asked for."""
+    """PDF bytes (PDF/A-3b, tagged), page count, the page index of each element id, where stamped
+    numbers go (see _stamps), and the URLs asked for; see render_links for the rest of a reply."""
+    pdf, pages, anchors, stamps, log, _ = render_links(html)
+    return pdf, pages, anchors, stamps, log
+
+
+def render_links(html: str) -> tuple[bytes, int, dict[str, int], dict[str, list], list[str], dict[str, list]]:
+    """As render_document, with what the merge needs to link documents together: "positions", where
+    each element id is ([page index, x, y] in points from the page's bottom-left corner), and "links",
+    every internal link whose target is not in this document ([page index, target, x1, y1, x2, y2]),
+    which WeasyPrint leaves out and the merge adds back with explicit destinations."""
     from weasyprint import HTML
 
     log: list[str] = []
     document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=_fetcher(log)).render()
     anchors: dict[str, int] = {}
+    positions: dict[str, list] = {}
     stamps: dict[str, list] = {}
     for number, page in enumerate(document.pages):
-        for name in page.anchors:
-            anchors.setdefault(name, number)
+        for name, (x, y, *_) in page.anchors.items():
+            if name not in anchors:
+                anchors[name] = number
+                positions[name] = [number, round(x * PT_PER_PX, 2), round((page.height - y) * PT_PER_PX, 2)]
         if "data-stamp" in html:
             _stamps(number, page, stamps)
-    return document.write_pdf(), len(document.pages), anchors, stamps, log
+    links = []
+    for number, page in enumerate(document.pages):
+        for kind, target, (x1, y1, x2, y2), _box in page.links:
+            if kind == "internal" and target not in anchors:
+                top, bottom = (page.height - y1) * PT_PER_PX, (page.height - y2) * PT_PER_PX
+                links.append([number, target, *(round(v, 2) for v in (x1 * PT_PER_PX, bottom, x2 * PT_PER_PX, top))])
+    pdf = document.write_pdf(pdf_variant="pdf/a-3b", pdf_tags=True)
+    return pdf, len(document.pages), anchors, stamps, log, {"positions": positions, "links": links}
 
 
 def import_weasyprint() -> None:
@@ -136,9 +156,9 @@ def serve(requests, replies) -> None:
         if not name:
             continue
         try:
-            pdf, pages, anchors, stamps, log = render_document(Path(name).read_text(encoding="utf-8"))
+            pdf, pages, anchors, stamps, log, links = render_links(Path(name).read_text(encoding="utf-8"))
             Path(f"{name}.pdf").write_bytes(pdf)
-            reply = {"pages": pages, "anchors": anchors, "stamps": stamps, "log": log}
+            reply = {"pages": pages, "anchors": anchors, "stamps": stamps, "log": log, **links}
         except Exception:  # the parent reports the failure; this process serves the next document
             reply = {"error": traceback.format_exc()[-2000:]}
         reply["pid"] = os.getpid()

@@ -49,7 +49,7 @@ def test_the_bundle_packs_the_pdf_that_was_downloaded(app, client, devops, sync,
     pdf, disposition = download(client, request(client, assessment, "pdf"))
     bundle, bundle_disposition = download(client, request(client, assessment, "bundle"))
     assert bundled_pdf(bundle) == pdf
-    report_id = PdfReader(io.BytesIO(pdf)).metadata["/Subject"].removeprefix("Assessment report ")
+    report_id = PdfReader(io.BytesIO(pdf)).metadata["/Subject"].removeprefix("Assessment report ").split(":")[0]
     assert disposition == f"attachment; filename=Payments-devops-delivery-2026-11-21-{report_id}.pdf"
     assert bundle_disposition == f"attachment; filename=Payments-devops-delivery-2026-11-21-{report_id}-bundle.zip"
     path = tmp_path / "b.zip"

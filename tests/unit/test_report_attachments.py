@@ -15,11 +15,12 @@ from assessment.domain.loader import load_framework_file
 from assessment.domain.scoring import score, scorecard_to_dict
 from assessment.domain.trail import Anchor
 from reports import attachments as att
-from reports.attachments import UnreadableAttachments, embed_attachments, read_attachments, report_attachments
+from reports.attachments import UnreadableAttachments, read_attachments, report_attachments
 from reports.model import ReportMeta, build_report
 from reports.review import TrailEntry
 from reports.sources import report_from_files
 from tests.conftest import EXAMPLES
+from tests.support.attach import embed_attachments
 
 FRAMEWORK, ANSWERS = EXAMPLES / "devops-delivery.yaml", EXAMPLES / "devops-delivery.answers.yaml"
 

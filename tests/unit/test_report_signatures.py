@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from reports.attachments import embed_attachments, read_attachments
+from reports.attachments import read_attachments
 from tests.conftest import EXAMPLES
+from tests.support.attach import embed_attachments
 from tests.support.pki import Pki, TimestampServer, make_pki
 
 pytestmark = pytest.mark.slow  # console-script processes that render PDFs
