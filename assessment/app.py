@@ -102,9 +102,37 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _report_store(app: Flask) -> ReportStore:
-    """Where the rendered reports live (instance/reports) and the evidence store, handed to the report services."""
+    """Where the rendered reports live (instance/reports), the evidence store and the signing key, handed
+    to the report services. A signing key or certificate that cannot be used stops the start, naming it."""
     evidence = EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
-    return ReportStore(Path(app.instance_path) / "reports", evidence)
+    return ReportStore(
+        Path(app.instance_path) / "reports",
+        evidence,
+        _signing(app),
+        settings=app.config,
+    )
+
+
+def _signing(app: Flask):
+    """The signing configuration of SIGNING_KEY, SIGNING_CERT, SIGNING_KEY_PASSWORD and TIMESTAMP_URL,
+    checked now (the key is loaded once), or None when reports are unsigned."""
+    from reports.signing import SigningConfig, SigningError, load_signer
+
+    key, cert = app.config.get("SIGNING_KEY"), app.config.get("SIGNING_CERT")
+    url = app.config.get("TIMESTAMP_URL") or None
+    if not key and not cert:
+        if url:
+            raise SigningError("ASSESSMENT_TIMESTAMP_URL is set but no signing key: set ASSESSMENT_SIGNING_KEY too")
+        return None
+    if not key or not cert:
+        missing = "ASSESSMENT_SIGNING_CERT" if key else "ASSESSMENT_SIGNING_KEY"
+        raise SigningError(f"reports are signed with a key and its certificate: set {missing} too")
+    if url and not str(url).startswith(("http://", "https://")):
+        raise SigningError(f"ASSESSMENT_TIMESTAMP_URL {url!r} is not an http:// or https:// URL")
+    password = app.config.get("SIGNING_KEY_PASSWORD")
+    config = SigningConfig(Path(key), Path(cert), None if password is None else str(password).encode(), url)
+    load_signer(config)
+    return config
 
 
 class AssessmentApp(Flask):

@@ -1,5 +1,5 @@
 """The commands that work on files alone: `validate`, `score`, `report`, `bundle`,
-`verify-bundle` and `schema`.
+`verify-bundle`, `verify-report` and `schema`.
 
 They import neither Flask nor SQLAlchemy, so a pipeline that gates on a maturity score pays only
 for the engine: the console script runs them through the plain group `files` (assessment.launch),
@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,12 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty; leave the option out for the default")
+    return None if value is None else value.strip()
 
 
 @click.command(name="score")
@@ -177,7 +184,25 @@ def report_inputs(command):
         click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path)),
         click.option("--as-of", callback=_parse_date, metavar="DATE", help="Evidence date (overrides the file's)."),
         click.option("--target-level", type=int, metavar="N", help="Target level (overrides the file's)."),
-        click.option("--prepared-by", metavar="NAME", help="Name printed on the cover and the sign-off."),
+        click.option(
+            "--prepared-by",
+            callback=_not_blank,
+            metavar="NAME",
+            help="Preparer printed on the cover and the sign-off, and the PDF's author (default: not stated).",
+        ),
+        click.option("--organisation", callback=_not_blank, metavar="NAME", help="Organisation named on the cover."),
+        click.option(
+            "--period-start",
+            callback=_parse_date,
+            metavar="DATE",
+            help="First day of the assessment period (default: 90 days before the as-of date).",
+        ),
+        click.option(
+            "--confidentiality",
+            callback=_not_blank,
+            metavar="TEXT",
+            help="Marking on the cover and every page (default: Confidential).",
+        ),
     )
     for decorator in reversed(decorators):
         command = decorator(command)
@@ -195,78 +220,294 @@ def _rendering() -> Iterator[None]:
         raise click.ClickException(f"the report could not be rendered: {exc}") from None
 
 
+def signing_options(command):
+    """The options that sign a report or bundle: key, certificate, the key's password, a timestamp server."""
+    decorators = (
+        click.option(
+            "--sign-key", type=click.Path(path_type=Path, dir_okay=False), envvar="ASSESSMENT_SIGNING_KEY",
+            help="Sign with this private key (PEM or DER; default $ASSESSMENT_SIGNING_KEY).",
+        ),
+        click.option(
+            "--sign-cert", type=click.Path(path_type=Path, dir_okay=False), envvar="ASSESSMENT_SIGNING_CERT",
+            help="The signer's certificate, optionally followed by its chain (default $ASSESSMENT_SIGNING_CERT).",
+        ),
+        click.option(
+            "--sign-key-password-env", metavar="VAR",
+            help="Read the password of an encrypted key from this variable (default $ASSESSMENT_SIGNING_KEY_PASSWORD).",
+        ),
+        click.option(
+            "--timestamp-url", metavar="URL", envvar="ASSESSMENT_TIMESTAMP_URL",
+            help="Timestamp the signature at this RFC 3161 server (default $ASSESSMENT_TIMESTAMP_URL).",
+        ),
+    )  # fmt: skip
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def _signing(sign_key: Path | None, sign_cert: Path | None, password_env: str | None, timestamp_url: str | None):
+    """The signing configuration of the options, None when unsigned, or exit 2 saying what is missing."""
+    from reports.signing import SigningConfig
+
+    if sign_key is None and sign_cert is None:
+        if timestamp_url and not os.environ.get("ASSESSMENT_TIMESTAMP_URL") == timestamp_url:
+            fail(
+                [
+                    Problem(
+                        "--timestamp-url",
+                        1,
+                        ROOT_PATH,
+                        "a timestamp needs a signature: give --sign-key and --sign-cert",
+                    )
+                ]
+            )
+        return None
+    if sign_key is None or sign_cert is None:
+        given, missing = ("--sign-key", "--sign-cert") if sign_cert is None else ("--sign-cert", "--sign-key")
+        fail([Problem(given, 1, ROOT_PATH, f"{given} needs {missing} too")])
+    password = os.environ.get("ASSESSMENT_SIGNING_KEY_PASSWORD", "").encode("utf-8") or None
+    if password_env:
+        if password_env not in os.environ:
+            fail([Problem("--sign-key-password-env", 1, ROOT_PATH, f"the variable {password_env} is not set")])
+        password = os.environ[password_env].encode("utf-8")
+    if timestamp_url and not timestamp_url.startswith(("http://", "https://")):
+        fail([Problem("--timestamp-url", 1, ROOT_PATH, f"{timestamp_url!r} is not an http:// or https:// URL")])
+    return SigningConfig(sign_key, sign_cert, password, timestamp_url or None)
+
+
+def _signed(config, render):
+    """`render()` with a signing failure (a bad key, an unreachable timestamp server) as exit 2."""
+    from reports.signing import SigningError
+
+    try:
+        return render()
+    except SigningError as exc:
+        fail([Problem(str(config.key if config else "--sign-key"), 1, ROOT_PATH, str(exc))])
+
+
+def _default_output(report, suffix: str) -> Path:
+    from reports.bundle import report_file_name
+
+    return Path(report_file_name(report.meta.scope, report.framework.id, report.card.as_of, report.id, suffix))
+
+
 @click.command(name="report")
 @report_inputs
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output file.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+    help="Output file (default SCOPE-FRAMEWORK-ASOF-REPORTID.pdf here).",
+)  # fmt: skip
 @click.option("--format", "output_format", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True)
+@signing_options
 def report_command(
     framework_path: Path,
     answers_path: Path,
-    output: Path,
+    output: Path | None,
     output_format: str,
     as_of: dt.date | None,
     target_level: int | None,
     prepared_by: str | None,
+    sign_key: Path | None,
+    sign_cert: Path | None,
+    sign_key_password_env: str | None,
+    timestamp_url: str | None,
+    organisation: str | None,
+    period_start: dt.date | None,
+    confidentiality: str | None,
 ) -> None:
-    """Render the auditor-ready report of an answers file (PDF, or the print HTML)."""
+    """Render the auditor-ready report of an answers file (PDF, or the print HTML).
+
+    The PDF carries score.json, answers.yaml and evidence-manifest.json as attachments
+    (`assessment verify-report` checks them); with --sign-key and --sign-cert it is signed (PAdES)."""
+    config = _signing(sign_key, sign_cert, sign_key_password_env, timestamp_url)
+    if output_format == "html" and config is not None:
+        source = click.get_current_context().get_parameter_source("sign_key")
+        if source != click.core.ParameterSource.ENVIRONMENT:
+            fail([Problem("--sign-key", 1, ROOT_PATH, "only a PDF report can be signed (--format pdf)")])
+        config = None  # the environment's key is for PDFs; the print HTML is never signed
     if output_format == "pdf":
         from reports import pool
 
         pool.warm()  # the rendering workers load WeasyPrint while the files are read
-    from reports.render import render_html, render_pdf
+    from reports.render import render_html
+    from reports.signing import render_report
 
-    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by)
+    facts = {"organisation": organisation, "period_start": period_start, "confidentiality": confidentiality}
+    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, facts)
     with _rendering():
-        data = render_pdf(report) if output_format == "pdf" else render_html(report).encode("utf-8")
+        if output_format == "pdf":
+            report, data = _signed(config, lambda: render_report(report, config))
+        else:
+            data = render_html(report).encode("utf-8")
+    output = output or _default_output(report, f".{output_format}")
     _write_atomically(output, data)
     click.echo(f"{output}: {output_format.upper()} report {report.id}, {len(data):,} bytes")
+    if output_format == "pdf":
+        click.echo(f"{output}: {report.signing_text if report.signed else 'unsigned'}")
 
 
 @click.command(name="bundle")
 @report_inputs
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output zip.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+    help="Output zip (default SCOPE-FRAMEWORK-ASOF-REPORTID-bundle.zip here).",
+)  # fmt: skip
+@click.option(
+    "--report", "report_pdf", type=click.Path(path_type=Path, dir_okay=False), metavar="REPORT.pdf",
+    help="Pack this report (made by `assessment report` from the same files) instead of rendering one.",
+)  # fmt: skip
+@signing_options
 def bundle_command(
     framework_path: Path,
     answers_path: Path,
-    output: Path,
+    output: Path | None,
+    report_pdf: Path | None,
     as_of: dt.date | None,
     target_level: int | None,
     prepared_by: str | None,
+    sign_key: Path | None,
+    sign_cert: Path | None,
+    sign_key_password_env: str | None,
+    timestamp_url: str | None,
+    organisation: str | None,
+    period_start: dt.date | None,
+    confidentiality: str | None,
 ) -> None:
-    """Write the evidence bundle: the PDF, every evidence file (E-001-name) and the manifests."""
+    """Write the evidence bundle: the PDF, every evidence file (E-001-name) and the manifests.
+
+    With --sign-key and --sign-cert the PDF is signed and manifest.json gets a detached signature
+    (manifest.json.p7s); with --report the given PDF is packed as it is, after checking it is the
+    report of these files."""
     import io
 
     from reports import pool
 
-    pool.warm()  # the rendering workers load WeasyPrint while the files are read
+    config = _signing(sign_key, sign_cert, sign_key_password_env, timestamp_url)
+    if report_pdf is None:
+        pool.warm()  # the rendering workers load WeasyPrint while the files are read
     from reports.bundle import write_bundle
-    from reports.render import render_pdf
+    from reports.signing import render_report
 
-    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by)
+    facts = {"organisation": organisation, "period_start": period_start, "confidentiality": confidentiality}
+    report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, facts)
+    if report_pdf is not None:
+        pdf = _existing_report(report_pdf, report)
+    else:
+        with _rendering():
+            report, pdf = _signed(config, lambda: render_report(report, config))
     buffer = io.BytesIO()
-    with _rendering():
-        pdf = render_pdf(report)
     try:
-        write_bundle(report, pdf, buffer)
+        _signed(config, lambda: write_bundle(report, pdf, buffer, config))
     except ValueError as exc:
         fail([Problem(str(answers_path), 1, ROOT_PATH, str(exc))])
+    output = output or _default_output(report, "-bundle.zip")
     _write_atomically(output, buffer.getvalue())
     files = sum(1 for e in report.evidence if e.sha256)
     click.echo(f"{output}: bundle of report {report.id}, {files} evidence file(s), {len(report.evidence)} item(s)")
+    click.echo(f"{output}: {'manifest signed by ' + _signer_subject(config) if config else 'unsigned'}")
+
+
+def _signer_subject(config) -> str:
+    from reports.signing import load_signer, subject_of
+
+    return subject_of(load_signer(config))
+
+
+def _existing_report(path: Path, report) -> bytes:
+    """The bytes of an existing report PDF, or exit 2 when it is not the report of these files: its
+    attachments must name this report's id and hold its score JSON exactly."""
+    from reports.attachments import SCORE_JSON, UnreadableAttachments, read_attachments
+    from reports.report_check import Outcome, check_report_ids
+
+    try:
+        pdf = path.read_bytes()
+        attachments = read_attachments(pdf)
+    except OSError as error:
+        fail([Problem(str(path), 1, ROOT_PATH, f"cannot read it: {error.strerror}")])
+    except UnreadableAttachments as error:
+        fail([Problem(str(path), 1, ROOT_PATH, str(error))])
+    if SCORE_JSON not in attachments or "evidence-manifest.json" not in attachments:
+        fail(
+            [Problem(str(path), 1, ROOT_PATH, "this PDF has no report attachments; render it with `assessment report`")]
+        )
+    outcome = Outcome()
+    check_report_ids(pdf, attachments, outcome)
+    problems = list(outcome.problems)
+    if outcome.report_id is not None and outcome.report_id != report.id:
+        problems.append(f"it is report {outcome.report_id}, but these files make report {report.id}")
+    try:
+        stated = json.loads(attachments[SCORE_JSON])
+    except ValueError:
+        stated = None
+    if stated != json.loads(json.dumps(report.score_json)):
+        problems.append("its score.json is not the score of these files")
+    if problems:
+        fail([Problem(str(path), 1, ROOT_PATH, problem) for problem in problems])
+    return pdf
+
+
+@click.command(name="verify-report")
+@click.argument("report_path", metavar="REPORT.pdf", type=click.Path(path_type=Path))
+@click.option(
+    "--framework", "framework_path", type=click.Path(path_type=Path, dir_okay=False), metavar="FRAMEWORK.yaml",
+    help="Re-score the report's answers.yaml against this framework file and compare with its score.json.",
+)  # fmt: skip
+@click.option(
+    "--trust", "trust_path", type=click.Path(path_type=Path, dir_okay=False), metavar="CERT.pem",
+    help="Require a signature by this certificate or a signer it certified.",
+)  # fmt: skip
+def verify_report_command(report_path: Path, framework_path: Path | None, trust_path: Path | None) -> None:
+    """Check a report PDF on its own: its attachments, its report id, its figures and its signature.
+
+    Exit 0 when every check holds, 1 naming each problem, 2 when the PDF or a file cannot be read."""
+    from reports.report_check import UnreadableReport, verify_report
+
+    trust = _trust(trust_path)
+    try:
+        outcome = verify_report(report_path, framework_path, trust)
+    except UnreadableReport as exc:
+        click.echo(f"{report_path}: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    for line in outcome.checked:
+        click.echo(f"{report_path}: ok  {line}")
+    for problem in outcome.problems:
+        click.echo(f"{report_path}: {problem}", err=True)
+    if outcome.problems:
+        sys.exit(1)
+
+
+def _trust(trust_path: Path | None):
+    """The certificates of --trust, or exit 2."""
+    if trust_path is None:
+        return None
+    from reports.signing import SigningError, load_trust
+
+    try:
+        return load_trust(trust_path)
+    except SigningError as exc:
+        click.echo(f"--trust: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
 
 
 @click.command(name="verify-bundle")
 @click.argument("bundle", type=click.Path(path_type=Path))
-def verify_bundle_command(bundle: Path) -> None:
-    """Recompute every hash of a bundle; name each missing, extra or altered file (exit 2 if any)."""
-    from reports.bundle import verify_bundle
+@click.option(
+    "--trust", "trust_path", type=click.Path(path_type=Path, dir_okay=False), metavar="CERT.pem",
+    help="Require a signature by this certificate or a signer it certified.",
+)  # fmt: skip
+def verify_bundle_command(bundle: Path, trust_path: Path | None) -> None:
+    """Recompute every hash of a bundle and check its signature; name each missing, extra or altered
+    file and a signature that does not verify (exit 2 if any)."""
+    from reports.bundle_check import check_bundle
 
-    problems = verify_bundle(bundle)
+    problems, signature = check_bundle(bundle, _trust(trust_path))
     for problem in problems:
         click.echo(f"{bundle}: {problem}", err=True)
     if problems:
         sys.exit(EXIT_INVALID)
     click.echo(f"{bundle}: every file matches its manifest")
+    for line in signature.lines("manifest signature") if signature else ():
+        click.echo(f"{bundle}: {line}")
 
 
 def _load_framework(framework_path: Path, target_level: int | None):
@@ -282,7 +523,7 @@ def _load_framework(framework_path: Path, target_level: int | None):
     return framework
 
 
-def _load_report(framework_path, answers_path, as_of, target_level, prepared_by):
+def _load_report(framework_path, answers_path, as_of, target_level, prepared_by, facts):
     """The report of the files, or exit 2 naming the problems of either file or of the options."""
     from reports.sources import report_from_files
 
@@ -290,10 +531,12 @@ def _load_report(framework_path, answers_path, as_of, target_level, prepared_by)
     try:
         return report_from_files(
             framework_path, answers_path, prepared_by=prepared_by, as_of=as_of, target_level=target_level,
-            framework=framework,
+            framework=framework, **facts,
         )  # fmt: skip
     except InvalidFile as exc:
         fail(exc.problems)
+    except ValueError as exc:  # a period that starts after the as-of date
+        raise click.BadParameter(str(exc), param_hint="'--period-start'") from None
 
 
 def _write_atomically(output: Path, data: bytes) -> None:
@@ -328,7 +571,10 @@ def schema_command(output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
-FILE_COMMANDS = (validate, score_command, report_command, bundle_command, verify_bundle_command, schema_command)
+FILE_COMMANDS = (
+    validate, score_command, report_command, bundle_command, verify_bundle_command, verify_report_command,
+    schema_command,
+)  # fmt: skip
 
 
 @click.group(help="Maturity assessment and governance tracking: validate frameworks, score answers, render reports.")

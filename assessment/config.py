@@ -49,6 +49,17 @@ class Defaults:
     # The dashboard: an assessment older than this is stale; evidence expiring within this is listed.
     STALE_AFTER_DAYS = 180
     EXPIRING_WITHIN_DAYS = 30
+    # Signing reports and bundles (reports/signing.py): the key and certificate files (PEM or DER; the
+    # certificate file may hold the chain after the signer's), the key's password when it is encrypted,
+    # and an RFC 3161 timestamp server. Without a key and certificate, reports are unsigned.
+    SIGNING_KEY: str | None = None
+    SIGNING_CERT: str | None = None
+    SIGNING_KEY_PASSWORD: str | None = None
+    TIMESTAMP_URL: str | None = None
+    # What reports print on the cover (and, for the marking, on every page): the organisation
+    # assessed (none when unset) and the confidentiality marking.
+    ORGANISATION: str | None = None
+    CONFIDENTIALITY = "Confidential"
     # Argon2id cost; None keeps the library's recommended profile.
     PASSWORD_TIME_COST: int | None = None
     PASSWORD_MEMORY_KIB: int | None = None

@@ -40,6 +40,7 @@ class StartAssessmentForm(FlaskForm):
     framework_version = SelectField("Framework", coerce=int)
     target_level = IntegerField("Target level", validators=[Optional()])
     as_of = DateField("As of", validators=[Optional()])
+    period_start = DateField("Period start", validators=[Optional()])
 
 
 class EvidenceForm(FlaskForm):

@@ -27,9 +27,11 @@ from .extensions import Base
 SCOPE_KINDS = ("team", "system", "service")
 ASSESSMENT_STATUSES = ("draft", "submitted", "returned", "approved")
 EDITABLE_STATUSES = ("draft", "returned")
+DEFAULT_PERIOD_DAYS = 90  # an assessment period without a start is the 90 days up to as-of
 ROLES = ("admin", "lead", "member", "auditor")
 VERDICTS = ("verified", "finding")
 SEVERITIES = ("major", "minor", "observation")
+EVIDENCE_SOURCES = ("upload", "link", "import")
 PDCA_STATUSES = ("plan", "do", "check", "act", "done", "dropped")
 # The largest id every database's integer key holds (PostgreSQL's INTEGER is 32 bits, SQLite's 64):
 # URLs and forms naming a larger one get a 404 before the database is asked (it would fail on it).
@@ -158,6 +160,7 @@ class Assessment(Base):
     framework_version_id: Mapped[int] = mapped_column(ForeignKey("framework_version.id"), index=True)
     target_level: Mapped[int | None] = mapped_column(Integer)
     as_of: Mapped[dt.date] = mapped_column(Date)
+    period_start: Mapped[dt.date | None] = mapped_column(Date)  # None: the 90 days up to as_of
     status: Mapped[str] = mapped_column(String(20), default="draft")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -175,6 +178,12 @@ class Assessment(Base):
     def editable(self) -> bool:
         """Whether answers and evidence may change: a submitted or approved assessment is frozen."""
         return self.status in EDITABLE_STATUSES
+
+    @property
+    def period_from(self) -> dt.date:
+        """The first day of the assessment period: its own start, or DEFAULT_PERIOD_DAYS before as-of
+        (the same default as the report's, reports/model.py)."""
+        return self.period_start or self.as_of - dt.timedelta(days=DEFAULT_PERIOD_DAYS)
 
 
 class AssessmentShare(Base):
@@ -248,6 +257,7 @@ class Evidence(Base):
     expires: Mapped[dt.date | None] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source: Mapped[str | None] = mapped_column(String(20))  # one of EVIDENCE_SOURCES: how it came in
 
     @property
     def is_file(self) -> bool:

@@ -4,12 +4,16 @@ an auditor can check, offline and years later, that nothing was changed since th
 Layout of a bundle:
 
     manifest.json                 report facts, the PDF's SHA-256 and size, one entry per evidence item
+    manifest.json.p7s             a detached CMS signature over manifest.json, when a signing key is given
     manifest.csv                  the evidence entries again, for a spreadsheet (same facts as the JSON)
     report.pdf                    the rendered report
     evidence/E-001-<file name>    each evidence file, under its evidence number
 
 Evidence files are copied in chunks, never read whole, and their bytes are hashed on the way in:
 a file whose SHA-256 is not the report's (the store was tampered with) is refused.
+
+A signed bundle's manifest.json names its signer (subject and certificate SHA-256) and is signed
+whole: the manifest holds every other file's hash, so the signature covers the bundle.
 """
 
 from __future__ import annotations
@@ -29,14 +33,16 @@ from .bundle_check import (
     CHUNK,
     MANIFEST_CSV,
     MANIFEST_JSON,
+    MANIFEST_SIGNATURE,
     REPORT_PDF,
     manifest_csv_records,
     verify_bundle,
 )
 from .exports import to_csv
 from .model import EvidenceEntry, Report
+from .signing import SigningConfig
 
-__all__ = ["bundle_file_name", "safe_file_name", "verify_bundle", "write_bundle"]
+__all__ = ["bundle_file_name", "report_file_name", "safe_file_name", "verify_bundle", "write_bundle"]
 
 MAX_NAME = 150
 _WINDOWS_RESERVED = re.compile(r'[<>:"|?*]')
@@ -55,6 +61,15 @@ def safe_file_name(name: str | None) -> str:
         else:
             name = name[:MAX_NAME]
     return name or "file"
+
+
+def report_file_name(scope: str | None, framework_id: str, as_of, report_id: str | None, suffix: str) -> str:
+    """A report's file name from its scope, framework, as-of date and id, made safe:
+    `Payments-platform-devops-delivery-2026-11-21-RPT-1A2B-3C4D-5E6F.pdf` (`suffix` with its dot)."""
+    parts = [scope or "", framework_id, str(as_of), report_id or ""]
+    stem = "-".join("-".join(part.split()) for part in parts if part and part.strip())
+    stem = re.sub(r"[/\\]", "-", stem)
+    return safe_file_name(stem[: MAX_NAME - len(suffix)] + suffix)
 
 
 def bundle_file_name(entry: EvidenceEntry) -> str | None:
@@ -163,9 +178,22 @@ def _copy(archive: zipfile.ZipFile, entry: EvidenceEntry, name: str, source: Pat
         raise ValueError(f"evidence {entry.number}: {source} changed while it was being bundled; refusing it")
 
 
-def _write(report: Report, pdf: bytes, out: BinaryIO) -> None:
+def _write(report: Report, pdf: bytes, out: BinaryIO, signing: SigningConfig | None) -> None:
     files = _files(report)
     data = _manifest(report, pdf, {entry.number: size for entry, _, _, size in files})
+    signature = None
+    if signing is not None:
+        from .signing import cert_sha256, load_signer, sign_data, subject_of
+
+        signer = load_signer(signing)
+        data["signature"] = {
+            "file": MANIFEST_SIGNATURE,
+            "signer": subject_of(signer),
+            "certificate_sha256": cert_sha256(signer),
+        }
+    manifest = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if signing is not None:
+        signature = sign_data(manifest, signing)
     stamp = report.meta.generated_at
     date_time = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -175,27 +203,30 @@ def _write(report: Report, pdf: bytes, out: BinaryIO) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, content)
 
-        put(MANIFEST_JSON, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        put(MANIFEST_JSON, manifest)
+        if signature is not None:
+            put(MANIFEST_SIGNATURE, signature)
         put(MANIFEST_CSV, to_csv(*manifest_csv_records(data["evidence"])).encode("utf-8"))
         put(REPORT_PDF, pdf)
         for entry, name, source, _ in files:
             _copy(archive, entry, name, source, date_time)
 
 
-def write_bundle(report: Report, pdf: bytes, out: BinaryIO | Path) -> None:
-    """Write the audit bundle of `report` (with `pdf` as report.pdf) to a binary stream or a file.
+def write_bundle(report: Report, pdf: bytes, out: BinaryIO | Path, signing: SigningConfig | None = None) -> None:
+    """Write the audit bundle of `report` (with `pdf` as report.pdf) to a binary stream or a file,
+    its manifest signed (manifest.json.p7s) when `signing` is given.
 
     A file is written whole or not at all: a bundle that fails (a missing or altered evidence file)
     leaves nothing behind. A stream is checked before anything is written to it.
     """
     if not isinstance(out, Path):
-        _write(report, pdf, out)
+        _write(report, pdf, out, signing)
         return
     fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     try:
         follow_umask(fd)
         with os.fdopen(fd, "wb") as f:
-            _write(report, pdf, f)
+            _write(report, pdf, f, signing)
         os.replace(temp, out)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -22,9 +22,12 @@ from typing import Any
 from assessment.domain.zipnames import member_name
 
 from .exports import CSV_BOM, to_csv
+from .signing import Verdict, verify_data
 
 BUNDLE_FORMAT = "assessment-report-bundle/1"
 MANIFEST_JSON, MANIFEST_CSV, REPORT_PDF = "manifest.json", "manifest.csv", "report.pdf"
+MANIFEST_SIGNATURE = "manifest.json.p7s"
+MAX_SIGNATURE = 1024**2
 CSV_COLUMNS = ("number", "title", "requirement_ids", "kind", "file", "file_name", "sha256", "size", "url",
                "effective", "expires", "current")  # fmt: skip
 MAX_MEMBER = 2 * 1024**3  # no member that unpacks to more than this is read...
@@ -48,17 +51,26 @@ def verify_bundle(path: Path) -> list[str]:
     """Every problem of the bundle at `path`, one readable line each; an empty list means it is intact.
 
     Nothing is extracted: members are hashed through zipfile streams, and a hostile member (a name
-    that leaves the folder, or a size past the limits) is reported, never read.
+    that leaves the folder, or a size past the limits) is reported, never read. A signed bundle whose
+    signature does not verify (say, its manifest was rewritten to match a changed file) is a problem.
     """
+    return check_bundle(path)[0]
+
+
+def check_bundle(path: Path, trust: list | None = None) -> tuple[list[str], Verdict | None]:
+    """(problems, signature): verify_bundle's problems, and what the manifest's signature check found
+    (None when the manifest could not be read). With `trust` (certificates), the bundle must be signed
+    by a signer they vouch for."""
     path = Path(path)
     try:
         archive = zipfile.ZipFile(path)
     except FileNotFoundError:
-        return [f"not found: {path}"]
+        return [f"not found: {path}"], None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
-        return [f"not a valid zip file: {path.name}: {error}"]
+        return [f"not a valid zip file: {path.name}: {error}"], None
     with archive:
-        return _Verifier(archive).run()
+        verifier = _Verifier(archive, trust)
+        return verifier.run(), verifier.signature
 
 
 def _unsafe_reason(name: str) -> str | None:
@@ -91,6 +103,14 @@ def _manifest_problems(data: Any) -> list[str]:
     pdf = data.get("report_pdf")
     if not isinstance(pdf, dict) or pdf.get("file") != REPORT_PDF or bad_hash(pdf):
         problems.append(f"manifest.json: report_pdf must give file {REPORT_PDF!r}, its sha256 and size")
+    signature = data.get("signature")
+    if signature is not None and not (
+        isinstance(signature, dict)
+        and signature.get("file") == MANIFEST_SIGNATURE
+        and isinstance(signature.get("signer"), str)
+        and isinstance(signature.get("certificate_sha256"), str)
+    ):
+        problems.append(f"manifest.json: signature must give file {MANIFEST_SIGNATURE!r}, signer, certificate_sha256")
     trail = data.get("audit_trail")
     if trail is not None and not (
         isinstance(trail, dict)
@@ -116,8 +136,10 @@ def _manifest_problems(data: Any) -> list[str]:
 class _Verifier:
     """One pass over one open bundle."""
 
-    def __init__(self, archive: zipfile.ZipFile) -> None:
+    def __init__(self, archive: zipfile.ZipFile, trust: list | None = None) -> None:
         self.archive = archive
+        self.trust = trust
+        self.signature: Verdict | None = None
         self.problems: list[str] = []
         self.members: dict[str, zipfile.ZipInfo] = {}
         self.unreadable: set[str] = set()
@@ -142,12 +164,15 @@ class _Verifier:
             elif info.file_size > MAX_MEMBER:
                 self.problems.append(f"too large: {name}: {info.file_size:,} bytes unpacked (limit {MAX_MEMBER:,})")
                 self.unreadable.add(name)
-        data = self._manifest()
+        raw, data = self._manifest()
         if data is None:
             return self.problems
-        expected = {MANIFEST_JSON, MANIFEST_CSV, REPORT_PDF}
-        self._check_csv(data["evidence"])
         pdf = data["report_pdf"]
+        expected = {MANIFEST_JSON, MANIFEST_CSV, REPORT_PDF}
+        if MANIFEST_SIGNATURE in self.members:
+            expected.add(MANIFEST_SIGNATURE)
+        self._check_signature(raw, data)
+        self._check_csv(data["evidence"])
         self._check_file(REPORT_PDF, pdf["sha256"], pdf["size"])
         for entry in data["evidence"]:
             if entry.get("file") is not None:
@@ -188,18 +213,45 @@ class _Verifier:
             return False
         return True
 
-    def _manifest(self) -> dict | None:
+    def _manifest(self) -> tuple[bytes | None, dict | None]:
         raw = self._read(MANIFEST_JSON)
         if raw is None:
-            return None
+            return None, None
         try:
             data = json.loads(raw.decode("utf-8"))
         except (ValueError, RecursionError) as error:
             self.problems.append(f"manifest.json is not valid JSON: {error}")
-            return None
+            return raw, None
         shape = _manifest_problems(data)
         self.problems += shape
-        return None if shape else data
+        return raw, None if shape else data
+
+    def _check_signature(self, manifest: bytes, data: dict) -> None:
+        """The detached signature over manifest.json: present when the manifest names a signer, and valid."""
+        named = data.get("signature")
+        if MANIFEST_SIGNATURE not in self.members:
+            self.signature = Verdict(signed=False)
+            if named is not None:
+                self.problems.append(
+                    f"missing: {MANIFEST_SIGNATURE}: manifest.json says it was signed by {named['signer']}"
+                )
+            elif self.trust:
+                self.problems.append("signature: the bundle is unsigned, but --trust requires a signature")
+            return
+        signature = self._read(MANIFEST_SIGNATURE, MAX_SIGNATURE)
+        if signature is None:
+            return
+        verdict = verify_data(manifest, signature, self.trust)
+        self.signature = verdict
+        if not verdict.ok:
+            self.problems += [f"{MANIFEST_SIGNATURE}: {line}" for line in verdict.lines("signature")]
+        elif named is None:
+            self.problems.append(f"{MANIFEST_SIGNATURE}: manifest.json does not name the signer {verdict.signer}")
+        elif named["signer"] != verdict.signer:
+            self.problems.append(
+                f"{MANIFEST_SIGNATURE}: manifest.json names the signer {named['signer']}, "
+                f"the signature is by {verdict.signer}"
+            )
 
     def _check_csv(self, entries: list[dict]) -> None:
         raw = self._read(MANIFEST_CSV)

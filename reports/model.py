@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.metadata
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,29 @@ class EvidenceEntry:
     current: bool
     requirement_ids: tuple[str, ...]
     source: Path | None = None  # where the file's bytes are, for bundles
+    provenance: Provenance | None = None  # who attached it, when and how; None for answers files
+
+    @property
+    def origin(self) -> str:
+        """How the item came in: upload, link or import (from the database), else the answers file or a link."""
+        if self.provenance is not None and self.provenance.source:
+            return self.provenance.source
+        return "link" if self.url else "answers file"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where an evidence item came from: who attached it (full name), when (UTC), how, and its media type."""
+
+    attached_by: str | None
+    attached_at: dt.datetime | None
+    source: str | None  # upload, link or import
+    media_type: str | None = None
+
+    @property
+    def attached_at_text(self) -> str:
+        """When it was attached, as printed ('2026-11-20 10:00 UTC'), or a dash."""
+        return "—" if self.attached_at is None else utc_text(self.attached_at) + " UTC"
 
 
 @dataclass(frozen=True)
@@ -95,9 +119,44 @@ class BacklogEntry:
     priority_reasons: str | None = None  # why it ranks where it does ("blocks level 3; weight 2")
 
 
+NOT_STATED = "not stated"  # the preparer of a file report when --prepared-by is not given
+DEFAULT_CONFIDENTIALITY = "Confidential"
+DEFAULT_PERIOD_DAYS = 90  # an assessment period without a start date ends at as-of and is this long
+DRAFT_STATUSES = ("draft", "returned")
+ASSESSMENT_STATUSES = ("draft", "submitted", "returned", "approved")  # as in the application
+
+
+def product_version() -> str:
+    """The version of this product, as installed (printed on the cover)."""
+    try:
+        return importlib.metadata.version("assessment")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """One person of the sign-off: full name as printed, role in the application, and when (UTC)."""
+
+    name: str
+    role: str | None = None  # "Program lead", "Auditor"; None when not known (a file report, a removed user)
+    at: dt.datetime | None = None
+
+    @property
+    def at_text(self) -> str:
+        """When, as printed in the sign-off block."""
+        return "—" if self.at is None else utc_text(self.at) + " UTC"
+
+
 @dataclass(frozen=True)
 class ReportMeta:
-    """Facts about the assessment that the answers alone do not hold."""
+    """Facts about the assessment that the answers alone do not hold.
+
+    `prepared_by` is the preparer's printed name (the PDF's Author): the person who submitted the
+    assessment, or who a file report says prepared it. `preparer`, `reviewers` and `approver` are
+    the sign-off, each with a role and a time. `period_start` is None when the assessment names no
+    start: the period is then the DEFAULT_PERIOD_DAYS days up to the as-of date (Report.period_start).
+    """
 
     scope: str | None
     status: str = "draft"
@@ -109,6 +168,74 @@ class ReportMeta:
     approved_by: str | None = None
     approved_at: dt.datetime | None = None
     review_comment: str | None = None  # the reviewer's comment when the assessment was returned
+    preparer: Signatory | None = None
+    reviewers: tuple[Signatory, ...] = ()  # every auditor who recorded a verification or finding
+    approver: Signatory | None = None
+    scope_description: str | None = None
+    organisation: str | None = None
+    period_start: dt.date | None = None
+    confidentiality: str = DEFAULT_CONFIDENTIALITY
+    framework_sha256: str | None = None  # of the framework file the report was scored on
+    product_version: str = field(default_factory=product_version)
+
+    @property
+    def signoff_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """The sign-off block's rows: (what, name, role, when UTC, note), the preparer first, one row per
+        reviewer, the approver last; a row for each that is missing, saying so."""
+        preparer = self.preparer or (
+            Signatory(self.submitted_by, None, self.submitted_at) if self.submitted_by else None
+        )
+        approver = self.approver or (Signatory(self.approved_by, None, self.approved_at) if self.approved_by else None)
+        dash = "—" if self.in_application else ""  # a file report leaves blank lines to sign on
+        rows = []
+        if preparer is not None:
+            note = "Submitted in the application" if preparer.at else ""
+            rows.append(
+                ("Prepared by", preparer.name, preparer.role or dash, preparer.at_text if preparer.at else dash, note)
+            )
+        else:
+            rows.append(("Prepared by", self.prepared_by or NOT_STATED, dash, dash, ""))
+        for p in self.reviewers:
+            rows.append(("Reviewed by", p.name, p.role or "—", p.at_text, "Reviewed in the application"))
+        if not self.reviewers:
+            rows.append(("Reviewed by", "no review recorded" if self.in_application else "", dash, dash, ""))
+        if approver is not None:
+            rows.append(
+                ("Approved by", approver.name, approver.role or "—", approver.at_text, "Approved in the application")
+            )
+        else:
+            rows.append(("Approved by", "not approved" if self.in_application else "", dash, dash, ""))
+        return rows
+
+    @property
+    def in_application(self) -> bool:
+        """Whether the report is of an assessment in the application (not of an answers file)."""
+        return self.status in ASSESSMENT_STATUSES
+
+    @property
+    def is_draft(self) -> bool:
+        """Whether the assessment is a draft (or returned for changes): every page is marked DRAFT."""
+        return self.status in DRAFT_STATUSES
+
+    @property
+    def draft_mark(self) -> str | None:
+        """The mark every page of a draft carries, or None."""
+        if self.status == "returned":
+            return "DRAFT (returned)"
+        return "DRAFT" if self.status == "draft" else None
+
+    @property
+    def status_text(self) -> str:
+        """The status as the cover states it: a draft (or returned), submitted but not yet approved, or approved."""
+        if self.status == "submitted":
+            return "submitted, not yet approved"
+        if self.status == "approved":
+            return "approved"  # by whom and when: approval_text, printed beneath
+        if self.status == "returned":
+            return "returned for changes (a draft, not approved)"
+        if self.status == "draft":
+            return "draft (not submitted, not approved)"
+        return self.status
 
     @property
     def submission_text(self) -> str | None:
@@ -163,6 +290,27 @@ class Report:
     trend_svg: str | None = None  # the scope's trend chart, the same SVG as the web trend page
     trend_caption: str | None = None
     trail_anchor: Anchor | None = None  # the whole trail's count and head when built; not part of the id
+    signed_by: str | None = None  # the signer's certificate subject when the PDF is signed; not part of the id
+
+    @property
+    def signed(self) -> bool:
+        """Whether the PDF of this report is signed (reports/signing.py)."""
+        return self.signed_by is not None
+
+    @property
+    def signing_text(self) -> str:
+        """What the report says about its signature: 'Signed by CN=...' or 'Unsigned'."""
+        return f"Signed by {self.signed_by}" if self.signed_by else "Unsigned"
+
+    @property
+    def period_start(self) -> dt.date:
+        """The first day of the assessment period: the assessment's own, or DEFAULT_PERIOD_DAYS before as-of."""
+        return self.meta.period_start or self.card.as_of - dt.timedelta(days=DEFAULT_PERIOD_DAYS)
+
+    @property
+    def period_text(self) -> str:
+        """'2026-08-23 to 2026-11-21': the assessment period, ending at the as-of date."""
+        return f"{self.period_start.isoformat()} to {self.card.as_of.isoformat()}"
 
     @property
     def version_label(self) -> str:
@@ -232,6 +380,7 @@ def build_report(
     trend_svg: str | None = None,
     trend_caption: str | None = None,
     trail_anchor: Anchor | None = None,
+    provenance: dict[tuple, Provenance] | None = None,
 ) -> Report:
     """Score the answers and lay out everything a report shows.
 
@@ -240,9 +389,16 @@ def build_report(
     order; `trail` is the assessment's audit trail, oldest first. `comparison` compares the
     previous cycle with these answers (its `after` must score them), and `trend_svg` is the
     scope's trend chart with its caption. `trail_anchor` is the application's whole audit trail
-    (count and head) as it stood when the report was built.
+    (count and head) as it stood when the report was built. `provenance` maps an evidence item's
+    evidence_key to who attached it, when and how. A period that starts after the as-of date is a
+    ValueError.
     """
     card = score(framework, answers, as_of=as_of, target_level=target_level, scope=meta.scope)
+    if meta.period_start is not None and meta.period_start > card.as_of:
+        raise ValueError(
+            f"the assessment period starts on {meta.period_start.isoformat()}, after its as-of date "
+            f"{card.as_of.isoformat()}; give a start on or before the as-of date"
+        )
     if comparison is not None:
         after = comparison.comparison.after
         if (after.framework.id, after.framework.version, after.as_of) != (framework.id, framework.version, card.as_of):
@@ -268,7 +424,7 @@ def build_report(
             answer = by_id.get(result.id)
             refs = []
             for item in answer.evidence if answer else ():
-                key = _evidence_key(item)
+                key = evidence_key(item)
                 if key not in numbers:
                     numbers[key] = f"E-{len(numbers) + 1:03d}"
                     entries.append({"item": item, "number": numbers[key], "requirements": []})
@@ -300,6 +456,7 @@ def build_report(
             current=e["item"].is_current(card.as_of),
             requirement_ids=tuple(e["requirements"]),
             source=(evidence_files or {}).get(e["item"].sha256 or ""),
+            provenance=(provenance or {}).get(evidence_key(e["item"])),
         )
         for e in entries
     )
@@ -332,7 +489,8 @@ def build_report(
     )
 
 
-def _evidence_key(item: Evidence) -> tuple:
+def evidence_key(item: Evidence) -> tuple:
+    """What makes two evidence items one entry of the index (and one number)."""
     return (item.title, item.url, item.sha256, item.file if item.sha256 is None else None, item.effective, item.expires)
 
 
@@ -348,18 +506,42 @@ def _report_id(
 ) -> str:
     """A stable id of the report's content: the same assessment, unchanged, gets the same id.
 
-    Review facts, findings, the comparison and the trend join the hashed content only when there
-    are some, so reports that have none (files, the command line, a first cycle) keep the ids they
-    had before those sections existed. The comparison is hashed by the previous cycle's scorecard:
-    with this report's own, already hashed, it decides every figure the section shows.
+    Review facts, findings, the comparison, the trend, the cover's facts (scope description,
+    organisation, an explicit period start, a confidentiality other than the default), the sign-off
+    and the evidence's provenance join the hashed content only when there are some, so reports that
+    have none (files, the command line, a first cycle) keep the ids they had before those sections
+    existed; a preparer "not stated" hashes as the empty one it replaced. The product version and
+    the generation time are left out: they change without the content changing. The comparison is
+    hashed by the previous cycle's scorecard: with this report's own, already hashed, it decides
+    every figure the section shows.
     """
     content = {
         "score": scorecard_to_dict(card),
         "notes": [r.answer.note if r.answer else None for r in card.requirements],
         "evidence": [(e.number, e.title, e.url, e.sha256, str(e.effective), str(e.expires)) for e in evidence],
         "backlog": [(b.requirement_id, b.owner, str(b.due_date), b.status) for b in backlog],
-        "meta": [meta.scope, meta.status, meta.prepared_by, meta.framework_label],
+        "meta": [
+            meta.scope,
+            meta.status,
+            None if meta.prepared_by == NOT_STATED else meta.prepared_by,
+            meta.framework_label,
+        ],
     }
+    # the period hashes as printed: a start equal to the default one is the default
+    start = meta.period_start
+    if start == card.as_of - dt.timedelta(days=DEFAULT_PERIOD_DAYS):
+        start = None
+    facts = [meta.scope_description, meta.organisation, None if start is None else str(start), meta.confidentiality]
+    if facts != [None, None, None, DEFAULT_CONFIDENTIALITY]:
+        content["facts"] = facts
+    people = [meta.preparer, *meta.reviewers, meta.approver]
+    if any(p is not None for p in people):
+        content["signoff"] = [None if p is None else (p.name, p.role, str(p.at)) for p in people]
+    provenance = [e.provenance for e in evidence]
+    if any(p is not None for p in provenance):
+        content["provenance"] = [
+            None if p is None else (p.attached_by, str(p.attached_at), p.source, p.media_type) for p in provenance
+        ]
     stamps = [None if t is None else utc_text(t, seconds=True) for t in (meta.submitted_at, meta.approved_at)]
     review = [meta.submitted_by, stamps[0], meta.approved_by, stamps[1], meta.review_comment]
     if any(fact is not None for fact in review):

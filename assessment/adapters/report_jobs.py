@@ -1,13 +1,19 @@
 """Running report jobs: a request queues a job (services/reports.py), and one rendering thread per process
 turns it into a PDF or an evidence bundle in the report store, recording its progress on the job.
 
+A report id names one file: a bundle packs the stored PDF of the same state when there is one, and
+otherwise keeps the PDF it renders as that state's PDF job, so the PDF downloaded and the PDF in the
+bundle are the same bytes (signed ones too: a signature's time would otherwise make them differ).
+
 The runner is the one part of the reports that works outside a request, so it is given the application
 (for its own application context and database session) and the report store explicitly.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,10 +22,11 @@ from flask import Flask
 from reports import pool
 from reports.model import Report
 
+from ..domain.trail import Anchor
 from ..extensions import db
 from ..models import ReportJob, utcnow
 from ..services.assessments import get_assessment
-from ..services.reports import ReportStore, report_for
+from ..services.reports import ReportStore, finished_pdf, record_pdf, report_for
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -58,16 +65,18 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
         job.status = "running"
         _progress(job, 5, "Reading the assessment")
         try:
-            from reports.render import render_pdf
-
-            pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
-
-            report = report_for(get_assessment(job.assessment_id), job.requested_by, store.evidence)
-            _progress(job, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF")
-            pdf = render_pdf(report)
+            assessment = get_assessment(job.assessment_id)
+            report, pdf = _stored_pdf(assessment, store) if job.kind == "bundle" else (None, None)
+            if report is None:
+                pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
+                report = report_for(assessment, store.evidence, **store.facts())
+                _progress(job, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF")
+                report, pdf = _render(report, store)
+                if job.kind == "bundle":
+                    record_pdf(assessment, job.requested_by, report.id, pdf, store)
             if job.kind == "bundle":
                 _progress(job, 80, "Packing the evidence bundle")
-                data = _bundle_bytes(report, pdf)
+                data = _bundle_bytes(report, pdf, store)
                 name = f"{job.id}-{report.id}.zip"
             else:
                 data, name = pdf, f"{job.id}-{report.id}.pdf"
@@ -95,9 +104,40 @@ def _failure_message(exc: Exception) -> str:
     return "The report could not be rendered because of an unexpected error; it has been logged."
 
 
-def _bundle_bytes(report: Report, pdf: bytes) -> bytes:
+def _render(report: Report, store: ReportStore) -> tuple[Report, bytes]:
+    """The report's PDF with its attachments, signed when the instance has a signing key."""
+    from reports.signing import render_report
+
+    return render_report(report, store.signing)
+
+
+def _stored_pdf(assessment, store: ReportStore) -> tuple[Report | None, bytes | None]:
+    """The report and PDF bytes of the finished PDF job of the assessment's state, or (None, None).
+
+    The report is built again as that job built it (with the trail's anchor the PDF carries), so the
+    bundle's manifest names the PDF's report id and anchor; a PDF whose id is not the one built again
+    (it was rendered before a change) is not reused."""
+    from reports.attachments import AUDIT_TRAIL, UnreadableAttachments, read_attachments
+
+    pdf_job = finished_pdf(assessment, store)
+    if pdf_job is None:
+        return None, None
+    report = report_for(assessment, store.evidence, **store.facts())
+    if report.id != pdf_job.report_id:
+        return None, None
+    pdf = store.path_of(pdf_job).read_bytes()
+    try:
+        trail = json.loads(read_attachments(pdf).get(AUDIT_TRAIL, b"null"))
+    except (UnreadableAttachments, ValueError):
+        return None, None
+    chain = trail.get("chain") if isinstance(trail, dict) else None
+    anchor = None if chain is None else Anchor(seq=chain["seq"], head=chain["head"], count=chain["count"])
+    return dataclasses.replace(report, trail_anchor=anchor), pdf
+
+
+def _bundle_bytes(report: Report, pdf: bytes, store: ReportStore) -> bytes:
     from reports.bundle import write_bundle
 
     buffer = io.BytesIO()
-    write_bundle(report, pdf, buffer)
+    write_bundle(report, pdf, buffer, store.signing)
     return buffer.getvalue()

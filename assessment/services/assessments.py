@@ -92,9 +92,15 @@ def get_assessment(assessment_id: int) -> Assessment:
 
 
 def start_assessment(
-    scope: Scope, version: FrameworkVersion, target_level: int | None, as_of: dt.date | None
+    scope: Scope,
+    version: FrameworkVersion,
+    target_level: int | None,
+    as_of: dt.date | None,
+    period_start: dt.date | None = None,
 ) -> Assessment:
-    """Start a draft assessment of `scope` pinned to a framework version."""
+    """Start a draft assessment of `scope` pinned to a framework version; its period starts on
+    `period_start` (None: the 90 days up to its as-of date)."""
+    _check_period(period_start, as_of or dt.date.today())
     framework = framework_of(version)
     if framework.is_maturity:
         target_level = framework.top_level if target_level is None else target_level
@@ -104,7 +110,11 @@ def start_assessment(
     elif target_level is not None:
         raise InvalidInput(f"{framework.title} is a compliance framework: it has no target level.")
     assessment = Assessment(
-        scope=scope, framework_version=version, target_level=target_level, as_of=as_of or dt.date.today()
+        scope=scope,
+        framework_version=version,
+        target_level=target_level,
+        as_of=as_of or dt.date.today(),
+        period_start=period_start,
     )
     db.session.add(assessment)
     db.session.flush()
@@ -120,6 +130,35 @@ def start_assessment(
         ),
     )
     return assessment
+
+
+def _check_period(period_start: dt.date | None, as_of: dt.date) -> None:
+    if period_start is not None and period_start > as_of:
+        raise InvalidInput(
+            f"Period start: {period_start.isoformat()} is after the as-of date {as_of.isoformat()}; the assessment "
+            "period ends at the as-of date, so give a start on or before it (or leave it empty for the 90 days "
+            "up to it)."
+        )
+
+
+def set_period_start(assessment: Assessment, period_start: dt.date | None) -> None:
+    """Change the first day of the assessment period (None: the 90 days up to the as-of date), while the
+    assessment is a draft or returned; the trail records the change."""
+    _check_period(period_start, assessment.as_of)
+    if period_start == assessment.period_start:
+        return
+    lock_for_change(assessment)
+    before = None if assessment.period_start is None else assessment.period_start.isoformat()
+    assessment.period_start = period_start
+    after = None if period_start is None else period_start.isoformat()
+    audit.about(
+        assessment,
+        "assessment.period_changed",
+        "assessment",
+        assessment.id,
+        before={"period_start": before},
+        after={"period_start": after},
+    )
 
 
 LOCKED_MESSAGES = {
@@ -227,6 +266,8 @@ EVIDENCE_COLUMNS = (
     EvidenceRow.effective,
     EvidenceRow.expires,
     EvidenceRow.created_by,
+    EvidenceRow.created_at,
+    EvidenceRow.source,
 )
 
 

@@ -88,8 +88,10 @@ def add_file(
     effective: dt.date | None,
     expires: dt.date | None,
     user: str,
+    source: str = "upload",
 ) -> tuple[EvidenceRow, StoredFile]:
-    """Store an uploaded file as evidence of one requirement. The caller discards the file if it rolls back."""
+    """Store an uploaded file as evidence of one requirement (`source`: upload, or import from an answers
+    file). The caller discards the file if it rolls back."""
     _check(assessment, requirement_id, effective, expires)
     name = safe_filename(filename)
     title = _title(title, name)
@@ -106,6 +108,7 @@ def add_file(
         effective=effective,
         expires=expires,
         created_by=user,
+        source=source,
     )
     return _attach_new(assessment, requirement_id, row), stored
 
@@ -118,8 +121,9 @@ def add_link(
     effective: dt.date | None,
     expires: dt.date | None,
     user: str,
+    source: str = "link",
 ) -> EvidenceRow:
-    """Record a link as evidence of one requirement."""
+    """Record a link as evidence of one requirement (`source`: link, or import from an answers file)."""
     _check(assessment, requirement_id, effective, expires)
     url = check_url(url)
     row = EvidenceRow(
@@ -129,6 +133,7 @@ def add_link(
         effective=effective,
         expires=expires,
         created_by=user,
+        source=source,
     )
     return _attach_new(assessment, requirement_id, row)
 

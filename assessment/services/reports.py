@@ -13,15 +13,30 @@ compared with, and every cycle up to its as-of date in the trend chart.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from reports.model import CycleComparison, FindingEntry, Report, ReportMeta, build_report
+from reports.bundle import report_file_name
+from reports.model import (
+    DEFAULT_CONFIDENTIALITY,
+    CycleComparison,
+    FindingEntry,
+    Provenance,
+    Report,
+    ReportMeta,
+    Signatory,
+    build_report,
+    evidence_key,
+)
 from reports.review import trail_entry
+from reports.signing import SigningConfig
 
 from ..adapters.evidence_store import EvidenceStore
 from ..domain.compare import compare
@@ -35,10 +50,13 @@ from ..models import (
     FrameworkVersion,
     ReportJob,
     ReviewFinding,
+    User,
+    utcnow,
 )
 from ..readmodels import trends
 from . import audit, review
-from .assessments import domain_answers, load_state
+from .accounts import ROLE_LABELS
+from .assessments import domain_answers, load_state, to_domain_evidence
 from .backlog import as_entries, items_for
 from .errors import InvalidInput, NotFound
 
@@ -46,13 +64,34 @@ READ_ACTIONS = (".downloaded", ".exported")  # trail entries that record a read,
 
 
 class ReportStore:
-    """The folder where an instance's rendered reports are kept (instance/reports), and the evidence store
-    whose files reports list and bundles pack. create_app builds it once from the configuration; the views
-    pass it in (and the job runner on), so no service has to look for the application."""
+    """The folder where an instance's rendered reports are kept (instance/reports), the evidence store
+    whose files reports list and bundles pack, and the key that signs them, if any. create_app builds it
+    once from the configuration; the views pass it in (and the job runner on), so no service has to look
+    for the application."""
 
-    def __init__(self, folder: str | Path, evidence: EvidenceStore) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        evidence: EvidenceStore,
+        signing: SigningConfig | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self.evidence = evidence
+        self.signing = signing  # None: reports and bundles are unsigned
+        self._settings = settings if settings is not None else {}  # the application's configuration
+
+    def facts(self) -> dict[str, str | None]:
+        """What reports print from the instance's settings (ORGANISATION, CONFIDENTIALITY), as
+        report_for's keyword arguments; read when asked, so a report follows the settings of its time."""
+        return {
+            "organisation": self._settings.get("ORGANISATION"),
+            "confidentiality": self._settings.get("CONFIDENTIALITY"),
+        }
+
+    def settings(self) -> tuple[str | None, ...]:
+        """The same settings, as the part of a report's fingerprint they are."""
+        return tuple(self.facts().values())
 
     def path_of(self, job: ReportJob) -> Path:
         """Where the rendered file of a job is (or will be) kept."""
@@ -73,29 +112,71 @@ class ReportStore:
         return path
 
 
-def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceStore) -> Report:
+def report_for(
+    assessment: Assessment,
+    store: EvidenceStore,
+    *,
+    organisation: str | None = None,
+    confidentiality: str | None = None,
+) -> Report:
     """The report model of an assessment, from the database, with the comparison with the cycle it
-    was started from and the scope's trend up to its as-of date when there are such cycles."""
+    was started from and the scope's trend up to its as-of date when there are such cycles.
+
+    The sign-off names who submitted it (the preparer), every auditor who recorded a verification or
+    a finding (the reviewers) and who approved it, whoever asks for the report. `organisation` and
+    `confidentiality` are the instance's settings (ORGANISATION, CONFIDENTIALITY)."""
     state = load_state(assessment)
     answers = domain_answers(state.framework, state.rows, state.evidence)
     files = {
         item.sha256: store.path_for(item.sha256) for items in state.evidence.values() for item in items if item.sha256
     }
     backlog = as_entries(sorted(items_for(assessment), key=lambda i: (-i.priority, i.id)))
+    found = review.findings_of(assessment.id)
+    evidence_rows = [row for rows in state.evidence.values() for row in rows]
+    people = _people(
+        {assessment.submitted_by, assessment.approved_by, *(f.auditor for f in found)}
+        | {row.created_by for row in evidence_rows}
+    )
+    preparer = _signatory(people, assessment.submitted_by, assessment.submitted_at)
+    approver = _signatory(people, assessment.approved_by, assessment.approved_at)
+    last_review: dict[str, dt.datetime] = {}
+    for f in found:
+        last_review[f.auditor] = max(last_review.get(f.auditor, f.recorded_at), f.recorded_at)
     meta = ReportMeta(
         scope=assessment.scope.name,
         status=assessment.status,
-        prepared_by=prepared_by,
+        prepared_by=preparer.name if preparer else NOT_SUBMITTED,
         framework_label=assessment.framework_version.label,
-        submitted_by=assessment.submitted_by,
+        submitted_by=preparer.name if preparer else None,
         submitted_at=assessment.submitted_at,
-        approved_by=assessment.approved_by,
+        approved_by=approver.name if approver else None,
         approved_at=assessment.approved_at,
         review_comment=assessment.review_comment,
+        preparer=preparer,
+        reviewers=tuple(
+            _signatory(people, name, at) for name, at in sorted(last_review.items(), key=lambda item: item[1])
+        ),
+        approver=approver,
+        scope_description=assessment.scope.description or None,
+        organisation=str(organisation) if organisation else None,  # an environment value may have been typed
+        period_start=assessment.period_start,
+        confidentiality=str(confidentiality) if confidentiality else DEFAULT_CONFIDENTIALITY,
+        framework_sha256=assessment.framework_version.content_sha256,
     )
+    provenance: dict[tuple, Provenance] = {}
+    for row in evidence_rows:
+        by = people.get(row.created_by)
+        provenance.setdefault(
+            evidence_key(to_domain_evidence(row)),
+            Provenance(
+                by[0] if by else row.created_by,
+                row.created_at,
+                row.source or ("upload" if row.sha256 else "link"),
+                row.media_type,
+            ),
+        )
     findings = tuple(
-        FindingEntry(f.requirement_id, f.auditor, f.verdict, f.severity, f.comment, f.recorded_at)
-        for f in review.findings_of(assessment.id)
+        FindingEntry(f.requirement_id, f.auditor, f.verdict, f.severity, f.comment, f.recorded_at) for f in found
     )
     trail = tuple(
         trail_entry(e.seq, e.at, e.actor, e.action, e.object_type, e.object_id, e.before, e.after)
@@ -116,7 +197,28 @@ def report_for(assessment: Assessment, prepared_by: str | None, store: EvidenceS
         trend_svg=trend.svg if len(trend.assessments) >= 2 else None,
         trend_caption=_trend_caption(trend, state.framework.is_maturity),
         trail_anchor=audit.head(),
+        provenance=provenance,
     )
+
+
+NOT_SUBMITTED = "not yet submitted"  # the preparer of a draft's report: nobody has submitted it
+
+
+def _people(usernames: set[str | None]) -> dict[str, tuple[str, str]]:
+    """Full name and role label of each of these users who still has an account, in one query."""
+    names = {name for name in usernames if name}
+    if not names:
+        return {}
+    rows = db.session.execute(select(User.username, User.display_name, User.role).where(User.username.in_(names)))
+    return {row.username: (row.display_name or row.username, ROLE_LABELS.get(row.role, row.role)) for row in rows}
+
+
+def _signatory(people: dict[str, tuple[str, str]], username: str | None, at: dt.datetime | None) -> Signatory | None:
+    """One person of the sign-off: full name and role, or the user name alone when the account is gone."""
+    if not username:
+        return None
+    name, role = people.get(username, (username, None))
+    return Signatory(name, role, at)
 
 
 def _with_previous(assessment: Assessment, card: Scorecard) -> CycleComparison | None:
@@ -141,10 +243,11 @@ def _trend_caption(trend: trends.ScopeTrend, maturity: bool) -> str | None:
     )
 
 
-def fingerprint(assessment: Assessment, kind: str) -> str:
+def fingerprint(assessment: Assessment, kind: str, settings: tuple[str | None, ...] = ()) -> str:
     """What a rendered report depends on: the assessment's last change, its review, its backlog's
-    last change, the last entry of its trail that records a change rather than a read, and the
-    last change of the scope's cycles it compares with or draws in its trend."""
+    last change, the last entry of its trail that records a change rather than a read, the
+    last change of the scope's cycles it compares with or draws in its trend, and the instance's
+    settings the report prints (`settings`: organisation and confidentiality, see ReportStore)."""
     backlog = db.session.execute(
         select(func.count(BacklogItem.id), func.max(BacklogItem.updated_at)).where(
             BacklogItem.scope_id == assessment.scope_id,
@@ -195,6 +298,7 @@ def fingerprint(assessment: Assessment, kind: str) -> str:
             assessment.previous_id,
             cycles[0],
             cycles[1],
+            *settings,
         )
     )
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -202,10 +306,11 @@ def fingerprint(assessment: Assessment, kind: str) -> str:
 
 def request_report(assessment: Assessment, kind: str, user: str, store: ReportStore) -> ReportJob:
     """The job that renders (or rendered) this report: a finished one is reused while unchanged and its file
-    is still in the store. A new job is queued; adapters/report_jobs.py runs it."""
+    is still in the store. A new job is queued; adapters/report_jobs.py runs it. A changed setting the
+    report prints (the store's organisation or confidentiality) makes a new report."""
     if kind not in REPORT_KINDS:
         raise InvalidInput(f"Unknown report kind {kind!r}; choose one of {', '.join(REPORT_KINDS)}.")
-    mark = fingerprint(assessment, kind)
+    mark = fingerprint(assessment, kind, store.settings())
     existing = db.session.scalars(
         select(ReportJob)
         .where(ReportJob.fingerprint == mark, ReportJob.status.in_(("queued", "running", "done")))
@@ -217,6 +322,43 @@ def request_report(assessment: Assessment, kind: str, user: str, store: ReportSt
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def finished_pdf(assessment: Assessment, store: ReportStore) -> ReportJob | None:
+    """The newest finished PDF job of the assessment's current state whose file is still in the store:
+    a bundle packs that file, so the PDF in a bundle is the PDF downloaded for the same state."""
+    mark = fingerprint(assessment, "pdf", store.settings())
+    jobs = db.session.scalars(
+        select(ReportJob)
+        .where(ReportJob.fingerprint == mark, ReportJob.kind == "pdf", ReportJob.status == "done")
+        .order_by(ReportJob.id.desc())
+    )
+    return next((job for job in jobs if store.path_of(job).is_file()), None)
+
+
+def record_pdf(assessment: Assessment, user: str, report_id: str, data: bytes, store: ReportStore) -> ReportJob:
+    """Keep a PDF rendered for a bundle as the finished PDF job of the assessment's state, so a later
+    download of the PDF is the same file."""
+    job = ReportJob(
+        assessment_id=assessment.id,
+        kind="pdf",
+        fingerprint=fingerprint(assessment, "pdf", store.settings()),
+        requested_by=user,
+    )
+    db.session.add(job)
+    db.session.flush()
+    job.file_name = f"{job.id}-{report_id}.pdf"
+    store.write(job, data)
+    job.status, job.progress, job.message = "done", 100, "Ready"
+    job.report_id, job.size, job.finished_at = report_id, len(data), utcnow()
+    return job
+
+
+def download_name(job: ReportJob, assessment: Assessment) -> str:
+    """The name a downloaded report or bundle is saved under: scope, framework, as-of date and report id."""
+    suffix = "-bundle.zip" if job.kind == "bundle" else ".pdf"
+    framework = assessment.framework_version.framework_id
+    return report_file_name(assessment.scope.name, framework, assessment.as_of, job.report_id, suffix)
 
 
 def get_job(job_id: int) -> ReportJob:

@@ -315,13 +315,13 @@ def _store_answers(
                     with (base / item.file).open("rb") as handle:
                         row, saved = evidence_service.add_file(
                             store, assessment, rid, handle, PurePosixPath(item.file).name,
-                            item.title, item.effective, item.expires, user,
+                            item.title, item.effective, item.expires, user, source="import",
                         )  # fmt: skip
                     stored.append(saved)
                     files += 1
                 else:
                     row = evidence_service.add_link(
-                        assessment, rid, item.url, item.title, item.effective, item.expires, user
+                        assessment, rid, item.url, item.title, item.effective, item.expires, user, source="import"
                     )
             except InvalidInput as exc:
                 what = f"file {item.file!r}" if item.file is not None else f"link {(item.url or '')[:80]!r}"

@@ -279,4 +279,13 @@ def results(assessment_id: int):
         action_form=ActionForm(),
         review=review_panel(user(), assessment),
         cycle=cycle_panel(assessment),
+        may_edit_period=assessment.editable and _may_answer(assessment),
     )
+
+
+@bp.post("/assessments/<int:assessment_id>/period")
+def set_period(assessment_id: int):
+    """Change the first day of the assessment period (empty: the 90 days up to the as-of date)."""
+    assessment = assessment_for(assessment_id, "answer")
+    svc.set_period_start(assessment, parse_date(request.form.get("period_start"), "Period start"))
+    return redirect(url_for("assessments.results", assessment_id=assessment_id))

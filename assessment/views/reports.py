@@ -57,10 +57,9 @@ def download(job_id: int):
     assessment = assessment_for(job.assessment_id)
     path = report_svc.job_file(job, report_store(current_app))
     report_svc.record_download(job, assessment)
-    base = f"{assessment.framework_version.framework_id}-{assessment.as_of.isoformat()}-{job.report_id}"
-    if job.kind == "bundle":
-        return send_file(path, mimetype="application/zip", as_attachment=True, download_name=f"{base}-bundle.zip")
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{base}.pdf")
+    name = report_svc.download_name(job, assessment)
+    mimetype = "application/zip" if job.kind == "bundle" else "application/pdf"
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)
 
 
 @bp.get("/assessments/<int:assessment_id>/export/<name>")
@@ -71,7 +70,8 @@ def export(assessment_id: int, name: str):
     if name not in EXPORTS:
         return redirect(url_for("assessments.results", assessment_id=assessment_id))
     assessment = assessment_for(assessment_id)
-    report = report_svc.report_for(assessment, current_user(), report_store(current_app).evidence)
+    store = report_store(current_app)
+    report = report_svc.report_for(assessment, store.evidence, **store.facts())
     mimetype, function = EXPORTS[name]
     data = getattr(exports, function)(report)
     report_svc.record_export(assessment, name)

@@ -80,6 +80,7 @@ def start(scope_id: int):
         version,
         parse_int(request.form.get("target_level"), "Target level"),
         parse_date(request.form.get("as_of"), "As of"),
+        parse_date(request.form.get("period_start"), "Period start"),
     )
     return redirect(url_for("assessments.domain", assessment_id=assessment.id, index=0))
 

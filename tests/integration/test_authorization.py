@@ -184,6 +184,7 @@ MATRIX: dict[str, Case] = {
     ),
     "assessments.download_evidence": case("GET", "/evidence/{evidence}/download", READERS),
     "assessments.results": case("GET", "/assessments/{draft}/results", READERS),
+    "assessments.set_period": case("POST", "/assessments/{draft}/period", TEAM, {"period_start": "2026-09-01"}),
     "review.submit": case("POST", "/assessments/{draft}/submit", TEAM),
     "review.approve": case("POST", "/assessments/{submitted}/approve", LEADS),
     "review.return_for_changes": case("POST", "/assessments/{submitted}/return", LEADS, {"comment": "More evidence"}),
@@ -269,7 +270,11 @@ def _fingerprint(app) -> tuple:
             db.session.scalar(select(func.count()).select_from(model))
             for model in (Scope, Assessment, Answer, BacklogItem, User)
         )
-        states = tuple(db.session.execute(select(Assessment.id, Assessment.status).order_by(Assessment.id)).all())
+        states = tuple(
+            db.session.execute(
+                select(Assessment.id, Assessment.status, Assessment.period_start).order_by(Assessment.id)
+            ).all()
+        )
         answers = tuple(db.session.execute(select(Answer.id, Answer.value, Answer.revision).order_by(Answer.id)).all())
         db.session.remove()
     return counts, states, answers

@@ -114,7 +114,7 @@ def test_the_report_carries_the_web_pages_trend_svg_and_the_comparison(app, clie
     page = client.get(f"/scopes/{scope}/trends").get_data(as_text=True)
     with app.app_context():
         assessment = db.session.get(Assessment, second)
-        report = report_svc.report_for(assessment, "tester", report_store(app).evidence)
+        report = report_svc.report_for(assessment, report_store(app).evidence)
         assert report.trend_svg == trends.scope_trend(assessment.scope, "devops-delivery").svg
     assert report.trend_svg in page  # the very same SVG as the trend page
     cycle = report.comparison

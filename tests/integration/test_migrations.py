@@ -12,3 +12,38 @@ def test_migrations_match_the_models(ctx):
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert diff == []
+
+
+def test_0007_adds_the_period_and_the_evidence_source_inferring_old_rows_and_goes_back_down(ctx):
+    """Evidence stored before 0007 gets its source from what it holds; down to 0006 drops both columns."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    def columns(table: str) -> set[str]:
+        return {c["name"] for c in inspect(db.engine).get_columns(table)}
+
+    db.session.remove()
+    downgrade(revision="0006")
+    try:
+        assert "source" not in columns("evidence") and "period_start" not in columns("assessment")
+        with db.engine.begin() as conn:
+            scope = conn.execute(
+                text(
+                    "INSERT INTO scope (name, kind, created_at) VALUES ('Old', 'team', CURRENT_TIMESTAMP) RETURNING id"
+                )
+            ).scalar()
+            for title, url, sha in (("A file", None, "ab" * 32), ("A link", "https://a.example/x", None)):
+                conn.execute(
+                    text(
+                        "INSERT INTO evidence (scope_id, title, url, sha256, created_by, created_at) "
+                        "VALUES (:s, :t, :u, :h, 'old', CURRENT_TIMESTAMP)"
+                    ),
+                    {"s": scope, "t": title, "u": url, "h": sha},
+                )
+    finally:
+        upgrade()
+    assert "source" in columns("evidence") and "period_start" in columns("assessment")
+    with db.engine.connect() as conn:
+        sources = dict(conn.execute(text("SELECT title, source FROM evidence")).all())
+        periods = conn.execute(text("SELECT count(*) FROM assessment WHERE period_start IS NOT NULL")).scalar()
+    assert sources == {"A file": "upload", "A link": "link"} and periods == 0

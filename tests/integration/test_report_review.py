@@ -54,7 +54,7 @@ def approved_text(app, assessment) -> str:
     with app.app_context():
         row = db.session.get(Assessment, assessment)
         assert row.status == "approved" and row.approved_by == "lead"
-        return f"Approved by lead on {row.approved_at:%Y-%m-%d %H:%M} UTC"
+        return f"Approved by Lead on {row.approved_at:%Y-%m-%d %H:%M} UTC"  # the full name, not the user name
 
 
 def fingerprint(app, assessment) -> str:
@@ -76,12 +76,12 @@ def test_approved_pdf_names_the_approver_the_findings_and_the_trail(app, client,
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True).stdout
     pages = text.split("\f")
     assert approved_text(app, assessment) in pages[0]  # the cover
-    assert "Submitted by admin on" in pages[0]
+    assert "Submitted by Admin on" in pages[0]
     raw = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
     compact = "".join(raw.split())  # table cells wrap their text
     assert "".join(COMMENT.split()) in compact and "Finding:minor" in compact and "audrey" in text
     signoff = next(p for p in pages if "Sign-off" in p and "Signature" in p)
-    assert re.search(r"Approved by\s+lead", signoff)
+    assert re.search(r"Approved by\s+Lead", signoff)
     trail = text[text.rindex("Audit trail") :]
     for action in (
         "answer.saved",
@@ -134,6 +134,6 @@ def test_exports_hold_the_findings(app, client, as_user, devops):
         ("CI-02", "audrey", "finding", "minor", COMMENT),
     ]
     summary = {r[0]: r[1] for r in workbook["Summary"].iter_rows(min_row=2, max_col=2, values_only=True) if r[0]}
-    assert (summary["Status"], summary["Approved by"]) == ("approved", "lead")
+    assert (summary["Status"], summary["Approved by"]) == ("approved", "Lead")  # the full name
     score = client.get(f"/assessments/{assessment}/export/score.json").get_data(as_text=True)
     assert "audrey" not in score and "finding" not in score and COMMENT not in score

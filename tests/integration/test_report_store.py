@@ -38,8 +38,8 @@ def test_a_report_is_built_from_a_service_call_without_a_request(app, client, de
     store = elsewhere(app, tmp_path)
     with app.app_context():
         assert not has_request_context()
-        report = report_svc.report_for(get_assessment(assessment), "tester", store.evidence)
-    assert report.meta.scope == "Payments" and report.meta.prepared_by == "tester"
+        report = report_svc.report_for(get_assessment(assessment), store.evidence)
+    assert report.meta.scope == "Payments" and report.meta.prepared_by == "not yet submitted"  # a draft
     assert [(e.file_name, e.source.is_file()) for e in report.evidence if e.source] == [("pipeline.yml", True)]
 
 
