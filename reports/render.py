@@ -101,19 +101,19 @@ def _cut(text: str, width: int) -> str:
 
 
 def _fit_change(change: str, width: int) -> str:
-    """A change summary (`key: old → new; key: ...`) in `width` characters: when it is too long, every
-    field is cut to a fair share of the line rather than the last fields lost (a long note would
-    otherwise hide that the value changed)."""
+    """A change summary (`key: old → new; key: ...`) in `width` characters: when it is too long, the
+    short fields are kept whole and the long ones cut to a share of the rest, rather than the last
+    fields lost (a long note would otherwise hide that the value changed)."""
     change = " ".join(change.split())
     if len(change) <= width:
         return change
     pieces = re.split(r"; (?=[\w.-]+: )", change)
     room = width - 2 * (len(pieces) - 1)
     shares, left = {}, sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
-    while left:  # the shortest fields keep their whole text, the longer ones share what is left
-        share = room // len(left)
+    while left:  # the shortest fields keep their whole text while 5 characters are left for each other one
         index = left.pop(0)
-        shares[index] = min(len(pieces[index]), max(share, 4))
+        whole = len(pieces[index]) <= room - 5 * len(left)
+        shares[index] = len(pieces[index]) if whole else max(room // (len(left) + 1), 4)
         room -= shares[index]
     return _cut("; ".join(_cut(piece, shares[i]) for i, piece in enumerate(pieces)), width)
 
