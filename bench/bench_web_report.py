@@ -87,7 +87,7 @@ def build(tmp: str):
         from assessment.services.assessments import get_assessment
         from assessment.services.reports import report_for
 
-        entries = len(report_for(get_assessment(assessment_id), "lead", store).trail)
+        entries = len(report_for(get_assessment(assessment_id), store).trail)
         db.session.remove()
         return app, assessment_id, entries
 
