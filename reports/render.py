@@ -15,6 +15,7 @@ is ever fetched.
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -30,6 +31,7 @@ from assessment.domain.display import STATUS_LABELS, level_of, level_text, one_d
 from . import pool
 from .charts import domain_chart_svg
 from .model import Report
+from .review import TrailEntry
 
 if TYPE_CHECKING:  # pikepdf is imported only when a PDF is made
     from .pdffinish import Metadata, OutlineEntry
@@ -38,6 +40,9 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
 CHUNK_ROWS = 120  # table rows per part: small enough to keep memory flat, big enough to fill pages
 PARALLEL_ROWS = 40  # above this many table rows, a report is cut into documents that two workers share
 FLOWING = {"backlog"}  # parts that continue on the page of the part before them instead of starting a new one
+TRAIL_LINES = 480  # audit-trail entries per part: one line each, about a sixth of a table row's layout work
+TRAIL_COST = 6  # trail lines laid out in the time of one table row (see Part.weight)
+TRAIL_WIDTH = 126  # characters of a trail line: what fits across the page in the appendix's 6.5 pt monospace
 
 
 def _template_cache() -> FileSystemBytecodeCache | None:
@@ -82,11 +87,58 @@ class Part:
     entries: list[dict] = field(default_factory=list)
     total: int = 0
     anchor: str | None = None
+    head: str = ""  # the audit trail's heading line
 
     @property
     def rows(self) -> int:
-        """How many table rows the part holds."""
+        """How many table rows the part holds (for the audit trail: lines)."""
         return len(self.items) + sum(len(d["rows"]) for d in self.domains)
+
+    @property
+    def weight(self) -> int:
+        """The part's layout work in table rows: a line of the compact audit trail costs a sixth of one."""
+        return -(-self.rows // TRAIL_COST) if self.kind == "trail" else self.rows
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` on one line, cut to `width` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _fit_change(change: str, width: int) -> str:
+    """A change summary (`key: old → new; key: ...`) in `width` characters: when it is too long, the
+    short fields are kept whole and the long ones cut to a share of the rest, rather than the last
+    fields lost (a long note would otherwise hide that the value changed)."""
+    change = " ".join(change.split())
+    if len(change) <= width:
+        return change
+    pieces = re.split(r"; (?=[\w.-]+: )", change)
+    room = width - 2 * (len(pieces) - 1)
+    shares, left = {}, sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
+    while left:  # the shortest fields keep their whole text while 5 characters are left for each other one
+        index = left.pop(0)
+        whole = len(pieces[index]) <= room - 5 * len(left)
+        shares[index] = len(pieces[index]) if whole else max(room // (len(left) + 1), 4)
+        room -= shares[index]
+    return _cut("; ".join(_cut(piece, shares[i]) for i, piece in enumerate(pieces)), width)
+
+
+def trail_lines(entries: list[TrailEntry], width: int = TRAIL_WIDTH) -> tuple[str, list[str]]:
+    """The compact audit trail: a heading line and one line per entry (number, time, actor, action,
+    object, the change cut to what is left of `width`), in columns of the widths these entries need."""
+    seq = max([len("No."), *(len(str(e.seq)) for e in entries)])
+    actor = min(max([len("Who"), *(len(e.actor) for e in entries)]), 16)
+    action = min(max([len("Action"), *(len(e.action) for e in entries)]), 24)
+    what = min(max([len("Object"), *(len(e.object) for e in entries)]), 26)
+    change = max(width - (seq + 19 + actor + action + what + 5), 20)
+
+    def line(n: str, at: str, who: str, act: str, obj: str, diff: str) -> str:
+        cells = (n.rjust(seq), at.ljust(19), _cut(who, actor).ljust(actor), _cut(act, action).ljust(action))
+        return " ".join((*cells, _cut(obj, what).ljust(what), _fit_change(diff, change))).rstrip()
+
+    head = line("No.", "When (UTC)", "Who", "Action", "Object", "Change")
+    return head, [line(str(e.seq), e.at_text, e.actor, e.action, e.object, e.change) for e in entries]
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -196,6 +248,7 @@ def plan(report: Report) -> list[Part]:
     titles = report.framework.requirement_index
     findings = [(f, titles.get(f.requirement_id)) for f in report.findings]
     reviewed = bool(findings or report.meta.review_comment)
+    trail_head, trail = trail_lines(list(report.trail)) if report.trail else ("", [])
     for kind, chunks in (
         ("detail", detail),
         ("evidence", [Part("evidence", items=c) for c in _chunks(list(report.evidence), CHUNK_ROWS)]),
@@ -203,10 +256,11 @@ def plan(report: Report) -> list[Part]:
         ("backlog", [Part("backlog", items=c) for c in _chunks(others, CHUNK_ROWS)]),
         ("findings", [Part("findings", items=c) for c in _chunks(findings, CHUNK_ROWS)] if reviewed else []),
         ("closing", [Part("closing")]),
-        ("trail", [Part("trail", items=c) for c in _chunks(list(report.trail), CHUNK_ROWS)] if report.trail else []),
+        ("trail", [Part("trail", items=c) for c in _chunks(trail, TRAIL_LINES)] if trail else []),
     ):
         for number, part in enumerate(chunks):
             part.kind, part.first, part.last = kind, number == 0, number == len(chunks) - 1
+            part.head = trail_head if kind == "trail" else ""
         parts.extend(chunks)
     return parts
 
@@ -306,7 +360,7 @@ def _groups(parts: list[Part], indexes: list[int], weights: dict[int, int], para
     rows, handed out as workers come free, so memory stays bounded."""
     if not parallel or len(indexes) < 2:
         return [indexes]
-    if sum(parts[i].rows for i in indexes) <= CHUNK_ROWS * 4:
+    if sum(parts[i].weight for i in indexes) <= CHUNK_ROWS * 4:
         total = sum(weights[i] for i in indexes)
         running, cut, best = 0, 1, None
         for position in range(1, len(indexes)):
@@ -317,11 +371,11 @@ def _groups(parts: list[Part], indexes: list[int], weights: dict[int, int], para
     groups: list[list[int]] = [[]]
     rows = 0
     for index in indexes:
-        if groups[-1] and rows + parts[index].rows > CHUNK_ROWS * 2:
+        if groups[-1] and rows + parts[index].weight > CHUNK_ROWS * 2:
             groups.append([])
             rows = 0
         groups[-1].append(index)
-        rows += parts[index].rows
+        rows += parts[index].weight
     return groups
 
 
@@ -424,7 +478,7 @@ def render_pdf(
     context = _context(report)
     parts = plan(report)
     if parallel is None:
-        parallel = sum(p.rows for p in parts) > PARALLEL_ROWS
+        parallel = sum(p.weight for p in parts) > PARALLEL_ROWS
     toc_index = next(i for i, p in enumerate(parts) if p.kind == "toc")
     body = [i for i, p in enumerate(parts) if p.kind != "toc"]
     # The contents are laid out once, inside the first document (right after the cover), with a

@@ -204,7 +204,7 @@ def test_an_approved_report_names_the_approver_its_findings_and_its_trail(devops
     signoff = next(p for p in pages if "Sign-off" in p and "Approved by" in p and "Signature" in p)
     approved_line = next(line for line in signoff.splitlines() if "Approved by" in line)
     assert "lead" in approved_line and "2026-11-20 14:05" in signoff
-    trail = next(p for p in pages if "Audit trail" in p and "ACTION" in p)
+    trail = next(p for p in pages if "Audit trail" in p and "When (UTC)" in p and "Action" in p)
     assert "assessment.approved" in text and "answer.saved" in trail
     assert '"no" → "yes"' in text and "9001" in text
     assert text.index("Sign-off", text.index("Method")) < text.rindex("Audit trail")  # the trail is the appendix
@@ -222,9 +222,51 @@ def test_contents_list_findings_and_trail_on_their_pages(devops_files, tmp_path)
     assert [int(listed[t]) for t in titles] == sorted(int(listed[t]) for t in titles)
     for title in ("Review findings", "Audit trail"):
         assert title in pages[int(listed[title]) - 1], title
-    trail_pages = [p for p in pages if "WHEN (UTC)" in p]
-    assert len(trail_pages) >= 3 and all("ACTION" in p and "CHANGE" in p for p in trail_pages)  # header repeats
+    trail_pages = [p for p in pages if "answer.saved" in p]
+    assert len(trail_pages) >= 2 and all(
+        re.search(r"No\. +When \(UTC\) +Who +Action +Object +Change", p) for p in trail_pages
+    )
     assert "Page 1 of" in pages[0]
+
+
+def test_the_trail_appendix_ends_with_the_chain_head_and_count(devops_files, tmp_path):
+    import dataclasses
+
+    from assessment.domain.trail import Anchor
+
+    head = "ab" * 32
+    report = dataclasses.replace(reviewed_report(devops_files), trail_anchor=Anchor(9042, head, 1340))
+    pages = pdf_text(render_pdf(report), tmp_path).split("\f")
+    last = "".join(pages[-2].split())  # the final "page" after the last form feed is empty
+    end = last.index("Endofthetrailatthetimeofthisreport")
+    assert end > last.rindex("assessment.approved")  # after the last entry
+    assert "held1340entriesinall" in last[end:]
+    assert f"entry9042,hadthehash{head}" in last[end:] and f"--anchor9042:{head}" in last[end:]
+    assert "attachedtothisPDF(audit-trail.json)" in "".join(" ".join(pages).split())
+
+
+def test_the_trail_appendix_is_compact(devops_files, tmp_path):
+    """1,340 entries (the trail of a fully answered 1,189-requirement assessment) take 56 pages as a
+    table of six cells a row; one line an entry fits them in under 20, and every entry is there."""
+    import dataclasses
+
+    from reports.review import trail_entry
+
+    entries = tuple(
+        trail_entry(n * 3 + 1, "2026-11-19T09:00:00+00:00", "alice", "answer.saved", "answer", f"4/AC-{n:04d}",
+                    '{"value": "no", "note": null}', '{"value": "yes", "note": "Reviewed with the control owner."}')
+        for n in range(1340)
+    )  # fmt: skip
+    report = dataclasses.replace(report_from_files(*devops_files), trail=entries)
+    pages = pdf_text(render_pdf(report), tmp_path).split("\f")
+    trail = [p for p in pages if "answer.saved" in p]
+    assert len(trail) < 20
+    assert sum(p.count("answer.saved") for p in trail) == 1340
+    assert all("When (UTC)" in p for p in trail)  # the heading line repeats on every page
+    line = next(line for line in trail[0].splitlines() if "4/AC-0000" in line)
+    assert re.search(
+        r'\b1 2026-11-19 09:00:00 alice answer\.saved +answer 4/AC-0000 value: "no" → "yes"; note: — →', line
+    )
 
 
 def test_a_report_without_review_has_no_review_sections(devops_files, tmp_path):
