@@ -332,3 +332,17 @@ def test_bundle_default_name_carries_scope_framework_date_and_id(files, tmp_path
     (bundle,) = tmp_path.glob("*.zip")
     assert bundle.name.startswith("Payments-platform-devops-delivery-2026-11-21-RPT-")
     assert bundle.name.endswith("-bundle.zip")
+
+
+def sign_off_text(pdf: Path) -> str:
+    """The text of the report's last pages, where its sign-off is, on one line."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(text.split())
+
+
+def test_the_report_itself_says_whether_it_is_signed_and_by_whom(signed, unsigned):
+    assert "Digital signature. Unsigned: this PDF carries no digital signature." in sign_off_text(unsigned)
+    signed_text = sign_off_text(signed)
+    assert "Digital signature. This PDF is signed (PAdES) by" in signed_text
+    assert "by CN=Ada Auditor,O=Test Audit Co;" in signed_text
+    assert "Unsigned" not in signed_text
