@@ -24,9 +24,13 @@ import io
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 PDF_FIELD = "AssessmentSignature"
 TIMEOUT = 10  # seconds to wait for a timestamp server
 
@@ -93,6 +97,29 @@ class _UrlTimeStamper:
                 return tsp.TimeStampResp.load(await asyncio.to_thread(post))
 
         return UrlTimeStamper()
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine `make()` makes to its end and return its result. pyHanko signs and validates
+    with asyncio; asyncio.run refuses a thread whose event loop is running (an async server's, a
+    browser driver's), so there the coroutine runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="signing") as executor:
+        return executor.submit(lambda: asyncio.run(make())).result()
+
+
+def _off_the_loop(call: Callable[[], T]) -> T:
+    """`call()`, on a thread of its own when this thread's event loop is running (pyHanko's synchronous
+    functions call asyncio.run)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="signing") as executor:
+        return executor.submit(call).result()
 
 
 def load_signer(config: SigningConfig):
@@ -173,12 +200,14 @@ def sign_pdf(pdf: bytes, config: SigningConfig, *, reason: str | None = None) ->
     )
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        out = signers.sign_pdf(
-            writer,
-            meta,
-            signer=signer,
-            timestamper=_timestamper(config),
-            new_field_spec=fields.SigFieldSpec(PDF_FIELD, box=None),
+        out = _off_the_loop(
+            lambda: signers.sign_pdf(
+                writer,
+                meta,
+                signer=signer,
+                timestamper=_timestamper(config),
+                new_field_spec=fields.SigFieldSpec(PDF_FIELD, box=None),
+            )
         )
     except TimestampRequestError as error:
         raise SigningError(f"the report could not be timestamped: {error}") from None
@@ -207,8 +236,8 @@ def sign_data(data: bytes, config: SigningConfig) -> bytes:
 
     signer = load_signer(config)
     try:
-        signed = asyncio.run(
-            signer.async_sign_general_data(data, "sha256", detached=True, timestamper=_timestamper(config))
+        signed = run_async(
+            lambda: signer.async_sign_general_data(data, "sha256", detached=True, timestamper=_timestamper(config))
         )
     except TimestampRequestError as error:
         raise SigningError(f"the manifest could not be timestamped: {error}") from None
@@ -314,8 +343,8 @@ def verify_pdf(pdf: bytes, trust: list | None = None) -> Verdict:
     signature = signatures[-1]
     signer_context, ts_context = _contexts(signature.signed_data, trust)
     try:
-        status = asyncio.run(
-            async_validate_pdf_signature(
+        status = run_async(
+            lambda: async_validate_pdf_signature(
                 signature, signer_validation_context=signer_context, ts_validation_context=ts_context
             )
         )
@@ -345,8 +374,8 @@ def verify_data(data: bytes, signature: bytes, trust: list | None = None) -> Ver
         return Verdict(signed=True, problems=(f"the signature file is not a CMS signature: {error}",))
     signer_context, ts_context = _contexts(signed_data, trust)
     try:
-        status = asyncio.run(
-            async_validate_detached_cms(
+        status = run_async(
+            lambda: async_validate_detached_cms(
                 data, signed_data, signer_validation_context=signer_context, ts_validation_context=ts_context
             )
         )

@@ -329,7 +329,7 @@ def test_a_failed_report_shows_no_trace_and_no_path(app, client, devops, monkeyp
     app.config["REPORTS_SYNC"] = True
     trace = f'Traceback (most recent call last):\n  File "{app.instance_path}/reports/worker.py", line 1\nMemoryError'
 
-    def fail(_report):
+    def fail(_report, **_options):
         raise WorkerFailed("a report rendering worker failed", trace)
 
     monkeypatch.setattr(reports.render, "render_pdf", fail)

@@ -4,7 +4,6 @@ validator as the judge of a signed PDF."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
@@ -86,12 +85,16 @@ def test_a_signed_report_validates_with_pyhankos_validator_and_carries_a_timesta
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
+    from reports.signing import run_async
+
     ca = load_cert_from_pemder(str(pki.ca.cert))
     with signed.open("rb") as f:
         (signature,) = PdfFileReader(f).embedded_signatures
         context = ValidationContext(trust_roots=[ca], allow_fetching=False)
-        status = asyncio.run(
-            async_validate_pdf_signature(signature, signer_validation_context=context, ts_validation_context=context)
+        status = run_async(
+            lambda: async_validate_pdf_signature(
+                signature, signer_validation_context=context, ts_validation_context=context
+            )
         )
     assert status.bottom_line, status.pretty_print_details()
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
@@ -346,3 +349,21 @@ def test_the_report_itself_says_whether_it_is_signed_and_by_whom(signed, unsigne
     assert "Digital signature. This PDF is signed (PAdES) by" in signed_text
     assert "by CN=Ada Auditor,O=Test Audit Co;" in signed_text
     assert "Unsigned" not in signed_text
+
+
+def test_signing_and_checking_work_where_an_event_loop_is_running(unsigned, pki):
+    """pyHanko works with asyncio; a thread whose event loop is running (an async server's, the browser
+    tests' driver's) must still sign and check, where asyncio.run alone would refuse."""
+    import asyncio
+
+    from reports.signing import SigningConfig, sign_data, sign_pdf, verify_data, verify_pdf
+
+    config = SigningConfig(pki.signer.key, pki.signer.cert, None, None)
+
+    async def inside_a_loop():
+        signature = sign_data(b"manifest", config)
+        pdf = sign_pdf(unsigned.read_bytes(), config, reason="in a loop")
+        return verify_data(b"manifest", signature), verify_pdf(pdf)
+
+    data_verdict, pdf_verdict = asyncio.run(inside_a_loop())
+    assert data_verdict.ok and pdf_verdict.ok, (data_verdict, pdf_verdict)
