@@ -113,6 +113,9 @@ def run_once(app, assessment_id: int, kind: str, fresh: bool = True) -> tuple[fl
             db.session.execute(delete(ReportJob))
             db.session.commit()
             shutil.rmtree(reports.folder, ignore_errors=True)
+        else:  # keep the PDF just made; forget the bundles, so the bundle is packed, not looked up
+            db.session.execute(delete(ReportJob).where(ReportJob.kind == kind))
+            db.session.commit()
         start = time.perf_counter()
         job = request_report(get_assessment(assessment_id), kind, "lead", reports)
         db.session.commit()
