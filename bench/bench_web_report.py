@@ -29,29 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_report import _tree_rss_mb, yardstick  # noqa: E402
-from bench.generate import framework_yaml  # noqa: E402
+from bench.generate import answers_yaml, framework_yaml  # noqa: E402
 
 REQUIREMENTS = 1189
 LINKED = 145  # requirements answered with an evidence link: 1,189 answers + 145 links + submit and approve ≈ 1,340
-
-
-def answers_text(framework, as_of: str, linked: int) -> str:
-    """Answers to every requirement with a note; the first `linked` carry an evidence link."""
-    out = [f"framework: {framework.id}", f'version: "{framework.version}"', f"as_of: {as_of}", "answers:"]
-    for index, req in enumerate(framework.requirements):
-        if req.is_numeric:
-            value = str(index % 200)
-        elif req.answer.id == "coverage":
-            value = ("none", "some", "most", "all")[index % 4]
-        else:
-            value = ("yes", "partial", "no", "na")[index % 4]
-        out += [f"  {req.id}:", f"    value: {value}", f"    note: Answer {index} reviewed with the control owner."]
-        if index < linked:
-            out += [
-                "    evidence:",
-                f"      - {{title: Procedure {index}, url: 'https://wiki.example.com/p/{index}', expires: 2027-06-01}}",
-            ]
-    return "\n".join(out) + "\n"
 
 
 def build(tmp: str):
@@ -77,7 +58,7 @@ def build(tmp: str):
         accounts.create_user("lead", "Lee Lead", "auditor", "bench-password-2")
         review.add_member(scope, "alice")
         store = app.extensions["assessment.reports"].evidence
-        answers = answers_text(framework_of(row), "2026-11-21", LINKED).encode()
+        answers = answers_yaml(framework_of(row), "2026-11-21", linked=LINKED).encode()
         result, _ = import_upload(scope, "answers.yaml", answers, store, "alice", 1 << 22)
         review.submit(result.assessment, "alice")
         review.approve(result.assessment, "lead")

@@ -61,8 +61,9 @@ def framework_yaml(requirements: int, per_domain: int = 60) -> str:
     return "\n".join(out) + "\n"
 
 
-def answers_yaml(framework, as_of: str) -> str:
-    """Answers to every requirement, a note and an evidence link each."""
+def answers_yaml(framework, as_of: str, linked: int | None = None) -> str:
+    """Answers to every requirement with a note; an evidence link each, or only for the first
+    `linked` requirements when `linked` is given."""
     out = [f"framework: {framework.id}", f'version: "{framework.version}"', f"as_of: {as_of}", "answers:"]
     for index, req in enumerate(framework.requirements):
         if req.is_numeric:
@@ -71,12 +72,11 @@ def answers_yaml(framework, as_of: str) -> str:
             value = ("none", "some", "most", "all")[index % 4]
         else:
             value = ("yes", "partial", "no", "na")[index % 4]
-        out += [
-            f"  {req.id}:",
-            f"    value: {value}",
-            f"    note: Answer {index} recorded in the benchmark.",
-            "    evidence:",
-            f"      - {{title: Link {index}, url: 'https://wiki.example.com/p/{index}',"
-            f" expires: 2027-0{1 + index % 9}-01}}",
-        ]
+        out += [f"  {req.id}:", f"    value: {value}", f"    note: Answer {index} recorded in the benchmark."]
+        if linked is None or index < linked:
+            out += [
+                "    evidence:",
+                f"      - {{title: Link {index}, url: 'https://wiki.example.com/p/{index}',"
+                f" expires: 2027-0{1 + index % 9}-01}}",
+            ]
     return "\n".join(out) + "\n"
