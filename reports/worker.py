@@ -11,8 +11,9 @@ for the next path, and exits at the end of its input. A subprocess rather than m
 nothing depends on how the parent was started (a web worker's thread, a console script, a test
 runner). See reports.pool for the parent's side.
 
-This module is all a worker imports besides WeasyPrint: the fetcher that limits WeasyPrint to the
-report's own stylesheets lives here, and nothing of the application is loaded.
+This module (and reports.memory) is all a worker imports besides WeasyPrint: the fetcher that
+limits WeasyPrint to the report's own stylesheets lives here, and nothing of the application is
+loaded.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import sys
 import traceback
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from reports.memory import give_back
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 PT_PER_PX = 0.75  # WeasyPrint lays out in CSS pixels (1/96 in); PDF measures in points (1/72 in)
@@ -164,7 +167,7 @@ def serve(requests, replies) -> None:
         reply["pid"] = os.getpid()
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
-        gc.collect()
+        give_back()  # the next document starts from a small heap, not this one's high-water mark
 
 
 def main(args: list[str]) -> int:

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from reports import pool
+from reports.memory import give_back
 from reports.model import Report
 
 from ..domain.trail import Anchor
@@ -94,6 +95,7 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
             db.session.commit()
         finally:
             db.session.remove()
+            give_back()  # the report's model and PDF are garbage now: return their memory
 
 
 def _failure_message(exc: Exception) -> str:
