@@ -28,13 +28,15 @@ run: $(VENV)/.installed instance
 	$(BIN)/assessment init
 	$(BIN)/assessment run --host $(HOST) --port $(PORT)
 
-# ajv checks the JSON Schema in strict mode (tests/unit/test_other_tools.py; skipped without node).
-# It goes into .ci/node, never into the repository.
+# ajv checks the JSON Schema in strict mode (tests/unit/test_other_tools.py; skipped without node);
+# axe-core checks the pages' accessibility in the browser tests (tests/e2e/a11y.py). Both go into
+# .ci/node, never into the repository; a new pin here reinstalls them.
 AJV := ajv@8.20.0
-.ci/node/.installed:
+AXE := axe-core@4.14.1
+.ci/node/.installed: Makefile
 	if command -v npm >/dev/null 2>&1; then \
-	  npm install --no-save --no-audit --no-fund --silent --prefix .ci/node $(AJV) && touch $@; \
-	else echo "npm not found: the ajv check of the JSON Schema will be skipped"; fi
+	  npm install --no-save --no-audit --no-fund --silent --prefix .ci/node $(AJV) $(AXE) && touch $@; \
+	else echo "npm not found: the ajv check of the JSON Schema and the axe-core checks will be skipped"; fi
 
 test: $(VENV)/.test-installed instance .ci/node/.installed
 	$(BIN)/ruff check assessment reports tests bench
