@@ -307,12 +307,14 @@ def _accounts(app: Flask) -> None:
     @app.context_processor
     def inject_people() -> dict:
         from .services.access import may
+        from .views.messages import flash_messages
 
         signed_in = current_user if current_user.is_authenticated else None
         return {
             "signed_in": signed_in,
             "role_label": accounts.ROLE_LABELS,
             "may": (lambda action: signed_in is not None and may(signed_in, action)),
+            "flash_messages": flash_messages,
         }
 
 

@@ -72,6 +72,16 @@ def revision_field_name(requirement: Requirement) -> str:
     return f"rev/{requirement.id}"
 
 
+def value_field_id(requirement: Requirement) -> str:
+    """The HTML id of a requirement's answer control (what an error summary links to)."""
+    return f"answer-{requirement.id}"
+
+
+def note_field_id(requirement: Requirement) -> str:
+    """The HTML id of a requirement's note box."""
+    return f"note-{requirement.id}"
+
+
 def value_choices(requirement: Requirement) -> list[tuple[str, str]]:
     """The options of a scale answer, with not applicable when allowed."""
     if isinstance(requirement.answer, NumericAnswer):

@@ -422,7 +422,7 @@ def save_answer(
     value = _text(requirement_id, parse_value(requirement, raw_value))
     note = (note or "").strip() or None
     if note is not None and len(note) > 20_000:
-        raise InvalidInput(f"{requirement_id}: the note is longer than 20,000 characters.")
+        raise InvalidInput(f"{requirement_id}: the note is longer than 20,000 characters.", field="note")
     row = db.session.scalar(
         select(AnswerRow).where(AnswerRow.assessment_id == assessment.id, AnswerRow.requirement_id == requirement_id)
     )

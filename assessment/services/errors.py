@@ -20,9 +20,16 @@ class NotFound(ServiceError):
 
 
 class InvalidInput(ServiceError):
-    """The request names a value the object cannot take; nothing was changed."""
+    """The request names a value the object cannot take; nothing was changed.
+
+    `field` names the form field at fault when the service knows it (`severity`, `comment`...), so a
+    page can show the message beside it; None leaves the choice to the view."""
 
     status = 400
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class Conflict(ServiceError):

@@ -26,13 +26,13 @@ from .library import framework_of
 
 def _dates(effective: dt.date | None, expires: dt.date | None) -> None:
     if effective and expires and expires < effective:
-        raise InvalidInput(f"The expiry date {expires} is before the effective date {effective}.")
+        raise InvalidInput(f"The expiry date {expires} is before the effective date {effective}.", field="expires")
 
 
 def _title(title: str | None, fallback: str) -> str:
     title = (title or "").strip() or fallback
     if len(title) > 500:
-        raise InvalidInput("An evidence title is at most 500 characters.")
+        raise InvalidInput("An evidence title is at most 500 characters.", field="title")
     return title
 
 
@@ -41,7 +41,9 @@ def check_url(url: str | None) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or len(url) > 2000:
-        raise InvalidInput("An evidence link must be an http:// or https:// URL of at most 2,000 characters.")
+        raise InvalidInput(
+            "An evidence link must be an http:// or https:// URL of at most 2,000 characters.", field="url"
+        )
     return url
 
 

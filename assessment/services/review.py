@@ -110,9 +110,9 @@ def return_for_changes(assessment: Assessment, actor: str, comment: str | None) 
     _hold(assessment, ("submitted",), "Only a submitted assessment can be returned; this one is {status}.")
     comment = (comment or "").strip()
     if not comment:
-        raise InvalidInput("Say what must change: returning an assessment needs a comment.")
+        raise InvalidInput("Say what must change: returning an assessment needs a comment.", field="comment")
     if len(comment) > MAX_COMMENT:
-        raise InvalidInput(f"The comment is longer than {MAX_COMMENT:,} characters.")
+        raise InvalidInput(f"The comment is longer than {MAX_COMMENT:,} characters.", field="comment")
     assessment.review_comment = comment
     _status_change(assessment, "returned", actor, comment=comment)
 
@@ -150,17 +150,17 @@ def record_finding(
     if requirement_id not in framework_of(assessment.framework_version).requirement_index:
         raise NotFound(f"This assessment's framework has no requirement {requirement_id!r}.")
     if verdict not in VERDICTS:
-        raise InvalidInput(f"A review is {' or '.join(VERDICTS)}; got {verdict!r}.")
+        raise InvalidInput(f"A review is {' or '.join(VERDICTS)}; got {verdict!r}.", field="verdict")
     severity = (severity or "").strip() or None
     if verdict == "finding" and severity not in SEVERITIES:
-        raise InvalidInput(f"A finding needs a severity: {', '.join(SEVERITIES)}.")
+        raise InvalidInput(f"A finding needs a severity: {', '.join(SEVERITIES)}.", field="severity")
     if verdict == "verified":
         severity = None
     comment = (comment or "").strip() or None
     if verdict == "finding" and comment is None:
-        raise InvalidInput("A finding needs a comment saying what is wrong.")
+        raise InvalidInput("A finding needs a comment saying what is wrong.", field="comment")
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise InvalidInput(f"The comment is longer than {MAX_COMMENT:,} characters.")
+        raise InvalidInput(f"The comment is longer than {MAX_COMMENT:,} characters.", field="comment")
     # A return in flight must not let the finding land on an assessment being answered again.
     lock_for_change(assessment, REVIEWABLE, changed=False, refuse=lambda _status: Conflict(not_yet))
     row = db.session.scalar(

@@ -14,9 +14,11 @@ from ..app import on_failure
 from ..forms import (
     ActionForm,
     EvidenceForm,
+    note_field_id,
     note_field_name,
     questionnaire_form_class,
     revision_field_name,
+    value_field_id,
     value_field_name,
 )
 from ..services import access
@@ -25,6 +27,8 @@ from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
 from ..views.common import assessment_for, current_user, parse_date, parse_id, parse_int, user
 from ..views.cycles import cycle_panel
+from ..views.formerrors import UNPROCESSABLE, FormErrors
+from ..views.messages import notify
 from ..views.presenters import questionnaire_page, results_page
 from ..views.review import review_panel
 
@@ -75,34 +79,57 @@ def save_domain(assessment_id: int, index: int):
     """Save every answer of a domain page (the no-JavaScript path), then go where the button said."""
     assessment, framework, domain = _domain_of(assessment_id, index, "answer")
     form = questionnaire_form_class(domain)()
-    if not form.validate():
-        raise InvalidInput(
-            "The form could not be read: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
-        )
+    form.validate()  # the CSRF token was checked before the view; a field's own error keeps that answer back
     results = []
+    rejected: dict[str, str] = {}
+    errors = FormErrors(values=request.form)
     for requirement in domain.requirements:
         if value_field_name(requirement) not in request.form and note_field_name(requirement) not in request.form:
             continue
-        seen = parse_int(request.form.get(revision_field_name(requirement)), f"{requirement.id} revision") or 0
-        results.append(
-            svc.save_answer(
-                assessment,
-                framework,
-                requirement.id,
-                request.form.get(value_field_name(requirement)),
-                request.form.get(note_field_name(requirement)),
-                seen,
-                current_user(),
+        try:
+            for name in (value_field_name(requirement), note_field_name(requirement)):
+                if form[name].errors:
+                    raise InvalidInput(
+                        f"{requirement.id}: {'; '.join(form[name].errors)}", field="note" if "/" in name else None
+                    )
+            seen = parse_int(request.form.get(revision_field_name(requirement)), f"{requirement.id} revision") or 0
+            results.append(
+                svc.save_answer(
+                    assessment,
+                    framework,
+                    requirement.id,
+                    request.form.get(value_field_name(requirement)),
+                    request.form.get(note_field_name(requirement)),
+                    seen,
+                    current_user(),
+                )
             )
-        )
+        except InvalidInput as error:  # nothing of this answer was written: keep it back, save the others
+            field_id = note_field_id(requirement) if error.field == "note" else value_field_id(requirement)
+            errors.add(field_id, error.message)
+            rejected[requirement.id] = field_id
     conflicts = {r.requirement_id: r for r in results if r.outcome == "conflict"}
-    if conflicts:
+    if conflicts or errors:
         state = svc.load_state(assessment, domain_id=domain.id)
         fresh = questionnaire_form_class(domain)(formdata=None)
         page = questionnaire_page(
-            state, framework, index, fresh, svc.answered_ids(assessment), conflicts=conflicts, may_answer=True
+            state,
+            framework,
+            index,
+            fresh,
+            svc.answered_ids(assessment),
+            conflicts=conflicts,
+            may_answer=True,
+            errors=errors,
+            rejected=rejected,
         )
-        return render_template("assessments/questionnaire.html", page=page, form=fresh), 409
+        saved = sum(1 for r in results if r.outcome == "saved")
+        if errors and saved:
+            notify(f"{saved} answer{'s' if saved != 1 else ''} saved; the ones marked below were not.")
+        status = 409 if conflicts and not errors else UNPROCESSABLE
+        return render_template("assessments/questionnaire.html", page=page, form=fresh, errors=errors), status
+    saved = sum(1 for r in results if r.outcome == "saved")
+    notify(f"{saved} answer{'s' if saved != 1 else ''} saved." if saved else "No changes to save.")
     target = request.form.get("go", "")
     if target.startswith("evidence:") and target[len("evidence:") :] in {r.id for r in domain.requirements}:
         return redirect(

@@ -11,8 +11,16 @@ from ..domain import display, values
 from ..domain.display import STATUS_LABELS, one_decimal
 from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
 from ..domain.scoring import RequirementResult, Scorecard
-from ..forms import note_field_name, revision_field_name, value_choices, value_field_name
+from ..forms import (
+    note_field_id,
+    note_field_name,
+    revision_field_name,
+    value_choices,
+    value_field_id,
+    value_field_name,
+)
 from ..services.assessments import AssessmentState, SaveResult, to_domain_evidence
+from .formerrors import FormErrors
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class RequirementView:
     answered_by: str | None
     conflict: SaveResult | None = None
     carried_over: bool = False
+    value_id: str = ""
+    note_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,9 +137,15 @@ def questionnaire_page(
     answered: set[str],
     conflicts: dict[str, SaveResult] | None = None,
     may_answer: bool = True,
+    errors: FormErrors | None = None,
+    rejected: dict[str, str] | None = None,
 ) -> QuestionnairePage:
-    """The page of domain `index` of `framework`; `state` holds (at least) that domain's answers."""
+    """The page of domain `index` of `framework`; `state` holds (at least) that domain's answers.
+
+    The answers in `rejected` (requirement id -> the id of the field at fault) were not saved: they show
+    what was submitted (`errors.values`), not what is stored, so the person corrects rather than retypes."""
     conflicts = conflicts or {}
+    rejected = rejected or {}
     domain = framework.domains[index]
     as_of = state.assessment.as_of
     sections: list[tuple[str | None, list[RequirementView]]] = []
@@ -141,6 +157,9 @@ def questionnaire_page(
         value_field.data = shown_value(requirement, row.value) if row else None
         note_field.data = row.note if row else None
         revision_field.data = str(row.revision if row else 0)
+        if errors is not None and requirement.id in rejected:
+            value_field.data = errors.value(value_field_name(requirement)) or None
+            note_field.data = errors.value(note_field_name(requirement)) or None
         linked = state.evidence.get(requirement.id, [])
         numeric = requirement.answer if isinstance(requirement.answer, NumericAnswer) else None
         view = RequirementView(
@@ -157,6 +176,8 @@ def questionnaire_page(
             answered_by=f"{row.answered_by}, {row.answered_at:%Y-%m-%d %H:%M} UTC" if row else None,
             conflict=conflicts.get(requirement.id),
             carried_over=bool(row is not None and row.carried_over),
+            value_id=value_field_id(requirement),
+            note_id=note_field_id(requirement),
         )
         if sections and sections[-1][0] == requirement.section:
             sections[-1][1].append(view)
