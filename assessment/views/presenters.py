@@ -8,6 +8,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 
 from ..domain import display, values
+from ..domain.bands import BandRow, band_of, band_rows
 from ..domain.display import STATUS_LABELS, one_decimal
 from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
 from ..domain.scoring import RequirementResult, Scorecard
@@ -41,6 +42,16 @@ class RequirementView:
     answered_by: str | None
     conflict: SaveResult | None = None
     carried_over: bool = False
+    band_list: BandsView | None = None
+
+
+@dataclass(frozen=True)
+class BandsView:
+    """A numeric question's bands beside its field, and the band the saved value falls in."""
+
+    rows: tuple[tuple[BandRow, bool], ...]  # each band and whether the saved value lies in it
+    unit: str | None
+    now: str  # the saved value's band in words, or what to do without one
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,22 @@ def bands_text(answer: NumericAnswer) -> str:
     return "; ".join(parts)
 
 
+def bands_view(answer: NumericAnswer, value: object) -> BandsView:
+    """The bands of a numeric question with the one holding `value` (the saved answer) marked."""
+    rows = band_rows(answer)
+    unit = f" {answer.unit}" if answer.unit else ""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    current = None if number is None else band_of(rows, number)
+    if number is None:
+        now = "Type a number to see its band."
+    elif current is None:
+        now = f"{number:g}{unit} lies in no band."
+    else:
+        row = rows[current]
+        now = f"{number:g}{unit} falls in the band {row.range_text}{unit}: {row.credit_text}."
+    return BandsView(tuple((row, index == current) for index, row in enumerate(rows)), answer.unit, now)
+
+
 def shown_value(requirement: Requirement, stored: str | None) -> str | None:
     """A stored value as the form shows it: today's stored form, whatever form an older version wrote."""
     try:
@@ -157,6 +184,7 @@ def questionnaire_page(
             answered_by=f"{row.answered_by}, {row.answered_at:%Y-%m-%d %H:%M} UTC" if row else None,
             conflict=conflicts.get(requirement.id),
             carried_over=bool(row is not None and row.carried_over),
+            band_list=bands_view(numeric, state.result(requirement.id).value) if numeric else None,
         )
         if sections and sections[-1][0] == requirement.section:
             sections[-1][1].append(view)
