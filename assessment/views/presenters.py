@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
-from ..domain import display, values
+from ..domain import display, explain, values
 from ..domain.bands import BandRow, band_of, band_rows
 from ..domain.display import STATUS_LABELS, one_decimal
 from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
@@ -219,6 +219,7 @@ class DomainRow:
     below_target: bool
     met: int
     applicable: int
+    level_reason: str = ""
 
 
 @dataclass
@@ -239,6 +240,9 @@ class ResultsPage:
     status_labels: dict[str, str]
     gaps_total: int = 0
     gaps_shown_all: bool = True
+    level_reason: str = ""
+    provisional: bool = False  # a draft's or returned assessment's figures may still change
+    claim_reasons: dict[str, str] | None = None  # requirement id -> why its claim earns nothing
 
 
 def level_text(card: Scorecard, number: int | None) -> str:
@@ -269,8 +273,11 @@ def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
                 bool(below and d.level is not None),
                 d.counts.met,
                 applicable,
+                explain.level_reason(card.framework, d.results, d.level) if maturity else "",
             )
         )
+    as_of = state.assessment.as_of
+    reasons = {r.id: reason for r in card.requirements if (reason := explain.claim_reason(r, as_of)) is not None}
     return ResultsPage(
         state=state,
         score=one_decimal(card.score),
@@ -286,4 +293,7 @@ def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
         status_labels=STATUS_LABELS,
         gaps_total=len(card.gaps),
         gaps_shown_all=all_gaps or len(card.gaps) <= GAPS_SHOWN,
+        level_reason=explain.level_reason(card.framework, card.requirements, card.level) if maturity else "",
+        provisional=explain.is_provisional(state.assessment.status),
+        claim_reasons=reasons,
     )
