@@ -16,12 +16,14 @@ from collections.abc import Iterable
 from .framework import Framework, NumericAnswer, Scale
 from .scoring import RequirementResult
 
-PROVISIONAL_STATUSES = ("draft", "returned")
 
-
-def is_provisional(status: str) -> bool:
-    """Whether an assessment's figures may still change: it is being answered or was returned."""
-    return status in PROVISIONAL_STATUSES
+def provisional_text(status: str) -> str:
+    """Why an assessment's figures are provisional, or '' when they are not."""
+    if status == "returned":
+        return "The assessment was returned for changes: its score and level can still change until it is approved."
+    if status == "draft":
+        return "The assessment is a draft: its score and level can still change until it is approved."
+    return ""
 
 
 def _span(low: int, high: int) -> str:

@@ -241,7 +241,7 @@ class ResultsPage:
     gaps_total: int = 0
     gaps_shown_all: bool = True
     level_reason: str = ""
-    provisional: bool = False  # a draft's or returned assessment's figures may still change
+    provisional: str = ""  # why a draft's or returned assessment's figures may still change ('' when final)
     claim_reasons: dict[str, str] | None = None  # requirement id -> why its claim earns nothing
 
 
@@ -294,6 +294,6 @@ def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
         gaps_total=len(card.gaps),
         gaps_shown_all=all_gaps or len(card.gaps) <= GAPS_SHOWN,
         level_reason=explain.level_reason(card.framework, card.requirements, card.level) if maturity else "",
-        provisional=explain.is_provisional(state.assessment.status),
+        provisional=explain.provisional_text(state.assessment.status),
         claim_reasons=reasons,
     )

@@ -48,3 +48,23 @@ def test_the_band_follows_the_typed_number(page, expect):
         for width in (390, 1280):
             page.set_viewport_size({"width": width, "height": 900})
             block.screenshot(path=f"{SHOTS}/bands-{width}.png")
+
+
+def test_results_explain_a_provisional_score_and_its_levels(page, expect):
+    sign_in(page, "admin")
+    page.goto("/")
+    page.get_by_label("Name").fill("Explained team")
+    page.get_by_role("button", name="Add scope").click()
+    option = page.locator("select[name=framework_version] option", has_text="DevOps Delivery Maturity")
+    page.select_option("select[name=framework_version]", value=option.first.get_attribute("value"))
+    page.get_by_role("button", name="Start").click()
+    page.goto(page.url.split("/domains/")[0] + "/results")
+    expect(page.locator("[data-provisional]")).to_contain_text("Provisional")
+    expect(page.locator(".headline .provisional")).to_have_text("provisional")
+    expect(page.locator(".headline [data-level-reason]")).to_contain_text("missed: 0 of")
+    expect(page.locator('[data-level-reason="DDM-KM"]')).to_contain_text("reached because no requirement at")
+    if SHOTS:
+        for width in (390, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=f"{SHOTS}/results-{width}.png", full_page=False)
+            page.locator("table.listing").first.screenshot(path=f"{SHOTS}/results-domains-{width}.png")

@@ -53,7 +53,7 @@ def test_a_draft_or_returned_score_is_provisional_an_approved_one_is_not(client,
     assert client.post(f"/assessments/{assessment}/submit").status_code == 302
     assert "data-provisional" not in _page(client, assessment)
     assert client.post(f"/assessments/{assessment}/return", data={"comment": "More"}).status_code == 302
-    assert "The assessment is returned: its score and level can still change" in _page(client, assessment)
+    assert "The assessment was returned for changes: its score and level can still change" in _page(client, assessment)
     assert client.post(f"/assessments/{assessment}/submit").status_code == 302
     assert as_user("lead").post(f"/assessments/{assessment}/approve").status_code == 302  # not its submitter
     assert "provisional" not in _page(client, assessment).lower()

@@ -133,7 +133,7 @@ def test_the_draft_mark_is_in_every_part_documents_page_rule():
 
 def test_a_drafts_summary_calls_its_score_provisional():
     html = render_html(report(status="draft"))
-    assert "out of 100 (provisional: the assessment is draft and its figures can still change)" in html
+    assert "out of 100 (provisional: not yet approved, its figures can still change)" in html
     assert "of 100, provisional</span>" in html
     approved = render_html(report())
     assert "provisional" not in approved
