@@ -35,9 +35,12 @@ from .library import framework_of
 # --- scopes -------------------------------------------------------------------------------
 
 
-def list_scopes(only: list[int] | None = None) -> list[Scope]:
-    """Every scope (or those with ids in `only`), by name."""
+def list_scopes(only: list[int] | None = None, with_assessments: bool = False) -> list[Scope]:
+    """Every scope (or those with ids in `only`), by name; `with_assessments` loads their assessments
+    and framework versions in two more queries (the home page lists them) instead of one a scope."""
     stmt = select(Scope).order_by(Scope.name)
+    if with_assessments:
+        stmt = stmt.options(selectinload(Scope.assessments).selectinload(Assessment.framework_version))
     if only is not None:
         stmt = stmt.where(Scope.id.in_(only))
     return list(db.session.scalars(stmt))

@@ -98,3 +98,32 @@
     if (waiting) { event.preventDefault(); event.returnValue = ""; }
   });
 })();
+
+// A numeric question's band follows the number as it is typed (the server marks the saved one).
+(function () {
+  "use strict";
+  function bound(text) { return text === "" ? null : Number(text); }
+  function holds(band, n) {
+    var d = band.dataset, low = bound(d.low), high = bound(d.high);
+    if (d.reachable !== "1") return false;
+    if (low !== null && (n < low || (d.lowOpen === "1" && n === low))) return false;
+    return !(high !== null && (n > high || (d.highOpen === "1" && n === high)));
+  }
+  document.addEventListener("input", function (event) {
+    var article = event.target.closest && event.target.closest("article.requirement");
+    var box = article && article.querySelector("[data-bands]");
+    if (!box || event.target.type !== "text") return;
+    var raw = event.target.value.trim().replace(",", "."), n = Number(raw);
+    var unit = box.getAttribute("data-unit") || "", found = null;
+    box.querySelectorAll("[data-band]").forEach(function (band) {
+      var here = raw !== "" && isFinite(n) && found === null && holds(band, n);
+      if (here) found = band;
+      band.classList.toggle("current-band", here);
+      band.querySelector(".band-mark").textContent = here ? " (this answer)" : "";
+    });
+    var now = box.querySelector("[data-band-now]");
+    if (raw === "" || !isFinite(n)) now.textContent = "Type a number to see its band.";
+    else if (!found) now.textContent = raw + unit + " lies in no band.";
+    else now.textContent = raw + unit + " falls in the band " + found.dataset.range + unit + ": " + found.dataset.credit + ".";
+  });
+})();

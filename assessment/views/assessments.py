@@ -29,10 +29,12 @@ from ..views.common import assessment_for, current_user, parse_date, parse_id, p
 from ..views.cycles import cycle_panel
 from ..views.formerrors import UNPROCESSABLE, FormErrors
 from ..views.messages import notify
+from ..views.markdown import render_markdown
 from ..views.presenters import questionnaire_page, results_page
 from ..views.review import review_panel
 
 bp = Blueprint("assessments", __name__)
+bp.add_app_template_filter(render_markdown, "markdown")  # framework texts are Markdown (views/markdown.py)
 
 DOWNLOAD_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 

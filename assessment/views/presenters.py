@@ -7,7 +7,8 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
-from ..domain import display, values
+from ..domain import display, explain, values
+from ..domain.bands import BandRow, band_of, band_rows
 from ..domain.display import STATUS_LABELS, one_decimal
 from ..domain.framework import Domain, Framework, NumericAnswer, Requirement
 from ..domain.scoring import RequirementResult, Scorecard
@@ -51,6 +52,16 @@ class RequirementView:
     carried_over: bool = False
     value_id: str = ""
     note_id: str = ""
+    band_list: BandsView | None = None
+
+
+@dataclass(frozen=True)
+class BandsView:
+    """A numeric question's bands beside its field, and the band the saved value falls in."""
+
+    rows: tuple[tuple[BandRow, bool], ...]  # each band and whether the saved value lies in it
+    unit: str | None
+    now: str  # the saved value's band in words, or what to do without one
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,22 @@ def bands_text(answer: NumericAnswer) -> str:
             rng = "any other value"
         parts.append(f"{rng}: {band.credit:g}")
     return "; ".join(parts)
+
+
+def bands_view(answer: NumericAnswer, value: object) -> BandsView:
+    """The bands of a numeric question with the one holding `value` (the saved answer) marked."""
+    rows = band_rows(answer)
+    unit = f" {answer.unit}" if answer.unit else ""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    current = None if number is None else band_of(rows, number)
+    if number is None:
+        now = "Type a number to see its band."
+    elif current is None:
+        now = f"{number:g}{unit} lies in no band."
+    else:
+        row = rows[current]
+        now = f"{number:g}{unit} falls in the band {row.range_text}{unit}: {row.credit_text}."
+    return BandsView(tuple((row, index == current) for index, row in enumerate(rows)), answer.unit, now)
 
 
 def shown_value(requirement: Requirement, stored: str | None) -> str | None:
@@ -178,6 +205,7 @@ def questionnaire_page(
             carried_over=bool(row is not None and row.carried_over),
             value_id=value_field_id(requirement),
             note_id=note_field_id(requirement),
+            band_list=bands_view(numeric, state.result(requirement.id).value) if numeric else None,
         )
         if sections and sections[-1][0] == requirement.section:
             sections[-1][1].append(view)
@@ -212,6 +240,7 @@ class DomainRow:
     below_target: bool
     met: int
     applicable: int
+    level_reason: str = ""
 
 
 @dataclass
@@ -232,6 +261,9 @@ class ResultsPage:
     status_labels: dict[str, str]
     gaps_total: int = 0
     gaps_shown_all: bool = True
+    level_reason: str = ""
+    provisional: str = ""  # why a draft's or returned assessment's figures may still change ('' when final)
+    claim_reasons: dict[str, str] | None = None  # requirement id -> why its claim earns nothing
 
 
 def level_text(card: Scorecard, number: int | None) -> str:
@@ -262,8 +294,11 @@ def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
                 bool(below and d.level is not None),
                 d.counts.met,
                 applicable,
+                explain.level_reason(card.framework, d.results, d.level) if maturity else "",
             )
         )
+    as_of = state.assessment.as_of
+    reasons = {r.id: reason for r in card.requirements if (reason := explain.claim_reason(r, as_of)) is not None}
     return ResultsPage(
         state=state,
         score=one_decimal(card.score),
@@ -279,4 +314,7 @@ def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
         status_labels=STATUS_LABELS,
         gaps_total=len(card.gaps),
         gaps_shown_all=all_gaps or len(card.gaps) <= GAPS_SHOWN,
+        level_reason=explain.level_reason(card.framework, card.requirements, card.level) if maturity else "",
+        provisional=explain.provisional_text(state.assessment.status),
+        claim_reasons=reasons,
     )

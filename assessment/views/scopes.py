@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import datetime as dt
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..forms import ScopeForm, StartAssessmentForm
 from ..models import FrameworkVersion
+from ..readmodels.inbox import Inbox, inbox_for
 from ..services import access, accounts, review
 from ..services import assessments as svc
 from ..services.errors import InvalidInput, NotFound
@@ -17,13 +21,39 @@ from .common import parse_date, parse_id, parse_int, scope_for, user
 bp = Blueprint("scopes", __name__)
 
 
+def _inbox() -> Inbox:
+    """The signed-in person's inbox, built once a request (the home page and the navigation share it)."""
+    if "inbox" not in g:
+        g.inbox = inbox_for(user(), dt.date.today(), int(current_app.config["EXPIRING_WITHIN_DAYS"]))
+    return g.inbox
+
+
+def _waiting_count() -> int | None:
+    """How many things wait for the signed-in person; None if the database cannot say (an error page
+    must still render when the database is what failed)."""
+    try:
+        return _inbox().count
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("The navigation's inbox count could not be read")
+        return None
+
+
+@bp.app_context_processor
+def _waiting() -> dict:
+    """`waiting_count()` for the navigation (computed only where a page shows it)."""
+    return {"waiting_count": _waiting_count}
+
+
 @bp.get("/")
 def home():
-    """The scopes the signed-in person works on (all, for admins and leads) and assessments shared with them."""
+    """What waits for the signed-in person, then the scopes they work on (all, for admins and leads)
+    and the assessments shared with them."""
     me = user()
     return render_template(
         "scopes/index.html",
-        scopes=svc.list_scopes(access.visible_scope_ids(me)),
+        inbox=_inbox(),
+        scopes=svc.list_scopes(access.visible_scope_ids(me), with_assessments=True),
         shared=svc.shared_assessments(me.id) if me.role == "auditor" else [],
         form=ScopeForm(),
     )

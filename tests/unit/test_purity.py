@@ -81,7 +81,7 @@ def test_services_are_sorted_by_kind():
         folder: {m.stem for m in (package / folder).glob("*.py")} - {"__init__"}
         for folder in ("services", "readmodels", "adapters")
     }
-    assert names["readmodels"] == {"dashboard", "trends", "history", "snapshots"}
+    assert names["readmodels"] == {"dashboard", "trends", "history", "snapshots", "inbox"}
     assert names["adapters"] == {"evidence_store", "filetypes", "report_jobs", "trail_anchor"}
     assert not names["services"] & (names["readmodels"] | names["adapters"])
 

@@ -129,3 +129,11 @@ def test_the_draft_mark_is_in_every_part_documents_page_rule():
     html = render_html(report(status="draft"))
     assert '@top-center { content: "DRAFT"; }' in html
     assert "@top-center" not in render_html(report()).split("</style>")[0].split("<style>")[-1]
+
+
+def test_a_drafts_summary_calls_its_score_provisional():
+    html = render_html(report(status="draft"))
+    assert "out of 100 (provisional: not yet approved, its figures can still change)" in html
+    assert "of 100, provisional</span>" in html
+    approved = render_html(report())
+    assert "provisional" not in approved
