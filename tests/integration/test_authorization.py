@@ -206,7 +206,7 @@ MATRIX: dict[str, Case] = {
     "backlog.export_csv": case("GET", "/assessments/{draft}/backlog.csv", READERS),
     "backlog.generate": case("POST", "/assessments/{draft}/backlog/generate", PLANNERS),
     "backlog.update": case(
-        "POST", "/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": "Dana", "due_date": ""}
+        "POST", "/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": "", "due_date": ""}
     ),
     "transfer.export_assessment": case("GET", "/assessments/{draft}/export.zip", READERS),
     "transfer.import_assessment": case("POST", "/scopes/{scope}/import", PLANNERS, lambda w: {"file": _answers_file()}),
