@@ -223,6 +223,8 @@ MATRIX: dict[str, Case] = {
     "people.set_disabled": case("POST", "/users/{victim}/disabled", ADMIN, {"disabled": "1"}),
     "people.end_sessions": case("POST", "/users/{victim}/sessions/end", ADMIN),
     "audit.index": case("GET", "/audit", SIGNED_IN),
+    "audit.export_csv": case("GET", "/audit.csv", SIGNED_IN),
+    "audit.verify": case("POST", "/audit/verify", ADMIN),
     "dashboard.index": case("GET", "/dashboard", LEADS),
 }
 
