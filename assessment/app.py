@@ -275,7 +275,9 @@ def _accounts(app: Flask) -> None:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.session_interface = _SessionInterface()
-    accounts.configure_hasher(app.config["PASSWORD_TIME_COST"], app.config["PASSWORD_MEMORY_KIB"])
+    accounts.configure_hasher(
+        app.config["PASSWORD_TIME_COST"], app.config["PASSWORD_MEMORY_KIB"], app.config["PASSWORD_PARALLELISM"]
+    )
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
 

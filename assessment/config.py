@@ -60,9 +60,10 @@ class Defaults:
     # assessed (none when unset) and the confidentiality marking.
     ORGANISATION: str | None = None
     CONFIDENTIALITY = "Confidential"
-    # Argon2id cost; None keeps the library's recommended profile.
+    # Argon2id cost; None keeps OWASP's minimum (t=2, m=19 MiB, p=1, see services/accounts.py).
     PASSWORD_TIME_COST: int | None = None
     PASSWORD_MEMORY_KIB: int | None = None
+    PASSWORD_PARALLELISM: int | None = None
 
 
 # Keys that are public because they were written in the source (the old default, the tests'):

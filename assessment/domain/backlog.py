@@ -49,6 +49,34 @@ class BacklogProposal:
     unsupported: bool
     priority: int
     reasons: tuple[str, ...]
+    blocks: int | None = None  # the next overall level this gap stands in the way of
+    weight: float = 1.0
+    levels_above: int = 0  # defined levels above the requirement's (maturity only)
+
+    def in_words(self) -> str:
+        """Why the item ranks where it does, for a person: "blocks level 3, L2 practice (3 levels
+        build on it), weight 3, not met"."""
+        parts = []
+        if self.blocks is not None:
+            parts.append(f"blocks level {self.blocks}")
+        if self.level is not None:
+            above = f" ({self.levels_above} level{'s build' if self.levels_above != 1 else ' builds'} on it)"
+            parts.append(f"L{self.level} practice" + (above if self.levels_above else ""))
+        if self.weight != 1.0:
+            parts.append(f"weight {self.weight:g}")
+        parts.append(status_in_words(self.status, self.credit, self.unsupported))
+        return ", ".join(parts)
+
+
+def status_in_words(status: Status, credit: float, unsupported: bool) -> str:
+    """A requirement's result as the backlog says it: "not met", "partly met (50 %)", ..."""
+    if unsupported:
+        return "claimed, but no current evidence"
+    if status == "partial":
+        return f"partly met ({credit:.0%})".replace("%", " %")
+    return {"not_met": "not met", "unanswered": "not answered yet", "met": "met", "not_applicable": "not applicable"}[
+        status
+    ]
 
 
 def propose_backlog(card: Scorecard) -> tuple[BacklogProposal, ...]:
@@ -82,11 +110,13 @@ def _proposal(
     requirement = result.requirement
     reasons: list[str] = []
     priority = 0
+    levels_above = 0
     if blocker and next_level is not None:
         priority += BLOCKER_POINTS
         reasons.append(f"blocks level {next_level}")
     if framework.is_maturity and requirement.level is not None:
-        priority += LEVEL_POINTS * _level_urgency(framework, requirement.level)
+        levels_above = _level_urgency(framework, requirement.level)
+        priority += LEVEL_POINTS * levels_above
         if not blocker:
             reasons.append(f"level {requirement.level}")
     if result.unsupported:
@@ -108,6 +138,9 @@ def _proposal(
         unsupported=result.unsupported,
         priority=priority,
         reasons=tuple(reasons),
+        blocks=next_level if blocker else None,
+        weight=requirement.weight,
+        levels_above=levels_above,
     )
 
 

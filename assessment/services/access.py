@@ -39,6 +39,7 @@ GLOBAL_ACTIONS = {
     "create-scope": ("admin", "lead"),
     "users": ("admin",),
     "library-import": ("admin",),
+    "audit-verify": ("admin",),
 }
 WHY = {
     "answer": "Only the scope's team members change answers and evidence.",

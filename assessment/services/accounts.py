@@ -28,8 +28,18 @@ ROLE_LABELS = {"admin": "Admin", "lead": "Program lead", "member": "Team member"
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}\Z")
 MIN_PASSWORD = 10
 
-# Tuned per instance (config PASSWORD_HASH_*); the defaults are argon2-cffi's RFC 9106 profile.
-_hasher = PasswordHasher()
+# Argon2id at OWASP's minimum (Password Storage Cheat Sheet: m=19 MiB, t=2, p=1). argon2-cffi's own
+# default (RFC 9106's low-memory profile, m=64 MiB, t=3, p=4) costs 130 ms a verification on a quiet
+# two-core machine and 0.8 to 1.9 s on a busy one (its four lanes queue for two cores, and every
+# other request behind them); these cost about 20 ms, the whole sign-in request about 26 ms
+# (bench/bench_signin.py, yardstick 0.55 s). OWASP's equivalent trade-offs (12 MiB t=3, 9 MiB t=4,
+# 7 MiB t=5) cost the same time within a few ms; the 19 MiB one keeps the most memory per guess.
+# Instances may raise the cost (config PASSWORD_*); hashes made with other parameters are rehashed
+# with these at the next successful sign-in (check_needs_rehash in sign_in).
+DEFAULT_TIME_COST = 2
+DEFAULT_MEMORY_KIB = 19 * 1024
+DEFAULT_PARALLELISM = 1
+_hasher = PasswordHasher(time_cost=DEFAULT_TIME_COST, memory_cost=DEFAULT_MEMORY_KIB, parallelism=DEFAULT_PARALLELISM)
 # Verifying against this keeps a wrong user name as slow as a wrong password.
 _DUMMY_HASH = None
 
@@ -46,16 +56,27 @@ class TooManyAttempts(ServiceError):
     status = 429
 
 
-def configure_hasher(time_cost: int | None = None, memory_cost: int | None = None) -> None:
-    """Set the Argon2id cost (tests lower it; production keeps the defaults)."""
+def configure_hasher(
+    time_cost: int | None = None, memory_cost: int | None = None, parallelism: int | None = None
+) -> None:
+    """Set the Argon2id cost (tests lower it; production keeps the OWASP defaults above)."""
     global _hasher, _DUMMY_HASH
-    defaults = PasswordHasher()
     _hasher = PasswordHasher(
-        time_cost=time_cost or defaults.time_cost,
-        memory_cost=memory_cost or defaults.memory_cost,
-        parallelism=defaults.parallelism,
+        time_cost=time_cost or DEFAULT_TIME_COST,
+        memory_cost=memory_cost or DEFAULT_MEMORY_KIB,
+        parallelism=parallelism or DEFAULT_PARALLELISM,
     )
     _DUMMY_HASH = None
+
+
+def hasher() -> PasswordHasher:
+    """The password hasher in use (its parameters are what new and rehashed passwords get)."""
+    return _hasher
+
+
+def find_user(username: str) -> User | None:
+    """The account of that user name, or None."""
+    return db.session.scalar(select(User).where(User.username == username))
 
 
 def _dummy_hash() -> str:

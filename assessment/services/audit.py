@@ -262,17 +262,59 @@ class TrailFilter:
     until: dt.date | None = None
 
 
-def query(where: TrailFilter, visible_scopes: list[int] | None, visible_assessments: list[int] | None):
-    """The select of entries matching `where`, newest first, limited to what the reader may see.
-
-    `visible_scopes` / `visible_assessments` of None mean everything (admin, program lead);
-    otherwise only entries about those scopes or assessments are returned.
-    """
-    stmt = select(AuditEntry)
+def _visible(stmt, visible_scopes: list[int] | None, visible_assessments: list[int] | None):
     if visible_scopes is not None or visible_assessments is not None:
         stmt = stmt.where(
             AuditEntry.scope_id.in_(visible_scopes or []) | AuditEntry.assessment_id.in_(visible_assessments or [])
         )
+    return stmt
+
+
+@dataclass(frozen=True)
+class TrailChoices:
+    """What the audit page's filters offer: the actors, actions and object kinds of the entries the
+    reader may see (so a filter is chosen, not guessed), and the range of their dates."""
+
+    actors: tuple[str, ...]
+    actions: tuple[str, ...]
+    object_types: tuple[str, ...]
+    first_day: str | None
+    last_day: str | None
+
+
+def choices(visible_scopes: list[int] | None, visible_assessments: list[int] | None) -> TrailChoices:
+    """The distinct actors, actions and object kinds present in the visible trail, sorted."""
+
+    def distinct(column) -> tuple[str, ...]:
+        stmt = _visible(select(column).distinct(), visible_scopes, visible_assessments)
+        return tuple(sorted(v for v in db.session.scalars(stmt) if v))
+
+    first, last = db.session.execute(
+        _visible(select(func.min(AuditEntry.at), func.max(AuditEntry.at)), visible_scopes, visible_assessments)
+    ).one()
+    return TrailChoices(
+        distinct(AuditEntry.actor),
+        distinct(AuditEntry.action),
+        distinct(AuditEntry.object_type),
+        first[:10] if first else None,
+        last[:10] if last else None,
+    )
+
+
+def query(
+    where: TrailFilter,
+    visible_scopes: list[int] | None,
+    visible_assessments: list[int] | None,
+    *,
+    oldest_first: bool = False,
+):
+    """The select of entries matching `where`, newest first (or oldest first), limited to what the
+    reader may see.
+
+    `visible_scopes` / `visible_assessments` of None mean everything (admin, program lead);
+    otherwise only entries about those scopes or assessments are returned.
+    """
+    stmt = _visible(select(AuditEntry), visible_scopes, visible_assessments)
     if where.actor:
         stmt = stmt.where(AuditEntry.actor == where.actor)
     if where.action:
@@ -287,7 +329,7 @@ def query(where: TrailFilter, visible_scopes: list[int] | None, visible_assessme
         stmt = stmt.where(AuditEntry.at >= where.since.isoformat())
     if where.until is not None:
         stmt = stmt.where(AuditEntry.at < (where.until + dt.timedelta(days=1)).isoformat())
-    return stmt.order_by(AuditEntry.seq.desc())
+    return stmt.order_by(AuditEntry.seq if oldest_first else AuditEntry.seq.desc())
 
 
 def for_assessment(assessment_id: int) -> list[AuditEntry]:

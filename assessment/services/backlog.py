@@ -11,7 +11,7 @@ from reports.model import BacklogEntry
 
 from ..domain.backlog import propose_backlog
 from ..extensions import db
-from ..models import PDCA_STATUSES, Assessment, BacklogEvent, BacklogItem, utcnow
+from ..models import PDCA_STATUSES, Assessment, BacklogEvent, BacklogItem, ScopeMember, User, utcnow
 from . import audit
 from .assessments import AssessmentState
 from .errors import InvalidInput, NotFound
@@ -22,6 +22,28 @@ SORTS = {
     "status": lambda i: (PDCA_STATUSES.index(i.status), -i.priority),
     "requirement": lambda i: (i.requirement_id,),
 }
+
+
+class FieldRefused(InvalidInput):
+    """A value the form's field cannot take (the page comes back with the message beside `field`)."""
+
+    status = 422
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def owner_choices(scope_id: int) -> list[User]:
+    """The people an item of this scope may be given to: the scope's team, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(ScopeMember, ScopeMember.user_id == User.id)
+            .where(ScopeMember.scope_id == scope_id)
+            .order_by(User.display_name, User.username)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -111,14 +133,20 @@ def get_item(assessment: Assessment, item_id: int) -> BacklogItem:
 
 
 def update_item(item: BacklogItem, *, owner, due_date, status, hypothesis, outcome) -> None:
-    """Change the fields people manage on an item."""
-    if status not in PDCA_STATUSES:
+    """Change the fields people manage on an item. The owner is one of the scope's team (by user
+    name), or nobody; an owner given before owners were chosen from the team may stay as it is."""
+    if status not in PDCA_STATUSES:  # only a forged form sends another: no page to come back to
         raise InvalidInput(f"Status must be one of {', '.join(PDCA_STATUSES)}; got {status!r}.")
+    owner = (owner or "").strip() or None
+    if owner is not None and owner != item.owner and owner not in {u.username for u in owner_choices(item.scope_id)}:
+        raise FieldRefused(
+            "owner", f"{owner[:60]!r} is not in this scope's team: choose one of its members, or nobody."
+        )
     for label, text, limit in (("Owner", owner, 200), ("Hypothesis", hypothesis, 10_000), ("Outcome", outcome, 10_000)):
         if text and len(text) > limit:
             raise InvalidInput(f"{label} is longer than {limit:,} characters.")
     before = _managed(item)
-    item.owner = (owner or "").strip() or None
+    item.owner = owner
     item.due_date = due_date
     item.status = status
     item.hypothesis = (hypothesis or "").strip() or None

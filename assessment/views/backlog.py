@@ -10,36 +10,58 @@ from ..services import access
 from ..services import assessments as svc
 from ..services import backlog as backlog_svc
 from ..services import reports as report_svc
-from .common import assessment_for, parse_date, user
+from ..services.errors import InvalidInput
+from .backlog_page import build_page
+from .common import assessment_for, parse_date, parse_id, user
 
 bp = Blueprint("backlog", __name__)
 
 
+FILTERS = ("status", "owner", "q", "sort", "unanswered")
+
+
 def _filters() -> dict[str, str]:
-    return {key: (request.args.get(key) or "").strip() for key in ("status", "owner", "q", "sort")}
+    return {key: (request.args.get(key) or "").strip()[:200] for key in FILTERS}
 
 
-@bp.get("/assessments/<int:assessment_id>/backlog")
-def index(assessment_id: int):
-    """The backlog, filtered and sorted."""
-    assessment = assessment_for(assessment_id)
+def _render(assessment, *, editing=None, submitted=None, errors=None, status: int = 200):
+    """The backlog page, grouped by PDCA status, with at most one item open for editing."""
     args = _filters()
     everything = backlog_svc.items_for(assessment)
-    items = backlog_svc.filtered(everything, args["status"], args["owner"], args["q"], args["sort"] or "priority")
+    may_manage = access.allowed(user(), assessment, "backlog")
+    page = build_page(
+        assessment,
+        svc.load_state(assessment),
+        everything,
+        args,
+        backlog_svc.history(everything),
+        editing=editing if may_manage else None,
+        submitted=submitted,
+        errors=errors,
+    )
+    members = {u.username: u.display_name for u in backlog_svc.owner_choices(assessment.scope_id)}
     owners = sorted({i.owner for i in everything if i.owner})
     return render_template(
         "backlog/index.html",
         assessment=assessment,
-        items=items,
-        history=backlog_svc.history(items),
-        total=len(everything),
+        page=page,
         args=args,
         statuses=PDCA_STATUSES,
-        owners=owners,
+        owners=[(o, members.get(o, o)) for o in owners],
         sorts=list(backlog_svc.SORTS),
         action_form=ActionForm(),
-        may_manage=access.allowed(user(), assessment, "backlog"),
-    )
+        may_manage=may_manage,
+    ), status
+
+
+@bp.get("/assessments/<int:assessment_id>/backlog")
+def index(assessment_id: int):
+    """The backlog, filtered and sorted; `?edit=ID` opens that item's form (the no-JavaScript way)."""
+    assessment = assessment_for(assessment_id)
+    editing = parse_id(request.args.get("edit"), "Item")
+    if editing is not None:
+        backlog_svc.get_item(assessment, editing)  # another backlog's item is not found
+    return _render(assessment, editing=editing)
 
 
 @bp.post("/assessments/<int:assessment_id>/backlog/generate")
@@ -56,14 +78,24 @@ def update(assessment_id: int, item_id: int):
     """Change an item's owner, due date, PDCA status, hypothesis or outcome."""
     assessment = assessment_for(assessment_id, "backlog")
     item = backlog_svc.get_item(assessment, item_id)
-    backlog_svc.update_item(
-        item,
-        owner=request.form.get("owner"),
-        due_date=parse_date(request.form.get("due_date"), "Due date"),
-        status=request.form.get("status", item.status),
-        hypothesis=request.form.get("hypothesis"),
-        outcome=request.form.get("outcome"),
-    )
+    submitted = {k: request.form.get(k, "") for k in ("owner", "due_date", "status", "hypothesis", "outcome")}
+    try:
+        due_date = parse_date(request.form.get("due_date"), "Due date")
+    except InvalidInput as error:
+        return _render(assessment, editing=item.id, submitted=submitted, errors={"due_date": error.message}, status=422)
+    try:
+        backlog_svc.update_item(
+            item,
+            owner=request.form.get("owner"),
+            due_date=due_date,
+            status=request.form.get("status", item.status),
+            hypothesis=request.form.get("hypothesis"),
+            outcome=request.form.get("outcome"),
+        )
+    except backlog_svc.FieldRefused as refused:
+        return _render(
+            assessment, editing=item.id, submitted=submitted, errors={refused.field: refused.message}, status=422
+        )
     flash(f"{item.requirement_id} saved.")
     return redirect(
         url_for("backlog.index", assessment_id=assessment_id, **{k: v for k, v in _filters().items() if v})

@@ -73,7 +73,7 @@ def test_the_trail_page_filters_and_shows_each_person_only_theirs(app, client, a
     assessment, scope = devops
     client.post(f"/scopes/{scope}/members", data={"username": "alice"})
     autosave(as_user("alice"), assessment, "CI-02", "some")
-    page = client.get("/audit?action=answer&actor=alice").get_data(as_text=True)
+    page = client.get("/audit?action=answer&actor=alice").get_data(as_text=True).split("<tbody>", 1)[1]
     assert "answer.saved" in page and f"{assessment}/CI-02" in page and "scope.member_added" not in page
     assert "answer.saved" in as_user("alice").get(f"/audit?assessment={assessment}").get_data(as_text=True)
     assert "answer.saved" in as_user("lead").get("/audit").get_data(as_text=True)

@@ -206,7 +206,7 @@ MATRIX: dict[str, Case] = {
     "backlog.export_csv": case("GET", "/assessments/{draft}/backlog.csv", READERS),
     "backlog.generate": case("POST", "/assessments/{draft}/backlog/generate", PLANNERS),
     "backlog.update": case(
-        "POST", "/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": "Dana", "due_date": ""}
+        "POST", "/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": "", "due_date": ""}
     ),
     "transfer.export_assessment": case("GET", "/assessments/{draft}/export.zip", READERS),
     "transfer.import_assessment": case("POST", "/scopes/{scope}/import", PLANNERS, lambda w: {"file": _answers_file()}),
@@ -223,6 +223,8 @@ MATRIX: dict[str, Case] = {
     "people.set_disabled": case("POST", "/users/{victim}/disabled", ADMIN, {"disabled": "1"}),
     "people.end_sessions": case("POST", "/users/{victim}/sessions/end", ADMIN),
     "audit.index": case("GET", "/audit", SIGNED_IN),
+    "audit.export_csv": case("GET", "/audit.csv", SIGNED_IN),
+    "audit.verify": case("POST", "/audit/verify", ADMIN),
     "dashboard.index": case("GET", "/dashboard", LEADS),
 }
 

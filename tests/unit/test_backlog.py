@@ -70,6 +70,9 @@ def test_one_proposal_per_gap_carrying_the_gap():
         unsupported=False,
         priority=b.priority,
         reasons=b.reasons,
+        blocks=2,
+        weight=1.0,
+        levels_above=2,
     )
 
 
@@ -126,6 +129,20 @@ def test_heavier_requirements_first_among_equals():
     proposals = backlog(fw, X="no", W1="no", W3="no", W2="no")
     assert ids(proposals) == ["X", "W3", "W2", "W1"]
     assert [p.reasons for p in proposals[1:]] == [("level 4", "weight 3"), ("level 4", "weight 2"), ("level 4",)]
+
+
+def test_reasons_in_words_say_what_the_number_meant():
+    fw = maturity(req("B", weight=3), req("E", level=3, evidence="required"), req("U", level=4), req("P", level=4))
+    proposals = backlog(fw, B="no", E=Answer("E", "yes", evidence=(EXPIRED,)), P="partial")
+    words = {p.requirement_id: p.in_words() for p in proposals}
+    assert words == {
+        "B": "blocks level 2, L2 practice (2 levels build on it), weight 3, not met",
+        "E": "L3 practice (1 level builds on it), claimed, but no current evidence",
+        "P": "L4 practice, partly met (50 %)",
+        "U": "L4 practice, not answered yet",
+    }
+    plain = compliance(Requirement("P", "Plain", "D", YPN, "P"))
+    assert [p.in_words() for p in backlog(plain, P="no")] == ["not met"]
 
 
 def test_priorities_follow_the_documented_formula():
