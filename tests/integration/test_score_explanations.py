@@ -57,3 +57,11 @@ def test_a_draft_or_returned_score_is_provisional_an_approved_one_is_not(client,
     assert client.post(f"/assessments/{assessment}/submit").status_code == 302
     assert as_user("lead").post(f"/assessments/{assessment}/approve").status_code == 302  # not its submitter
     assert "provisional" not in _page(client, assessment).lower()
+
+
+def test_the_dashboard_marks_a_drafts_score_provisional(client, as_user, devops):
+    assessment, _ = devops
+    board = client.get("/dashboard?framework=devops-delivery").get_data(as_text=True)
+    assert '<span class="provisional" data-provisional>provisional</span>' in board
+    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert "data-provisional" not in client.get("/dashboard?framework=devops-delivery").get_data(as_text=True)
