@@ -43,6 +43,7 @@ class RequirementView:
     conflict: SaveResult | None = None
     carried_over: bool = False
     band_list: BandsView | None = None
+    claim_reason: str | None = None  # why a claim earns nothing (evidence required, none current)
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ def questionnaire_page(
             conflict=conflicts.get(requirement.id),
             carried_over=bool(row is not None and row.carried_over),
             band_list=bands_view(numeric, state.result(requirement.id).value) if numeric else None,
+            claim_reason=explain.claim_reason(state.result(requirement.id), as_of),
         )
         if sections and sections[-1][0] == requirement.section:
             sections[-1][1].append(view)
