@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from ..domain.display import level_text, one_decimal
+from ..domain.explain import provisional_text
 from ..extensions import db
 from ..models import PDCA_STATUSES, Assessment, BacklogItem, EvidenceLink, FrameworkVersion, Scope
 from ..models import Evidence as EvidenceRow
@@ -33,6 +34,11 @@ class ScopeRow:
     stale: bool
     reached: bool | None  # None: no target (compliance framework)
     cells: tuple[tuple[str, str, str], ...] = ()  # per dashboard domain: (score text, heat class, level text)
+
+    @property
+    def provisional(self) -> bool:
+        """Whether the figures may still change (a draft, or returned for changes)."""
+        return bool(provisional_text(self.assessment.status))
 
 
 @dataclass(frozen=True)

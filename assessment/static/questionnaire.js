@@ -57,6 +57,8 @@
         article.querySelector("[data-status]").innerHTML =
           '<span class="status status-' + data.status + '">' + labels[data.status] + "</span>";
         article.querySelector("[data-unsupported]").hidden = !data.unsupported;
+        var reason = article.querySelector("[data-claim-reason]");
+        if (reason) { reason.textContent = data.unsupported_reason || ""; reason.hidden = !data.unsupported_reason; }
         article.classList.toggle("is-unsupported", !!data.unsupported);
         const carried = article.querySelector("[data-carried]");
         if (carried && data.outcome === "saved") carried.remove(); // changed or saved as is: confirmed

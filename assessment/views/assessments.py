@@ -11,6 +11,7 @@ from reports.charts import domain_chart_svg
 from ..adapters.evidence_store import EvidenceStore
 from ..adapters.filetypes import served_media_type
 from ..app import on_failure
+from ..domain import explain
 from ..forms import (
     ActionForm,
     EvidenceForm,
@@ -168,6 +169,7 @@ def save_answer(assessment_id: int, requirement_id: str):
         payload.update(
             status=r.status,
             unsupported=r.unsupported,
+            unsupported_reason=explain.claim_reason(r, assessment.as_of),
             answered=progress.counts.total - progress.counts.unanswered,
             total=progress.counts.total,
         )

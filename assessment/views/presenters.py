@@ -53,6 +53,7 @@ class RequirementView:
     value_id: str = ""
     note_id: str = ""
     band_list: BandsView | None = None
+    claim_reason: str | None = None  # why a claim earns nothing (evidence required, none current)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ def questionnaire_page(
             value_id=value_field_id(requirement),
             note_id=note_field_id(requirement),
             band_list=bands_view(numeric, state.result(requirement.id).value) if numeric else None,
+            claim_reason=explain.claim_reason(state.result(requirement.id), as_of),
         )
         if sections and sections[-1][0] == requirement.section:
             sections[-1][1].append(view)

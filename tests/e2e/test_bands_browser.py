@@ -58,7 +58,16 @@ def test_results_explain_a_provisional_score_and_its_levels(page, expect):
     option = page.locator("select[name=framework_version] option", has_text="DevOps Delivery Maturity")
     page.select_option("select[name=framework_version]", value=option.first.get_attribute("value"))
     page.get_by_role("button", name="Start").click()
-    page.goto(page.url.split("/domains/")[0] + "/results")
+    questionnaire = page.url
+    # a claim on an evidence-required requirement says at once why it earns nothing
+    claim = page.locator("article#req-DDM-CI-01")
+    reason = claim.locator("[data-claim-reason]")
+    expect(reason).to_be_hidden()
+    claim.get_by_label("Yes", exact=True).check()
+    expect(reason).to_have_text("Yes, but no evidence attached: evidence required.")
+    claim.get_by_label("No", exact=True).check()
+    expect(reason).to_be_hidden()
+    page.goto(questionnaire.split("/domains/")[0] + "/results")
     expect(page.locator("[data-provisional]")).to_contain_text("Provisional")
     expect(page.locator(".headline .provisional")).to_have_text("provisional")
     expect(page.locator(".headline [data-level-reason]")).to_contain_text("missed: 0 of")

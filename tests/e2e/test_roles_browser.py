@@ -70,8 +70,9 @@ def test_team_submits_lead_approves_auditor_reviews(page, expect):
 
     # The auditor finds it shared, downloads the bundle and records a finding.
     sign_in(page, "auditor")
-    expect(page.get_by_role("heading", name="Shared with you")).to_be_visible()
-    page.get_by_role("link", name=re.compile(FRAMEWORK)).click()
+    expect(page.get_by_role("heading", name="Shared with you", exact=True)).to_be_visible()
+    # it waits for them on the home page until they record a review
+    page.locator("section[data-inbox=shared]").get_by_role("link", name=re.compile(FRAMEWORK)).click()
     page.get_by_role("button", name="Evidence bundle (zip)").click()
     link = page.get_by_role("link", name=re.compile("Download"))
     expect(link).to_be_visible(timeout=60_000)

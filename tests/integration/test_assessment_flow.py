@@ -45,6 +45,7 @@ def test_autosave_saves_and_reports_status(client, devops):
         "revision": 1,
         "status": "partial",
         "unsupported": False,
+        "unsupported_reason": None,
         "answered": 1,
         "total": 3,
     }

@@ -153,6 +153,7 @@ def test_expired_evidence_is_shown_as_not_current(app, client, devops):
         "revision": 1,
         "status": "not_met",
         "unsupported": True,
+        "unsupported_reason": "Yes, but no current evidence: evidence expired on 2026-01-01.",
         "answered": 1,
         "total": 3,
     }

@@ -57,3 +57,23 @@ def test_a_draft_or_returned_score_is_provisional_an_approved_one_is_not(client,
     assert client.post(f"/assessments/{assessment}/submit").status_code == 302
     assert as_user("lead").post(f"/assessments/{assessment}/approve").status_code == 302  # not its submitter
     assert "provisional" not in _page(client, assessment).lower()
+
+
+def test_the_dashboard_marks_a_drafts_score_provisional(client, as_user, devops):
+    assessment, _ = devops
+    board = client.get("/dashboard?framework=devops-delivery").get_data(as_text=True)
+    assert '<span class="provisional" data-provisional>provisional</span>' in board
+    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert "data-provisional" not in client.get("/dashboard?framework=devops-delivery").get_data(as_text=True)
+
+
+def test_the_questionnaire_and_its_autosave_say_why_a_claim_is_not_met(client, devops):
+    assessment, _ = devops
+    response = autosave(client, assessment, "CI-01", "yes")
+    assert response.get_json()["unsupported_reason"] == "Yes, but no evidence attached: evidence required."
+    page = htmllib.unescape(client.get(f"/assessments/{assessment}/domains/0").get_data(as_text=True))
+    assert re.search(r"<span class=\"claim-reason\" data-claim-reason >Yes, but no evidence attached", page)
+    response = autosave(client, assessment, "CI-01", "no", revision=response.get_json()["revision"])
+    assert response.get_json()["unsupported_reason"] is None
+    page = client.get(f"/assessments/{assessment}/domains/0").get_data(as_text=True)
+    assert re.search(r"data-claim-reason hidden></span>", page)
