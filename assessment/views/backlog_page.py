@@ -77,7 +77,7 @@ class BacklogPage:
     hidden_unanswered: int
     show_unanswered: bool
     toggle_unanswered_url: str
-    args: dict[str, str]
+    args: dict[str, str]  # the filters in use (none empty), for the links and the form's action
 
 
 def ranks(items: list[BacklogItem]) -> dict[int, int]:
@@ -187,5 +187,5 @@ def build_page(
         hidden_unanswered=hidden,
         show_unanswered=show_unanswered,
         toggle_unanswered_url=url_for("backlog.index", assessment_id=assessment.id, **toggled),
-        args=args,
+        args=keep,
     )

@@ -94,3 +94,22 @@ def test_backlog_at_desktop_width_shows_groups_in_order(page, expect):
     headings = page.locator("section.backlog-group h2").all_inner_texts()
     assert headings and headings[0].startswith("Plan")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_with_javascript_edit_opens_in_place_one_item_at_a_time(page, expect):
+    url = backlog_with_gaps(page, expect, "Backlog inline team")
+    items = page.locator("li.backlog-item")
+    first, second = items.nth(0), items.nth(1)
+    first_id, second_id = first.get_attribute("id"), second.get_attribute("id")
+    second.get_by_role("link", name=re.compile("^Edit")).click()
+    expect(page.locator(f"#{second_id} textarea[name=hypothesis]")).to_be_visible()
+    assert page.url == url  # opened in place, not by loading ?edit=
+    expect(page.locator(f"#{second_id} select[name=owner]")).to_be_focused()
+    page.locator(f"#{first_id}").get_by_role("link", name=re.compile("^Edit")).click()
+    expect(page.locator(f"#{first_id} textarea[name=hypothesis]")).to_be_visible()
+    expect(page.locator("textarea[name=hypothesis]")).to_have_count(1)  # the other form closed
+    expect(page.locator(f"#{second_id} a.edit")).to_be_visible()
+    page.locator(f"#{first_id}").get_by_label("Status").select_option("check")
+    page.locator(f"#{first_id}").get_by_role("button", name="Save").click()
+    expect(page.locator(".flash")).to_contain_text("saved")
+    expect(page.locator(f"section.status-check #{first_id}")).to_be_visible()
