@@ -1,10 +1,10 @@
 """Accessibility and layout checks of the main pages, shared by the browser tests.
 
-`demo_server` serves an instance set up like `make run` (the demo scope with an approved cycle and
-a draft in progress, evidence, a generated backlog, a second framework's assessment, the four demo
-accounts); `PAGES` lists each role's main pages on it; `check_page` runs axe-core on a page and
-measures its width. To check another page, add a `Page` to `PAGES` (its path may name the ids of
-`DemoIds`).
+`demo_server` serves an instance set up like `make run` (the demo scope with an approved cycle
+and a draft in progress, evidence, a generated backlog with done and dropped items, a second
+framework's assessment, the four demo accounts); `PAGES` lists each role's main pages on it;
+`axe_violations` runs axe-core on a page and `overflow` measures its width. To check another
+page, add a `Page` to `PAGES` (its path may name the ids of `DemoIds`).
 
 axe-core comes from npm into .ci/node (the Makefile's .ci/node/.installed rule, a prerequisite
 of `make test`); without it the checks are skipped on a developer's machine and fail in CI.
@@ -181,6 +181,8 @@ def demo_server(tmp_path_factory, _browser_requirements):
         load_demo_users(scope)
         draft, earlier = sorted(scope.assessments, key=lambda a: a.as_of, reverse=True)[:2]
         backlog.generate(svc.load_state(draft))
+        for item, status in zip(backlog.items_for(draft), ("done", "do", "dropped"), strict=False):
+            item.status = status  # items in every look the backlog page has
         # A second framework in the same scope, so the dashboard has more than one to show.
         version = db.session.scalars(
             select(FrameworkVersion).where(FrameworkVersion.framework_id != draft.framework_version.framework_id)
