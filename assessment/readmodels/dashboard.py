@@ -84,9 +84,8 @@ def short_title(title: str, limit: int = SHORT) -> str:
     """A domain title cut at a word boundary to about `limit` characters, with an ellipsis when cut."""
     if len(title) <= limit:
         return title
-    cut = title[: limit + 1].rsplit(" ", 1)[0].rstrip(" ,;:-&")
-    if len(cut) < limit // 2:  # one long word: cut inside it
-        cut = title[:limit]
+    head = title[: limit + 1]
+    cut = head.rsplit(" ", 1)[0].rstrip(" ,;:-&") if " " in head else title[:limit]  # one long word: cut inside it
     return cut.rstrip() + "\u2026"
 
 
