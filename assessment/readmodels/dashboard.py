@@ -22,6 +22,8 @@ from ..services.library import framework_of
 from .snapshots import Snapshot, snapshots_of
 
 OPEN = ("plan", "do", "check", "act")
+ALL = "all"  # the framework choice that shows every framework's heatmap
+SHORT = 18  # characters of a domain title in a heatmap column heading
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,28 @@ class Dashboard:
     @property
     def stale(self) -> list[ScopeRow]:
         return [row for row in self.scopes if row.stale]
+
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        """The heatmap's domain columns: (short heading, full title)."""
+        return [(short_title(title), title) for _, title in self.domains]
+
+
+def short_title(title: str, limit: int = SHORT) -> str:
+    """A domain title cut at a word boundary to about `limit` characters, with an ellipsis when cut."""
+    if len(title) <= limit:
+        return title
+    head = title[: limit + 1]
+    cut = head.rsplit(" ", 1)[0].rstrip(" ,;:-&") if " " in head else title[:limit]  # one long word: cut inside it
+    return cut.rstrip() + "\u2026"
+
+
+def build_all(scope_id: int | None, *, today: dt.date, stale_days: int, expiring_days: int) -> list[Dashboard]:
+    """The dashboard of every framework in use, most assessed first (the "all frameworks" view)."""
+    return [
+        build(fid, scope_id, today=today, stale_days=stale_days, expiring_days=expiring_days)
+        for fid, _ in frameworks_in_use(None)
+    ]
 
 
 def frameworks_in_use(scope_ids: list[int] | None) -> list[tuple[str, str]]:

@@ -1,10 +1,10 @@
 """Accessibility and layout checks of the main pages, shared by the browser tests.
 
-`demo_server` serves an instance set up like `make run` (the demo scope with an approved cycle and
-a draft in progress, evidence, a generated backlog, a second framework's assessment, the four demo
-accounts); `PAGES` lists each role's main pages on it; `check_page` runs axe-core on a page and
-measures its width. To check another page, add a `Page` to `PAGES` (its path may name the ids of
-`DemoIds`).
+`demo_server` serves an instance set up like `make run` (the demo scope with an approved cycle
+and a draft in progress, evidence, a generated backlog with done and dropped items, a second
+framework's assessment, the four demo accounts); `PAGES` lists each role's main pages on it;
+`axe_violations` runs axe-core on a page and `overflow` measures its width. To check another
+page, add a `Page` to `PAGES` (its path may name the ids of `DemoIds`).
 
 axe-core comes from npm into .ci/node (the Makefile's .ci/node/.installed rule, a prerequisite
 of `make test`); without it the checks are skipped on a developer's machine and fail in CI.
@@ -25,6 +25,17 @@ AXE = Path(__file__).resolve().parents[2] / ".ci" / "node" / "node_modules" / "a
 WIDTHS = (390, 1280)
 ROLES = ("admin", "lead", "team", "auditor")
 BLOCKING = ("serious", "critical")
+# Rules of lesser impact the issue names too: landmarks named and unique, headings in order, one h1,
+# no empty table header, all content inside landmarks.
+ALSO = (
+    "landmark-unique",
+    "landmark-one-main",
+    "heading-order",
+    "page-has-heading-one",
+    "empty-table-header",
+    "region",
+    "landmark-no-duplicate-banner",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ PAGES = (
     Page("backlog", "/assessments/{ids.assessment}/backlog", ("admin", "lead", "team")),
     Page("audit", "/audit"),
     Page("dashboard", "/dashboard", ("admin", "lead")),
+    Page("dashboard-all", "/dashboard?framework=all", ("admin", "lead")),
     Page("scope-trends", "/scopes/{ids.scope}/trends?framework={ids.framework}", ("admin", "lead", "team")),
     Page("framework-trends", "/library/{ids.framework}/trends", ("admin", "lead", "team")),
     Page("compare", "/assessments/{ids.assessment}/compare", ("admin", "lead", "team", "auditor")),
@@ -86,7 +98,7 @@ def axe_source() -> str:
 
 
 def axe_violations(page, source: str) -> list[dict]:
-    """axe-core's violations of serious or critical impact on the page as it is now.
+    """axe-core's violations of serious or critical impact, and of the rules in ALSO, on the page as it is now.
 
     The script is evaluated through the DevTools protocol, which the page's Content Security
     Policy does not govern (a <script> tag with the text would be refused, as it should be).
@@ -100,7 +112,7 @@ def axe_violations(page, source: str) -> list[dict]:
                 nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary)}));
         }"""
     )
-    return [v for v in result if v["impact"] in BLOCKING]
+    return [v for v in result if v["impact"] in BLOCKING or v["id"] in ALSO]
 
 
 def overflow(page) -> tuple[int, int]:
@@ -169,6 +181,8 @@ def demo_server(tmp_path_factory, _browser_requirements):
         load_demo_users(scope)
         draft, earlier = sorted(scope.assessments, key=lambda a: a.as_of, reverse=True)[:2]
         backlog.generate(svc.load_state(draft))
+        for item, status in zip(backlog.items_for(draft), ("done", "do", "dropped"), strict=False):
+            item.status = status  # items in every look the backlog page has
         # A second framework in the same scope, so the dashboard has more than one to show.
         version = db.session.scalars(
             select(FrameworkVersion).where(FrameworkVersion.framework_id != draft.framework_version.framework_id)

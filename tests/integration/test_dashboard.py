@@ -107,3 +107,31 @@ def test_dashboard_is_for_program_leads(app, as_user):
     assert as_user("alice").get("/dashboard").status_code == 403
     assert as_user("audrey").get("/dashboard").status_code == 403
     assert as_user("admin").get("/dashboard").status_code == 200
+
+
+def test_heatmap_columns_read_as_domain_titles(app, as_user):
+    build(app)
+    page = as_user("lead").get("/dashboard?framework=devops-delivery").get_data(as_text=True)
+    heads = re.findall(r'<th scope="col" class="num domain" title="([^"]+)">(.*?)</th>', page)
+    assert [full for full, _ in heads] == ["Continuous integration", "Deployment", "Operations"]
+    assert (
+        heads[0][1]
+        == '<span aria-hidden="true">Continuous\u2026</span><span class="visually-hidden">Continuous integration</span>'
+    )
+    assert heads[1][1] == "Deployment"  # short enough to show whole
+    assert ">CI<" not in page and ">DEP<" not in page
+
+
+def test_all_frameworks_shows_a_heatmap_per_framework(app, as_user):
+    build(app)
+    version_id = example_version(app, "itgc-mini")
+    with app.app_context(), audit.acting_as("test-setup"):
+        scope = svc.create_scope("Ledger", "team")
+        svc.start_assessment(scope, db.session.get(FrameworkVersion, version_id), None, day(-5))
+        db.session.commit()
+    page = as_user("lead").get("/dashboard?framework=all").get_data(as_text=True)
+    assert re.findall(r'data-board="([\w-]+)"', page) == ["devops-delivery", "itgc-mini"]
+    assert re.findall(r'<tr data-scope="(\w+)">', page) == ["Alpha", "Beta", "Gamma", "Ledger"]
+    assert '<option value="all" selected>All frameworks</option>' in page
+    one = as_user("lead").get("/dashboard").get_data(as_text=True)
+    assert 'value="all"' in one and "data-board" not in one
