@@ -39,7 +39,7 @@ def test_on_a_laptop_the_navigation_is_open_and_the_menu_button_hidden(browser, 
     page = context.new_page()
     page.goto("/")
     nav = page.get_by_role("navigation", name="Main")
-    for name in ("Scopes", "Framework library", "Dashboard", "Audit trail", "Users"):
+    for name in ("Home", "Framework library", "Dashboard", "Audit trail", "Users"):
         assert nav.get_by_role("link", name=name).is_visible()
     assert not page.get_by_text("Menu", exact=True).is_visible()
     assert page.get_by_role("button", name="Sign out", exact=True).is_visible()
