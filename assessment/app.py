@@ -150,7 +150,10 @@ class AssessmentApp(Flask):
         """Run the view, then commit what it did; on any error, roll back and undo what it stored."""
         try:
             rv = super().dispatch_request()
-            db.session.commit()
+            if g.pop(_ABANDONED, False):  # a form shown again with its errors (abandon_changes): nothing to keep
+                db.session.rollback()
+            else:
+                db.session.commit()
         except Exception:
             db.session.rollback()
             for action in g.pop(_ON_FAILURE, ()):
@@ -160,6 +163,18 @@ class AssessmentApp(Flask):
 
 
 _ON_FAILURE = "assessment_on_failure"
+
+
+_ABANDONED = "assessment_abandoned"
+
+
+def abandon_changes() -> None:
+    """Undo what this request did so far, rows and stored files, and commit nothing at its end: the view
+    shows a form again with its errors instead of raising (assessment/views/formerrors.py)."""
+    db.session.rollback()
+    for action in g.pop(_ON_FAILURE, ()):
+        action()
+    g.setdefault(_ABANDONED, True)
 
 
 def on_failure(action: Callable[[], None]) -> None:

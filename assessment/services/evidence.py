@@ -188,6 +188,22 @@ def reuse(assessment: Assessment, requirement_id: str, evidence_id: int) -> Evid
     return evidence
 
 
+def linked_item(assessment: Assessment, requirement_id: str, evidence_id: int) -> EvidenceRow:
+    """The evidence item supporting `requirement_id` in this assessment, or NotFound (what Remove names)."""
+    item = db.session.scalar(
+        select(EvidenceRow)
+        .join(EvidenceLink, EvidenceLink.evidence_id == EvidenceRow.id)
+        .where(
+            EvidenceLink.assessment_id == assessment.id,
+            EvidenceLink.requirement_id == requirement_id,
+            EvidenceRow.id == evidence_id,
+        )
+    )
+    if item is None:
+        raise NotFound(f"Evidence #{evidence_id} does not support {requirement_id} in this assessment.")
+    return item
+
+
 def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> None:
     """Stop an evidence item supporting a requirement; the item stays in the scope."""
     _editable(assessment)

@@ -142,7 +142,7 @@ def post_zip(client, scope, members: dict[str, bytes]):
 
 
 def assert_refused(app, response, fragment):
-    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.status_code == 422, response.get_data(as_text=True)
     assert fragment in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
