@@ -358,6 +358,26 @@ def _security_headers(app: Flask) -> None:
         return response
 
 
+def _way_back() -> tuple[str, str] | None:
+    """Where an error page leads back to: the assessment or scope the request was about, when the person may
+    read it, so an error is never a dead end with only the scopes to go to. None otherwise."""
+    from .services import access
+
+    args = request.view_args or {}
+    if not current_user.is_authenticated:
+        return None
+    try:
+        if "assessment_id" in args:
+            assessment = access.assessment_for(current_user._get_current_object(), int(args["assessment_id"]))
+            return url_for("assessments.results", assessment_id=assessment.id), "Back to the assessment"
+        if "scope_id" in args:
+            scope = access.scope_for(current_user._get_current_object(), int(args["scope_id"]))
+            return url_for("scopes.detail", scope_id=scope.id), f"Back to {scope.name}"
+    except Exception:  # noqa: BLE001 (the object is missing or not theirs: the scopes it is)
+        db.session.rollback()
+    return None
+
+
 def _error_pages(app: Flask) -> None:
     """Every error is a page a person can act on: no stack trace, no internal path."""
 
@@ -367,7 +387,7 @@ def _error_pages(app: Flask) -> None:
 
         if request.headers.get("X-Requested-With") == "fetch":
             return jsonify(error=message), status
-        return render_template("error.html", message=message, status=status), status
+        return render_template("error.html", message=message, status=status, back=_way_back()), status
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):

@@ -188,8 +188,9 @@ def reuse(assessment: Assessment, requirement_id: str, evidence_id: int) -> Evid
     return evidence
 
 
-def linked_item(assessment: Assessment, requirement_id: str, evidence_id: int) -> EvidenceRow:
-    """The evidence item supporting `requirement_id` in this assessment, or NotFound (what Remove names)."""
+def linked_item(assessment: Assessment, requirement_id: str, evidence_id: int) -> EvidenceRow | None:
+    """The evidence item supporting `requirement_id` in this assessment; None if it is the scope's but no longer
+    linked here (removed already), NotFound if it is not this scope's at all."""
     item = db.session.scalar(
         select(EvidenceRow)
         .join(EvidenceLink, EvidenceLink.evidence_id == EvidenceRow.id)
@@ -200,7 +201,9 @@ def linked_item(assessment: Assessment, requirement_id: str, evidence_id: int) -
         )
     )
     if item is None:
-        raise NotFound(f"Evidence #{evidence_id} does not support {requirement_id} in this assessment.")
+        other = db.session.get(EvidenceRow, evidence_id)
+        if other is None or other.scope_id != assessment.scope_id:
+            raise NotFound(f"Evidence #{evidence_id} does not support {requirement_id} in this assessment.")
     return item
 
 

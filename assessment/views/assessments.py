@@ -294,6 +294,9 @@ def remove_evidence(assessment_id: int, requirement_id: str, evidence_id: int):
     assessment = assessment_for(assessment_id, "answer")
     item = evidence_svc.linked_item(assessment, requirement_id, evidence_id)
     back = _requirement_url(assessment_id, requirement_id)
+    if item is None:  # removed already (a second click, another tab): nothing to confirm or do
+        notify(f"Evidence #{evidence_id} no longer supports {requirement_id}.")
+        return redirect(back)
     if not confirmed():
         return confirmation(
             title=f"Remove evidence #{item.id} from {requirement_id}?",

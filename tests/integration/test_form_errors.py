@@ -225,3 +225,18 @@ def test_a_bad_revision_keeps_that_answer_back_and_saves_the_other(app, client, 
     assert response.status_code == 422
     assert "is not a whole number" in _marked(response.get_data(as_text=True), "answer-CI-02")
     assert _values(app) == {"CI-01": "no"}
+
+
+def test_an_error_page_leads_back_to_the_assessment_or_scope(app, client, devops, as_user):
+    assessment, scope = devops
+    response = client.post(f"/assessments/{assessment}/requirements/CI-01/evidence/reuse", data={"evidence_id": "x"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert f'<a href="/assessments/{assessment}/results">Back to the assessment</a>' in html
+    response = client.post(f"/scopes/{scope}/members", data={"username": "nobody"})
+    assert response.status_code == 404 and f'<a href="/scopes/{scope}">Back to Payments</a>' in response.get_data(
+        as_text=True
+    )
+    # someone who may not read the assessment is not told it exists: only the scopes
+    response = as_user("bob").get(f"/assessments/{assessment}/results")
+    assert response.status_code == 404 and "Back to the assessment" not in response.get_data(as_text=True)
