@@ -169,6 +169,9 @@ def save_answer(assessment_id: int, requirement_id: str):
             unsupported=r.unsupported,
             answered=progress.counts.total - progress.counts.unanswered,
             total=progress.counts.total,
+            # the whole assessment, for the sidebar's completion (the page is not reloaded)
+            overall_answered=len(svc.answered_ids(assessment)),
+            overall_total=len(framework.requirements),
         )
     return jsonify(payload), status
 

@@ -47,6 +47,8 @@ def test_autosave_saves_and_reports_status(client, devops):
         "unsupported": False,
         "answered": 1,
         "total": 3,
+        "overall_answered": 1,
+        "overall_total": 8,
     }
     response = autosave(client, assessment, "CI-01", "yes")
     assert response.json["status"] == "not_met" and response.json["unsupported"] is True
