@@ -212,7 +212,9 @@ def test_submitting_with_carried_over_answers_keeps_the_results_page(app, client
     response = client.post(f"/assessments/{second}/submit", data={"confirm": "1"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "still carried over" in _marked(html, "submit-button")
+    # a button is described by the message (aria-invalid is for fields a person fills in)
+    assert '<button type="submit" id="submit-button" aria-describedby="submit-button-error">' in html
+    assert re.search(r'<span class="field-error" id="submit-button-error">[^<]*still carried over', html)
     assert f'href="/assessments/{second}/domains/0"' in html and "Results" in html
     assert _status(app, second) == "draft"
 
