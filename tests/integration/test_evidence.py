@@ -157,6 +157,8 @@ def test_expired_evidence_is_shown_as_not_current(app, client, devops):
         "unsupported": True,
         "answered": 1,
         "total": 3,
+        "overall_answered": 1,
+        "overall_total": 8,
     }
     assert "Not current at 2026-11-21" in client.get(f"/assessments/{assessment}/domains/0").get_data(as_text=True)
 
