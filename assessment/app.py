@@ -150,7 +150,10 @@ class AssessmentApp(Flask):
         """Run the view, then commit what it did; on any error, roll back and undo what it stored."""
         try:
             rv = super().dispatch_request()
-            db.session.commit()
+            if g.pop(_ABANDONED, False):  # a form shown again with its errors (abandon_changes): nothing to keep
+                db.session.rollback()
+            else:
+                db.session.commit()
         except Exception:
             db.session.rollback()
             for action in g.pop(_ON_FAILURE, ()):
@@ -160,6 +163,18 @@ class AssessmentApp(Flask):
 
 
 _ON_FAILURE = "assessment_on_failure"
+
+
+_ABANDONED = "assessment_abandoned"
+
+
+def abandon_changes() -> None:
+    """Undo what this request did so far, rows and stored files, and commit nothing at its end: the view
+    shows a form again with its errors instead of raising (assessment/views/formerrors.py)."""
+    db.session.rollback()
+    for action in g.pop(_ON_FAILURE, ()):
+        action()
+    g.setdefault(_ABANDONED, True)
 
 
 def on_failure(action: Callable[[], None]) -> None:
@@ -345,6 +360,26 @@ def _security_headers(app: Flask) -> None:
         return response
 
 
+def _way_back() -> tuple[str, str] | None:
+    """Where an error page leads back to: the assessment or scope the request was about, when the person may
+    read it, so an error is never a dead end with only the scopes to go to. None otherwise."""
+    from .services import access
+
+    args = request.view_args or {}
+    if not current_user.is_authenticated:
+        return None
+    try:
+        if "assessment_id" in args:
+            assessment = access.assessment_for(current_user._get_current_object(), int(args["assessment_id"]))
+            return url_for("assessments.results", assessment_id=assessment.id), "Back to the assessment"
+        if "scope_id" in args:
+            scope = access.scope_for(current_user._get_current_object(), int(args["scope_id"]))
+            return url_for("scopes.detail", scope_id=scope.id), f"Back to {scope.name}"
+    except Exception:  # noqa: BLE001 (the object is missing or not theirs: the scopes it is)
+        db.session.rollback()
+    return None
+
+
 def _error_pages(app: Flask) -> None:
     """Every error is a page a person can act on: no stack trace, no internal path."""
 
@@ -354,7 +389,7 @@ def _error_pages(app: Flask) -> None:
 
         if request.headers.get("X-Requested-With") == "fetch":
             return jsonify(error=message), status
-        return render_template("error.html", message=message, status=status), status
+        return render_template("error.html", message=message, status=status, back=_way_back()), status
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):

@@ -118,5 +118,6 @@ class UserForm(FlaskForm):
 
     username = StringField("User name", validators=[DataRequired(), Length(max=64)])
     display_name = StringField("Full name", validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES])
+    # the least privileged role a new account can have, so a hurried Add user grants no more than a team's rights
+    role = SelectField("Role", choices=[(r, ROLE_LABELS[r]) for r in ROLES], default="member")
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])

@@ -88,15 +88,15 @@ def _dummy_hash() -> str:
 
 def _check_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
+        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
     if len(password) > 1024:
-        raise InvalidInput("A password may have at most 1,024 characters.")
+        raise InvalidInput("A password may have at most 1,024 characters.", field="password")
     return password
 
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise InvalidInput(f"Unknown role {role!r}; a role is one of: {', '.join(ROLES)}.")
+        raise InvalidInput(f"Unknown role {role!r}; a role is one of: {', '.join(ROLES)}.", field="role")
     return role
 
 
@@ -129,10 +129,11 @@ def create_user(username: str, display_name: str, role: str, password: str) -> U
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
         raise InvalidInput(
-            f"User name {username!r}: use 2 to 64 lower-case letters, digits, dots, dashes or underscores."
+            f"User name {username!r}: use 2 to 64 lower-case letters, digits, dots, dashes or underscores.",
+            field="username",
         )
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise InvalidInput(f"A user named {username!r} already exists.")
+        raise InvalidInput(f"A user named {username!r} already exists.", field="username")
     display_name = (display_name or "").strip()[:200] or username
     user = User(
         username=username,

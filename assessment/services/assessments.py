@@ -109,9 +109,13 @@ def start_assessment(
         target_level = framework.top_level if target_level is None else target_level
         if target_level not in framework.level_index:
             levels = ", ".join(str(n) for n in framework.level_index)
-            raise InvalidInput(f"Target level {target_level} is not a level of {framework.title} ({levels}).")
+            raise InvalidInput(
+                f"Target level {target_level} is not a level of {framework.title} ({levels}).", field="target_level"
+            )
     elif target_level is not None:
-        raise InvalidInput(f"{framework.title} is a compliance framework: it has no target level.")
+        raise InvalidInput(
+            f"{framework.title} is a compliance framework: it has no target level.", field="target_level"
+        )
     assessment = Assessment(
         scope=scope,
         framework_version=version,
@@ -140,7 +144,8 @@ def _check_period(period_start: dt.date | None, as_of: dt.date) -> None:
         raise InvalidInput(
             f"Period start: {period_start.isoformat()} is after the as-of date {as_of.isoformat()}; the assessment "
             "period ends at the as-of date, so give a start on or before it (or leave it empty for the 90 days "
-            "up to it)."
+            "up to it).",
+            field="period_start",
         )
 
 

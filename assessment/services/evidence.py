@@ -188,6 +188,25 @@ def reuse(assessment: Assessment, requirement_id: str, evidence_id: int) -> Evid
     return evidence
 
 
+def linked_item(assessment: Assessment, requirement_id: str, evidence_id: int) -> EvidenceRow | None:
+    """The evidence item supporting `requirement_id` in this assessment; None if it is the scope's but no longer
+    linked here (removed already), NotFound if it is not this scope's at all."""
+    item = db.session.scalar(
+        select(EvidenceRow)
+        .join(EvidenceLink, EvidenceLink.evidence_id == EvidenceRow.id)
+        .where(
+            EvidenceLink.assessment_id == assessment.id,
+            EvidenceLink.requirement_id == requirement_id,
+            EvidenceRow.id == evidence_id,
+        )
+    )
+    if item is None:
+        other = db.session.get(EvidenceRow, evidence_id)
+        if other is None or other.scope_id != assessment.scope_id:
+            raise NotFound(f"Evidence #{evidence_id} does not support {requirement_id} in this assessment.")
+    return item
+
+
 def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> None:
     """Stop an evidence item supporting a requirement; the item stays in the scope."""
     _editable(assessment)

@@ -52,6 +52,10 @@ def _status_change(assessment: Assessment, new: str, actor: str, **extra: str) -
     audit.emit(assessment, StatusChanged(before, new, **extra), actor=actor)
 
 
+class CarriedOver(Conflict):
+    """Submitting is refused while answers carried over from the last cycle are unconfirmed."""
+
+
 def submit(assessment: Assessment, actor: str) -> None:
     """A draft (or a returned assessment) goes to review; its answers freeze until returned."""
     _hold(
@@ -64,7 +68,7 @@ def submit(assessment: Assessment, actor: str) -> None:
     unconfirmed = carried_over_ids(assessment)
     if unconfirmed:
         listed = ", ".join(sorted(unconfirmed)[:10]) + (", …" if len(unconfirmed) > 10 else "")
-        raise Conflict(
+        raise CarriedOver(
             f"{len(unconfirmed)} answer(s) are still carried over from the last cycle ({listed}): "
             "confirm or change them before submitting."
         )
@@ -105,14 +109,20 @@ def approve(assessment: Assessment, actor: str) -> None:
     reconcile(load_state(assessment), actor)
 
 
-def return_for_changes(assessment: Assessment, actor: str, comment: str | None) -> None:
-    """Send a submitted assessment back to its team with the reviewer's comments."""
-    _hold(assessment, ("submitted",), "Only a submitted assessment can be returned; this one is {status}.")
+def return_comment(comment: str | None) -> str:
+    """The reviewer's comment for the team, checked: returning needs one, of at most MAX_COMMENT characters."""
     comment = (comment or "").strip()
     if not comment:
         raise InvalidInput("Say what must change: returning an assessment needs a comment.", field="comment")
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"The comment is longer than {MAX_COMMENT:,} characters.", field="comment")
+    return comment
+
+
+def return_for_changes(assessment: Assessment, actor: str, comment: str | None) -> None:
+    """Send a submitted assessment back to its team with the reviewer's comments."""
+    _hold(assessment, ("submitted",), "Only a submitted assessment can be returned; this one is {status}.")
+    comment = return_comment(comment)
     assessment.review_comment = comment
     _status_change(assessment, "returned", actor, comment=comment)
 

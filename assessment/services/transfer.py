@@ -49,6 +49,15 @@ def export_name(assessment: Assessment) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-") or "assessment"
 
 
+def original_name(member: str, sha256: str | None) -> str:
+    """The file name an exported evidence file had: older exports prefixed it with its hash's first 12 digits."""
+    name = PurePosixPath(member).name
+    prefix = f"{(sha256 or '')[:12].lower()}-"
+    if sha256 and len(name) > len(prefix) and name.lower().startswith(prefix):
+        return name[len(prefix) :]
+    return name
+
+
 def export_zip(assessment: Assessment, store: EvidenceStore) -> bytes:
     """The assessment as a zip: framework.yaml, answers.yaml and evidence/ files."""
     state = load_state(assessment)
@@ -57,7 +66,8 @@ def export_zip(assessment: Assessment, store: EvidenceStore) -> bytes:
     for items in state.evidence.values():
         for item in items:
             if item.sha256 and item.sha256 not in names:
-                names[item.sha256] = f"evidence/{item.sha256[:12]}-{safe_filename(item.original_name)}"
+                # a folder per file keeps two files of one name apart; the file keeps its own name for the import
+                names[item.sha256] = f"evidence/{item.sha256[:12]}/{safe_filename(item.original_name)}"
     answers = domain_answers(state.framework, state.rows, state.evidence)
     answers = _with_file_names(answers, state, names)
     document = Answers(
@@ -314,7 +324,7 @@ def _store_answers(
                 if item.file is not None:
                     with (base / item.file).open("rb") as handle:
                         row, saved = evidence_service.add_file(
-                            store, assessment, rid, handle, PurePosixPath(item.file).name,
+                            store, assessment, rid, handle, original_name(item.file, item.sha256),
                             item.title, item.effective, item.expires, user, source="import",
                         )  # fmt: skip
                     stored.append(saved)

@@ -63,7 +63,15 @@
         const carried = article.querySelector("[data-carried]");
         if (carried && data.outcome === "saved") carried.remove(); // changed or saved as is: confirmed
         var count = document.querySelector('[data-domain-count="' + form.getAttribute("data-domain-index") + '"]');
-        if (count) count.textContent = data.answered + "/" + data.total;
+        if (count) {
+          count.textContent = data.answered + "/" + data.total;
+          var bar = count.parentNode.querySelector("progress");
+          if (bar && data.total) { bar.value = data.answered; bar.title = data.answered + " of " + data.total + " answered"; }
+        }
+        var overall = document.querySelector("[data-overall-completion]");
+        if (overall && data.overall_total) {
+          overall.textContent = (Math.round(1000 * data.overall_answered / data.overall_total) / 10).toFixed(1);
+        }
       } else if (result.status === 409) {
         revision.value = data.revision;
         setState(article, "Not saved: " + (data.theirs.by || "someone") + " changed this answer to “" +

@@ -27,10 +27,11 @@ from ..services import assessments as svc
 from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
 from ..views.common import assessment_for, current_user, parse_date, parse_id, parse_int, user
+from ..views.confirm import confirmation, confirmed
 from ..views.cycles import cycle_panel
-from ..views.formerrors import UNPROCESSABLE, FormErrors
-from ..views.messages import notify
+from ..views.formerrors import UNPROCESSABLE, FormErrors, abandon_changes
 from ..views.markdown import render_markdown
+from ..views.messages import Undo, notify
 from ..views.presenters import questionnaire_page, results_page
 from ..views.review import review_panel
 
@@ -172,6 +173,9 @@ def save_answer(assessment_id: int, requirement_id: str):
             unsupported_reason=explain.claim_reason(r, assessment.as_of),
             answered=progress.counts.total - progress.counts.unanswered,
             total=progress.counts.total,
+            # the whole assessment, for the sidebar's completion (the page is not reloaded)
+            overall_answered=len(svc.answered_ids(assessment)),
+            overall_total=len(framework.requirements),
         )
     return jsonify(payload), status
 
@@ -179,7 +183,10 @@ def save_answer(assessment_id: int, requirement_id: str):
 @bp.get("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence")
 def evidence_page(assessment_id: int, requirement_id: str):
     """Add a file or a link to one requirement, or reuse evidence the scope already has."""
-    assessment = assessment_for(assessment_id)
+    return _evidence_page(assessment_for(assessment_id), requirement_id)
+
+
+def _evidence_page(assessment, requirement_id: str, errors: FormErrors | None = None, status: int = 200):
     framework = svc.framework_of(assessment.framework_version)
     requirement = framework.requirement_index.get(requirement_id)
     if requirement is None:
@@ -189,7 +196,7 @@ def evidence_page(assessment_id: int, requirement_id: str):
     linked_ids = {e.id for e in linked}
     reusable = [e for e in evidence_svc.scope_evidence_choices(assessment.scope_id) if e.id not in linked_ids]
     index = next(i for i, d in enumerate(framework.domains) if d.id == requirement.domain_id)
-    return render_template(
+    page = render_template(
         "assessments/evidence.html",
         assessment=assessment,
         requirement=requirement,
@@ -200,23 +207,59 @@ def evidence_page(assessment_id: int, requirement_id: str):
         editable=assessment.editable and _may_answer(assessment),
         locked=not assessment.editable,
         max_mb=current_app.config["EVIDENCE_MAX_BYTES"] / 1024 / 1024,
+        errors=errors,
+        file_again=bool(errors and request.files.get("file") and request.files["file"].filename),
     )
+    return page, status
+
+
+# The fields of the evidence form by name, and the ids their errors point at.
+EVIDENCE_FIELDS = {
+    "title": "ev-title",
+    "file": "ev-file",
+    "url": "ev-url",
+    "effective": "ev-effective",
+    "expires": "ev-expires",
+}
 
 
 @bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence")
 def add_evidence(assessment_id: int, requirement_id: str):
-    """Add a file or a link as evidence of a requirement."""
+    """Add a file or a link as evidence of a requirement; a bad field brings the form back as it was (422)."""
     assessment = assessment_for(assessment_id, "answer")
     form = EvidenceForm()
-    if not form.validate_on_submit():
-        raise InvalidInput(
-            "The evidence form could not be read: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
-        )
+    errors = FormErrors(values=request.form)
+    form.validate_on_submit()
+    for name, messages in form.errors.items():
+        if name in EVIDENCE_FIELDS and name not in ("effective", "expires"):  # parse_date says more, below
+            errors.add(EVIDENCE_FIELDS[name], f"{form[name].label.text}: {'; '.join(messages)}")
+    try:
+        effective = _date_field("effective", "Effective date")
+        expires = _date_field("expires", "Expiry date")
+        if errors:
+            raise InvalidInput(next(iter(errors.messages.values())))
+        item = _add_evidence(assessment, requirement_id, effective, expires)
+    except InvalidInput as error:
+        abandon_changes()
+        errors.add(EVIDENCE_FIELDS.get(error.field or "", "ev-file"), error.message)
+        status = UNPROCESSABLE if error.status == 400 else error.status  # a file over the limit stays a 413
+        return _evidence_page(svc.get_assessment(assessment_id), requirement_id, errors, status)
+    shown = f": {item.original_name}" if item.original_name else f": {item.url}"
+    notify(f"Evidence #{item.id} attached to {requirement_id}{shown}.")
+    return _back_to_requirement(assessment_id, requirement_id)
+
+
+def _date_field(name: str, label: str):
+    try:
+        return parse_date(request.form.get(name), label)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field=name) from None
+
+
+def _add_evidence(assessment, requirement_id: str, effective, expires):
     upload = request.files.get("file")
-    effective = parse_date(request.form.get("effective"), "Effective date")
-    expires = parse_date(request.form.get("expires"), "Expiry date")
     if upload is not None and upload.filename:
-        _, stored = evidence_svc.add_file(
+        item, stored = evidence_svc.add_file(
             evidence_store(),
             assessment,
             requirement_id,
@@ -228,8 +271,9 @@ def add_evidence(assessment_id: int, requirement_id: str):
             current_user(),
         )
         on_failure(lambda: evidence_store().discard(stored))  # no commit, no file
-    elif (request.form.get("url") or "").strip():
-        evidence_svc.add_link(
+        return item
+    if (request.form.get("url") or "").strip():
+        return evidence_svc.add_link(
             assessment,
             requirement_id,
             request.form.get("url"),
@@ -238,26 +282,55 @@ def add_evidence(assessment_id: int, requirement_id: str):
             expires,
             current_user(),
         )
-    else:
-        raise InvalidInput("Choose a file or give a link.")
-    return _back_to_requirement(assessment_id, requirement_id)
+    raise InvalidInput("Choose a file or give a link.", field="file")
 
 
 @bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence/reuse")
 def reuse_evidence(assessment_id: int, requirement_id: str):
-    """Let evidence the scope already holds support this requirement too."""
+    """Let evidence the scope already holds support this requirement too (also the undo of a removal)."""
     assessment = assessment_for(assessment_id, "answer")
     evidence_id = parse_evidence_choice(request.form.get("evidence_id") or request.form.get("evidence"))
-    evidence_svc.reuse(assessment, requirement_id, evidence_id)
+    item = evidence_svc.reuse(assessment, requirement_id, evidence_id)
+    notify(f"Evidence #{item.id} ({item.title}) attached to {requirement_id}.")
     return _back_to_requirement(assessment_id, requirement_id)
 
 
 @bp.post("/assessments/<int:assessment_id>/requirements/<path:requirement_id>/evidence/<int:evidence_id>/remove")
 def remove_evidence(assessment_id: int, requirement_id: str, evidence_id: int):
-    """Stop an evidence item supporting this requirement."""
+    """Stop an evidence item supporting this requirement, once confirmed; the message offers to undo it."""
     assessment = assessment_for(assessment_id, "answer")
+    item = evidence_svc.linked_item(assessment, requirement_id, evidence_id)
+    back = _requirement_url(assessment_id, requirement_id)
+    if item is None:  # removed already (a second click, another tab): nothing to confirm or do
+        notify(f"Evidence #{evidence_id} no longer supports {requirement_id}.")
+        return redirect(back)
+    if not confirmed():
+        return confirmation(
+            title=f"Remove evidence #{item.id} from {requirement_id}?",
+            meaning=[
+                f"“{item.title}” will no longer support {requirement_id}; the requirement is scored without it.",
+                "The item stays in the scope's evidence: you can attach it again "
+                "(the message after removing offers an undo).",
+            ],
+            action=url_for(
+                "assessments.remove_evidence",
+                assessment_id=assessment_id,
+                requirement_id=requirement_id,
+                evidence_id=evidence_id,
+            ),
+            confirm_label="Remove the evidence",
+            cancel=back,
+        )
     evidence_svc.unlink(assessment, requirement_id, evidence_id)
-    return _back_to_requirement(assessment_id, requirement_id)
+    notify(
+        f"Evidence #{item.id} ({item.title}) removed from {requirement_id}.",
+        undo=Undo(
+            url_for("assessments.reuse_evidence", assessment_id=assessment_id, requirement_id=requirement_id),
+            "Undo",
+            (("evidence_id", str(item.id)),),
+        ),
+    )
+    return redirect(back)
 
 
 def parse_evidence_choice(raw: str | None) -> int:
@@ -268,11 +341,17 @@ def parse_evidence_choice(raw: str | None) -> int:
     return parse_id(match.group(1), "Evidence")  # type: ignore[return-value]  (the match is never empty)
 
 
-def _back_to_requirement(assessment_id: int, requirement_id: str):
+def _requirement_url(assessment_id: int, requirement_id: str) -> str:
     framework = svc.framework_of(svc.get_assessment(assessment_id).framework_version)
-    requirement = framework.requirement_index[requirement_id]
+    requirement = framework.requirement_index.get(requirement_id)
+    if requirement is None:
+        abort(404)
     index = next(i for i, d in enumerate(framework.domains) if d.id == requirement.domain_id)
-    return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=index) + f"#req-{requirement_id}")
+    return url_for("assessments.domain", assessment_id=assessment_id, index=index) + f"#req-{requirement_id}"
+
+
+def _back_to_requirement(assessment_id: int, requirement_id: str):
+    return redirect(_requirement_url(assessment_id, requirement_id))
 
 
 @bp.get("/evidence/<int:evidence_id>/download")
@@ -301,9 +380,13 @@ def download_evidence(evidence_id: int):
 @bp.get("/assessments/<int:assessment_id>/results")
 def results(assessment_id: int):
     """Overall and per-domain scores and levels, blockers, counts, gaps, review and findings."""
-    assessment = assessment_for(assessment_id)
+    return results_response(assessment_for(assessment_id))
+
+
+def results_response(assessment, errors: FormErrors | None = None, status: int = 200):
+    """The results page; with `errors`, a form of it (review, findings, period) comes back as it was posted."""
     state = svc.load_state(assessment)
-    return render_template(
+    page = render_template(
         "assessments/results.html",
         page=results_page(state, all_gaps=request.args.get("gaps") == "all"),
         chart=domain_chart_svg(state.card),
@@ -311,12 +394,26 @@ def results(assessment_id: int):
         review=review_panel(user(), assessment),
         cycle=cycle_panel(assessment),
         may_edit_period=assessment.editable and _may_answer(assessment),
+        errors=errors,
     )
+    return page, status
 
 
 @bp.post("/assessments/<int:assessment_id>/period")
 def set_period(assessment_id: int):
     """Change the first day of the assessment period (empty: the 90 days up to the as-of date)."""
     assessment = assessment_for(assessment_id, "answer")
-    svc.set_period_start(assessment, parse_date(request.form.get("period_start"), "Period start"))
+    try:
+        start = parse_date(request.form.get("period_start"), "Period start")
+        svc.set_period_start(assessment, start)
+    except InvalidInput as error:
+        abandon_changes()
+        errors = FormErrors(values=request.form)
+        errors.add("period-start", error.message)
+        return results_response(svc.get_assessment(assessment_id), errors, UNPROCESSABLE)
+    notify(
+        f"The assessment period now starts {start}."
+        if start
+        else "The assessment period is the 90 days up to the as-of date."
+    )
     return redirect(url_for("assessments.results", assessment_id=assessment_id))

@@ -62,7 +62,7 @@ def login_post():
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")
-        flash("Enter your user name and password.")
+        flash("Enter your user name and password.", "error")
         return render_template("auth/login.html", form=form, next=target), 400
     config = current_app.config
     try:
@@ -74,7 +74,7 @@ def login_post():
             known_device=_known_device(form.username.data),
         )
     except ServiceError as refused:  # returned, not raised: the failed attempt is committed to the trail
-        flash(refused.message)
+        flash(refused.message, "error")
         return render_template("auth/login.html", form=form, next=target), refused.status
     token = accounts.start_session(account)
     session.clear()  # a new session on sign-in: nothing from before survives (session fixation)

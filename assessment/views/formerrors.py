@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from flask import g
+from ..app import abandon_changes
 
-from ..app import _ON_FAILURE
-from ..extensions import db
+__all__ = ["UNPROCESSABLE", "FormErrors", "abandon_changes"]
 
 UNPROCESSABLE = 422
 
@@ -38,6 +37,12 @@ class FormErrors:
         """What the person submitted in the field `name`, to show it again."""
         return self.values.get(name, default) or default
 
+    def aria(self, field_id: str) -> dict[str, str]:
+        """The attributes that mark a WTForms field invalid and described by its message (none when fine)."""
+        if field_id not in self.messages:
+            return {}
+        return {"aria-invalid": "true", "aria-describedby": f"{field_id}-error"}
+
     @property
     def summary(self) -> list[tuple[str, str]]:
         """(field id, message) pairs in the order they were found, for the summary's links."""
@@ -45,13 +50,3 @@ class FormErrors:
 
     def __bool__(self) -> bool:
         return bool(self.messages)
-
-
-def abandon_changes() -> None:
-    """Undo what the request did so far (rows and stored files) before showing the form again.
-
-    The view returns a page instead of raising, so the request would commit: this rolls back what a
-    service flushed before it refused, and runs what the view asked to undo should it not commit."""
-    db.session.rollback()
-    for action in g.pop(_ON_FAILURE, ()):
-        action()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
@@ -17,6 +17,8 @@ from ..services.errors import InvalidInput, NotFound
 from ..services.evidence import scope_evidence
 from ..services.library import latest_versions
 from .common import parse_date, parse_id, parse_int, scope_for, user
+from .formerrors import UNPROCESSABLE, FormErrors, abandon_changes
+from .messages import notify
 
 bp = Blueprint("scopes", __name__)
 
@@ -69,7 +71,7 @@ def create():
             "The scope form could not be read: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
         )
     scope = svc.create_scope(form.name.data, form.kind.data, form.description.data)
-    flash(f"Scope {scope.name} added.")
+    notify(f"Scope {scope.name} added.")
     return redirect(url_for("scopes.detail", scope_id=scope.id))
 
 
@@ -82,16 +84,38 @@ def _start_form() -> StartAssessmentForm:
 @bp.get("/scopes/<int:scope_id>")
 def detail(scope_id: int):
     """A scope: its assessments, its team, its evidence, and starting a new assessment."""
-    scope = scope_for(scope_id)
+    return detail_response(scope_for(scope_id))
+
+
+def detail_response(scope, errors: FormErrors | None = None, status: int = 200):
+    """The scope page; with `errors`, its start or import form comes back as it was posted."""
     me = user()
-    return render_template(
+    page = render_template(
         "scopes/detail.html",
         scope=scope,
         form=_start_form(),
         evidence=scope_evidence(scope),
         may_manage_team=me.role in access.SCOPE_ACTIONS["members"],
         candidates=[u for u in accounts.users_with_role("member") if u not in scope.members],
+        errors=errors,
     )
+    return page, status
+
+
+# The start form's fields and the ids their errors point at.
+START_FIELDS = {
+    "framework_version": "start-framework",
+    "target_level": "start-target",
+    "as_of": "start-as-of",
+    "period_start": "start-period",
+}
+
+
+def _field(name: str, parse, label: str):
+    try:
+        return parse(request.form.get(name), label)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field=name) from None
 
 
 @bp.post("/scopes/<int:scope_id>/assessments")
@@ -105,13 +129,20 @@ def start(scope_id: int):
     version = db.session.get(FrameworkVersion, version_id) if version_id is not None else None
     if version is None:
         raise NotFound("Choose a framework from the library.")
-    assessment = svc.start_assessment(
-        scope,
-        version,
-        parse_int(request.form.get("target_level"), "Target level"),
-        parse_date(request.form.get("as_of"), "As of"),
-        parse_date(request.form.get("period_start"), "Period start"),
-    )
+    try:
+        assessment = svc.start_assessment(
+            scope,
+            version,
+            _field("target_level", parse_int, "Target level"),
+            _field("as_of", parse_date, "As of"),
+            _field("period_start", parse_date, "Period start"),
+        )
+    except InvalidInput as error:
+        abandon_changes()
+        errors = FormErrors(values=request.form)
+        errors.add(START_FIELDS.get(error.field or "", "start-framework"), error.message)
+        return detail_response(scope_for(scope_id), errors, UNPROCESSABLE)
+    notify(f"Started an assessment of {scope.name} against {version.title} {version.label}.")
     return redirect(url_for("assessments.domain", assessment_id=assessment.id, index=0))
 
 
@@ -120,7 +151,7 @@ def add_member(scope_id: int):
     """Give a team member this scope."""
     scope = scope_for(scope_id, "members")
     member = review.add_member(scope, request.form.get("username", ""))
-    flash(f"{member.display_name} now works on {scope.name}.")
+    notify(f"{member.display_name} now works on {scope.name}.")
     return redirect(url_for("scopes.detail", scope_id=scope_id) + "#team")
 
 
@@ -129,4 +160,5 @@ def remove_member(scope_id: int, user_id: int):
     """Take this scope away from a team member."""
     scope = scope_for(scope_id, "members")
     review.remove_member(scope, user_id)
+    notify(f"The team member no longer works on {scope.name}.")
     return redirect(url_for("scopes.detail", scope_id=scope_id) + "#team")

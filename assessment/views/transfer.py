@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 
 from ..app import on_failure
 from ..services import transfer
 from ..services.errors import InvalidInput
 from .assessments import evidence_store
 from .common import assessment_for, current_user, scope_for
+from .formerrors import UNPROCESSABLE, FormErrors, abandon_changes
+from .messages import notify
 
 bp = Blueprint("transfer", __name__)
 
@@ -32,7 +34,20 @@ def export_assessment(assessment_id: int):
 def import_assessment(scope_id: int):
     """Import an answers file (or a zip with its evidence) as a new assessment of the scope."""
     scope = scope_for(scope_id, "import")
-    upload = request.files.get("file")
+    try:
+        result = _import(scope, request.files.get("file"))
+    except InvalidInput as error:  # a bad file: the scope page again, the message beside the file field
+        from .scopes import detail_response
+
+        abandon_changes()
+        errors = FormErrors(values=request.form)
+        errors.add("upload-answers", error.message)
+        return detail_response(scope_for(scope_id), errors, UNPROCESSABLE)
+    notify(f"Imported {result.answers} answer(s) and {result.files} evidence file(s).")
+    return redirect(url_for("assessments.results", assessment_id=result.assessment.id))
+
+
+def _import(scope, upload):
     if upload is None or not upload.filename:
         raise InvalidInput("Choose an answers .yaml or .zip file to import.")
     limit = current_app.config["IMPORT_MAX_BYTES"]
@@ -47,5 +62,4 @@ def import_assessment(scope_id: int):
         scope, upload.filename, stream, store, current_user(), current_app.config["EVIDENCE_MAX_BYTES"]
     )
     on_failure(lambda: [store.discard(item) for item in stored])  # no commit, no files
-    flash(f"Imported {result.answers} answer(s) and {result.files} evidence file(s).")
-    return redirect(url_for("assessments.results", assessment_id=result.assessment.id))
+    return result

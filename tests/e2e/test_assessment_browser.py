@@ -93,7 +93,7 @@ def test_complete_an_assessment_with_javascript(page, expect, tmp_path):
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
         answers = archive.read("answers.yaml").decode()
-    assert "framework.yaml" in names and any(n.endswith("-access-review-q3.pdf") for n in names)
+    assert "framework.yaml" in names and any(n.endswith("/access-review-q3.pdf") for n in names)
     assert "Quarterly review signed by the CFO." in answers and "sha256:" in answers
 
 

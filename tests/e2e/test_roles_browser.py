@@ -51,6 +51,9 @@ def test_team_submits_lead_approves_auditor_reviews(page, expect):
     expect(page.locator(f"article#req-{rid}")).to_contain_text("Q3 access review")
     page.get_by_role("link", name="Results").first.click()
     page.get_by_role("button", name="Submit for review").click()
+    # most questions are unanswered: the team confirms it means to submit anyway
+    expect(page.get_by_role("heading", level=1)).to_contain_text("questions unanswered")
+    page.get_by_role("button", name="Submit for review anyway").click()
     expect(page.locator(".flash")).to_contain_text("Submitted for review")
     results = page.url.split("#")[0]
     page.goto(questionnaire)
@@ -60,6 +63,8 @@ def test_team_submits_lead_approves_auditor_reviews(page, expect):
     # The program lead approves and shares with the auditor.
     sign_in(page, "lead")
     page.goto(results)
+    page.get_by_role("button", name="Approve and lock").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Approve and lock this assessment?")
     page.get_by_role("button", name="Approve and lock").click()
     expect(page.locator(".flash")).to_contain_text("Approved")
     expect(page.locator("#review")).to_contain_text("Approved by lead")

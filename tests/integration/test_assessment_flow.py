@@ -31,7 +31,7 @@ def test_start_with_undefined_target_level_is_refused(app, client):
     version = example_version(app)
     scope = make_scope(client)
     response = client.post(f"/scopes/{scope}/assessments", data={"framework_version": version, "target_level": "9"})
-    assert response.status_code == 400 and "Target level 9 is not a level" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Target level 9 is not a level" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
 
@@ -48,6 +48,8 @@ def test_autosave_saves_and_reports_status(client, devops):
         "unsupported_reason": None,
         "answered": 1,
         "total": 3,
+        "overall_answered": 1,
+        "overall_total": 8,
     }
     response = autosave(client, assessment, "CI-01", "yes")
     assert response.json["status"] == "not_met" and response.json["unsupported"] is True
@@ -130,11 +132,16 @@ def test_results_page_shows_the_engines_numbers(client, devops):
 
 def test_submitted_assessment_is_read_only_until_returned(client, as_user, devops):
     assessment, _ = devops
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
     response = autosave(client, assessment, "CI-02", "most")
     assert response.status_code == 409 and "submitted for review" in response.json["error"]
     lead = as_user("lead")
-    assert lead.post(f"/assessments/{assessment}/return", data={"comment": "Add evidence for CI"}).status_code == 302
+    assert (
+        lead.post(
+            f"/assessments/{assessment}/return", data={"confirm": "1", "comment": "Add evidence for CI"}
+        ).status_code
+        == 302
+    )
     assert autosave(client, assessment, "CI-02", "most").status_code == 200
 
 

@@ -50,7 +50,7 @@ def test_changes_are_recorded_with_actor_object_before_and_after(app, client, as
     (download,) = trail(app, action="evidence.downloaded")
     assert download.actor == "admin" and download.object_id == str(evidence_id)
     # status changes and scope membership
-    alice.post(f"/assessments/{assessment}/submit")
+    alice.post(f"/assessments/{assessment}/submit", data={"confirm": "1"})
     (submitted,) = trail(app, action="assessment.submitted")
     assert json.loads(submitted.before) == {"status": "draft"} and json.loads(submitted.after) == {
         "status": "submitted"

@@ -180,14 +180,16 @@ MATRIX: dict[str, Case] = {
         "POST", "/assessments/{draft}/requirements/CI-02/evidence/reuse", TEAM, lambda w: {"evidence_id": w.evidence}
     ),
     "assessments.remove_evidence": case(
-        "POST", "/assessments/{draft}/requirements/CI-01/evidence/{evidence}/remove", TEAM
+        "POST", "/assessments/{draft}/requirements/CI-01/evidence/{evidence}/remove", TEAM, {"confirm": "1"}
     ),
     "assessments.download_evidence": case("GET", "/evidence/{evidence}/download", READERS),
     "assessments.results": case("GET", "/assessments/{draft}/results", READERS),
     "assessments.set_period": case("POST", "/assessments/{draft}/period", TEAM, {"period_start": "2026-09-01"}),
-    "review.submit": case("POST", "/assessments/{draft}/submit", TEAM),
-    "review.approve": case("POST", "/assessments/{submitted}/approve", LEADS),
-    "review.return_for_changes": case("POST", "/assessments/{submitted}/return", LEADS, {"comment": "More evidence"}),
+    "review.submit": case("POST", "/assessments/{draft}/submit", TEAM, {"confirm": "1"}),
+    "review.approve": case("POST", "/assessments/{submitted}/approve", LEADS, {"confirm": "1"}),
+    "review.return_for_changes": case(
+        "POST", "/assessments/{submitted}/return", LEADS, {"comment": "More evidence", "confirm": "1"}
+    ),
     "review.share": case("POST", "/assessments/{draft}/shares", LEADS, {"username": "otto"}),
     "review.unshare": case("POST", "/assessments/{draft}/shares/{audrey}/remove", LEADS),
     "review.record_finding": case(
@@ -220,7 +222,7 @@ MATRIX: dict[str, Case] = {
         "POST", "/users", ADMIN, lambda w: {"username": f"new{_n()}", "role": "member", "password": PASSWORD}
     ),
     "people.set_role": case("POST", "/users/{victim}/role", ADMIN, {"role": "auditor"}),
-    "people.set_disabled": case("POST", "/users/{victim}/disabled", ADMIN, {"disabled": "1"}),
+    "people.set_disabled": case("POST", "/users/{victim}/disabled", ADMIN, {"disabled": "1", "confirm": "1"}),
     "people.end_sessions": case("POST", "/users/{victim}/sessions/end", ADMIN),
     "audit.index": case("GET", "/audit", SIGNED_IN),
     "audit.export_csv": case("GET", "/audit.csv", SIGNED_IN),

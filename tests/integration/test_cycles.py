@@ -35,8 +35,8 @@ def answers(app, assessment: int) -> dict[str, tuple]:
 
 
 def approve(client, as_user, assessment: int) -> None:
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
-    response = as_user("lead").post(f"/assessments/{assessment}/approve")
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
+    response = as_user("lead").post(f"/assessments/{assessment}/approve", data={"confirm": "1"})
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
@@ -49,8 +49,8 @@ def test_next_cycle_carries_answers_until_confirmed(app, client, devops):
     page = client.get(f"/assessments/{second}/domains/0").get_data(as_text=True)
     assert page.count("data-carried") == 2 and "Confirm the 2 carried-over answers" in page
     # submitting is refused while answers are unconfirmed
-    refused = client.post(f"/assessments/{second}/submit")
-    assert refused.status_code == 409 and "still carried over" in refused.get_data(as_text=True)
+    refused = client.post(f"/assessments/{second}/submit", data={"confirm": "1"})
+    assert refused.status_code == 422 and "still carried over" in refused.get_data(as_text=True)
     # changing one confirms it; the page button confirms the rest
     assert autosave(client, second, "CI-02", "all", revision=1).status_code == 200
     assert answers(app, second)["CI-02"] == ("all", False)

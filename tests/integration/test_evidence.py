@@ -95,7 +95,7 @@ def test_failed_upload_leaves_no_orphan_file_and_no_row(app, client, devops):
     response = upload(client, assessment, "NOPE-9", b"orphan?", "o.txt")
     assert response.status_code == 404
     bad_dates = upload(client, assessment, "CI-01", b"orphan?", "o.txt", effective="2026-05-01", expires="2026-01-01")
-    assert bad_dates.status_code == 400 and "before the effective date" in bad_dates.get_data(as_text=True)
+    assert bad_dates.status_code == 422 and "before the effective date" in bad_dates.get_data(as_text=True)
     assert files_in(app) == [] and count(app, Evidence) == 0
 
 
@@ -130,7 +130,9 @@ def test_link_evidence_and_reuse_across_requirements(app, client, devops):
     assert count(app, Evidence) == 1 and count(app, EvidenceLink) == 2
     page = client.get(f"/assessments/{assessment}/domains/2").get_data(as_text=True)
     assert "SLO doc" in page and "https://wiki.example.com/slo" in page
-    remove = client.post(f"/assessments/{assessment}/requirements/CI-01/evidence/{evidence_id}/remove")
+    remove = client.post(
+        f"/assessments/{assessment}/requirements/CI-01/evidence/{evidence_id}/remove", data={"confirm": "1"}
+    )
     assert remove.status_code == 302 and count(app, EvidenceLink) == 1 and count(app, Evidence) == 1
 
 
@@ -138,7 +140,7 @@ def test_only_http_links(app, client, devops):
     assessment, _ = devops
     for url in ("javascript:alert(1)", "file:///etc/passwd", "ftp://x", "https://"):
         response = client.post(f"/assessments/{assessment}/requirements/CI-01/evidence", data={"url": url})
-        assert response.status_code == 400, url
+        assert response.status_code == 422, url
     assert count(app, Evidence) == 0
 
 
@@ -156,6 +158,8 @@ def test_expired_evidence_is_shown_as_not_current(app, client, devops):
         "unsupported_reason": "Yes, but no current evidence: evidence expired on 2026-01-01.",
         "answered": 1,
         "total": 3,
+        "overall_answered": 1,
+        "overall_total": 8,
     }
     assert "Not current at 2026-11-21" in client.get(f"/assessments/{assessment}/domains/0").get_data(as_text=True)
 

@@ -160,7 +160,7 @@ def test_html_renamed_pdf_is_refused_and_stores_nothing(app, client, devops):
     assessment, _ = devops
     response = upload(client, assessment, "CI-01", HTML, "report.pdf")
     text = response.get_data(as_text=True)
-    assert response.status_code == 400 and "text/html" in text and "nothing was stored" in text
+    assert response.status_code == 422 and "text/html" in text and "nothing was stored" in text
     assert "Accepted: PDF" in text
     assert_nothing_stored(app)
 
@@ -186,7 +186,7 @@ def test_html_renamed_pdf_is_refused_and_stores_nothing(app, client, devops):
 def test_executables_and_active_content_are_refused(app, client, devops, data, name, detected):
     assessment, _ = devops
     response = upload(client, assessment, "CI-01", data, name)
-    assert response.status_code == 400 and detected in response.get_data(as_text=True)
+    assert response.status_code == 422 and detected in response.get_data(as_text=True)
     assert_nothing_stored(app)
 
 
@@ -194,16 +194,16 @@ def test_a_name_that_would_run_when_opened_is_refused_whatever_the_content(app, 
     assessment, _ = devops
     for name in ("notes.html", "diagram.svg", "deploy.bat", "helper.js"):
         response = upload(client, assessment, "CI-01", b"just some text\n", name)
-        assert response.status_code == 400 and "could run when opened" in response.get_data(as_text=True), name
+        assert response.status_code == 422 and "could run when opened" in response.get_data(as_text=True), name
     assert_nothing_stored(app)
 
 
 def test_a_name_contradicting_the_content_is_refused(app, client, devops):
     assessment, _ = devops
     response = upload(client, assessment, "CI-01", b"stages: [build]\n", "scan.pdf")
-    assert response.status_code == 400 and "its content is text/plain" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "its content is text/plain" in response.get_data(as_text=True)
     response = upload(client, assessment, "CI-01", PDF, "notes.txt")
-    assert response.status_code == 400 and "its content is application/pdf" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "its content is application/pdf" in response.get_data(as_text=True)
     assert_nothing_stored(app)
 
 
@@ -359,5 +359,5 @@ def test_an_import_missing_an_evidence_file_does_not_show_the_servers_folder(app
     scope = make_scope(client)
     response = post_zip(client, scope, {"answers.yaml": ANSWERS})
     text = response.get_data(as_text=True)
-    assert response.status_code == 400 and "not found in the upload" in text
+    assert response.status_code == 422 and "not found in the upload" in text
     assert "looked at" not in text and "/tmp" not in text and "import-" not in text

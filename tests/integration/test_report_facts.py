@@ -106,9 +106,12 @@ def test_drafts_and_returned_assessments_are_marked_draft_on_every_page(app, cli
     assert re.search(r"Prepared by\s+not yet submitted", signoff)
     assert re.search(r"Reviewed by\s+no review recorded", signoff)
     # returned for changes: a draft again, on every page
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
     lead = as_user("lead")
-    assert lead.post(f"/assessments/{assessment}/return", data={"comment": "Add the SLO."}).status_code == 302
+    assert (
+        lead.post(f"/assessments/{assessment}/return", data={"confirm": "1", "comment": "Add the SLO."}).status_code
+        == 302
+    )
     pages = pdf_pages(client, request(client, assessment, "pdf"), tmp_path)
     assert all("DRAFT" in page for page in pages)
     assert "returned for changes" in pages[0]
@@ -177,13 +180,13 @@ def test_a_period_start_after_as_of_or_malformed_is_refused_and_changes_nothing(
             f"/scopes/{scope}/assessments",
             data={"framework_version": version, "target_level": "", "as_of": "2026-11-21", "period_start": bad},
         )
-        assert response.status_code == 400 and message in response.get_data(as_text=True)
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert row_count(app) == before
     assessment = start(client, scope, version)
     trail = trail_count(app)
     for bad, message in (("2026-11-22", "after the as-of date 2026-11-21"), ("yesterday", "is not a date")):
         response = client.post(f"/assessments/{assessment}/period", data={"period_start": bad})
-        assert response.status_code == 400 and message in response.get_data(as_text=True)
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert row(app, assessment).period_start is None and trail_count(app) == trail
     # a good one is kept and recorded in the trail; empty goes back to the default
     assert client.post(f"/assessments/{assessment}/period", data={"period_start": "2026-09-01"}).status_code == 302
@@ -205,7 +208,7 @@ def test_the_period_is_set_on_create_and_locked_with_the_answers(app, client, as
     assert response.status_code == 302
     assessment = int(re.search(r"/assessments/(\d+)/", response.headers["Location"]).group(1))
     assert row(app, assessment).period_start == dt.date(2026, 7, 1)
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
     response = client.post(f"/assessments/{assessment}/period", data={"period_start": "2026-08-01"})
     assert response.status_code == 409 and row(app, assessment).period_start == dt.date(2026, 7, 1)
     auditor = as_user("audrey")

@@ -38,7 +38,7 @@ def submitted(client, as_user, assessment):
     """Answers and evidence, submitted by admin and shared with audrey, who records a minor finding;
     returns the clients of lead and audrey."""
     prepared(client, assessment)
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
     lead, audrey = as_user("lead"), as_user("audrey")
     assert lead.post(f"/assessments/{assessment}/shares", data={"username": "audrey"}).status_code == 302
     record(audrey, assessment, "CI-02", "finding", "minor", COMMENT)
@@ -47,7 +47,7 @@ def submitted(client, as_user, assessment):
 
 
 def approve(lead, assessment):
-    assert lead.post(f"/assessments/{assessment}/approve").status_code == 302
+    assert lead.post(f"/assessments/{assessment}/approve", data={"confirm": "1"}).status_code == 302
 
 
 def approved_text(app, assessment) -> str:

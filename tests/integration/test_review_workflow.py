@@ -49,16 +49,21 @@ def team(app, client, devops):
 def test_submit_return_resubmit_approve(app, as_user, team):
     assessment, _ = team
     alice, lead = as_user("alice"), as_user("lead")
-    assert alice.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert alice.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
     assert state(app, assessment)[0] == "submitted"
     # returning needs a comment, which the team then sees
-    assert lead.post(f"/assessments/{assessment}/return", data={"comment": " "}).status_code == 400
-    assert lead.post(f"/assessments/{assessment}/return", data={"comment": "Attach the Q3 review"}).status_code == 302
+    assert lead.post(f"/assessments/{assessment}/return", data={"confirm": "1", "comment": " "}).status_code == 422
+    assert (
+        lead.post(
+            f"/assessments/{assessment}/return", data={"confirm": "1", "comment": "Attach the Q3 review"}
+        ).status_code
+        == 302
+    )
     page = alice.get(f"/assessments/{assessment}/results").get_data(as_text=True)
     assert "Returned for changes: Attach the Q3 review" in page
     assert autosave(alice, assessment, "CI-02", "most").status_code == 200
-    assert alice.post(f"/assessments/{assessment}/submit").status_code == 302
-    assert lead.post(f"/assessments/{assessment}/approve").status_code == 302
+    assert alice.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
+    assert lead.post(f"/assessments/{assessment}/approve", data={"confirm": "1"}).status_code == 302
     status, approver, *_ = state(app, assessment)
     assert (status, approver) == ("approved", "lead")
     page = alice.get(f"/assessments/{assessment}/results").get_data(as_text=True)
@@ -67,8 +72,8 @@ def test_submit_return_resubmit_approve(app, as_user, team):
 
 def test_the_submitter_cannot_approve(app, client, team):
     assessment, _ = team
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
-    response = client.post(f"/assessments/{assessment}/approve")
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
+    response = client.post(f"/assessments/{assessment}/approve", data={"confirm": "1"})
     assert response.status_code == 403 and "separation of duties" in response.get_data(as_text=True)
     assert state(app, assessment)[0] == "submitted"
 
@@ -80,19 +85,19 @@ def _attempts(assessment: int, evidence_id: int):
         ("POST", f"/assessments/{assessment}/domains/0", {"CI-01": "no", "rev/CI-01": "1"}),
         ("POST", f"/assessments/{assessment}/requirements/CI-02/evidence", {"url": "https://wiki.example.com/new"}),
         ("POST", f"/assessments/{assessment}/requirements/CI-02/evidence/reuse", {"evidence_id": str(evidence_id)}),
-        ("POST", f"/assessments/{assessment}/requirements/CI-01/evidence/{evidence_id}/remove", {}),
+        ("POST", f"/assessments/{assessment}/requirements/CI-01/evidence/{evidence_id}/remove", {"confirm": "1"}),
         ("FILE", f"/assessments/{assessment}/requirements/CI-02/evidence", None),
-        ("POST", f"/assessments/{assessment}/submit", {}),
-        ("POST", f"/assessments/{assessment}/return", {"comment": "reopen it"}),
-        ("POST", f"/assessments/{assessment}/approve", {}),
+        ("POST", f"/assessments/{assessment}/submit", {"confirm": "1"}),
+        ("POST", f"/assessments/{assessment}/return", {"comment": "reopen it", "confirm": "1"}),
+        ("POST", f"/assessments/{assessment}/approve", {"confirm": "1"}),
     ]
 
 
 def test_an_approved_assessment_refuses_changes_from_every_role(app, client, as_user, team):
     assessment, _ = team
     client.post(f"/assessments/{assessment}/shares", data={"username": "audrey"})
-    assert as_user("alice").post(f"/assessments/{assessment}/submit").status_code == 302
-    assert as_user("lead").post(f"/assessments/{assessment}/approve").status_code == 302
+    assert as_user("alice").post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
+    assert as_user("lead").post(f"/assessments/{assessment}/approve", data={"confirm": "1"}).status_code == 302
     with app.app_context():
         evidence_id = db.session.scalar(select(Evidence.id))
     frozen = state(app, assessment)
@@ -116,7 +121,7 @@ def test_an_approved_assessment_refuses_changes_from_every_role(app, client, as_
 def test_a_submitted_assessment_is_frozen_until_returned(app, as_user, team):
     assessment, _ = team
     alice = as_user("alice")
-    alice.post(f"/assessments/{assessment}/submit")
+    alice.post(f"/assessments/{assessment}/submit", data={"confirm": "1"})
     frozen = state(app, assessment)
     assert autosave(alice, assessment, "CI-02", "all").status_code == 409
     assert upload(alice, assessment, "CI-02", b"%PDF-1.4\n%x\n", "x.pdf").status_code == 409
@@ -130,7 +135,7 @@ def test_auditor_records_findings_on_shared_assessments_only(app, client, as_use
     assert audrey.post(f"/assessments/{assessment}/findings", data=finding).status_code == 404  # not shared yet
     client.post(f"/assessments/{assessment}/shares", data={"username": "audrey"})
     assert audrey.post(f"/assessments/{assessment}/findings", data=finding).status_code == 409  # still a draft
-    client.post(f"/assessments/{assessment}/submit")
+    client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"})
     assert audrey.post(f"/assessments/{assessment}/findings", data=finding).status_code == 302
     assert otto.post(f"/assessments/{assessment}/findings", data=finding).status_code == 404
     bad = [
@@ -141,7 +146,7 @@ def test_auditor_records_findings_on_shared_assessments_only(app, client, as_use
         {**finding, "requirement_id": "NOPE-1"},
     ]
     for data in bad:
-        assert audrey.post(f"/assessments/{assessment}/findings", data=data).status_code in (400, 404), data
+        assert audrey.post(f"/assessments/{assessment}/findings", data=data).status_code in (404, 422), data
     assert (
         audrey.post(
             f"/assessments/{assessment}/findings", data={"requirement_id": "CI-02", "verdict": "verified"}
@@ -199,7 +204,12 @@ def test_a_team_member_cannot_reach_another_team_by_editing_ids(app, client, as_
     reuse = bob.post(f"/assessments/{own}/requirements/CI-01/evidence/reuse", data={"evidence_id": str(evidence_id)})
     assert reuse.status_code == 404
     assert bob.post(f"/assessments/{own}/backlog/{item_id}", data={"status": "done"}).status_code == 404
-    assert bob.post(f"/assessments/{own}/requirements/CI-01/evidence/{evidence_id}/remove").status_code == 302
+    assert (
+        bob.post(
+            f"/assessments/{own}/requirements/CI-01/evidence/{evidence_id}/remove", data={"confirm": "1"}
+        ).status_code
+        == 404
+    )
     assert state(app, assessment) == before
     with app.app_context():
         assert db.session.scalar(select(BacklogItem.status).where(BacklogItem.id == item_id)) == "plan"

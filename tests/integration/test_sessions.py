@@ -74,9 +74,9 @@ def test_a_role_change_ends_every_session(app, client):
 
 def test_disabling_ends_every_session(app, client):
     thief = copy_of(app, signed_in(app))
-    client.post(f"/users/{user_id(app, 'alice')}/disabled", data={"disabled": "1"})
+    client.post(f"/users/{user_id(app, 'alice')}/disabled", data={"confirm": "1", "disabled": "1"})
     assert not works(thief)
-    client.post(f"/users/{user_id(app, 'alice')}/disabled", data={"disabled": "0"})
+    client.post(f"/users/{user_id(app, 'alice')}/disabled", data={"confirm": "1", "disabled": "0"})
     assert not works(thief)  # enabling again does not bring the session back
 
 

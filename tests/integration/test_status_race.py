@@ -236,8 +236,8 @@ def test_autosaves_racing_submit_and_approve_never_land_after_them(app, client, 
         submitter, lead = as_user("alice"), as_user("lead")
         join = _in_threads(workers)
         time.sleep(rng.uniform(0.01, 0.08))
-        assert submitter.post(f"/assessments/{assessment}/submit").status_code == 302
-        assert lead.post(f"/assessments/{assessment}/approve").status_code == 302
+        assert submitter.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
+        assert lead.post(f"/assessments/{assessment}/approve", data={"confirm": "1"}).status_code == 302
         time.sleep(0.05)
         stop.set()
         join()
@@ -431,12 +431,17 @@ def test_an_admin_who_submitted_before_a_return_cannot_approve_on_the_web(app, c
     """The admin (who may submit and approve) submitted; it was returned and alice submitted it again."""
     scope, version = team
     assessment = start(client, scope, version, target="3")
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
     lead, alice = as_user("lead"), as_user("alice")
-    assert lead.post(f"/assessments/{assessment}/return", data={"comment": "Attach the Q3 review"}).status_code == 302
-    assert alice.post(f"/assessments/{assessment}/submit").status_code == 302
-    response = client.post(f"/assessments/{assessment}/approve")
+    assert (
+        lead.post(
+            f"/assessments/{assessment}/return", data={"confirm": "1", "comment": "Attach the Q3 review"}
+        ).status_code
+        == 302
+    )
+    assert alice.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
+    response = client.post(f"/assessments/{assessment}/approve", data={"confirm": "1"})
     assert response.status_code == 403 and "separation of duties" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Assessment, assessment).status == "submitted"
-    assert lead.post(f"/assessments/{assessment}/approve").status_code == 302
+    assert lead.post(f"/assessments/{assessment}/approve", data={"confirm": "1"}).status_code == 302

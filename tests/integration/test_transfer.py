@@ -107,6 +107,18 @@ def test_import_of_an_export_recreates_the_assessment(app, client, devops, tmp_p
         )
         assert notes["DEP-02"] == "note for DEP-02: 'quoted' \"x\" #1"
         assert db.session.scalar(select(func.count()).select_from(Evidence).where(Evidence.scope_id == other)) == 2
+        # re-imported files keep the names they were uploaded under, not a hash-prefixed copy of them
+        names = {e.original_name for e in db.session.scalars(select(Evidence).where(Evidence.sha256.is_not(None)))}
+        assert names and not any(re.match(r"[0-9a-f]{12}-", n) for n in names), names
+
+
+def test_an_older_export_with_hash_prefixed_names_imports_the_original_name():
+    from assessment.services.transfer import original_name
+
+    sha = "ab" * 32
+    assert original_name(f"evidence/{sha[:12]}-pipeline.yml", sha) == "pipeline.yml"
+    assert original_name(f"evidence/{sha[:12]}/pipeline.yml", sha) == "pipeline.yml"
+    assert original_name("evidence/0123456789ab-x.yml", sha) == "0123456789ab-x.yml"  # not its own hash: a real name
 
 
 def test_import_of_the_spec_example_answers_file(app, client, tmp_path):
@@ -142,7 +154,7 @@ def post_zip(client, scope, members: dict[str, bytes]):
 
 
 def assert_refused(app, response, fragment):
-    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.status_code == 422, response.get_data(as_text=True)
     assert fragment in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
