@@ -50,12 +50,12 @@ def test_a_draft_or_returned_score_is_provisional_an_approved_one_is_not(client,
     assessment, _ = devops
     page = _page(client, assessment)
     assert "data-provisional" in page and '<span class="provisional">provisional</span>' in page
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
     assert "data-provisional" not in _page(client, assessment)
-    assert client.post(f"/assessments/{assessment}/return", data={"comment": "More"}).status_code == 302
+    assert client.post(f"/assessments/{assessment}/return", data={"confirm": "1", "comment": "More"}).status_code == 302
     assert "The assessment was returned for changes: its score and level can still change" in _page(client, assessment)
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
-    assert as_user("lead").post(f"/assessments/{assessment}/approve").status_code == 302  # not its submitter
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
+    assert as_user("lead").post(f"/assessments/{assessment}/approve", data={"confirm": "1"}).status_code == 302  # not its submitter
     assert "provisional" not in _page(client, assessment).lower()
 
 
@@ -63,7 +63,7 @@ def test_the_dashboard_marks_a_drafts_score_provisional(client, as_user, devops)
     assessment, _ = devops
     board = client.get("/dashboard?framework=devops-delivery").get_data(as_text=True)
     assert '<span class="provisional" data-provisional>provisional</span>' in board
-    assert client.post(f"/assessments/{assessment}/submit").status_code == 302
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
     assert "data-provisional" not in client.get("/dashboard?framework=devops-delivery").get_data(as_text=True)
 
 
