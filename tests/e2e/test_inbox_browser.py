@@ -65,6 +65,7 @@ def test_each_role_sees_what_waits_for_them(page, expect):
     expect(page.locator("article.requirement").first.locator("[data-save-state]")).to_have_text("Saved")
     page.get_by_role("link", name="Results").first.click()
     page.get_by_role("button", name="Submit for review").click()
+    page.get_by_role("button", name="Submit for review anyway").click()  # the questions left unanswered are confirmed
     expect(page.locator(".flash")).to_contain_text("Submitted for review")
     page.goto("/")
     expect(page.locator("section[data-inbox=answer] li", has_text=SCOPE)).to_have_count(0)
@@ -80,6 +81,7 @@ def test_each_role_sees_what_waits_for_them(page, expect):
     assert page.url.endswith("#review")
     page.get_by_label("Comments for the team").fill("Attach the Q3 access review.")
     page.get_by_role("button", name="Return for changes").click()
+    page.locator(".confirm-page").get_by_role("button", name="Return for changes").click()
     page.goto("/")
     expect(page.locator("section[data-inbox=review] li", has_text=SCOPE)).to_have_count(0)
     _shoot(page, "lead")
@@ -94,12 +96,14 @@ def test_each_role_sees_what_waits_for_them(page, expect):
     assert page.url.endswith("#review")
     expect(page.locator("#review")).to_contain_text("Attach the Q3 access review.")
     page.get_by_role("button", name="Submit for review").click()
+    page.get_by_role("button", name="Submit for review anyway").click()
     sign_out(page)
 
     # The lead approves and shares it; the auditor finds it waiting until they record a review.
     sign_in(page, "lead")
     _item(page, "review", expect).get_by_role("link").click()
     page.get_by_role("button", name="Approve and lock").click()
+    page.locator(".confirm-page").get_by_role("button", name="Approve and lock").click()
     page.select_option("#review select[name=username]", value="auditor")
     page.get_by_role("button", name="Share").click()
     sign_out(page)
