@@ -55,7 +55,8 @@ def test_a_draft_or_returned_score_is_provisional_an_approved_one_is_not(client,
     assert client.post(f"/assessments/{assessment}/return", data={"confirm": "1", "comment": "More"}).status_code == 302
     assert "The assessment was returned for changes: its score and level can still change" in _page(client, assessment)
     assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code == 302
-    assert as_user("lead").post(f"/assessments/{assessment}/approve", data={"confirm": "1"}).status_code == 302  # not its submitter
+    lead = as_user("lead")  # not its submitter
+    assert lead.post(f"/assessments/{assessment}/approve", data={"confirm": "1"}).status_code == 302
     assert "provisional" not in _page(client, assessment).lower()
 
 
