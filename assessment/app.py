@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -96,6 +97,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     _error_pages(app)
     _security_headers(app)
     _filters(app)
+    _static_fingerprints(app)
     if not app.testing:
         _settle_after_first_request(app)
     return app
@@ -160,6 +162,59 @@ class AssessmentApp(Flask):
                 action()
             raise
         return rv
+
+    def send_static_file(self, filename: str) -> Any:
+        """A stylesheet or script asked for by its fingerprinted URL (`?v=` its content's hash, as
+        `url_for('static', ...)` writes it) never changes under that URL: browsers and proxies keep it
+        a year without asking again. Any other static URL is kept a few minutes. (Only static files:
+        get_send_file_max_age would also reach the downloads, which are private.)"""
+        response = super().send_static_file(filename)
+        version = request.args.get("v")
+        immutable = bool(version) and version == static_fingerprint(self, filename)
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = STATIC_IMMUTABLE_SECONDS if immutable else STATIC_SHORT_SECONDS
+        response.cache_control.immutable = immutable or None
+        return response
+
+
+STATIC_IMMUTABLE_SECONDS = 365 * 24 * 3600
+STATIC_SHORT_SECONDS = 300
+_FINGERPRINTS = "assessment.static_fingerprints"
+
+
+def static_fingerprint(app: Flask, filename: str) -> str | None:
+    """The first 12 hex digits of the SHA-256 of a static file, or None when there is no such file. Kept
+    per file until its size or modification time changes (an edited file under --dev gets a new one)."""
+    from werkzeug.security import safe_join
+
+    path = safe_join(str(app.static_folder), filename)
+    try:
+        found = os.stat(path) if path else None
+    except OSError:
+        found = None
+    if found is None or not os.path.isfile(path):
+        return None
+    known = app.extensions.setdefault(_FINGERPRINTS, {})
+    stamp = (found.st_mtime_ns, found.st_size)
+    cached = known.get(filename)
+    if cached is None or cached[0] != stamp:
+        with open(path, "rb") as file:
+            cached = known[filename] = (stamp, hashlib.sha256(file.read()).hexdigest()[:12])
+    return cached[1]
+
+
+def _static_fingerprints(app: Flask) -> None:
+    """`url_for('static', filename=...)` adds `?v=` and the file's fingerprint, so a changed file has a new
+    URL and an unchanged one can be cached for good (see AssessmentApp.send_static_file). A query keeps
+    the file names, the templates and the Content Security Policy as they are."""
+
+    @app.url_defaults
+    def fingerprint(endpoint: str | None, values: dict[str, Any]) -> None:
+        if endpoint == "static" and "v" not in values and "filename" in values:
+            version = static_fingerprint(app, values["filename"])
+            if version:
+                values["v"] = version
 
 
 _ON_FAILURE = "assessment_on_failure"
