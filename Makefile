@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test test-fast lint bench schema clean
+.PHONY: run run-dev test test-fast lint bench schema clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ run: $(VENV)/.installed instance
 	$(BIN)/assessment validate --quiet frameworks/
 	$(BIN)/assessment init
 	$(BIN)/assessment run --host $(HOST) --port $(PORT)
+
+# Flask's development server, one process: for working on the code, never for serving people
+run-dev: $(VENV)/.installed instance
+	$(BIN)/assessment init
+	$(BIN)/assessment run --dev --host $(HOST) --port $(PORT)
 
 # ajv checks the JSON Schema in strict mode (tests/unit/test_other_tools.py; skipped without node);
 # axe-core checks the pages' accessibility in the browser tests (tests/e2e/a11y.py). Both go into

@@ -166,6 +166,36 @@ cli.add_command(audit_group)
 cli.add_command(migrations_group, name="db")  # the group Flask-Migrate adds to the application's commands
 
 
+@cli.command(name="run", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The interface to listen on.")
+@click.option("--port", default=5000, type=click.IntRange(0, 65535), show_default=True, help="The port to listen on.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Web worker processes (default: $WEB_CONCURRENCY, else 2).",
+)
+@click.option("--dev", is_flag=True, help="Flask's development server, one process: never in production.")
+def run_command(host: str, port: int, workers: int | None, dev: bool) -> None:
+    """Serve the application: through gunicorn with several worker processes, or with --dev through
+    Flask's development server. SIGTERM finishes the requests in flight and stops; SIGHUP replaces the
+    workers without closing the socket."""
+    from .serving import BadSetting, serve, workers_from_environment
+
+    try:
+        count = workers or workers_from_environment()
+    except BadSetting as bad:
+        click.echo(f"error: {bad}", err=True)
+        sys.exit(EXIT_INVALID)
+    app = _create_app()
+    if dev:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True)
+    else:
+        serve(app, host, port, count)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="assessment")

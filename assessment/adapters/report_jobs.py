@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -40,6 +41,15 @@ def _pool() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
         return _executor
+
+
+def _forget_executor_in_child() -> None:
+    """A forked process (a gunicorn worker) has none of its parent's threads: it starts its own report thread."""
+    global _executor, _executor_lock
+    _executor, _executor_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_executor_in_child)
 
 
 def start(app: Flask, job: ReportJob, store: ReportStore) -> None:

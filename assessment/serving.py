@@ -1,0 +1,100 @@
+"""Serving the application: gunicorn for `assessment run` (and `make run`), Flask's development server
+only behind `--dev`.
+
+The application is built once, in gunicorn's master, before it forks its workers (preloaded): a key
+known to be public, a signing key that cannot be read or a database URL that is wrong stops the start
+with one line, instead of every worker failing and being restarted in a loop, and the workers share the
+master's imported modules page for page. What must not be shared is reset in each worker: the database
+engine's connections (`post_fork` below), the report rendering workers (reports/pool.py starts its own
+per process) and the report thread (assessment/adapters/report_jobs.py).
+
+Signals (gunicorn's): SIGHUP starts new workers on the same socket and stops the old ones gracefully;
+SIGTERM stops accepting, lets requests in flight finish (up to GRACEFUL_SECONDS) and exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+DEFAULT_WORKERS = 2
+THREADS = 4  # per worker: a page waiting on the database does not hold a whole process
+TIMEOUT_SECONDS = 60  # a worker silent this long is stuck: killed and replaced
+GRACEFUL_SECONDS = 30  # what SIGTERM and SIGHUP give requests in flight
+
+
+class BadSetting(ValueError):
+    """A serving setting that cannot be used; the message names it and says what it takes."""
+
+
+def workers_from_environment(environ: dict[str, str] | None = None) -> int:
+    """The number of web worker processes: WEB_CONCURRENCY, else DEFAULT_WORKERS."""
+    raw = (os.environ if environ is None else environ).get("WEB_CONCURRENCY", "").strip()
+    if not raw:
+        return DEFAULT_WORKERS
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadSetting(f"WEB_CONCURRENCY is {raw!r}: set it to a whole number of worker processes, 1 or more")
+    return int(raw)
+
+
+def _without_server_header() -> None:
+    """gunicorn writes `Server: gunicorn` before every response's own headers, with no setting to turn it
+    off: drop that line, so a response does not name the software (and its version) behind it."""
+    from gunicorn.http import wsgi
+
+    if getattr(wsgi.Response.default_headers, "_without_server", False):
+        return
+    original = wsgi.Response.default_headers
+
+    def default_headers(self) -> list[str]:
+        return [line for line in original(self) if not line.lower().startswith("server:")]
+
+    default_headers._without_server = True  # type: ignore[attr-defined]
+    wsgi.Response.default_headers = default_headers  # type: ignore[method-assign]
+
+
+def gunicorn_settings(host: str, port: int, workers: int, threads: int = THREADS) -> dict[str, Any]:
+    """gunicorn's settings for this application."""
+    return {
+        "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": TIMEOUT_SECONDS,
+        "graceful_timeout": GRACEFUL_SECONDS,
+        "keepalive": 5,
+        "preload_app": True,
+        "accesslog": "-",
+        "errorlog": "-",
+        "control_socket_disable": True,  # gunicorn's control socket is one file per user: two servers would share it
+        # The application trusts X-Forwarded-* only from TRUSTED_PROXIES (ProxyFix in app.py): gunicorn
+        # must not trust them on its own from any local process.
+        "forwarded_allow_ips": "",
+        "secure_scheme_headers": {},
+        "proc_name": "assessment",
+    }
+
+
+def serve(app: Flask, host: str, port: int, workers: int, threads: int = THREADS) -> None:
+    """Serve the built application through gunicorn until it is stopped (SIGTERM, SIGINT)."""
+    from gunicorn.app.base import BaseApplication
+
+    _without_server_header()
+
+    def post_fork(_server, _worker) -> None:
+        from .extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)  # the master's pooled connections stay the master's
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for name, value in {**gunicorn_settings(host, port, workers, threads), "post_fork": post_fork}.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Flask:
+            return app
+
+    Server().run()
