@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 pytestmark = pytest.mark.slow  # server processes
 
@@ -28,8 +28,9 @@ STACK_NAMES = re.compile(r"gunicorn|werkzeug|python", re.IGNORECASE)
 
 
 def _env(instance: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY", "WEB_CONCURRENCY"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "WEB_CONCURRENCY"}}
     env.update(
+        DATABASE_URL=(instance / "database_url").read_text(),
         ASSESSMENT_INSTANCE_PATH=str(instance),
         ASSESSMENT_PASSWORD_TIME_COST="1",
         ASSESSMENT_PASSWORD_MEMORY_KIB="64",
@@ -107,8 +108,29 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory) -> Path:
+def database_url(tmp_path_factory):
+    """A database of these tests' own, so `assessment init` finds it empty and adds the demo: a SQLite
+    file, or on PostgreSQL (DATABASE_URL) a database created beside the suite's and dropped after."""
+    shared = os.environ.get("DATABASE_URL", "")
+    if not shared.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path_factory.mktemp('database') / 'assessment.db'}"
+        return
+    server = make_url(shared)
+    name = f"{server.database}_serving"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory, database_url) -> Path:
     folder = tmp_path_factory.mktemp("instance")
+    (folder / "database_url").write_text(database_url)
     done = subprocess.run(
         [sys.executable, "-c", LAUNCH, "init"], cwd=ROOT, env=_env(folder), capture_output=True, text=True, timeout=300
     )
@@ -195,12 +217,16 @@ def test_static_files_have_fingerprinted_urls_cached_for_good(server, instance):
 
 def test_sixteen_clients_on_the_results_page_and_the_answer_save_get_no_error(server, instance):
     cookie, token = _signed_in(server)
-    with sqlite3.connect(instance / "assessment.db") as database:
-        draft = database.execute("SELECT id FROM assessment WHERE status = 'draft' ORDER BY id").fetchone()[0]
+    engine = create_engine((instance / "database_url").read_text())
+    with engine.connect() as database:
+        draft = database.execute(text("SELECT id FROM assessment WHERE status = 'draft' ORDER BY id")).first()[0]
         answers = database.execute(
-            "SELECT requirement_id, revision FROM answer WHERE assessment_id = ? ORDER BY requirement_id LIMIT 16",
-            (draft,),
-        ).fetchall()
+            text(
+                "SELECT requirement_id, revision FROM answer WHERE assessment_id = :a ORDER BY requirement_id LIMIT 16"
+            ),
+            {"a": draft},
+        ).all()
+    engine.dispose()
     assert len(answers) == 16
     failures: list[str] = []
     counts = {"results": 0, "saves": 0}
