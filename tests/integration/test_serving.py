@@ -302,6 +302,24 @@ def test_sigterm_stops_it_cleanly(instance):
     assert "Shutting down: Master" in log and "Traceback" not in log
 
 
+def test_sigterm_lets_a_request_in_flight_finish(instance):
+    running = Server(instance)
+    body = b"username=team&password=wrong"
+    with socket.create_connection(("127.0.0.1", running.port), timeout=30) as client:
+        head = "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        client.sendall(f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+        time.sleep(1)  # the worker has the request and waits for its body
+        running.process.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        assert running.process.poll() is None  # still finishing
+        client.sendall(body)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]  # the sign-in form without its token: answered
+    assert running.process.wait(timeout=60) == 0
+
+
 def test_web_concurrency_sets_the_workers_and_a_bad_value_is_refused(instance):
     three = Server(instance, WEB_CONCURRENCY="3")
     try:
