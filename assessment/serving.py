@@ -14,6 +14,7 @@ SIGTERM stops accepting, lets requests in flight finish (up to GRACEFUL_SECONDS)
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -97,4 +98,8 @@ def serve(app: Flask, host: str, port: int, workers: int, threads: int = THREADS
         def load(self) -> Flask:
             return app
 
+    # What the master built is frozen before it forks: the collector in a worker then never touches those
+    # objects, so their pages stay shared with the master instead of being copied into every worker.
+    gc.collect()
+    gc.freeze()
     Server().run()
