@@ -281,6 +281,35 @@ def test_sixteen_clients_on_the_results_page_and_the_answer_save_get_no_error(se
     assert "database is locked" not in server.log.read_text()
 
 
+def test_a_report_renders_in_a_worker_and_its_download_is_not_cached_publicly(server):
+    cookie, token = _signed_in(server)
+    connection = server.connection()
+    connection.request(
+        "POST",
+        "/assessments/1/reports/pdf",
+        body=urlencode({"csrf_token": token}),
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    queued = connection.getresponse()
+    queued.read()
+    connection.close()
+    assert queued.status == 302, queued.status
+    job = re.search(r"/reports/(\d+)", queued.getheader("Location")).group(1)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # polled on whichever worker answers
+        status = server.get(f"/reports/{job}/status", headers={"Cookie": cookie, "X-Requested-With": "fetch"})
+        state = re.search(rb'"status":\s*"(\w+)"', status.body).group(1)
+        if state in (b"done", b"failed"):
+            break
+        time.sleep(0.5)
+    assert state == b"done", status.body
+    pdf = server.get(f"/reports/{job}/download", headers={"Cookie": cookie})
+    assert pdf.status == 200 and pdf.body.startswith(b"%PDF")
+    assert "public" not in (pdf.getheader("Cache-Control") or "") and "immutable" not in (
+        pdf.getheader("Cache-Control") or ""
+    )
+
+
 def test_sighup_replaces_the_workers_and_keeps_serving(server):
     before = server.children()
     server.process.send_signal(signal.SIGHUP)
