@@ -227,3 +227,60 @@ def test_metrics_add_up_every_worker_process(app, tmp_path):
     assert re.search(
         r'assessment_http_request_duration_seconds_count\{method="GET",route="/healthz",status="200"\} 5\.0', text
     ), text
+
+
+# --- assessment config check ------------------------------------------------------------------------------
+
+
+def _check(app, **env):
+    from tests.integration.helpers import run_cli
+
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return run_cli(app, "config", "check")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _demo_accounts(app, *names: str, disabled: str | None = None):
+    from assessment.services import accounts, audit
+
+    with app.app_context(), audit.acting_as("test-setup"):
+        for name in names:
+            user = accounts.create_user(name, name.title(), "member", f"{name}-demo-pass")
+            user.disabled = name == disabled
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.mark.slow
+def test_config_check_warns_of_public_demo_passwords_and_sqlite_workers(app):
+    _demo_accounts(app, "team", "auditor", disabled="auditor")
+    done = _check(app, ASSESSMENT_METRICS_TOKEN="scrape-me-please-42", WEB_CONCURRENCY="3")
+    assert done.returncode == 1, done.stderr
+    out = done.stdout
+    assert re.search(r"^METRICS_TOKEN +\*\*\*\*42 +environment$", out, re.M), out
+    assert "scrape-me-please" not in out
+    key = (Path(app.instance_path) / "secret_key").read_text().strip()
+    assert re.search(rf"^SECRET_KEY +\*\*\*\*{re.escape(key[-2:])} +instance/secret_key$", out, re.M), out
+    assert key[:-2] not in out
+    assert re.search(r"^STALE_AFTER_DAYS +180 +default$", out, re.M)
+    assert "warning: the demo account(s) team still sign in" in out  # auditor is disabled
+    assert "warning: no TLS settings" in out
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert "warning: SQLite with 3 web workers" in out
+    else:
+        assert "SQLite" not in out.split("\n\n")[-1]
+
+
+@pytest.mark.slow
+def test_config_check_passes_a_safe_configuration(app):
+    done = _check(app, ASSESSMENT_TRUSTED_PROXIES="1", WEB_CONCURRENCY="1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("no warnings")
+    assert re.search(r"^TRUSTED_PROXIES +1 +environment$", done.stdout, re.M)
