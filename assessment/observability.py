@@ -103,6 +103,9 @@ def configure_logging(app: Flask) -> None:
         logger.removeHandler(handler)
     if str(app.config.get("LOG_FORMAT") or "text").lower() != "json":
         return
+    from flask.logging import default_handler
+
+    logger.removeHandler(default_handler)  # Flask's text handler, should an earlier application have added it
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
