@@ -150,12 +150,10 @@ def instrument(app: Flask) -> None:
 
 def _user() -> str | None:
     """Who made the request, without loading anyone: the signed-in user when the request already loaded them."""
-    from flask_login import current_user
-
-    user = g.get("_login_user")
+    user = g.get("_login_user")  # where Flask-Login keeps the user it loaded for this request
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return current_user.username
+    return user.username
 
 
 def job_finished(kind: str, outcome: str, seconds: float) -> None:
