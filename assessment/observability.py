@@ -176,9 +176,9 @@ class _QueueDepth:
         yield family
 
 
-def exposition(job_counts: dict[str, int]) -> bytes:
+def exposition(job_counts: dict[str, int] | None) -> bytes:
     """The metrics in Prometheus's text format: this process's (or, in multiprocess mode, every
-    process's) histograms, and the queue depth given."""
+    process's) histograms, and the queue depth given (left out when None: the jobs could not be counted)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -186,6 +186,8 @@ def exposition(job_counts: dict[str, int]) -> bytes:
         multiprocess.MultiProcessCollector(registry)
     else:
         from prometheus_client import REGISTRY as registry  # noqa: N811
+    if job_counts is None:
+        return generate_latest(registry)
     queue = CollectorRegistry()
     queue.register(_QueueDepth(job_counts))
     return generate_latest(registry) + generate_latest(queue)

@@ -176,6 +176,13 @@ def test_metrics_show_the_queue_depth_from_the_job_table(metered, client, devops
     assert 'assessment_report_jobs{state="done"} 0.0' in text
 
 
+def test_metrics_are_served_while_the_database_is_down(app):
+    broken = _another(app, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:9/none", METRICS_TOKEN=TOKEN)
+    broken.test_client().get("/healthz")
+    text = _scrape(broken.test_client())
+    assert "assessment_http_request_duration_seconds_count" in text and "assessment_report_jobs{" not in text
+
+
 @pytest.mark.slow
 def test_metrics_observe_a_finished_job_duration(metered, client, devops):
     before = _count(_scrape(metered.test_client()))
