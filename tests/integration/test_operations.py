@@ -60,6 +60,20 @@ def test_readyz_names_an_unreachable_database_without_its_url(app):
     assert "hunter2" not in text and "secretuser" not in text and "127.0.0.1" not in text
 
 
+def test_readyz_does_not_wait_longer_than_its_timeout_for_the_database(app, anonymous, monkeypatch):
+    import time
+
+    from assessment.adapters import readiness
+
+    monkeypatch.setattr(readiness, "_select_one", lambda _app: time.sleep(1.5))
+    app.config["READYZ_TIMEOUT_SECONDS"] = 0.2
+    started = time.perf_counter()
+    response = anonymous.get("/readyz")
+    assert time.perf_counter() - started < 1.0
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"] == {"ok": False, "error": "no answer within 0.2 s"}
+
+
 def test_readyz_names_a_storage_folder_that_takes_no_file(app, tmp_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the evidence folder should be")
