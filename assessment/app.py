@@ -24,6 +24,7 @@ from .adapters.evidence_store import EvidenceStore
 from .config import PROJECT_ROOT, Defaults, check_secret_key, environment_overrides, instance_secret_key
 from .extensions import REPORTS, csrf, db, login_manager, migrate
 from .models import MAX_ID
+from .observability import configure_logging, instrument
 from .services.errors import Forbidden, ServiceError
 from .services.reports import ReportStore
 
@@ -60,6 +61,8 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    configure_logging(app)
+    instrument(app)  # first: a request refused by the checks below still gets its id, its log line, its timing
     _same_origin(app)
     csrf.init_app(app)
     _accounts(app)
@@ -72,6 +75,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         cycles,
         dashboard,
         library,
+        ops,
         people,
         reports,
         review,
@@ -92,6 +96,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         people,
         audit,
         dashboard,
+        ops,
     ):
         app.register_blueprint(module.bp)
     _error_pages(app)
@@ -333,8 +338,9 @@ def _same_origin(app: Flask) -> None:
         return None
 
 
-# Pages anyone may open: signing in, and the stylesheets and scripts it needs.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_post", "static"})
+# Pages anyone may open: signing in, and the stylesheets and scripts it needs; the probes of a load
+# balancer and the metrics of a Prometheus server (views/ops.py: the metrics ask for their own token).
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_post", "static", "ops.healthz", "ops.readyz", "ops.metrics"})
 
 
 def _accounts(app: Flask) -> None:

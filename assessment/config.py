@@ -64,6 +64,12 @@ class Defaults:
     PASSWORD_TIME_COST: int | None = None
     PASSWORD_MEMORY_KIB: int | None = None
     PASSWORD_PARALLELISM: int | None = None
+    # Operations (assessment/observability.py, views/ops.py): "json" logs one JSON object a line with the
+    # request id, else Flask's text; /metrics answers a bearer token equal to METRICS_TOKEN (unset: no
+    # metrics); /readyz waits this long for the database.
+    LOG_FORMAT = "text"
+    METRICS_TOKEN: str | None = None
+    READYZ_TIMEOUT_SECONDS = 2
 
 
 # Keys that are public because they were written in the source (the old default, the tests'):

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -24,6 +25,7 @@ from reports import pool
 from reports.memory import give_back
 from reports.model import Report
 
+from .. import observability
 from ..domain.trail import Anchor
 from ..extensions import db
 from ..models import ReportJob, utcnow
@@ -75,6 +77,7 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
             return
         job.status = "running"
         _progress(job, 5, "Reading the assessment")
+        started, kind, outcome = time.perf_counter(), job.kind, "failed"
         try:
             assessment = get_assessment(job.assessment_id)
             report, pdf = _stored_pdf(assessment, store) if job.kind == "bundle" else (None, None)
@@ -96,6 +99,7 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
             job.status, job.progress, job.message = "done", 100, "Ready"
             job.report_id, job.size, job.finished_at = report.id, len(data), utcnow()
             db.session.commit()
+            outcome = "done"
         except Exception as exc:  # the job records the failure; the worker keeps going
             db.session.rollback()
             worker_said = f"\n{exc.detail}" if isinstance(exc, pool.WorkerFailed) else ""
@@ -104,6 +108,7 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
             job.status, job.message, job.finished_at = "failed", _failure_message(exc), utcnow()
             db.session.commit()
         finally:
+            observability.job_finished(kind, outcome, time.perf_counter() - started)
             db.session.remove()
             give_back()  # the report's model and PDF are garbage now: return their memory
 

@@ -5,6 +5,7 @@
 | lead    | read every scope; start assessments; review and approve; every backlog; sharing  |
 | member  | only the scopes they belong to: start, answer, attach evidence, submit, backlog  |
 | auditor | only assessments shared with them: read, download, record review findings        |
+| anyone  | /healthz and /readyz (no sign-in); /metrics only with the METRICS_TOKEN bearer   |
 
 An object the person may not read is reported as not found, exactly like a missing one, so ids
 in URLs reveal nothing. An object they may read but not change gives a 403 naming the reason.

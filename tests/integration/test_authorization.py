@@ -228,6 +228,9 @@ MATRIX: dict[str, Case] = {
     "audit.export_csv": case("GET", "/audit.csv", SIGNED_IN),
     "audit.verify": case("POST", "/audit/verify", ADMIN),
     "dashboard.index": case("GET", "/dashboard", LEADS),
+    "ops.healthz": case("GET", "/healthz", EVERYONE),
+    "ops.readyz": case("GET", "/readyz", EVERYONE),
+    "ops.metrics": case("GET", "/metrics", set()),  # only a scraper with METRICS_TOKEN (test_operations.py)
 }
 
 # The sign-out routes, and the trail entry that shows a sign-out happened.

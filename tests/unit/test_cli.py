@@ -296,7 +296,19 @@ def test_help_lists_every_command_without_building_the_application():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "built: False"
     listed = {line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.startswith("  ")}
-    assert {"db", "init", "users", "audit", "frameworks", "report", "bundle", "validate", "score", "run"} <= listed
+    assert {
+        "db",
+        "init",
+        "users",
+        "audit",
+        "frameworks",
+        "report",
+        "bundle",
+        "validate",
+        "score",
+        "run",
+        "config",
+    } <= listed
 
 
 def test_a_file_command_ends_without_teardown_but_runs_its_exit_handlers_and_flushes(tmp_path):
