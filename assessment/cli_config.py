@@ -17,8 +17,13 @@ config_group = AppGroup("config", help="The configuration: check prints it, secr
 
 
 def _web_workers() -> int:
-    value = os.environ.get("WEB_CONCURRENCY", "")
-    return int(value) if value.isdigit() else 1
+    """The web processes `assessment run` would start (WEB_CONCURRENCY, else its default of 2)."""
+    from .serving import DEFAULT_WORKERS, BadSetting, workers_from_environment
+
+    try:
+        return workers_from_environment()
+    except BadSetting:
+        return DEFAULT_WORKERS
 
 
 def _demo_accounts() -> tuple[list[str], str | None]:
@@ -63,7 +68,8 @@ def config_check() -> None:
         environment["DEBUG"] = os.environ["FLASK_DEBUG"]
     rows = effective_settings(effective, defaults, instance_file, environment, also=("DEBUG", "PREFERRED_URL_SCHEME"))
     workers = os.environ.get("WEB_CONCURRENCY")
-    rows.append(type(rows[0])("WEB_CONCURRENCY", workers or "(not set: 1)", "environment" if workers else "default"))
+    shown = workers or f"(not set: {_web_workers()})"
+    rows.append(type(rows[0])("WEB_CONCURRENCY", shown, "environment" if workers else "default"))
     width = max(len(row.name) for row in rows)
     value_width = min(60, max(len(row.value) for row in rows))
     for row in rows:
