@@ -71,6 +71,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         cycles,
         dashboard,
         library,
+        mfa,
         people,
         reports,
         review,
@@ -91,6 +92,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         people,
         audit,
         dashboard,
+        mfa,
     ):
         app.register_blueprint(module.bp)
     _error_pages(app)
@@ -279,7 +281,7 @@ def _same_origin(app: Flask) -> None:
 
 
 # Pages anyone may open: signing in, and the stylesheets and scripts it needs.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_post", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_post", "mfa.code", "mfa.code_post", "static"})
 
 
 def _accounts(app: Flask) -> None:
