@@ -85,7 +85,7 @@ def code_post():
     account, state = found
     client = request.remote_addr or "unknown"
     limits, known = Limits.from_config(current_app.config), bool(state.get("known"))
-    errors = FormErrors(values={})
+    errors = FormErrors(values={"code": request.form.get("code", "")[:20]})
     try:
         accounts.reserve_attempt(account.username, client, limits=limits, known_device=known)
         passed = mfa.verify(account, _key(), request.form.get("code", ""))
@@ -163,7 +163,7 @@ def confirm():
         codes = mfa.confirm(me, _key(), request.form.get("code", ""))
     except InvalidInput as error:
         abandon_changes()
-        errors = FormErrors(values={"code": request.form.get("code", "")})
+        errors = FormErrors(values={"code": request.form.get("code", "")[:20]})
         errors.add(CODE_FIELD, error.message)
         return _account_page(errors, UNPROCESSABLE)
     page = render_template("mfa/recovery.html", codes=codes)
@@ -182,7 +182,7 @@ def disable():
         mfa.disable(me, _key(), request.form.get("code", ""))
     except InvalidInput as error:
         abandon_changes()
-        errors = FormErrors(values={})
+        errors = FormErrors(values={"code": request.form.get("code", "")[:20]})
         errors.add("mfa-disable-code", error.message)
         return _account_page(errors, UNPROCESSABLE)
     notify("Your second factor is off: you sign in with your password alone.")

@@ -120,6 +120,7 @@ def test_sign_in_asks_for_the_code_and_only_a_right_one_signs_in(app, clock):
     good = code_at(secret, clock.value)
     wrong = client.post("/login/code", data={"code": "123456" if good != "123456" else "654321"})
     assert wrong.status_code == 422 and 'id="mfa-code-error"' in wrong.get_data(as_text=True)
+    assert 'aria-invalid="true"' in wrong.get_data(as_text=True)
     assert not signed_in(client)
     assert after(trail(app, "login.failed")[-1])["reason"] == "wrong code"
     right = client.post("/login/code", data={"code": good})
@@ -203,6 +204,7 @@ def test_switching_it_off_needs_a_current_code(app, clock):
     clock.value += 30
     wrong = client.post("/account/mfa/disable", data={"code": "99999"})
     assert wrong.status_code == 422 and 'id="mfa-disable-code-error"' in wrong.get_data(as_text=True)
+    assert 'value="99999"' in wrong.get_data(as_text=True)  # kept
     assert account(app, "lead").totp_enabled_at is not None
     assert client.post("/account/mfa/disable", data={"code": code_at(secret, clock.value)}).status_code == 302
     assert account(app, "lead").totp_secret is None
@@ -255,3 +257,29 @@ def test_require_mfa_sends_an_admin_to_set_it_up_and_allows_nothing_else(app, cl
             db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "scope.created"))
             == 0
         )
+
+
+def test_one_code_sent_by_two_browsers_at_once_signs_in_only_one(app, clock):
+    """The replay check and the write are one UPDATE: two requests racing with the same code cannot both pass."""
+    import threading
+
+    app.config["LOGIN_MAX_FAILURES"] = 50  # four password steps from one address: the throttle is not the point
+    secret, _codes = enrol(app, "lead", clock)
+    clock.value += 30
+    code = code_at(secret, clock.value)
+    clients = [app.test_client() for _ in range(4)]
+    for client in clients:
+        password_step(client, "lead")
+    start, statuses = threading.Barrier(len(clients)), []
+
+    def send(client):
+        start.wait()
+        statuses.append(client.post("/login/code", data={"code": code}).status_code)
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302, 422, 422, 422], statuses
+    assert sum(signed_in(c) for c in clients) == 1
