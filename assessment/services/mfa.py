@@ -205,10 +205,11 @@ def disable(user: User, key: Fernet, code: str) -> None:
     audit.record("user.mfa_disabled", "user", user.username)
 
 
-def reset(account: User, *, by: User) -> None:
-    """An admin switches another person's second factor off (a lost phone): they sign in with their
-    password alone and set it up again. Nobody resets their own: they switch it off with a code."""
-    if by.id == account.id:
+def reset(account: User, *, by: User | None) -> None:
+    """An admin (`by`; None: the command line) switches another person's second factor off (a lost phone):
+    they sign in with their password alone and set it up again. Nobody resets their own on the web:
+    they switch it off with a code; an admin who lost theirs is reset by another or from the command line."""
+    if by is not None and by.id == account.id:
         raise InvalidInput("You cannot reset your own second factor; switch it off on your account page.")
     if account.totp_secret is None:
         raise InvalidInput(f"{account.username} has no second factor to reset.")

@@ -283,3 +283,16 @@ def test_one_code_sent_by_two_browsers_at_once_signs_in_only_one(app, clock):
         thread.join()
     assert sorted(statuses) == [302, 422, 422, 422], statuses
     assert sum(signed_in(c) for c in clients) == 1
+
+
+@pytest.mark.slow  # a console-script process
+def test_the_command_line_resets_a_second_factor_even_the_last_admins(app, clock):
+    from tests.integration.helpers import run_cli
+
+    enrol(app, "admin", clock)
+    done = run_cli(app, "users", "reset-mfa", "admin")
+    assert done.returncode == 0 and "second factor of admin reset" in done.stdout, done.stderr
+    assert account(app, "admin").totp_secret is None
+    assert trail(app, "user.mfa_reset")[-1].actor.startswith("cli:")
+    nothing = run_cli(app, "users", "reset-mfa", "admin")
+    assert nothing.returncode == 2 and "has no second factor to reset" in nothing.stderr
