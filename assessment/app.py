@@ -76,6 +76,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         dashboard,
         library,
         ops,
+        mfa,
         people,
         reports,
         review,
@@ -97,6 +98,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         audit,
         dashboard,
         ops,
+        mfa,
     ):
         app.register_blueprint(module.bp)
     _error_pages(app)
@@ -338,9 +340,12 @@ def _same_origin(app: Flask) -> None:
         return None
 
 
-# Pages anyone may open: signing in, and the stylesheets and scripts it needs; the probes of a load
-# balancer and the metrics of a Prometheus server (views/ops.py: the metrics ask for their own token).
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.login_post", "static", "ops.healthz", "ops.readyz", "ops.metrics"})
+# Pages anyone may open: signing in (and its second step), and the stylesheets and scripts it needs; the
+# probes of a load balancer and the metrics of a Prometheus server (views/ops.py: the metrics ask for their
+# own token).
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "auth.login_post", "mfa.code", "mfa.code_post", "static", "ops.healthz", "ops.readyz", "ops.metrics"}
+)
 
 
 def _accounts(app: Flask) -> None:

@@ -14,7 +14,9 @@ from flask.cli import AppGroup
 
 EXIT_INVALID = 2
 
-users_group = AppGroup("users", help="Accounts: create, set-role, disable, enable, set-password, end-sessions, list.")
+users_group = AppGroup(
+    "users", help="Accounts: create, set-role, disable, enable, set-password, end-sessions, reset-mfa, list."
+)
 audit_group = AppGroup("audit", help="The audit trail: verify its hash chain, keyed MACs and checkpoints.")
 
 
@@ -118,6 +120,16 @@ def users_end_sessions(username: str) -> None:
 
     ended = _apply(lambda: accounts.end_sessions(accounts.get_user(username), "ended by an admin", always_record=True))
     click.echo(f"{ended} session(s) of {username.strip().lower()} ended")
+
+
+@users_group.command("reset-mfa")
+@click.argument("username")
+def users_reset_mfa(username: str) -> None:
+    """Switch an account's second factor off (a lost phone, the last admin's included); the trail records it."""
+    from .services import accounts, mfa
+
+    _apply(lambda: mfa.reset(accounts.get_user(username), by=None))
+    click.echo(f"second factor of {username.strip().lower()} reset: sign in with the password and set it up again")
 
 
 @users_group.command("list")

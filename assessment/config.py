@@ -45,6 +45,8 @@ class Defaults:
     LOGIN_IP_DELAY_SECONDS = 1
     LOGIN_IP_MAX_DELAY_SECONDS = 60
     LOGIN_WINDOW_SECONDS = 15 * 60
+    REQUIRE_MFA = False  # ASSESSMENT_REQUIRE_MFA=1: admins must set up a TOTP second factor before anything else
+    MFA_PENDING_SECONDS = 300  # how long a sign-in may wait between its password and its code
     KNOWN_DEVICE_DAYS = 90  # how long a browser that signed in to an account is exempt from the address hold
     # The dashboard: an assessment older than this is stale; evidence expiring within this is listed.
     STALE_AFTER_DAYS = 180

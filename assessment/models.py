@@ -57,6 +57,12 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The TOTP second factor (services/mfa.py): the secret encrypted with the instance's MFA key, kept
+    # from set-up on; it signs in only once `totp_enabled_at` is set (the person confirmed a code).
+    # `totp_last_step` is the time step of the last code accepted, so no code is used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     # Flask-Login's user protocol, so the edge can hold a User without a wrapper.
     @property
@@ -83,6 +89,17 @@ class UserSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ended_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of a second factor, stored as its SHA-256 (the code is shown once, at set-up)."""
+
+    __tablename__ = "mfa_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SignInThrottle(Base):

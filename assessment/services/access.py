@@ -41,6 +41,8 @@ GLOBAL_ACTIONS = {
     "users": ("admin",),
     "library-import": ("admin",),
     "audit-verify": ("admin",),
+    "second-factor": ("admin", "lead", "member", "auditor"),  # one's own, on the account page
+    "mfa-reset": ("admin",),  # another person's, when they lost their phone
 }
 WHY = {
     "answer": "Only the scope's team members change answers and evidence.",

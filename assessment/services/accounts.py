@@ -221,12 +221,44 @@ def sign_in(username: str, password: str, client: str, *, limits: throttle.Limit
         reason = "disabled" if user is not None and user.disabled and matches else "wrong user name or password"
         audit.record("login.failed", "user", username, after={"client": client, "reason": reason}, actor=client_actor)
         raise SignInRefused("Wrong user name or password, or the account is disabled.")
-    throttle.succeeded(username, client, limits, address_exempt=known_device)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    if user.totp_enabled_at is not None:
+        # Half-way: the throttle keeps counting until the second factor is right (services/mfa.py), so a
+        # stolen password does not buy fresh guesses at the code.
+        audit.record("login.password_ok", "user", username, after={"client": client}, actor=username)
+        return user
+    throttle.succeeded(username, client, limits, address_exempt=known_device)
     user.last_login_at = utcnow()
     audit.record("login", "user", username, after={"client": client}, actor=username)
     return user
+
+
+def second_factor(
+    user: User, passed: str | None, client: str, *, limits: throttle.Limits, known_device: bool = False
+) -> User:
+    """The second step of a sign-in: `passed` is how the code was accepted ("totp", "recovery") or None.
+
+    A wrong code counts in the throttle like a wrong password (the view reserved the attempt before
+    checking it) and goes to the trail; a right one clears the counter and completes the sign-in.
+    """
+    client_actor = f"client {client}"[:200]
+    if passed is None or user.disabled:
+        audit.record(
+            "login.failed", "user", user.username, after={"client": client, "reason": "wrong code"}, actor=client_actor
+        )
+        raise SignInRefused("That code is wrong or was used already. Type the code your app shows now.")
+    throttle.succeeded(user.username, client, limits, address_exempt=known_device)
+    user.last_login_at = utcnow()
+    audit.record("login", "user", user.username, after={"client": client, "second_factor": passed}, actor=user.username)
+    return user
+
+
+def reserve_attempt(username: str, client: str, *, limits: throttle.Limits, known_device: bool = False) -> None:
+    """Count a second-factor attempt before its code is checked; TooManyAttempts while held."""
+    wait = throttle.reserve(username, client, limits, address_exempt=known_device)
+    if wait is not None:
+        raise TooManyAttempts(f"Too many failed sign-ins. Wait {_duration(wait)} and try again.")
 
 
 def _duration(wait: dt.timedelta) -> str:

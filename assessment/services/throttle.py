@@ -92,11 +92,19 @@ def reserve(username: str, address: str, limits: Limits, *, address_exempt: bool
     keys = sorted(rules)
     with db.engine.begin() as connection:
         insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        for key in keys:  # creates the row, or waits for the one writer that holds it (SQLite: the write lock)
-            connection.execute(
-                insert(TABLE).values(key=key, attempts=0, last_at=now, held_until=None).on_conflict_do_nothing()
-            )
-        rows = connection.execute(select(TABLE).where(TABLE.c.key.in_(keys)).order_by(TABLE.c.key).with_for_update())
+        rows = []
+        for _ in range(3):  # a right password or code deleting the pair's row between the two statements: again
+            for key in keys:  # creates the row, or waits for the one writer that holds it (SQLite: the write lock)
+                connection.execute(
+                    insert(TABLE).values(key=key, attempts=0, last_at=now, held_until=None).on_conflict_do_nothing()
+                )
+            rows = connection.execute(
+                select(TABLE).where(TABLE.c.key.in_(keys)).order_by(TABLE.c.key).with_for_update()
+            ).all()
+            if len(rows) == len(keys):
+                break
+        else:
+            raise RuntimeError("the sign-in throttle's counters kept disappearing; try again")
         state = {}
         for row in rows:
             last, held = _aware(row.last_at), _aware(row.held_until)

@@ -9,10 +9,11 @@ from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..forms import SignInForm
-from ..services import accounts
+from ..services import accounts, mfa
 from ..services.errors import InvalidInput, ServiceError
 from ..services.throttle import Limits
 from .common import user
+from .mfa import begin_second_step
 
 bp = Blueprint("auth", __name__)
 
@@ -76,6 +77,14 @@ def login_post():
     except ServiceError as refused:  # returned, not raised: the failed attempt is committed to the trail
         flash(refused.message, "error")
         return render_template("auth/login.html", form=form, next=target), refused.status
+    if mfa.enabled(account):  # half-way: not signed in until the code is right (views/mfa.py)
+        return begin_second_step(account, target, _known_device(form.username.data))
+    return complete_sign_in(account, target)
+
+
+def complete_sign_in(account, target: str):
+    """Open a fresh session for `account` (password, and second factor if it has one, checked) and go to `target`."""
+    config = current_app.config
     token = accounts.start_session(account)
     session.clear()  # a new session on sign-in: nothing from before survives (session fixation)
     login_user(account)

@@ -79,6 +79,7 @@ PAGES = (
     Page("framework-trends", "/library/{ids.framework}/trends", ("admin", "lead", "team")),
     Page("compare", "/assessments/{ids.assessment}/compare", ("admin", "lead", "team", "auditor")),
     Page("users", "/users", ("admin",)),
+    Page("second-factor", "/account/mfa", ("team",)),
 )
 
 

@@ -158,6 +158,15 @@ MATRIX: dict[str, Case] = {
     "auth.login_post": case("POST", "/login", EVERYONE, {"username": "lead", "password": PASSWORD}),
     "auth.logout": case("POST", "/logout", SIGNED_IN),
     "auth.logout_everywhere": case("POST", "/logout/everywhere", SIGNED_IN),
+    # The sign-in's second step is public, but without a half-signed sign-in it sends anonymous to /login
+    # (which the matrix reads as denied) and a signed-in person home.
+    "mfa.code": case("GET", "/login/code", SIGNED_IN),
+    "mfa.code_post": case("POST", "/login/code", SIGNED_IN, {"code": "123456"}),
+    "mfa.account": case("GET", "/account/mfa", SIGNED_IN),
+    "mfa.setup": case("POST", "/account/mfa/setup", SIGNED_IN),
+    "mfa.confirm": case("POST", "/account/mfa/confirm", SIGNED_IN, {"code": "123456"}),
+    "mfa.disable": case("POST", "/account/mfa/disable", SIGNED_IN, {"code": "123456"}),
+    "mfa.reset": case("POST", "/users/{victim}/mfa/reset", ADMIN),
     "scopes.home": case("GET", "/", SIGNED_IN),
     "scopes.create": case("POST", "/scopes", LEADS, lambda w: {"name": f"New {id(w)}-{_n()}", "kind": "team"}),
     "scopes.detail": case("GET", "/scopes/{scope}", SCOPE_READERS),

@@ -47,3 +47,24 @@ def test_0007_adds_the_period_and_the_evidence_source_inferring_old_rows_and_goe
         sources = dict(conn.execute(text("SELECT title, source FROM evidence")).all())
         periods = conn.execute(text("SELECT count(*) FROM assessment WHERE period_start IS NOT NULL")).scalar()
     assert sources == {"A file": "upload", "A link": "link"} and periods == 0
+
+
+def test_0008_adds_the_second_factor_and_its_recovery_codes_and_goes_back_down(ctx):
+    """Accounts from before 0008 have no second factor; down to 0007 drops the columns and the table."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    def columns(table: str) -> set[str]:
+        return {c["name"] for c in inspect(db.engine).get_columns(table)}
+
+    totp = {"totp_secret", "totp_enabled_at", "totp_last_step"}
+    db.session.remove()
+    downgrade(revision="0007")
+    try:
+        assert not totp & columns("user_account") and "mfa_recovery_code" not in inspect(db.engine).get_table_names()
+    finally:
+        upgrade()
+    assert totp <= columns("user_account") and "mfa_recovery_code" in inspect(db.engine).get_table_names()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM user_account WHERE totp_secret IS NOT NULL")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM user_account")).scalar() > 0
