@@ -96,6 +96,16 @@ class Server:
                     found.add(int(entry.name))
         return found
 
+    def workers(self, expected: int, seconds: float = 30) -> set[int]:
+        """The master's children once there are `expected` of them (gunicorn forks its workers one by
+        one, after the first can already answer), or what there is after `seconds`."""
+        deadline = time.monotonic() + seconds
+        found = self.children()
+        while len(found) != expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+            found = self.children()
+        return found
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -185,7 +195,7 @@ def _cookie(jar: dict[str, str]) -> str:
 
 
 def test_make_run_serves_through_gunicorn_with_two_workers(server):
-    workers = server.children()
+    workers = server.workers(2)
     assert len(workers) == 2, workers
     assert "Starting gunicorn" in server.log.read_text()
 
@@ -352,7 +362,7 @@ def test_sigterm_lets_a_request_in_flight_finish(instance):
 def test_web_concurrency_sets_the_workers_and_a_bad_value_is_refused(instance):
     three = Server(instance, WEB_CONCURRENCY="3")
     try:
-        assert len(three.children()) == 3
+        assert len(three.workers(3)) == 3
     finally:
         three.stop()
     done = subprocess.run(
