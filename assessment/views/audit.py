@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
+from ..domain.trail import FIELDS
 from ..domain.trail_diff import FieldChange, changed_fields
 from ..extensions import db
 from ..models import Assessment, AuditEntry, FrameworkVersion, Scope
@@ -19,20 +20,8 @@ bp = Blueprint("audit", __name__)
 
 PAGE = 100
 ORDERS = {"newest": "Newest first", "oldest": "Oldest first"}
-CSV_COLUMNS = (
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "object_type",
-    "object_id",
-    "scope_id",
-    "assessment_id",
-    "changes",
-    "before",
-    "after",
-    "hash",
-)
+# The fields each entry's hash covers, the changed fields in words before the raw before/after, and the hash.
+CSV_COLUMNS = (*FIELDS[:-2], "changes", *FIELDS[-2:], "hash")
 
 
 @dataclass(frozen=True)
