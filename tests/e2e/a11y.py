@@ -13,13 +13,12 @@ of `make test`); without it the checks are skipped on a developer's machine and 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import _in_ci
+from tests.e2e.conftest import _in_ci, migrated_app, served
 
 AXE = Path(__file__).resolve().parents[2] / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = (390, 1280)
@@ -151,32 +150,18 @@ def describe(violations: list[dict]) -> str:
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory, _browser_requirements):
     """An instance set up like `make run`, served on a free port; yields (base URL, DemoIds)."""
-    from flask_migrate import upgrade
     from sqlalchemy import select
-    from werkzeug.serving import make_server
 
-    from assessment import create_app
     from assessment.adapters.evidence_store import EvidenceStore
     from assessment.extensions import db
     from assessment.models import Assessment, EvidenceLink, FrameworkVersion
     from assessment.services import assessments as svc
     from assessment.services import backlog, review
     from assessment.services.demo import load_demo, load_demo_users
-    from assessment.services.library import framework_of, import_library
+    from assessment.services.library import framework_of
 
-    instance = tmp_path_factory.mktemp("a11y-instance")
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "a11y",
-        "INSTANCE_PATH": str(instance),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'a11y.db'}",
-        "PASSWORD_TIME_COST": 1,
-        "PASSWORD_MEMORY_KIB": 64,
-    }
-    app = create_app(config)
+    app = migrated_app(tmp_path_factory.mktemp("a11y-instance"), "a11y")
     with app.app_context():
-        upgrade()
-        import_library(Path(app.config["LIBRARY_DIR"]))
         store = EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
         scope = load_demo(store)
         load_demo_users(scope)
@@ -207,15 +192,8 @@ def demo_server(tmp_path_factory, _browser_requirements):
         )
         assert db.session.get(Assessment, draft.previous_id) is not None
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="a11y-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", ids
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with served(app, "a11y-server") as url:
+        yield url, ids
 
 
 @pytest.fixture(scope="session")

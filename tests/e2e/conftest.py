@@ -11,6 +11,7 @@ test leaves a screenshot in test-artifacts/<test name>.png) and `expect` (Playwr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -71,6 +72,46 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def migrated_app(instance: Path, name: str):
+    """An app on its own SQLite file in `instance`, migrated and with the library imported (whatever
+    DATABASE_URL says: the integration tests cover PostgreSQL), with cheap password hashing."""
+    from flask_migrate import upgrade
+
+    from assessment.extensions import db
+    from assessment.services.library import import_library
+
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": name,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / f'{name}.db'}",
+        "PASSWORD_TIME_COST": 1,
+        "PASSWORD_MEMORY_KIB": 64,
+    }
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        import_library(Path(app.config["LIBRARY_DIR"]))
+        db.session.commit()
+    return app
+
+
+@contextlib.contextmanager
+def served(app, name: str):
+    """`app` served by werkzeug on 127.0.0.1 and a free port, in a thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The application served by werkzeug on 127.0.0.1 and a free port; yields its base URL.
@@ -79,37 +120,15 @@ def live_server(tmp_path_factory):
     DATABASE_URL says: the integration tests cover PostgreSQL, and this keeps the browser's
     server apart from the database they empty between tests.
     """
-    from flask_migrate import upgrade
-    from werkzeug.serving import make_server
-
     from assessment.extensions import db
     from assessment.services.demo import load_demo_users
-    from assessment.services.library import import_library
 
-    instance = tmp_path_factory.mktemp("e2e-instance")
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "e2e",
-        "INSTANCE_PATH": str(instance),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'e2e.db'}",
-        "PASSWORD_TIME_COST": 1,
-        "PASSWORD_MEMORY_KIB": 64,
-    }
-    app = create_app(config)
+    app = migrated_app(tmp_path_factory.mktemp("e2e-instance"), "e2e")
     with app.app_context():
-        upgrade()
-        import_library(Path(app.config["LIBRARY_DIR"]))
         load_demo_users(None)  # admin, lead, team and auditor, with the demo passwords
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with served(app, "e2e-live-server") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
