@@ -135,10 +135,12 @@ def test_dashboard_shows_every_framework(browser, demo_server, role_states):
     page.goto("/dashboard")
     page.get_by_label("Framework").select_option(label="All frameworks")
     page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**framework=all**")  # a click only starts the navigation: read the new page
     boards = page.locator("[data-board]").evaluate_all("bs => bs.map(b => b.dataset.board)")
     assert boards[:2] == [ids.framework, ids.other_framework] or set(boards) == {ids.framework, ids.other_framework}
     assert page.locator("table.heatmap").count() == 2
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_role("link", name="in detail").first.click()
+    page.wait_for_url(lambda url: "framework=all" not in url)
     assert page.locator("[data-board]").count() == 0 and page.locator("table.heatmap").count() == 1
     context.close()
