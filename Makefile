@@ -43,10 +43,12 @@ AXE := axe-core@4.14.1
 	  npm install --no-save --no-audit --no-fund --silent --prefix .ci/node $(AJV) $(AXE) && touch $@; \
 	else echo "npm not found: the ajv check of the JSON Schema and the axe-core checks will be skipped"; fi
 
+# PYTEST_ARGS narrows the run (CI's second run: only what touches the database, queue and storage)
+PYTEST_ARGS ?=
 test: $(VENV)/.test-installed instance .ci/node/.installed
 	$(BIN)/ruff check assessment reports tests bench
 	$(BIN)/ruff format --check assessment reports tests bench
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fast lane: everything but the tests marked slow (browsers, PDFs, processes, big frameworks),
 # property tests with a tenth of their examples (tests/conftest.py)
