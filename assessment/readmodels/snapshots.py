@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..extensions import db
 from ..models import Assessment, ScoreSnapshot
@@ -53,17 +53,41 @@ def _view(row: ScoreSnapshot) -> Snapshot:
     return Snapshot(row.assessment_id, row.score, row.level, row.completion, row.gaps, domains)
 
 
-def _compute(assessment: Assessment, row: ScoreSnapshot | None) -> ScoreSnapshot:
+def _figures(assessment: Assessment) -> dict:
+    """The snapshot's columns, scored from the assessment's answers (a read: nothing is written)."""
     card = load_state(assessment).card
-    if row is None:
-        row = ScoreSnapshot(assessment_id=assessment.id)
-        db.session.add(row)
-    row.source = _source(assessment)
-    row.score, row.level, row.completion, row.gaps = card.score, card.level, card.completion, len(card.gaps)
-    row.domains = json.dumps(
-        [{"id": d.domain.id, "title": d.domain.title, "score": d.score, "level": d.level} for d in card.domains]
-    )
-    return row
+    return {
+        "source": _source(assessment),
+        "score": card.score,
+        "level": card.level,
+        "completion": card.completion,
+        "gaps": len(card.gaps),
+        "domains": json.dumps(
+            [{"id": d.domain.id, "title": d.domain.title, "score": d.score, "level": d.level} for d in card.domains]
+        ),
+    }
+
+
+def _store(assessment: Assessment, row: ScoreSnapshot | None, figures: dict) -> None:
+    """Keep the figures for the next reader; a snapshot is a cache, so one that cannot be kept now is not an error.
+
+    The figures are scored before the savepoint, so the write is the first statement of its transaction: on
+    SQLite a transaction that read first and writes later fails at once ("database is locked") when another
+    process committed in between, where a write that comes first waits its turn for the lock. Another reader
+    storing the same snapshot first (IntegrityError) or SQLite still busy after its timeout leave the figures
+    unstored, and the next reader stores them."""
+    try:
+        with db.session.begin_nested():  # two readers may compute the same snapshot at once
+            if row is None:
+                row = ScoreSnapshot(assessment_id=assessment.id)
+                db.session.add(row)
+            for name, value in figures.items():
+                setattr(row, name, value)
+    except IntegrityError:
+        pass
+    except OperationalError:
+        if db.session.get_bind().dialect.name != "sqlite":
+            raise
 
 
 def snapshots_of(assessments: list[Assessment]) -> dict[int, Snapshot]:
@@ -79,10 +103,8 @@ def snapshots_of(assessments: list[Assessment]) -> dict[int, Snapshot]:
     for assessment in assessments:
         row = stored.get(assessment.id)
         if row is None or row.source != _source(assessment):
-            try:
-                with db.session.begin_nested():  # two readers may compute the same snapshot at once
-                    row = _compute(assessment, row)
-            except IntegrityError:
-                row = db.session.get(ScoreSnapshot, assessment.id)
+            figures = _figures(assessment)
+            _store(assessment, row, figures)
+            row = ScoreSnapshot(assessment_id=assessment.id, **figures)  # what was scored, stored or not
         result[assessment.id] = _view(row)
     return result
