@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-.PHONY: run run-dev test test-fast lint bench schema clean
+.PHONY: run run-dev test test-fast lint bench bench-load schema clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ lint: $(VENV)/.test-installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_engine.py
+
+# 50 simulated people through the production server (bench/bench_load.py; several minutes)
+bench-load: $(VENV)/.test-installed
+	$(BIN)/python bench/bench_load.py
 
 schema: $(VENV)/.installed
 	$(BIN)/assessment schema -o schema/framework.schema.json
