@@ -118,13 +118,17 @@ def report_for(
     *,
     organisation: str | None = None,
     confidentiality: str | None = None,
+    for_export: bool = False,
 ) -> Report:
     """The report model of an assessment, from the database, with the comparison with the cycle it
     was started from and the scope's trend up to its as-of date when there are such cycles.
 
     The sign-off names who submitted it (the preparer), every auditor who recorded a verification or
     a finding (the reviewers) and who approved it, whoever asks for the report. `organisation` and
-    `confidentiality` are the instance's settings (ORGANISATION, CONFIDENTIALITY)."""
+    `confidentiality` are the instance's settings (ORGANISATION, CONFIDENTIALITY).
+
+    `for_export` leaves out what no CSV, XLSX or score JSON export holds and what costs most to read: the
+    assessment's audit trail (thousands of entries on a big assessment) and the scope's trend chart."""
     state = load_state(assessment)
     answers = domain_answers(state.framework, state.rows, state.evidence)
     files = {
@@ -178,11 +182,15 @@ def report_for(
     findings = tuple(
         FindingEntry(f.requirement_id, f.auditor, f.verdict, f.severity, f.comment, f.recorded_at) for f in found
     )
-    trail = tuple(
-        trail_entry(e.seq, e.at, e.actor, e.action, e.object_type, e.object_id, e.before, e.after)
-        for e in audit.for_assessment(assessment.id)
+    trail = (
+        ()
+        if for_export
+        else tuple(
+            trail_entry(e.seq, e.at, e.actor, e.action, e.object_type, e.object_id, e.before, e.after)
+            for e in audit.for_assessment(assessment.id)
+        )
     )
-    trend = trends.scope_trend(assessment.scope, state.framework.id, until=assessment.as_of)
+    trend = None if for_export else trends.scope_trend(assessment.scope, state.framework.id, until=assessment.as_of)
     return build_report(
         state.framework,
         answers,
@@ -194,8 +202,8 @@ def report_for(
         findings=findings,
         trail=trail,
         comparison=_with_previous(assessment, state.card),
-        trend_svg=trend.svg if len(trend.assessments) >= 2 else None,
-        trend_caption=_trend_caption(trend, state.framework.is_maturity),
+        trend_svg=trend.svg if trend and len(trend.assessments) >= 2 else None,
+        trend_caption=_trend_caption(trend, state.framework.is_maturity) if trend else None,
         trail_anchor=audit.head(),
         provenance=provenance,
     )

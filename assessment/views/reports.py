@@ -71,7 +71,7 @@ def export(assessment_id: int, name: str):
         return redirect(url_for("assessments.results", assessment_id=assessment_id))
     assessment = assessment_for(assessment_id)
     store = report_store(current_app)
-    report = report_svc.report_for(assessment, store.evidence, **store.facts())
+    report = report_svc.report_for(assessment, store.evidence, for_export=True, **store.facts())
     mimetype, function = EXPORTS[name]
     data = getattr(exports, function)(report)
     report_svc.record_export(assessment, name)

@@ -67,3 +67,26 @@ def test_long_gap_lists_show_the_first_hundred_unless_asked(app, client):
     assert "Showing the first 100 of" in html and shown == 100
     everything = client.get(f"/assessments/{large}/results?gaps=all").get_data(as_text=True)
     assert everything.count("<tr><td><code>") > 100 and "Showing the first" not in everything
+
+
+@pytest.mark.parametrize("name", ["requirements.csv", "backlog.csv", "results.xlsx", "score.json"])
+def test_an_export_reads_neither_the_audit_trail_nor_the_trend(app, client, name):
+    """No export holds the trail or the trend chart, and on a big assessment they are the slowest parts to read
+    (thousands of trail entries): under load the exports were the slowest responses."""
+    assessment = seeded(app, client, 120, "Exported")
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = client.get(f"/assessments/{assessment}/export/{name}")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 200
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert not [s for s in reads if "FROM audit_entry" in s and "audit_entry.assessment_id" in s], reads
+    assert not [s for s in reads if "FROM score_snapshot" in s], reads
