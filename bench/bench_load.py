@@ -9,8 +9,9 @@ an account for every simulated person), starts `assessment run` on a free loopba
 workers, and drives it with locust (headless, bounded in users and time; the people are in
 bench/load_users.py) twice:
 
-- the latency run: people pause 1 to 3 s between steps, as people do; its p95 and p99 by route are the
-  figures compared with the targets, and its errors count;
+- the latency run: people pause between steps as people do (--think, 2 to 8 s by default: a person reads
+  a page or types an answer for longer than that); its p95 and p99 by route are the figures compared with
+  the targets, and its errors count;
 - the throughput run: the same people with no pause, so the server is saturated; its requests per second
   are compared between one and two web workers.
 
@@ -339,7 +340,7 @@ def one_run(args: argparse.Namespace, workers: int, number: int) -> dict:
         latency = throughput = None
         try:
             with MemorySampler(server) as memory:
-                latency = summarise(drive(server, plan_file, args.users, args.seconds, "think", tmp / "latency"))
+                latency = summarise(drive(server, plan_file, args.users, args.seconds, args.think, tmp / "latency"))
                 refresh_revisions(plan, plan_file)
                 throughput = summarise(
                     drive(server, plan_file, args.users, args.throughput_seconds, "none", tmp / "throughput")
@@ -379,6 +380,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60, help="length of the latency run")
     parser.add_argument("--throughput-seconds", type=int, default=30, help="length of the saturated run")
+    parser.add_argument("--think", default="2,8", help="a person's pause between steps: MIN,MAX seconds")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", default="1,2", help="web worker counts to compare, e.g. 1,2")
     parser.add_argument("--requirements", type=int, default=1200)
@@ -389,7 +391,8 @@ def main() -> None:
     stack += ", S3" if os.environ.get("ASSESSMENT_S3_BUCKET") else ""
     print(f"Machine: {machine()}")
     print(
-        f"{args.users} users, {args.requirements} requirements, {database}{stack}; latency run {args.seconds} s, "
+        f"{args.users} users, {args.requirements} requirements, {database}{stack}; latency run {args.seconds} s "
+        f"(pauses of {args.think.replace(',', ' to ')} s), "
         f"saturated run {args.throughput_seconds} s; {args.runs} run(s) per worker count",
         flush=True,
     )

@@ -6,8 +6,8 @@ conflict on one answer), attach links as evidence and open questionnaire pages; 
 dashboard, the results, the trends and the backlog; auditors open the results and download the exports.
 
 The plan (accounts, ids, each member's requirements with their revisions) is the JSON file named by
-$LOAD_PLAN, written by bench_load.py. $LOAD_WAIT is "think" (a person's pause of 1 to 3 s between steps: the
-latency run) or "none" (back to back: the throughput run).
+$LOAD_PLAN, written by bench_load.py. $LOAD_WAIT is "MIN,MAX", a person's pause between steps in seconds (the
+latency run), or "none" (back to back: the throughput run).
 
 Requests are named by route, not by URL ("save answer", "results"), so the statistics group them; bench_load.py
 reads locust's CSV and sorts the names into pages and saves.
@@ -25,7 +25,8 @@ from locust import between, constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read())
-WAIT = between(1, 3) if os.environ.get("LOAD_WAIT", "think") == "think" else constant(0)
+_wait = os.environ.get("LOAD_WAIT", "2,8")
+WAIT = constant(0) if _wait == "none" else between(*(float(part) for part in _wait.split(",")))
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _accounts = {kind: itertools.cycle(PLAN["users"][kind]) for kind in ("member", "lead", "auditor")}
 
