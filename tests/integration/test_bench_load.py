@@ -24,7 +24,7 @@ def test_a_short_load_run_serves_every_kind_of_person_without_an_error(tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
     done = subprocess.run(
         [sys.executable, "bench/bench_load.py", "--users", "6", "--seconds", "6", "--throughput-seconds", "3"]
-        + ["--runs", "1", "--workers", "1", "--requirements", "120", "--json", str(figures)],
+        + ["--runs", "1", "--workers", "1", "--requirements", "120", "--think", "0.2,0.5", "--json", str(figures)],
         cwd=ROOT,
         env=env,
         capture_output=True,
