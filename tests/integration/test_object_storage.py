@@ -112,7 +112,7 @@ def test_an_upload_lands_in_the_bucket_by_sha256_with_its_checksum_and_downloads
     from assessment.models import Evidence
 
     assessment, _ = devops
-    data = b"%PDF-1.4 scan of the pipeline\n" * 100
+    data = b"%PDF-1.4 scan of the pipeline\n" + hashlib.sha512(b"seed").digest() * 40_000  # 2.5 MB: spooled on disk
     digest = hashlib.sha256(data).hexdigest()
     assert upload(client, assessment, "CI-01", data, "scan.pdf", title="Scan").status_code == 302
     prefix = app.config["S3_PREFIX"]
