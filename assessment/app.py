@@ -20,6 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from . import models  # noqa: F401  (registers the tables with the metadata)
+from .adapters.blobs import blob_stores
 from .adapters.evidence_store import EvidenceStore
 from .config import PROJECT_ROOT, Defaults, check_secret_key, environment_overrides, instance_secret_key
 from .extensions import REPORTS, csrf, db, login_manager, migrate
@@ -111,11 +112,15 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _report_store(app: Flask) -> ReportStore:
-    """Where the rendered reports live (instance/reports), the evidence store and the signing key, handed
-    to the report services. A signing key or certificate that cannot be used stops the start, naming it."""
-    evidence = EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
+    """Where the rendered reports live (instance/reports, or `reports/` in the S3 bucket when S3_BUCKET is
+    set), the evidence store (EVIDENCE_DIR, or `evidence/` in the bucket) and the signing key, handed to the
+    report services. A signing key or certificate that cannot be used stops the start, naming it. Nothing
+    connects to the bucket here: the first file stored or read does."""
+    reports_dir = Path(app.instance_path) / "reports"
+    evidence_blobs, report_blobs = blob_stores(app.config, app.config["EVIDENCE_DIR"], reports_dir)
+    evidence = EvidenceStore(evidence_blobs, app.config["EVIDENCE_MAX_BYTES"])
     return ReportStore(
-        Path(app.instance_path) / "reports",
+        report_blobs,
         evidence,
         _signing(app),
         settings=app.config,

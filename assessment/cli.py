@@ -132,8 +132,7 @@ def init_command(no_demo: bool) -> None:
     from flask import current_app
     from flask_migrate import upgrade
 
-    from .adapters.evidence_store import EvidenceStore
-    from .extensions import db
+    from .extensions import db, report_store
     from .services.audit import acting_as, ensure_key
     from .services.demo import load_demo, load_demo_users
     from .services.library import import_library
@@ -147,7 +146,7 @@ def init_command(no_demo: bool) -> None:
     for problem in report.problems:
         click.echo(str(problem), err=True)
     if not no_demo:
-        store = EvidenceStore(current_app.config["EVIDENCE_DIR"], current_app.config["EVIDENCE_MAX_BYTES"])
+        store = report_store(current_app).evidence  # the folder, or the S3 bucket
         with acting_as("demo"):
             scope = load_demo(store)
             people = load_demo_users(scope)

@@ -56,6 +56,7 @@ def config_check() -> None:
 
     from .config import Defaults, environment_overrides
     from .configcheck import effective_settings, unsafe
+    from .extensions import report_store
 
     app = current_app
     defaults = {name: getattr(Defaults, name) for name in dir(Defaults) if name.isupper()}
@@ -74,6 +75,10 @@ def config_check() -> None:
     value_width = min(60, max(len(row.value) for row in rows))
     for row in rows:
         click.echo(f"{row.name:<{width}}  {row.value:<{value_width}}  {row.source}")
+    store = report_store(app)
+    click.echo("")
+    click.echo(f"evidence store  {store.evidence.blobs.describe()}")
+    click.echo(f"report store    {store.blobs.describe()}")
     demo, why_not = _demo_accounts()
     warnings = unsafe(effective, _web_workers(), demo)
     if why_not:

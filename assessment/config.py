@@ -27,6 +27,16 @@ class Defaults:
     EVIDENCE_MAX_BYTES = 25 * 1024 * 1024  # one uploaded evidence file
     IMPORT_MAX_BYTES = 200 * 1024 * 1024  # an answers zip with its evidence
     EVIDENCE_DIR: str | None = None  # default: instance/evidence
+    # Object storage (adapters/blobs.py): with S3_BUCKET set, evidence files and rendered reports live in
+    # that S3-compatible bucket (keys PREFIX/evidence/ab/<sha256> and PREFIX/reports/<file name>) instead
+    # of EVIDENCE_DIR and instance/reports. Unset endpoint, region or keys: boto3's own defaults (AWS,
+    # its environment variables, an instance role).
+    S3_BUCKET: str | None = None
+    S3_ENDPOINT_URL: str | None = None
+    S3_REGION: str | None = None
+    S3_ACCESS_KEY_ID: str | None = None
+    S3_SECRET_ACCESS_KEY: str | None = None
+    S3_PREFIX: str | None = None
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: a long questionnaire never expires
     # Session cookies: never readable by scripts, not sent on cross-site requests, and Secure
     # whenever the request came over HTTPS (always, when SESSION_COOKIE_SECURE is set).

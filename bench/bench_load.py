@@ -76,7 +76,7 @@ def prepare(tmp: Path, requirements: int, users: int) -> dict:
     """A new instance in `tmp` with the framework, a fully answered draft and the accounts; returns the plan."""
     from assessment.adapters.evidence_store import EvidenceStore
     from assessment.domain.loader import load_framework_text
-    from assessment.extensions import db
+    from assessment.extensions import db, report_store
     from assessment.models import Answer, Scope
     from assessment.services import accounts, review
     from assessment.services.library import framework_of, store_framework
@@ -93,7 +93,7 @@ def prepare(tmp: Path, requirements: int, users: int) -> dict:
         scope = Scope(name="Load", kind="team")
         db.session.add(scope)
         db.session.flush()
-        store = EvidenceStore(app.config["EVIDENCE_DIR"], 1 << 20)
+        store = EvidenceStore(report_store(app).evidence.blobs, 1 << 20)  # the folder, or S3 when configured
         answers = answers_yaml(framework, "2026-11-21", linked=requirements // 4).encode()
         result, _ = import_upload(scope, "answers.yaml", answers, store, "load", 1 << 24)
         assessment = result.assessment

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assessment.adapters.evidence_store import EvidenceStore  # noqa: E402
 from assessment.domain.loader import load_framework_text  # noqa: E402
-from assessment.extensions import db  # noqa: E402
+from assessment.extensions import db, report_store  # noqa: E402
 from assessment.models import Scope  # noqa: E402
 from assessment.services.library import framework_of, store_framework  # noqa: E402
 from assessment.services.transfer import import_upload  # noqa: E402
@@ -58,7 +58,7 @@ def main() -> None:
             scope = Scope(name="Bench", kind="team")
             db.session.add(scope)
             db.session.flush()
-            store = EvidenceStore(app.config["EVIDENCE_DIR"], 1 << 20)
+            store = EvidenceStore(report_store(app).evidence.blobs, 1 << 20)  # the folder, or S3 when configured
             answers = answers_yaml(framework_of(row), "2026-11-21").encode()
             result, _ = import_upload(scope, "answers.yaml", answers, store, "bench", 1 << 20)
             # The pages are timed as the team member who works on the scope (access checks included).

@@ -39,7 +39,7 @@ from .bundle_check import (
     verify_bundle,
 )
 from .exports import to_csv
-from .model import EvidenceEntry, Report
+from .model import EvidenceEntry, FileSource, Report
 from .signing import SigningConfig
 
 __all__ = ["bundle_file_name", "report_file_name", "safe_file_name", "verify_bundle", "write_bundle"]
@@ -121,16 +121,16 @@ def _trail(report: Report) -> dict:
     return {"audit_trail": {"count": anchor.count, "seq": anchor.seq, "head": anchor.head, "anchor": anchor.text}}
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
+def _hash_file(source: FileSource) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
-    with path.open("rb") as f:
+    with source.open("rb") as f:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
 
 
-def _files(report: Report) -> list[tuple[EvidenceEntry, str, Path, int]]:
+def _files(report: Report) -> list[tuple[EvidenceEntry, str, FileSource, int]]:
     """(entry, name in the bundle, source, size) of every evidence file, each checked against the report's hash."""
     files = []
     for entry in report.evidence:
@@ -164,18 +164,20 @@ def _files(report: Report) -> list[tuple[EvidenceEntry, str, Path, int]]:
     return files
 
 
-def _copy(archive: zipfile.ZipFile, entry: EvidenceEntry, name: str, source: Path, date_time: tuple) -> None:
-    """Stream `source` into the archive, hashing what is written; refuse bytes that changed meanwhile."""
+def _copy(
+    archive: zipfile.ZipFile, entry: EvidenceEntry, name: str, source: FileSource, size: int, date_time: tuple
+) -> None:
+    """Stream `source` (`size` bytes) into the archive, hashing what is written; refuse bytes that changed meanwhile."""
     info = zipfile.ZipInfo(name, date_time=date_time)
     info.compress_type = zipfile.ZIP_DEFLATED
-    info.file_size = source.stat().st_size  # lets zipfile choose ZIP64 up front for large files
+    info.file_size = size  # lets zipfile choose ZIP64 up front for large files
     digest = hashlib.sha256()
     with source.open("rb") as src, archive.open(info, "w", force_zip64=info.file_size > zipfile.ZIP64_LIMIT) as dst:
         while chunk := src.read(CHUNK):
             digest.update(chunk)
             dst.write(chunk)
     if digest.hexdigest() != entry.sha256:
-        raise ValueError(f"evidence {entry.number}: {source} changed while it was being bundled; refusing it")
+        raise ValueError(f"evidence {entry.number}: {source.name} changed while it was being bundled; refusing it")
 
 
 def _write(report: Report, pdf: bytes, out: BinaryIO, signing: SigningConfig | None) -> None:
@@ -208,8 +210,8 @@ def _write(report: Report, pdf: bytes, out: BinaryIO, signing: SigningConfig | N
             put(MANIFEST_SIGNATURE, signature)
         put(MANIFEST_CSV, to_csv(*manifest_csv_records(data["evidence"])).encode("utf-8"))
         put(REPORT_PDF, pdf)
-        for entry, name, source, _ in files:
-            _copy(archive, entry, name, source, date_time)
+        for entry, name, source, size in files:
+            _copy(archive, entry, name, source, size, date_time)
 
 
 def write_bundle(report: Report, pdf: bytes, out: BinaryIO | Path, signing: SigningConfig | None = None) -> None:

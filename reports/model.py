@@ -24,6 +24,7 @@ import importlib.metadata
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from assessment.domain.answers import NA, Answer, Answers, Evidence
 from assessment.domain.backlog import propose_backlog
@@ -35,6 +36,15 @@ from assessment.domain.trail import Anchor
 from assessment.domain.values import number_text
 
 from .review import FindingEntry, TrailEntry, review_mark, severity_counts, utc_text, worst_severity
+
+
+class FileSource(Protocol):
+    """Where an evidence file's bytes can be read: a Path, or a file in the application's evidence store."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self, mode: str = ...): ...  # with mode "rb": a context manager giving a binary stream
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,7 @@ class EvidenceEntry:
     expires: dt.date | None
     current: bool
     requirement_ids: tuple[str, ...]
-    source: Path | None = None  # where the file's bytes are, for bundles
+    source: FileSource | None = None  # where the file's bytes are (a Path, a stored file), for bundles
     provenance: Provenance | None = None  # who attached it, when and how; None for answers files
 
     @property
@@ -373,7 +383,7 @@ def build_report(
     as_of: dt.date | None = None,
     target_level: int | None = None,
     backlog: tuple[BacklogEntry, ...] | None = None,
-    evidence_files: dict[str, Path] | None = None,
+    evidence_files: dict[str, FileSource] | None = None,
     findings: tuple[FindingEntry, ...] = (),
     trail: tuple[TrailEntry, ...] = (),
     comparison: CycleComparison | None = None,
@@ -384,7 +394,7 @@ def build_report(
 ) -> Report:
     """Score the answers and lay out everything a report shows.
 
-    `evidence_files` maps a SHA-256 to the file holding those bytes (for bundles). Without
+    `evidence_files` maps a SHA-256 to the file holding those bytes (a Path or a stored file, for bundles). Without
     `backlog`, the backlog is proposed from the gaps. `findings` are auditors' reviews, in any
     order; `trail` is the assessment's audit trail, oldest first. `comparison` compares the
     previous cycle with these answers (its `after` must score them), and `trend_svg` is the

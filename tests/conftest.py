@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,17 @@ def database_url() -> str | None:
     which sets it to a throwaway PostgreSQL cluster (postgresql+psycopg://postgres@127.0.0.1:PORT/DB).
     """
     return os.environ.get("DATABASE_URL") or None
+
+
+S3_SETTINGS = ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+
+
+def object_storage() -> dict:
+    """The settings that put a test application's evidence and reports in S3: under `bin/with-stack` (which
+    exports ASSESSMENT_S3_BUCKET and the rest), its bucket, with a key prefix of this application's own so
+    no test sees another's objects; without it, nothing (the folders)."""
+    if not os.environ.get("ASSESSMENT_S3_BUCKET"):
+        return {}
+    settings = {name: os.environ.get(f"ASSESSMENT_{name}") for name in S3_SETTINGS}
+    settings["S3_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    return settings

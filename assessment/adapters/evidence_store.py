@@ -1,15 +1,17 @@
-"""The evidence store: content-addressed files under instance/evidence/ab/abcdef..., written to a
-temporary name while they are hashed and measured, then moved into place, so a refused or too large
-upload leaves nothing behind. The use cases in services/evidence.py decide what may be stored."""
+"""The evidence store: content-addressed files, key `ab/abcdef...` (the SHA-256 of the bytes) in a blob
+store (adapters/blobs.py: the folder instance/evidence, or `evidence/` of an S3 bucket). An upload is
+spooled to a temporary file while it is hashed and measured, and only then put in the store, so a
+refused or too large upload stores nothing. The use cases in services/evidence.py decide what may be stored."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
-import os
 import re
 import tempfile
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,8 +21,10 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Evidence as EvidenceRow
 from ..services.errors import InvalidInput, NotFound
+from .blobs import BlobMissing, BlobStore, FolderBlobs, Reader, StorageUnavailable
 
 CHUNK = 1 << 16
+SPOOL_IN_MEMORY = 1 << 20  # an upload up to this size is spooled in memory, a larger one on disk
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 
 
@@ -39,44 +43,86 @@ class StoredFile:
     created: bool
 
 
+def evidence_key(sha256: str) -> str:
+    """The key of the file with this hash: `ab/abcdef...`; NotFound for anything but a SHA-256."""
+    if not isinstance(sha256, str) or not _SHA256.match(sha256):
+        raise NotFound("No such evidence file.")
+    return f"{sha256[:2]}/{sha256}"
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    """An evidence file's bytes in the store, as a report's bundle reads them (reports.model.EvidenceEntry.source)."""
+
+    store: EvidenceStore
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.sha256
+
+    @contextmanager
+    def open(self, mode: str = "rb"):
+        """The stored bytes, streamed; OSError when they are gone or cannot be read."""
+        if mode != "rb":
+            raise ValueError("stored evidence is read as bytes")
+        try:
+            reader = self.store.open(self.sha256)
+        except NotFound:
+            raise FileNotFoundError(errno.ENOENT, "the file is missing from the evidence store") from None
+        except StorageUnavailable as error:
+            raise OSError(errno.EIO, error.message) from None
+        try:
+            yield reader
+        finally:
+            reader.close()
+
+
 class EvidenceStore:
-    """Content-addressed files: instance/evidence/ab/abcdef..."""
+    """Content-addressed evidence files in a blob store; `root` is a folder for the folder store."""
 
-    def __init__(self, root: Path, max_bytes: int):
-        self.root = Path(root)
+    def __init__(self, root: str | Path | BlobStore, max_bytes: int):
+        self.blobs: BlobStore = FolderBlobs(root) if isinstance(root, str | Path) else root
         self.max_bytes = max_bytes
-
-    def path_for(self, sha256: str) -> Path:
-        """Where the file with this hash lives."""
-        if not _SHA256.match(sha256):
-            raise NotFound("No such evidence file.")
-        return self.root / sha256[:2] / sha256
 
     def save(self, stream: BinaryIO, head: bytes = b"") -> StoredFile:
         """Store `head` then the rest of `stream`; raise TooLarge (storing nothing) past the limit."""
-        self.root.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
-        handle, temp_name = tempfile.mkstemp(prefix=".upload-", dir=self.root)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                for chunk in itertools.chain((head,), iter(lambda: stream.read(CHUNK), b"")):
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        limit = self.max_bytes / 1024 / 1024
-                        raise TooLarge(f"The file is larger than the limit of {limit:.0f} MB; nothing was stored.")
-                    digest.update(chunk)
-                    out.write(chunk)
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="assessment-upload-") as spool:
+            for chunk in itertools.chain((head,), iter(lambda: stream.read(CHUNK), b"")):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    limit = self.max_bytes / 1024 / 1024
+                    raise TooLarge(f"The file is larger than the limit of {limit:.0f} MB; nothing was stored.")
+                digest.update(chunk)
+                spool.write(chunk)
             sha256 = digest.hexdigest()
-            final = self.path_for(sha256)
-            if final.exists():
+            key = evidence_key(sha256)
+            if self.blobs.exists(key):
                 return StoredFile(sha256, size, created=False)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp_name, final)
-            temp_name = ""
-            return StoredFile(sha256, size, created=True)
-        finally:
-            if temp_name and os.path.exists(temp_name):
-                os.unlink(temp_name)
+            spool.seek(0)
+            self.blobs.put(key, spool, sha256)
+        return StoredFile(sha256, size, created=True)
+
+    def exists(self, sha256: str) -> bool:
+        """Whether the file with this hash is in the store."""
+        return self.blobs.exists(evidence_key(sha256))
+
+    def open(self, sha256: str) -> Reader:
+        """The stored file with this hash, streamed; NotFound when it is not in the store."""
+        try:
+            return self.blobs.open(evidence_key(sha256))
+        except BlobMissing:
+            raise NotFound("The stored file is missing from the evidence store.") from None
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The file on this machine holding these bytes (folder store), else None."""
+        return self.blobs.local_path(evidence_key(sha256))
+
+    def source(self, sha256: str) -> StoredSource:
+        """The stored file with this hash as a bundle's source of evidence bytes."""
+        evidence_key(sha256)
+        return StoredSource(self, sha256)
 
     def discard(self, stored: StoredFile | None) -> None:
         """Remove a file this request created and no committed row refers to."""
@@ -86,7 +132,10 @@ class EvidenceStore:
             select(func.count()).select_from(EvidenceRow).where(EvidenceRow.sha256 == stored.sha256)
         )
         if not in_use:
-            self.path_for(stored.sha256).unlink(missing_ok=True)
+            try:
+                self.blobs.delete(evidence_key(stored.sha256))
+            except StorageUnavailable:  # an orphan of known bytes harms nobody; the request's own error is told
+                pass
 
 
 def safe_filename(name: str | None) -> str:

@@ -1,12 +1,11 @@
-"""Whether this process can do its work: the database answers, the storage folders take files, the report
-queue runs. Each check says ok or what failed, in words an operator can act on, naming no secret or path."""
+"""Whether this process can do its work: the database answers, the storage (folders or S3 bucket) takes
+files, the report queue runs. Each check says ok or what failed, in words an operator can act on, naming no
+secret or path."""
 
 from __future__ import annotations
 
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as CheckTimedOut
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import text
@@ -35,30 +34,25 @@ def database(app: Flask, timeout: float) -> dict:
     return {"ok": True}
 
 
-def _writable(folder: Path) -> str | None:
-    """None when a file can be created (and removed) in the folder, which is created when missing."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".readyz-"):
-            pass
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-    return None
-
-
 def storage(app: Flask) -> dict:
-    """The evidence folder and the report folder exist (or can be made) and take a new file."""
+    """The evidence store and the report store take files: each folder exists (or can be made) and takes a
+    new file, or the S3 bucket answers HeadBucket within the probe's timeout (both asked at once)."""
     store = report_store(app)
-    failed = {
-        name: why
-        for name, folder in (("evidence", store.evidence.root), ("reports", store.folder))
-        if (why := _writable(folder)) is not None
+    timeout = float(app.config.get("READYZ_TIMEOUT_SECONDS") or 2)
+    asked = {
+        name: (blobs.kind, _threads.submit(blobs.check, timeout))
+        for name, blobs in (("evidence", store.evidence.blobs), ("reports", store.blobs))
     }
+    failed = {}
+    for name, (kind, future) in asked.items():
+        try:
+            why = future.result(timeout=timeout + 1)
+        except CheckTimedOut:
+            why = f"gave no answer within {timeout:g} s"
+        if why is not None:
+            failed[name] = f"the {name} {kind} {why}"
     if failed:
-        return {
-            "ok": False,
-            "error": "; ".join(f"the {name} folder is not writable ({why})" for name, why in failed.items()),
-        }
+        return {"ok": False, "error": "; ".join(failed.values())}
     return {"ok": True}
 
 

@@ -142,7 +142,7 @@ def _stored_pdf(assessment, store: ReportStore) -> tuple[Report | None, bytes | 
     report = report_for(assessment, store.evidence, **store.facts())
     if report.id != pdf_job.report_id:
         return None, None
-    pdf = store.path_of(pdf_job).read_bytes()
+    pdf = store.read(pdf_job)
     try:
         trail = json.loads(read_attachments(pdf).get(AUDIT_TRAIL, b"null"))
     except (UnreadableAttachments, ValueError):

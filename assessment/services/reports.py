@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from reports.model import (
 from reports.review import trail_entry
 from reports.signing import SigningConfig
 
+from ..adapters.blobs import BlobMissing, BlobStore, FolderBlobs, Reader
 from ..adapters.evidence_store import EvidenceStore
 from ..domain.compare import compare
 from ..domain.scoring import Scorecard
@@ -64,19 +63,19 @@ READ_ACTIONS = (".downloaded", ".exported")  # trail entries that record a read,
 
 
 class ReportStore:
-    """The folder where an instance's rendered reports are kept (instance/reports), the evidence store
-    whose files reports list and bundles pack, and the key that signs them, if any. create_app builds it
-    once from the configuration; the views pass it in (and the job runner on), so no service has to look
-    for the application."""
+    """Where an instance's rendered reports are kept (a blob store: the folder instance/reports, or
+    `reports/` of an S3 bucket), the evidence store whose files reports list and bundles pack, and the
+    key that signs them, if any. create_app builds it once from the configuration; the views pass it in
+    (and the job runner on), so no service has to look for the application."""
 
     def __init__(
         self,
-        folder: str | Path,
+        folder: str | Path | BlobStore,
         evidence: EvidenceStore,
         signing: SigningConfig | None = None,
         settings: Mapping[str, Any] | None = None,
     ) -> None:
-        self.folder = Path(folder)
+        self.blobs: BlobStore = FolderBlobs(folder) if isinstance(folder, str | Path) else folder
         self.evidence = evidence
         self.signing = signing  # None: reports and bundles are unsigned
         self._settings = settings if settings is not None else {}  # the application's configuration
@@ -93,23 +92,36 @@ class ReportStore:
         """The same settings, as the part of a report's fingerprint they are."""
         return tuple(self.facts().values())
 
-    def path_of(self, job: ReportJob) -> Path:
-        """Where the rendered file of a job is (or will be) kept."""
-        return self.folder / (job.file_name or f"job-{job.id}")
+    def key_of(self, job: ReportJob) -> str:
+        """The key of the rendered file of a job in the store: its file name."""
+        return job.file_name or f"job-{job.id}"
 
-    def write(self, job: ReportJob, data: bytes) -> Path:
-        """Keep the rendered file of a job whole or not at all: a download never reads half a file."""
-        path = self.path_of(job)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+    def has(self, job: ReportJob) -> bool:
+        """Whether the rendered file of a job is in the store."""
+        return self.blobs.exists(self.key_of(job))
+
+    def open(self, job: ReportJob) -> Reader:
+        """The rendered file of a job, streamed; NotFound when it is not in the store."""
         try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temp, path)
+            return self.blobs.open(self.key_of(job))
+        except BlobMissing:
+            raise NotFound("This report is not ready.") from None
+
+    def read(self, job: ReportJob) -> bytes:
+        """The whole rendered file of a job (a PDF a bundle packs), or NotFound."""
+        reader = self.open(job)
+        try:
+            return reader.read()
         finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
-        return path
+            reader.close()
+
+    def local_path(self, job: ReportJob) -> Path | None:
+        """The file on this machine holding the rendered file (folder store), else None."""
+        return self.blobs.local_path(self.key_of(job))
+
+    def write(self, job: ReportJob, data: bytes) -> None:
+        """Keep the rendered file of a job whole or not at all: a download never reads half a file."""
+        self.blobs.put(self.key_of(job), data, hashlib.sha256(data).hexdigest())
 
 
 def report_for(
@@ -132,7 +144,7 @@ def report_for(
     state = load_state(assessment)
     answers = domain_answers(state.framework, state.rows, state.evidence)
     files = {
-        item.sha256: store.path_for(item.sha256) for items in state.evidence.values() for item in items if item.sha256
+        item.sha256: store.source(item.sha256) for items in state.evidence.values() for item in items if item.sha256
     }
     backlog = as_entries(sorted(items_for(assessment), key=lambda i: (-i.priority, i.id)))
     found = review.findings_of(assessment.id)
@@ -324,7 +336,7 @@ def request_report(assessment: Assessment, kind: str, user: str, store: ReportSt
         .where(ReportJob.fingerprint == mark, ReportJob.status.in_(("queued", "running", "done")))
         .order_by(ReportJob.id.desc())
     ).first()
-    if existing is not None and (existing.status != "done" or store.path_of(existing).is_file()):
+    if existing is not None and (existing.status != "done" or store.has(existing)):
         return existing
     job = ReportJob(assessment_id=assessment.id, kind=kind, fingerprint=mark, requested_by=user)
     db.session.add(job)
@@ -341,7 +353,7 @@ def finished_pdf(assessment: Assessment, store: ReportStore) -> ReportJob | None
         .where(ReportJob.fingerprint == mark, ReportJob.kind == "pdf", ReportJob.status == "done")
         .order_by(ReportJob.id.desc())
     )
-    return next((job for job in jobs if store.path_of(job).is_file()), None)
+    return next((job for job in jobs if store.has(job)), None)
 
 
 def record_pdf(assessment: Assessment, user: str, report_id: str, data: bytes, store: ReportStore) -> ReportJob:
@@ -398,9 +410,9 @@ def record_export(assessment: Assessment, name: str, filters: dict[str, str] | N
     audit.about(assessment, "export.downloaded", "export", f"{assessment.id}/{name}", after=after)
 
 
-def job_file(job: ReportJob, store: ReportStore) -> Path:
-    """The rendered file of a finished job in the store, or NotFound."""
-    path = store.path_of(job)
-    if job.status != "done" or not path.is_file():
+def job_file(job: ReportJob, store: ReportStore) -> Path | Reader:
+    """The rendered file of a finished job: its path in the folder store, else the stored blob opened for
+    streaming; NotFound when the job is not done or its file is gone."""
+    if job.status != "done":
         raise NotFound("This report is not ready.")
-    return path
+    return store.local_path(job) or store.open(job)

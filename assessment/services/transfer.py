@@ -13,6 +13,7 @@ import io
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -83,9 +84,23 @@ def export_zip(assessment: Assessment, store: EvidenceStore) -> bytes:
         archive.writestr("framework.yaml", version.content)
         archive.writestr(ANSWERS_NAME, answers_to_yaml(document, state.framework))
         for sha256, name in sorted(names.items(), key=lambda kv: kv[1]):
-            archive.write(store.path_for(sha256), name)
+            _copy_stored(archive, store, sha256, name)
         archive.writestr("README.txt", _readme(assessment))
     return buffer.getvalue()
+
+
+def _copy_stored(archive: zipfile.ZipFile, store: EvidenceStore, sha256: str, name: str) -> None:
+    """Stream a stored evidence file into the archive in chunks (never whole into memory)."""
+    reader = store.open(sha256)
+    try:
+        info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])  # as writestr dates the other members
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.file_size = reader.size
+        with archive.open(info, "w", force_zip64=reader.size > zipfile.ZIP64_LIMIT) as out:
+            while chunk := reader.read(CHUNK):
+                out.write(chunk)
+    finally:
+        reader.close()
 
 
 def _with_file_names(answers, state, names):

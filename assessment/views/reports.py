@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, send_file, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, url_for
 
 from ..adapters import report_jobs
 from ..extensions import db, report_store
 from ..services import reports as report_svc
 from .common import assessment_for, current_user
+from .stored import send_stored
 
 bp = Blueprint("reports", __name__)
 
@@ -55,11 +58,14 @@ def download(job_id: int):
     """The rendered PDF or bundle, as an attachment."""
     job = report_svc.get_job(job_id)
     assessment = assessment_for(job.assessment_id)
-    path = report_svc.job_file(job, report_store(current_app))
+    store = report_store(current_app)
+    stored = report_svc.job_file(job, store)
     report_svc.record_download(job, assessment)
     name = report_svc.download_name(job, assessment)
     mimetype = "application/zip" if job.kind == "bundle" else "application/pdf"
-    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)
+    # a job's file never changes once rendered: its key is the ETag of a streamed one
+    etag = True if isinstance(stored, Path) else store.key_of(job)
+    return send_stored(stored, mimetype=mimetype, as_attachment=True, download_name=name, etag=etag)
 
 
 @bp.get("/assessments/<int:assessment_id>/export/<name>")

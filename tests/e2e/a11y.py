@@ -152,8 +152,7 @@ def demo_server(tmp_path_factory, _browser_requirements):
     """An instance set up like `make run`, served on a free port; yields (base URL, DemoIds)."""
     from sqlalchemy import select
 
-    from assessment.adapters.evidence_store import EvidenceStore
-    from assessment.extensions import db
+    from assessment.extensions import db, report_store
     from assessment.models import Assessment, EvidenceLink, FrameworkVersion
     from assessment.services import assessments as svc
     from assessment.services import backlog, review
@@ -162,7 +161,7 @@ def demo_server(tmp_path_factory, _browser_requirements):
 
     app = migrated_app(tmp_path_factory.mktemp("a11y-instance"), "a11y")
     with app.app_context():
-        store = EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
+        store = report_store(app).evidence
         scope = load_demo(store)
         load_demo_users(scope)
         draft, earlier = sorted(scope.assessments, key=lambda a: a.as_of, reverse=True)[:2]

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from assessment import create_app
+from tests.conftest import object_storage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -87,6 +88,7 @@ def migrated_app(instance: Path, name: str):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / f'{name}.db'}",
         "PASSWORD_TIME_COST": 1,
         "PASSWORD_MEMORY_KIB": 64,
+        **object_storage(),  # under bin/with-stack: the S3 bucket, under a prefix of this app's own
     }
     app = create_app(config)
     with app.app_context():

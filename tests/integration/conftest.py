@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, inspect, select, text
 
 from assessment import create_app
 from assessment.extensions import db
+from tests.conftest import object_storage
 from tests.integration.helpers import example_version, make_scope, start
 
 KEEP = {"framework_version", "alembic_version"}
@@ -31,6 +32,7 @@ def _config(instance: Path, url: str) -> dict:
         # Argon2id at its cheapest: the tests sign in hundreds of times.
         "PASSWORD_TIME_COST": 1,
         "PASSWORD_MEMORY_KIB": 64,
+        **object_storage(),  # under bin/with-stack: the S3 bucket, under a prefix of this app's own
     }
 
 

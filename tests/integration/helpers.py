@@ -67,7 +67,27 @@ def run_cli(app, *args: str, stdin: str | None = None):
         "ASSESSMENT_PASSWORD_TIME_COST": "1",
         "ASSESSMENT_PASSWORD_MEMORY_KIB": "64",
     }
+    if app.config.get("S3_PREFIX"):  # under bin/with-stack: the same objects as the test's application
+        env["ASSESSMENT_S3_PREFIX"] = app.config["S3_PREFIX"]
     script = Path(sys.executable).with_name("assessment")
     return subprocess.run(
         [str(script), *args], capture_output=True, text=True, input=stdin, env=env, timeout=300, check=False
     )
+
+
+def stored_keys(app) -> list[str]:
+    """Every evidence file in the application's store, by key (`ab/abcdef...`), whichever the store: the
+    folder's files (temporary ones too: a refused upload must leave none), or the objects under its S3 prefix."""
+    from assessment.adapters.blobs import FolderBlobs
+    from assessment.extensions import report_store
+
+    blobs = report_store(app).evidence.blobs
+    if isinstance(blobs, FolderBlobs):
+        root = blobs.root
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    pages = (
+        blobs.settings.client()
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=blobs.settings.bucket, Prefix=blobs.prefix)
+    )
+    return sorted(item["Key"][len(blobs.prefix) :] for page in pages for item in page.get("Contents", []))

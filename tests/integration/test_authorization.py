@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -105,9 +104,7 @@ def build_world(app) -> World:
         )
         db.session.add(job)
         db.session.flush()
-        path = Path(app.instance_path) / "reports" / "matrix.pdf"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"%PDF-1.7\n%matrix\n")
+        report_store(app).write(job, b"%PDF-1.7\n%matrix\n")  # its folder, or its bucket under bin/with-stack
         db.session.commit()
         world = World(
             scope=alpha.id,

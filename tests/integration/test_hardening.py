@@ -11,7 +11,7 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from sqlalchemy import select
 
-from assessment.extensions import db
+from assessment.extensions import db, report_store
 from assessment.models import Evidence, EvidenceLink, ReportJob
 from assessment.services import access
 from tests.integration.helpers import autosave, example_version, make_scope
@@ -346,8 +346,8 @@ def test_a_bundle_of_a_missing_file_names_the_file_not_its_path(app, client, dev
     assessment, _ = devops
     app.config["REPORTS_SYNC"] = True
     upload(client, assessment, "CI-01", b"stages: [build]\n", "pipeline.yml", title="Pipeline")
-    for path in files_in(app):
-        path.unlink()
+    for key in files_in(app):
+        report_store(app).evidence.blobs.delete(key)
     job = client.post(f"/assessments/{assessment}/reports/bundle").headers["Location"]
     text = client.get(job + "/status").get_data(as_text=True)
     assert "pipeline.yml" in text and "cannot read" in text, text

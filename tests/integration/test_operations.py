@@ -21,8 +21,9 @@ TOKEN = "metrics-token-for-the-tests"
 
 
 def _another(app, **changes):
-    """Another application on the same database and instance folder, with some settings changed."""
-    return create_app({**_config(Path(app.instance_path), app.config["SQLALCHEMY_DATABASE_URI"]), **changes})
+    """Another application on the same database, instance folder and stores, with some settings changed."""
+    config = _config(Path(app.instance_path), app.config["SQLALCHEMY_DATABASE_URI"])
+    return create_app({**config, "S3_PREFIX": app.config.get("S3_PREFIX"), **changes})
 
 
 # --- /healthz ---------------------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def test_readyz_does_not_wait_longer_than_its_timeout_for_the_database(app, anon
 def test_readyz_names_a_storage_folder_that_takes_no_file(app, tmp_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the evidence folder should be")
-    broken = _another(app, EVIDENCE_DIR=str(blocked))
+    broken = _another(app, EVIDENCE_DIR=str(blocked), S3_BUCKET=None)  # the folders, even under bin/with-stack
     response = broken.test_client().get("/readyz")
     body = response.get_json()
     assert response.status_code == 503 and body["failed"] == ["storage"], body

@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from assessment.adapters.evidence_store import EvidenceStore
 from assessment.domain.loader import load_framework_text
-from assessment.extensions import db
+from assessment.extensions import db, report_store
 from assessment.services.library import framework_of, store_framework
 from assessment.services.transfer import import_upload
 from bench.generate import answers_yaml, framework_yaml
@@ -25,7 +25,7 @@ def seeded(app, client, requirements: int, name: str) -> int:
     with app.app_context():
         row, _ = store_framework(load_framework_text(text), text, "bench.yaml")
         answers = answers_yaml(framework_of(row), "2026-11-21")
-        store = EvidenceStore(app.config["EVIDENCE_DIR"], 1 << 20)
+        store = EvidenceStore(report_store(app).evidence.blobs, 1 << 20)
         from assessment.models import Scope
 
         result, _ = import_upload(db.session.get(Scope, scope), "a.yaml", answers.encode(), store, "seed", 1 << 20)

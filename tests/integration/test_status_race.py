@@ -20,8 +20,7 @@ from functools import partial
 import pytest
 from sqlalchemy import func, select, update
 
-from assessment.adapters.evidence_store import EvidenceStore
-from assessment.extensions import db
+from assessment.extensions import db, report_store
 from assessment.models import (
     Answer,
     Assessment,
@@ -316,7 +315,7 @@ def _move_to(app, assessment: int, status: str, carry: bool = False) -> None:
 
 
 def _store(app):
-    return EvidenceStore(app.config["EVIDENCE_DIR"], app.config["EVIDENCE_MAX_BYTES"])
+    return report_store(app).evidence
 
 
 EDITS: dict[str, Callable] = {
