@@ -219,8 +219,9 @@ def reset(account: User, *, by: User | None) -> None:
 
 
 def required(user: User, require_mfa: bool) -> bool:
-    """Whether the account must set up a second factor before doing anything else (REQUIRE_MFA, admins)."""
-    return require_mfa and user.role == "admin" and not enabled(user)
+    """Whether the account must set up a second factor before doing anything else (REQUIRE_MFA, admins with a
+    password here: an account of single sign-on is checked by its provider)."""
+    return require_mfa and user.role == "admin" and not enabled(user) and not user.signs_in_with_sso
 
 
 def flag(value: object) -> bool:
