@@ -5,6 +5,8 @@ browser's journey through requests, so every code, state, nonce, PKCE verifier a
 
 from __future__ import annotations
 
+import os
+import re
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -327,3 +329,43 @@ def test_an_unreachable_provider_gets_a_clear_page(app):
     oidc.forget()
     response = app.test_client().get("/login/sso")
     assert response.status_code == 502 and "could not be reached" in response.get_data(as_text=True)
+
+
+def _config_check(app, **env):
+    from tests.integration.helpers import run_cli
+
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return run_cli(app, "config", "check")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def test_config_check_masks_the_client_secret_and_warns_of_an_issuer_without_tls(app):
+    done = _config_check(
+        app,
+        ASSESSMENT_OIDC_ISSUER="http://id.example.org/realms/staff",
+        ASSESSMENT_OIDC_CLIENT_ID="assessment",
+        ASSESSMENT_OIDC_CLIENT_SECRET="the-clients-own-secret-Q7",
+        ASSESSMENT_OIDC_ROLE_MAP="staff-admins=admin",
+        ASSESSMENT_TRUSTED_PROXIES="1",
+        WEB_CONCURRENCY="1",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.search(r"^OIDC_CLIENT_SECRET +\*\*\*\*Q7 +environment$", done.stdout, re.M), done.stdout
+    assert "the-clients-own-secret" not in done.stdout + done.stderr
+    assert re.search(r"^OIDC_SCOPES +openid profile email groups +default$", done.stdout, re.M)
+    assert "warning: OIDC_ISSUER http://id.example.org/realms/staff is not https" in done.stdout
+
+
+def test_a_single_sign_on_that_cannot_work_stops_the_start_naming_the_setting(app):
+    done = _config_check(
+        app, ASSESSMENT_OIDC_ISSUER="https://id.example.org", ASSESSMENT_OIDC_ROLE_MAP="staff=boss", WEB_CONCURRENCY="1"
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "OIDC_CLIENT_ID is not set" in done.stderr and "names the role 'boss'" in done.stderr
