@@ -300,6 +300,14 @@ def test_require_mfa_applies_to_local_accounts_only(sso_app):
     assert local.get("/").headers.get("Location", "").endswith("/account/mfa")
 
 
+def test_an_account_of_single_sign_on_gets_no_second_factor_here(sso_app):
+    client = sso_app.test_client()
+    assert sign_in(client, "carol").status_code == 302
+    assert "your provider asks for your second factor" in client.get("/account/mfa").get_data(as_text=True)
+    client.post("/account/mfa/setup")
+    assert account(sso_app, "carol").totp_secret is None  # a code that would never be asked is never set up
+
+
 def test_local_login_off_refuses_the_password_form_and_its_post(sso_app):
     sso_app.config["LOCAL_LOGIN"] = 0
     client = sso_app.test_client()
