@@ -112,7 +112,7 @@ def _metadata_from(document: Mapping[str, Any], issuer: str, display: str) -> Me
     auth_method = "client_secret_basic" if "client_secret_basic" in methods else "client_secret_post"
     userinfo = document.get("userinfo_endpoint")
     return Metadata(
-        issuer=issuer,
+        issuer=str(document["issuer"]),  # as the provider writes it (some end it with a slash), as its tokens do
         authorization_endpoint=document["authorization_endpoint"],
         token_endpoint=document["token_endpoint"],
         jwks_uri=document["jwks_uri"],
@@ -225,7 +225,7 @@ def finish(settings: SsoSettings, redirect_uri: str, pending: Pending, code: str
     userinfo endpoint says of the same subject: the claims of the person who signed in."""
     metadata, _keys = discover(settings)
     display = settings.display_name
-    if (iss is not None or metadata.sends_iss) and (iss or "").rstrip("/") != metadata.issuer:
+    if (iss is not None or metadata.sends_iss) and iss != metadata.issuer:
         raise Refused(f"This answer does not come from {display} (its issuer differs), so nobody was signed in.")
     with _client(settings, metadata, redirect_uri) as client:
         try:

@@ -20,7 +20,7 @@ from .mfa import begin_second_step
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path on this site: an absolute or scheme-relative URL would make an open redirect, and a
     control character (a CR/LF would split the Location header) or a space is never part of one."""
     target = target or ""
@@ -77,14 +77,14 @@ def login_page(form: SignInForm | None, target: str, status: int = 200):
 @bp.get("/login")
 def login():
     """The sign-in form."""
-    return login_page(None, _safe_next(request.args.get("next")))
+    return login_page(None, safe_next(request.args.get("next")))
 
 
 @bp.post("/login")
 def login_post():
     """Check the password, with the rate limit, and start a fresh session."""
     form = SignInForm()
-    target = _safe_next(request.form.get("next"))
+    target = safe_next(request.form.get("next"))
     if not local_login():  # LOCAL_LOGIN=0: no password is even looked at
         sso = sso_settings()
         how = f"sign in with {sso.display_name}" if sso else "ask an admin"

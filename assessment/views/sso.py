@@ -18,7 +18,7 @@ from ..adapters import oidc
 from ..domain.sso import InvalidClaims, SsoSettings, claims_from
 from ..services import sso
 from ..services.errors import ServiceError
-from .auth import _safe_next, complete_sign_in, login_page, sso_settings
+from .auth import complete_sign_in, login_page, safe_next, sso_settings
 
 bp = Blueprint("sso", __name__)
 
@@ -47,7 +47,7 @@ def _refused(message: str, status: int):
 def login():
     """Send the browser to the provider's sign-in, remembering what its answer must match."""
     settings = _settings()
-    target = _safe_next(request.args.get("next"))
+    target = safe_next(request.args.get("next"))
     try:
         url, pending = oidc.begin(settings, _redirect_uri())
     except oidc.ProviderError as error:
@@ -112,4 +112,4 @@ def callback():
     except ServiceError as refused:  # returned, not raised: the refusal is committed to the trail
         current_app.logger.info("single sign-on refused: %s", type(refused).__name__)
         return _refused(refused.message, refused.status)
-    return complete_sign_in(account, _safe_next(pending.get("next")))
+    return complete_sign_in(account, safe_next(pending.get("next")))

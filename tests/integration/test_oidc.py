@@ -321,6 +321,15 @@ def test_local_login_off_refuses_the_password_form_and_its_post(sso_app):
     assert sign_in(client, "carol").status_code == 302 and signed_in(client)
 
 
+def test_an_issuer_written_with_a_trailing_slash_signs_people_in(app, tmp_path):
+    with running_provider(tmp_path, [CALLBACK], trailing_slash=True) as slashed:
+        assert slashed.issuer.endswith("/")
+        app.config.update(slashed.settings())
+        client = app.test_client()
+        assert sign_in(client, "dave").status_code == 302 and signed_in(client)
+        assert account(app, "dave").sso_issuer == slashed.issuer.rstrip("/")
+
+
 def test_without_an_issuer_there_is_no_single_sign_on(app):
     client = app.test_client()
     assert client.get("/login/sso").status_code == 404

@@ -118,8 +118,11 @@ class Provider:
 
 
 @contextlib.contextmanager
-def running_provider(tmp: Path, redirect_uris: list[str], people: dict | None = None) -> Iterator[Provider]:
-    """Start node-oidc-provider on 127.0.0.1 and a free port for a client with these redirect URIs; stop it after."""
+def running_provider(
+    tmp: Path, redirect_uris: list[str], people: dict | None = None, *, trailing_slash: bool = False
+) -> Iterator[Provider]:
+    """Start node-oidc-provider on 127.0.0.1 and a free port for a client with these redirect URIs; stop it after.
+    `trailing_slash`: its issuer ends with a slash, as some providers' do."""
     require()
     people = json.loads(json.dumps(people or PEOPLE))
     people_file = tmp / "people.json"
@@ -132,6 +135,7 @@ def running_provider(tmp: Path, redirect_uris: list[str], people: dict | None = 
             {
                 "module": str(MODULE),
                 "people_file": str(people_file),
+                "trailing_slash": trailing_slash,
                 "clients": [
                     {"client_id": CLIENT_ID, "client_secret": secret, "redirect_uris": redirect_uris},
                     {

@@ -50,7 +50,8 @@ function readForm(req) {
 
 const server = http.createServer();
 server.listen(0, "127.0.0.1", () => {
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  // Some providers write their issuer with a trailing slash ("trailing_slash": true), and their tokens with it.
+  const issuer = `http://127.0.0.1:${server.address().port}${config.trailing_slash ? "/" : ""}`;
   const signingKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" });
   const provider = new Provider(issuer, {
     clients: config.clients.map((client) => ({
