@@ -115,6 +115,12 @@ def test_first_sign_in_creates_the_account_with_the_mapped_role(sso_app, provide
     assert logins[-1].actor == "carol" and '"via":"sso"' in logins[-1].after
 
 
+def test_the_users_page_marks_the_accounts_of_single_sign_on(sso_app):
+    assert sign_in(sso_app.test_client(), "carol").status_code == 302
+    page = sign_in_as(sso_app.test_client(), "admin").get("/users").get_data(as_text=True)
+    assert page.count("single sign-on</small>") == 1 and "<code>carol</code>" in page
+
+
 def test_a_second_sign_in_finds_the_account_and_takes_the_role_the_groups_give_now(sso_app, provider):
     first = sso_app.test_client()
     assert sign_in(first, "dave").status_code == 302
