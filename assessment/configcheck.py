@@ -121,7 +121,7 @@ def unsafe(settings: Mapping[str, object], web_workers: int, demo_accounts: Iter
 
 def _single_sign_on(settings: Mapping[str, object]) -> list[str]:
     """Single sign-on's unsafe settings: a provider spoken to without TLS, a sign-in page nobody can use."""
-    from .domain.sso import is_loopback
+    from .domain.sso import is_loopback, local_login_on
 
     issuer = str(settings.get("OIDC_ISSUER") or "").strip()
     warnings = []
@@ -130,8 +130,7 @@ def _single_sign_on(settings: Mapping[str, object]) -> list[str]:
             f"OIDC_ISSUER {issuer} is not https: the provider's keys and the people's tokens would cross the network "
             "unencrypted; give its https:// address"
         )
-    local = str(settings.get("LOCAL_LOGIN", True)).strip().lower() in ("1", "true", "yes", "on")
-    if not local and not issuer:
+    if not local_login_on(settings.get("LOCAL_LOGIN", True)) and not issuer:
         warnings.append(
             "LOCAL_LOGIN is off and OIDC_ISSUER is unset: nobody can sign in on the web; set up single sign-on or "
             "switch passwords back on (unset ASSESSMENT_LOCAL_LOGIN)"

@@ -63,6 +63,11 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
+def local_login_on(value: object) -> bool:
+    """LOCAL_LOGIN: on unless switched off (0, false, no, off; environment values are text or a number)."""
+    return str(value).strip().lower() not in ("0", "false", "no", "off")
+
+
 def is_loopback(url: str) -> bool:
     """Whether the URL's host is this machine (localhost, 127.0.0.0/8, ::1)."""
     host = (urlsplit(url).hostname or "").lower()

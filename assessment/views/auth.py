@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ..domain.sso import SsoSettings, settings_from
+from ..domain.sso import SsoSettings, local_login_on, settings_from
 from ..forms import SignInForm
 from ..models import ROLES
 from ..services import accounts, mfa
@@ -58,7 +58,7 @@ def sso_settings() -> SsoSettings | None:
 
 def local_login() -> bool:
     """Whether people may sign in with a password here (LOCAL_LOGIN, on unless set to 0)."""
-    return mfa.flag(current_app.config.get("LOCAL_LOGIN", True))
+    return local_login_on(current_app.config.get("LOCAL_LOGIN", True))
 
 
 def login_page(form: SignInForm | None, target: str, status: int = 200):

@@ -12,6 +12,7 @@ from assessment.domain.sso import (
     SsoConfigError,
     claims_from,
     is_loopback,
+    local_login_on,
     parse_role_map,
     role_for,
     settings_from,
@@ -184,3 +185,13 @@ def test_every_user_name_offered_is_valid_and_none_twice():
 )
 def test_loopback_hosts(url, loopback):
     assert is_loopback(url) is loopback
+
+
+@pytest.mark.parametrize("value", [0, "0", "false", "No", " off ", False])
+def test_local_login_is_switched_off_by_these(value):
+    assert local_login_on(value) is False
+
+
+@pytest.mark.parametrize("value", [1, "1", True, "true", "yes", "on", ""])
+def test_local_login_stays_on_otherwise(value):
+    assert local_login_on(value) is True
