@@ -58,6 +58,9 @@ def sign_in(claims: Claims, settings: SsoSettings, client: str) -> User:
     label = account.username if account else (claims.preferred_username or claims.subject)[:200]
     role = role_for(claims.groups, settings.role_map, settings.default_role, ROLES)
     if role is None:
+        if account is not None:  # taken out of every group at the provider: the sessions opened before end too
+            with audit.acting_as(f"sso {claims.issuer}"[:200]):
+                accounts.end_sessions(account, "no mapped group")
         raise _refuse(
             claims,
             label,

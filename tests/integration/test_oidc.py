@@ -136,6 +136,16 @@ def test_a_second_sign_in_finds_the_account_and_takes_the_role_the_groups_give_n
     assert signed_in(second) and not signed_in(first)  # the session opened as a lead ended with the role
 
 
+def test_someone_taken_out_of_every_mapped_group_is_refused_and_their_sessions_end(sso_app, provider):
+    first = sso_app.test_client()
+    assert sign_in(first, "dave").status_code == 302 and signed_in(first)
+    provider.set_groups("dave", ["staff"])
+    second = sso_app.test_client()
+    assert sign_in(second, "dave").status_code == 403
+    assert not signed_in(second) and not signed_in(first)
+    assert '"reason":"no mapped group"' in trail(sso_app, "user.sessions_ended")[-1].after
+
+
 def test_the_highest_mapped_role_wins(sso_app, provider):
     provider.set_groups("dave", ["assessment-auditors", "assessment-leads", "assessment-team"])
     assert sign_in(sso_app.test_client(), "dave").status_code == 302
