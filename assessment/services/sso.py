@@ -10,6 +10,7 @@ sign-in. Each step goes to the audit trail as the local sign-in's do; a refusal 
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..domain.sso import Claims, SsoSettings, role_for, username_candidates
 from ..extensions import db
@@ -87,6 +88,8 @@ def sign_in(claims: Claims, settings: SsoSettings, client: str) -> User:
 
 
 def _create(claims: Claims, role: str) -> User:
+    """A new account for the person; should another sign-in of theirs create it at the same moment (the unique
+    index on issuer and subject is the judge), that account is used instead."""
     username = _free_username(claims)
     account = User(
         username=username,
@@ -98,8 +101,15 @@ def _create(claims: Claims, role: str) -> User:
         sso_issuer=claims.issuer,
         sso_subject=claims.subject,
     )
-    db.session.add(account)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(account)
+    except IntegrityError:
+        existing = find_account(claims.issuer, claims.subject)
+        if existing is None:  # the user name was taken at that moment: another try picks the next one
+            raise SsoRefused("Your account could not be created just now; sign in again.") from None
+        _update(existing, claims, role)
+        return existing
     audit.record(
         "user.created",
         "user",

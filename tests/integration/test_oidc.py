@@ -402,3 +402,57 @@ def test_a_single_sign_on_that_cannot_work_stops_the_start_naming_the_setting(ap
     )
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "OIDC_CLIENT_ID is not set" in done.stderr and "names the role 'boss'" in done.stderr
+
+
+def test_two_first_sign_ins_at_the_same_moment_make_one_account(app):
+    """The second waits for the first's row (the unique index), then finds it instead of failing."""
+    import threading
+
+    from assessment.domain.sso import Claims, settings_from
+    from assessment.models import ROLES
+    from assessment.services import sso
+
+    app.config.update(
+        OIDC_ISSUER="https://id.example.org", OIDC_CLIENT_ID="c", OIDC_CLIENT_SECRET="s", OIDC_DEFAULT_ROLE="member"
+    )
+    settings = settings_from(app.config, ROLES)
+    claims = Claims("https://id.example.org", "same-person", "sam", "Sam", None, ())
+    flushed, commit = threading.Event(), threading.Event()
+    results, errors = {}, []
+
+    def first():
+        with app.app_context():
+            try:
+                results["first"] = sso.sign_in(claims, settings, "127.0.0.1").id
+                flushed.set()
+                commit.wait(10)
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+                errors.append(error)
+                flushed.set()
+            finally:
+                db.session.remove()
+
+    def second():
+        with app.app_context():
+            try:
+                results["second"] = sso.sign_in(claims, settings, "127.0.0.1").id
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert flushed.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(1)  # it waits on the first's uncommitted row (or, on SQLite, on the write lock)
+    commit.set()
+    one.join(20)
+    two.join(20)
+    assert errors == [] and results["first"] == results["second"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(User.sso_subject == "same-person")) == 1
+        db.session.remove()
