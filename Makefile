@@ -34,14 +34,16 @@ run-dev: $(VENV)/.installed instance
 	$(BIN)/assessment run --dev --host $(HOST) --port $(PORT)
 
 # ajv checks the JSON Schema in strict mode (tests/unit/test_other_tools.py; skipped without node);
-# axe-core checks the pages' accessibility in the browser tests (tests/e2e/a11y.py). Both go into
-# .ci/node, never into the repository; a new pin here reinstalls them.
+# axe-core checks the pages' accessibility in the browser tests (tests/e2e/a11y.py); node-oidc-provider
+# is the OpenID Connect provider the single sign-on tests sign in at (tests/support/oidc_provider.mjs).
+# All go into .ci/node, never into the repository; a new pin here reinstalls them.
 AJV := ajv@8.20.0
 AXE := axe-core@4.14.1
+OIDC_PROVIDER := oidc-provider@9.13.3
 .ci/node/.installed: Makefile
 	if command -v npm >/dev/null 2>&1; then \
-	  npm install --no-save --no-audit --no-fund --silent --prefix .ci/node $(AJV) $(AXE) && touch $@; \
-	else echo "npm not found: the ajv check of the JSON Schema and the axe-core checks will be skipped"; fi
+	  npm install --no-save --no-audit --no-fund --silent --prefix .ci/node $(AJV) $(AXE) $(OIDC_PROVIDER) && touch $@; \
+	else echo "npm not found: the ajv check of the JSON Schema, the axe-core checks and the single sign-on tests will be skipped"; fi
 
 # PYTEST_ARGS narrows the run (CI's second run: only what touches the database, queue and storage)
 PYTEST_ARGS ?=

@@ -59,6 +59,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The request limit sits above the largest upload so the store can say which limit was hit.
     app.config["MAX_CONTENT_LENGTH"] = max(app.config["EVIDENCE_MAX_BYTES"], app.config["IMPORT_MAX_BYTES"]) + (1 << 20)
     app.extensions[REPORTS] = _report_store(app)
+    _single_sign_on(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -82,6 +83,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         reports,
         review,
         scopes,
+        sso,
         transfer,
     )
 
@@ -100,6 +102,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         dashboard,
         ops,
         mfa,
+        sso,
     ):
         app.register_blueprint(module.bp)
     _error_pages(app)
@@ -147,6 +150,15 @@ def _signing(app: Flask):
     config = SigningConfig(Path(key), Path(cert), None if password is None else str(password).encode(), url)
     load_signer(config)
     return config
+
+
+def _single_sign_on(app: Flask) -> None:
+    """Check the OIDC_* settings now, so a single sign-on that cannot work stops the start, naming the setting
+    (the provider itself is asked only when someone signs in)."""
+    from .domain.sso import settings_from
+    from .models import ROLES
+
+    settings_from(app.config, ROLES)
 
 
 class AssessmentApp(Flask):
@@ -345,11 +357,22 @@ def _same_origin(app: Flask) -> None:
         return None
 
 
-# Pages anyone may open: signing in (and its second step), and the stylesheets and scripts it needs; the
-# probes of a load balancer and the metrics of a Prometheus server (views/ops.py: the metrics ask for their
-# own token).
+# Pages anyone may open: signing in (and its second step, and single sign-on's way there and back), and the
+# stylesheets and scripts it needs; the probes of a load balancer and the metrics of a Prometheus server
+# (views/ops.py: the metrics ask for their own token).
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "auth.login_post", "mfa.code", "mfa.code_post", "static", "ops.healthz", "ops.readyz", "ops.metrics"}
+    {
+        "auth.login",
+        "auth.login_post",
+        "mfa.code",
+        "mfa.code_post",
+        "sso.login",
+        "sso.callback",
+        "static",
+        "ops.healthz",
+        "ops.readyz",
+        "ops.metrics",
+    }
 )
 
 

@@ -24,10 +24,11 @@ from .domain.errors import ROOT_PATH, Problem
 def _create_app():
     from . import create_app
     from .config import UnsafeSecretKey
+    from .domain.sso import SsoConfigError
 
     try:
         return create_app()
-    except UnsafeSecretKey as refused:  # one line a person can act on, not a traceback
+    except (UnsafeSecretKey, SsoConfigError) as refused:  # one line a person can act on, not a traceback
         click.echo(f"error: {refused}", err=True)
         sys.exit(EXIT_INVALID)
 

@@ -57,6 +57,20 @@ class Defaults:
     LOGIN_WINDOW_SECONDS = 15 * 60
     REQUIRE_MFA = False  # ASSESSMENT_REQUIRE_MFA=1: admins must set up a TOTP second factor before anything else
     MFA_PENDING_SECONDS = 300  # how long a sign-in may wait between its password and its code
+    # Single sign-on with OpenID Connect (domain/sso.py, services/sso.py, views/sso.py): on when OIDC_ISSUER
+    # is set, with the client id and secret the provider registered; people get the highest role their
+    # groups (the OIDC_ROLE_CLAIM claim) map to in OIDC_ROLE_MAP ("staff-admins=admin,staff=member"), else
+    # OIDC_DEFAULT_ROLE, else they are refused. LOCAL_LOGIN=0 switches the password form off (the
+    # `assessment users` commands stay, to get in when the provider is down).
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_SCOPES = "openid profile email groups"
+    OIDC_ROLE_CLAIM = "groups"
+    OIDC_ROLE_MAP: str | None = None
+    OIDC_DEFAULT_ROLE: str | None = None
+    OIDC_DISPLAY_NAME = "single sign-on"
+    LOCAL_LOGIN = True
     KNOWN_DEVICE_DAYS = 90  # how long a browser that signed in to an account is exempt from the address hold
     # The dashboard: an assessment older than this is stale; evidence expiring within this is listed.
     STALE_AFTER_DAYS = 180

@@ -115,4 +115,24 @@ def unsafe(settings: Mapping[str, object], web_workers: int, demo_accounts: Iter
         )
     if _on(settings.get("DEBUG") or False):
         warnings.append("debug is on: the debugger runs code sent from a browser; unset FLASK_DEBUG / DEBUG")
+    warnings.extend(_single_sign_on(settings))
+    return warnings
+
+
+def _single_sign_on(settings: Mapping[str, object]) -> list[str]:
+    """Single sign-on's unsafe settings: a provider spoken to without TLS, a sign-in page nobody can use."""
+    from .domain.sso import is_loopback, local_login_on
+
+    issuer = str(settings.get("OIDC_ISSUER") or "").strip()
+    warnings = []
+    if issuer and not issuer.lower().startswith("https://") and not is_loopback(issuer):
+        warnings.append(
+            f"OIDC_ISSUER {issuer} is not https: the provider's keys and the people's tokens would cross the network "
+            "unencrypted; give its https:// address"
+        )
+    if not local_login_on(settings.get("LOCAL_LOGIN", True)) and not issuer:
+        warnings.append(
+            "LOCAL_LOGIN is off and OIDC_ISSUER is unset: nobody can sign in on the web; set up single sign-on or "
+            "switch passwords back on (unset ASSESSMENT_LOCAL_LOGIN)"
+        )
     return warnings

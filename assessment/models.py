@@ -47,7 +47,10 @@ class User(Base):
     """A person who signs in. The password is stored only as an Argon2id hash."""
 
     __tablename__ = "user_account"
-    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="ck_user_role"),)
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="ck_user_role"),
+        Index("ix_user_account_sso_identity", "sso_issuer", "sso_subject", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -63,6 +66,12 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Single sign-on (services/sso.py): the OpenID Connect provider's issuer and its subject for the person
+    # name the account (one account per pair, never reassigned); none for a local account. Such an account's
+    # password hash is a marker no password matches. The e-mail address comes from the provider's claims.
+    email: Mapped[str | None] = mapped_column(String(320))
+    sso_issuer: Mapped[str | None] = mapped_column(String(500))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
 
     # Flask-Login's user protocol, so the edge can hold a User without a wrapper.
     @property
@@ -74,6 +83,11 @@ class User(Base):
 
     def get_id(self) -> str:
         return str(self.id)
+
+    @property
+    def signs_in_with_sso(self) -> bool:
+        """Whether the account was made by a single sign-on (its provider checks the person, not a password here)."""
+        return self.sso_issuer is not None
 
 
 class UserSession(Base):

@@ -76,6 +76,10 @@ def begin(user: User, key: Fernet) -> Enrolment:
     """Start (or start again) setting up a second factor: a new secret, not yet switched on."""
     if enabled(user):
         raise InvalidInput("Your second factor is on already; switch it off first to set up a new one.")
+    if user.signs_in_with_sso:  # a code here would never be asked: single sign-on skips the password step
+        raise InvalidInput(
+            "You sign in through single sign-on: your provider asks for your second factor, not this application."
+        )
     secret = pyotp.random_base32()
     user.totp_secret = key.encrypt(secret.encode()).decode()
     user.totp_enabled_at = None
@@ -219,8 +223,9 @@ def reset(account: User, *, by: User | None) -> None:
 
 
 def required(user: User, require_mfa: bool) -> bool:
-    """Whether the account must set up a second factor before doing anything else (REQUIRE_MFA, admins)."""
-    return require_mfa and user.role == "admin" and not enabled(user)
+    """Whether the account must set up a second factor before doing anything else (REQUIRE_MFA, admins with a
+    password here: an account of single sign-on is checked by its provider)."""
+    return require_mfa and user.role == "admin" and not enabled(user) and not user.signs_in_with_sso
 
 
 def flag(value: object) -> bool:

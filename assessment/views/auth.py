@@ -8,7 +8,9 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from ..domain.sso import SsoSettings, local_login_on, settings_from
 from ..forms import SignInForm
+from ..models import ROLES
 from ..services import accounts, mfa
 from ..services.errors import InvalidInput, ServiceError
 from ..services.throttle import Limits
@@ -18,7 +20,7 @@ from .mfa import begin_second_step
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path on this site: an absolute or scheme-relative URL would make an open redirect, and a
     control character (a CR/LF would split the Location header) or a space is never part of one."""
     target = target or ""
@@ -49,22 +51,50 @@ def _known_device(username: str | None) -> bool:
     return isinstance(named, str) and named == (username or "").strip().lower()[:64]
 
 
+def sso_settings() -> SsoSettings | None:
+    """Single sign-on's settings (checked when the application started), or None when OIDC_ISSUER is unset."""
+    return settings_from(current_app.config, ROLES)
+
+
+def local_login() -> bool:
+    """Whether people may sign in with a password here (LOCAL_LOGIN, on unless set to 0)."""
+    return local_login_on(current_app.config.get("LOCAL_LOGIN", True))
+
+
+def login_page(form: SignInForm | None, target: str, status: int = 200):
+    """The sign-in page: the password form when local passwords are on, the single sign-on button when it is set."""
+    sso = sso_settings()
+    page = render_template(
+        "auth/login.html",
+        form=form or SignInForm(),
+        next=target,
+        local_login=local_login(),
+        sso_name=sso.display_name if sso else None,
+    )
+    return page, status
+
+
 @bp.get("/login")
 def login():
     """The sign-in form."""
-    return render_template("auth/login.html", form=SignInForm(), next=_safe_next(request.args.get("next")))
+    return login_page(None, safe_next(request.args.get("next")))
 
 
 @bp.post("/login")
 def login_post():
     """Check the password, with the rate limit, and start a fresh session."""
     form = SignInForm()
-    target = _safe_next(request.form.get("next"))
+    target = safe_next(request.form.get("next"))
+    if not local_login():  # LOCAL_LOGIN=0: no password is even looked at
+        sso = sso_settings()
+        how = f"sign in with {sso.display_name}" if sso else "ask an admin"
+        flash(f"Passwords are switched off here: {how}.", "error")
+        return login_page(form, target, 403)
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             raise InvalidInput("The form's security token is missing or expired; reload the page and try again.")
         flash("Enter your user name and password.", "error")
-        return render_template("auth/login.html", form=form, next=target), 400
+        return login_page(form, target, 400)
     config = current_app.config
     try:
         account = accounts.sign_in(
@@ -76,7 +106,7 @@ def login_post():
         )
     except ServiceError as refused:  # returned, not raised: the failed attempt is committed to the trail
         flash(refused.message, "error")
-        return render_template("auth/login.html", form=form, next=target), refused.status
+        return login_page(form, target, refused.status)
     if mfa.enabled(account):  # half-way: not signed in until the code is right (views/mfa.py)
         return begin_second_step(account, target, _known_device(form.username.data))
     return complete_sign_in(account, target)

@@ -49,7 +49,11 @@ def begin_second_step(account: User, target: str, known_device: bool):
 
 def _pending() -> tuple[User, dict] | None:
     """The half-signed sign-in of this browser, if it has one that has not expired."""
+    from .auth import local_login
+
     state = session.get(PENDING)
+    if not local_login():  # LOCAL_LOGIN=0: a sign-in begun with a password before the switch goes no further
+        return None
     if not isinstance(state, dict) or not isinstance(state.get("user"), int) or not isinstance(state.get("at"), int):
         return None
     if time.time() - state["at"] > int(current_app.config["MFA_PENDING_SECONDS"]):

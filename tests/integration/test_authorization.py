@@ -159,6 +159,10 @@ MATRIX: dict[str, Case] = {
     # (which the matrix reads as denied) and a signed-in person home.
     "mfa.code": case("GET", "/login/code", SIGNED_IN),
     "mfa.code_post": case("POST", "/login/code", SIGNED_IN, {"code": "123456"}),
+    # Single sign-on is public (PUBLIC_ENDPOINTS), and without OIDC_ISSUER, as here, both its pages are a 404 for
+    # everyone; with a provider, tests/integration/test_oidc.py signs people in through them.
+    "sso.login": case("GET", "/login/sso", set()),
+    "sso.callback": case("GET", "/login/sso/callback?code=x&state=y", set()),
     "mfa.account": case("GET", "/account/mfa", SIGNED_IN),
     "mfa.setup": case("POST", "/account/mfa/setup", SIGNED_IN),
     "mfa.confirm": case("POST", "/account/mfa/confirm", SIGNED_IN, {"code": "123456"}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -68,3 +69,36 @@ def test_0008_adds_the_second_factor_and_its_recovery_codes_and_goes_back_down(c
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM user_account WHERE totp_secret IS NOT NULL")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM user_account")).scalar() > 0
+
+
+def test_0009_adds_the_single_sign_on_identity_and_goes_back_down(ctx):
+    """Accounts from before 0009 are local (no issuer, subject or address); one account per issuer and subject;
+    down to 0008 drops the columns and their index."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(db.engine).get_columns("user_account")}
+
+    added = {"email", "sso_issuer", "sso_subject"}
+    db.session.remove()
+    downgrade(revision="0008")
+    try:
+        assert not added & columns()
+    finally:
+        upgrade()
+    assert added <= columns()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM user_account WHERE sso_issuer IS NOT NULL")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM user_account")).scalar() > 0
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE user_account SET sso_issuer = 'https://id.example', sso_subject = 's1' WHERE username = 'alice'"
+            )
+        )
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE user_account SET sso_issuer = 'https://id.example', sso_subject = 's1' WHERE username = 'bob'")
+        )

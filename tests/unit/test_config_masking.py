@@ -79,3 +79,22 @@ def test_each_unsafe_setting_is_warned_of():
     assert "SQLite with 2 web workers" in unsafe({**SAFE, "SQLALCHEMY_DATABASE_URI": "sqlite:///a.db"}, 2, [])[0]
     assert "debug is on" in unsafe({**SAFE, "DEBUG": True}, 1, [])[0]
     assert len(unsafe({"SQLALCHEMY_DATABASE_URI": "sqlite:///a", "DEBUG": "1"}, 3, ["admin"])) == 4
+
+
+def test_single_sign_on_over_plain_http_is_warned_of_except_on_loopback():
+    warned = unsafe({**SAFE, "OIDC_ISSUER": "http://id.example.org/realms/staff"}, 1, [])
+    assert len(warned) == 1 and "OIDC_ISSUER http://id.example.org/realms/staff is not https" in warned[0]
+    assert unsafe({**SAFE, "OIDC_ISSUER": "https://id.example.org/realms/staff"}, 1, []) == []
+    for loopback in ("http://127.0.0.1:8080", "http://localhost:9000/realms/x", "http://[::1]:8080"):
+        assert unsafe({**SAFE, "OIDC_ISSUER": loopback}, 1, []) == [], loopback
+
+
+def test_passwords_off_without_single_sign_on_is_warned_of():
+    assert "nobody can sign in" in unsafe({**SAFE, "LOCAL_LOGIN": 0}, 1, [])[0]
+    assert unsafe({**SAFE, "LOCAL_LOGIN": 0, "OIDC_ISSUER": "https://id.example.org"}, 1, []) == []
+    assert unsafe({**SAFE, "LOCAL_LOGIN": True}, 1, []) == []
+
+
+def test_the_client_secret_is_masked():
+    assert shown("OIDC_CLIENT_SECRET", "the-clients-secret-Q7") == "****Q7"
+    assert shown("OIDC_CLIENT_ID", "assessment") == "assessment"

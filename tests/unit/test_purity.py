@@ -82,7 +82,15 @@ def test_services_are_sorted_by_kind():
         for folder in ("services", "readmodels", "adapters")
     }
     assert names["readmodels"] == {"dashboard", "trends", "history", "snapshots", "inbox"}
-    assert names["adapters"] == {"blobs", "evidence_store", "filetypes", "readiness", "report_jobs", "trail_anchor"}
+    assert names["adapters"] == {
+        "blobs",
+        "evidence_store",
+        "filetypes",
+        "oidc",
+        "readiness",
+        "report_jobs",
+        "trail_anchor",
+    }
     assert not names["services"] & (names["readmodels"] | names["adapters"])
 
 
