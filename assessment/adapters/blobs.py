@@ -206,26 +206,17 @@ _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
 class S3Blobs:
-    """Blobs as objects of an S3-compatible bucket, each key under `prefix` (`evidence/`, `reports/`).
-
-    The boto3 client is made on first use in each process (a forked web worker makes its own) and
-    shared by its threads, as boto3's clients may be."""
+    """Blobs as objects of an S3-compatible bucket, each key under `prefix` (`evidence/`, `reports/`),
+    through the clients of their S3Settings."""
 
     kind = "bucket"
 
     def __init__(self, settings: S3Settings, prefix: str) -> None:
         self.settings = settings
         self.prefix = settings.prefix + prefix
-        self._clients: dict[tuple[int, str], Any] = {}
-        self._lock = threading.Lock()
 
-    def _client(self, purpose: str = "io", timeout: float | None = None):
-        key = (os.getpid(), purpose)
-        with self._lock:
-            client = self._clients.get(key)
-            if client is None:
-                client = self._clients[key] = self.settings.client(timeout)
-            return client
+    def _client(self, timeout: float | None = None):
+        return self.settings.client(timeout)
 
     def _key(self, key: str) -> str:
         return self.prefix + checked_key(key)
@@ -304,7 +295,7 @@ class S3Blobs:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self._client(f"check-{timeout:g}", timeout).head_bucket(Bucket=self.settings.bucket)
+            self._client(timeout).head_bucket(Bucket=self.settings.bucket)
         except ClientError as error:
             return f"cannot be used ({_code(error)})"
         except BotoCoreError as error:
@@ -326,24 +317,41 @@ class S3Settings:
         self.secret_access_key = str(config.get("S3_SECRET_ACCESS_KEY") or "") or None
         prefix = str(config.get("S3_PREFIX") or "").strip("/")
         self.prefix = f"{prefix}/" if prefix else ""
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._session: Any = None
+        self._clients: dict[float | None, Any] = {}
 
     def client(self, timeout: float | None = None):
-        """A new boto3 S3 client; with `timeout`, one that waits that long to connect and read and never retries."""
+        """The boto3 S3 client of this process; with `timeout`, the one that waits that long to connect and
+        read and never retries (the readiness probe's).
+
+        Clients are made on first use in each process (a forked web worker makes its own: sockets are not
+        shared across a fork) from one boto3 session, so the S3 service model is loaded once, and are
+        shared by the process's threads, as boto3's clients may be."""
         import boto3
         from botocore.config import Config
 
-        if timeout is None:
-            config = Config(connect_timeout=10, read_timeout=60, retries={"mode": "standard", "max_attempts": 3})
-        else:
-            config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1})
-        return boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
-            config=config,
-        )
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._session, self._clients = os.getpid(), boto3.session.Session(), {}
+            client = self._clients.get(timeout)
+            if client is None:
+                if timeout is None:
+                    config = Config(
+                        connect_timeout=10, read_timeout=60, retries={"mode": "standard", "max_attempts": 3}
+                    )
+                else:
+                    config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1})
+                client = self._clients[timeout] = self._session.client(
+                    "s3",
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    aws_access_key_id=self.access_key_id,
+                    aws_secret_access_key=self.secret_access_key,
+                    config=config,
+                )
+            return client
 
 
 def s3_configured(config: Mapping[str, Any]) -> bool:

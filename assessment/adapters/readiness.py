@@ -14,7 +14,7 @@ from ..extensions import db, report_store
 
 # Checks run on their own threads so a database that does not answer costs the probe its timeout, not
 # the operating system's connect timeout; a hung check keeps its thread, and the next probe gets another.
-_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="readyz")
+_threads = ThreadPoolExecutor(max_workers=6, thread_name_prefix="readyz")
 
 
 def _select_one(app: Flask) -> None:
@@ -34,19 +34,23 @@ def database(app: Flask, timeout: float) -> dict:
     return {"ok": True}
 
 
-def storage(app: Flask) -> dict:
-    """The evidence store and the report store take files: each folder exists (or can be made) and takes a
-    new file, or the S3 bucket answers HeadBucket within the probe's timeout (both asked at once)."""
+def _ask_storage(app: Flask, timeout: float) -> dict:
+    """Start the storage checks: the evidence store and the report store, each on a thread of its own."""
     store = report_store(app)
-    timeout = float(app.config.get("READYZ_TIMEOUT_SECONDS") or 2)
-    asked = {
+    return {
         name: (blobs.kind, _threads.submit(blobs.check, timeout))
         for name, blobs in (("evidence", store.evidence.blobs), ("reports", store.blobs))
     }
+
+
+def storage(app: Flask, timeout: float = 2, asked: dict | None = None) -> dict:
+    """The evidence store and the report store take files: each folder exists (or can be made) and takes a
+    new file, or the S3 bucket answers HeadBucket within `timeout` seconds (both asked at once)."""
+    asked = asked if asked is not None else _ask_storage(app, timeout)
     failed = {}
     for name, (kind, future) in asked.items():
         try:
-            why = future.result(timeout=timeout + 1)
+            why = future.result(timeout=timeout)
         except CheckTimedOut:
             why = f"gave no answer within {timeout:g} s"
         if why is not None:
@@ -64,4 +68,5 @@ def queue(app: Flask) -> dict:
 def check(app: Flask) -> dict[str, dict]:
     """Every dependency's check, by name."""
     timeout = float(app.config.get("READYZ_TIMEOUT_SECONDS") or 2)
-    return {"database": database(app, timeout), "storage": storage(app), "queue": queue(app)}
+    asked = _ask_storage(app, timeout)  # the stores are asked while the database answers
+    return {"database": database(app, timeout), "storage": storage(app, timeout, asked), "queue": queue(app)}
