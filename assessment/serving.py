@@ -134,17 +134,13 @@ def _stop(child: subprocess.Popen) -> None:
             child.wait()
 
 
-def serve(
-    app: Flask, host: str, port: int, workers: int, threads: int = THREADS, with_job_worker: bool = True
-) -> None:
+def serve(app: Flask, host: str, port: int, workers: int, threads: int = THREADS, with_job_worker: bool = True) -> None:
     """Serve the built application through gunicorn until it is stopped (SIGTERM, SIGINT), with a supervised
     job worker beside it unless `with_job_worker` is False."""
     from gunicorn.app.base import BaseApplication
 
     _without_server_header()
-    supervisor = (
-        subprocess.Popen([sys.executable, "-c", LAUNCH, "worker", "--supervised"]) if with_job_worker else None
-    )
+    supervisor = subprocess.Popen([sys.executable, "-c", LAUNCH, "worker", "--supervised"]) if with_job_worker else None
 
     def on_exit(_server) -> None:
         if supervisor is not None:

@@ -72,6 +72,23 @@ def renew(job_id: int, worker: str, policy: jobs.Policy) -> bool:
     return renewed == 1
 
 
+class LostClaim(RuntimeError):
+    """The worker no longer holds the job it works on: it was given back or handed to another worker."""
+
+
+def report_progress(job_id: int, worker: str, progress: int, message: str) -> None:
+    """Record how far this worker got, while it holds the job (LostClaim when it does not)."""
+    changed = db.session.execute(
+        update(ReportJob)
+        .where(ReportJob.id == job_id, ReportJob.status == jobs.RUNNING, ReportJob.worker == worker)
+        .values(progress=progress, message=message)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if changed != 1:
+        raise LostClaim(job_id)
+
+
 @contextmanager
 def heartbeat(app: Flask, job_id: int, worker: str, policy: jobs.Policy) -> Iterator[None]:
     """Renew the lease on a thread while the block runs, up to the attempt's time limit: a job that overruns

@@ -50,11 +50,11 @@ def start(app: Flask, job: ReportJob, store: ReportStore) -> None:
         background.enqueue_report(app, job.id)
 
 
-def _progress(job: ReportJob, value: int, message: str, deadline: float | None = None) -> None:
+def _progress(job: ReportJob, worker: str, value: int, message: str, deadline: float | None = None) -> None:
+    """Record the job's progress while this worker holds it; past the attempt's time limit, stop it."""
     if deadline is not None and time.monotonic() > deadline:
         raise JobTimedOut
-    job.progress, job.message = value, message
-    db.session.commit()
+    job_state.report_progress(job.id, worker, value, message)
 
 
 def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
@@ -79,7 +79,7 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
 def _attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: jobs.Policy) -> None:
     job = db.session.get(ReportJob, job_id)
     deadline = time.monotonic() + policy.timeout_seconds
-    _progress(job, 5, "Reading the assessment")
+    _progress(job, worker, 5, "Reading the assessment")
     started, kind, outcome = time.perf_counter(), job.kind, "failed"
     try:
         assessment = get_assessment(job.assessment_id)
@@ -87,17 +87,17 @@ def _attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: j
         if report is None:
             pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
             report = report_for(assessment, store.evidence, **store.facts())
-            _progress(job, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF", deadline)
+            _progress(job, worker, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF", deadline)
             report, pdf = _render(report, store)
             if job.kind == "bundle":
                 record_pdf(assessment, job.requested_by, report.id, pdf, store)
         if job.kind == "bundle":
-            _progress(job, 80, "Packing the evidence bundle", deadline)
+            _progress(job, worker, 80, "Packing the evidence bundle", deadline)
             data = _bundle_bytes(report, pdf, store)
             name = f"{job.id}-{report.id}.zip"
         else:
             data, name = pdf, f"{job.id}-{report.id}.pdf"
-        _progress(job, 95, "Saving the file", deadline)
+        _progress(job, worker, 95, "Saving the file", deadline)
         db.session.refresh(job)
         if not job_state.holds(job, worker):  # it stalled and the sweep gave it to another worker
             return
@@ -108,6 +108,9 @@ def _attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: j
         job.worker, job.lease_until, job.last_error = None, None, None
         db.session.commit()
         outcome = "done"
+    except job_state.LostClaim:  # given back (the worker is stopping) or handed on: its new holder writes
+        db.session.rollback()
+        app.logger.warning("Report job %s is no longer this worker's; left to its new holder", job_id)
     except Exception as exc:  # the job records the failure; the worker keeps going
         db.session.rollback()
         worker_said = f"\n{exc.detail}" if isinstance(exc, pool.WorkerFailed) else ""

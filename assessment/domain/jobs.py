@@ -83,7 +83,7 @@ def lease_expired(status: str, lease_until: dt.datetime | None, now: dt.datetime
 
 
 def after_lost_worker(policy: Policy, attempts: int) -> Outcome:
-    """A running job whose lease ran out: its worker died or hung. Queued again now, or failed after the last attempt."""
+    """A running job whose lease ran out (its worker died or hung): queued again, or failed after its last attempt."""
     return after_failure(policy, attempts, "The worker running it stopped answering.")
 
 

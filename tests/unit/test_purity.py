@@ -82,7 +82,15 @@ def test_services_are_sorted_by_kind():
         for folder in ("services", "readmodels", "adapters")
     }
     assert names["readmodels"] == {"dashboard", "trends", "history", "snapshots", "inbox"}
-    assert names["adapters"] == {"evidence_store", "filetypes", "readiness", "report_jobs", "trail_anchor"}
+    assert names["adapters"] == {
+        "background",
+        "evidence_store",
+        "filetypes",
+        "job_state",
+        "readiness",
+        "report_jobs",
+        "trail_anchor",
+    }
     assert not names["services"] & (names["readmodels"] | names["adapters"])
 
 
