@@ -74,6 +74,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         backlog,
         cycles,
         dashboard,
+        jobs,
         library,
         mfa,
         ops,
@@ -99,6 +100,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         dashboard,
         ops,
         mfa,
+        jobs,
     ):
         app.register_blueprint(module.bp)
     _error_pages(app)
