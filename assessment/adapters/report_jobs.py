@@ -47,7 +47,10 @@ def start(app: Flask, job: ReportJob, store: ReportStore) -> None:
     else:
         from . import background
 
-        background.enqueue_report(app, job.id)
+        try:
+            background.enqueue_report(app, job.id)
+        except Exception:  # noqa: BLE001 (the job is committed: the next worker to start queues it again)
+            app.logger.exception("Report job %s could not be put on the queue; it waits for a worker to start", job.id)
 
 
 def _progress(job: ReportJob, worker: str, value: int, message: str, deadline: float | None = None) -> None:

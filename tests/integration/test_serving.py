@@ -34,6 +34,7 @@ def _env(instance: Path, **extra: str) -> dict[str, str]:
         ASSESSMENT_INSTANCE_PATH=str(instance),
         ASSESSMENT_PASSWORD_TIME_COST="1",
         ASSESSMENT_PASSWORD_MEMORY_KIB="64",
+        ASSESSMENT_JOBS_QUEUE_NAME=f"test-{instance.name}",  # under bin/with-stack: a Redis queue of its own
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     env.update(extra)

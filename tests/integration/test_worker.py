@@ -121,3 +121,18 @@ def test_a_stopped_worker_gives_its_job_back_without_counting_the_attempt(app, c
     finally:
         second.stop()
     assert row["status"] == "done" and row["attempts"] == 1, (row, second.output())
+
+
+def test_a_job_whose_message_was_lost_is_queued_again_by_the_next_worker_to_start(app, client, devops, queued):
+    assessment, _ = devops
+    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # nothing listens there: the message cannot be sent
+    job = request(client, assessment)  # the request still answers: the job is committed, waiting
+    assert job_row(app, job)["status"] == "queued"
+    assert "Waiting for the renderer" in client.get(f"/reports/{job}").get_data(as_text=True)
+    app.config["REDIS_URL"] = None
+    worker = Worker.for_app(app)  # on the instance's queue file, where no message for the job ever was
+    try:
+        row = wait_for(lambda: settled(app, job), what="the job to finish")
+    finally:
+        worker.stop()
+    assert row["status"] == "done" and row["attempts"] == 1, (row, worker.output())

@@ -79,3 +79,12 @@ def test_each_unsafe_setting_is_warned_of():
     assert "SQLite with 2 web workers" in unsafe({**SAFE, "SQLALCHEMY_DATABASE_URI": "sqlite:///a.db"}, 2, [])[0]
     assert "debug is on" in unsafe({**SAFE, "DEBUG": True}, 1, [])[0]
     assert len(unsafe({"SQLALCHEMY_DATABASE_URI": "sqlite:///a", "DEBUG": "1"}, 3, ["admin"])) == 4
+
+
+def test_the_redis_urls_password_is_masked():
+    assert shown("REDIS_URL", "redis://:s3cret-redis-pass@cache.internal:6379/0") == (
+        "redis://:****ss@cache.internal:6379/0"
+    )
+    assert shown("REDIS_URL", "rediss://queue:s3cret-redis-pass@cache.internal/0") == (
+        "rediss://queue:****ss@cache.internal/0"
+    )
