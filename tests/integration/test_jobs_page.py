@@ -75,8 +75,9 @@ def test_the_jobs_page_shows_each_state_attempts_and_the_reason_of_a_failure(app
     assert f'data-job="{ids["done"]}"' in nonsense and "<script>" not in nonsense
 
 
-def test_only_admins_see_the_jobs_page_and_its_link(app, client):
-    assert 'href="/admin/jobs"' in client.get("/").get_data(as_text=True)
+def test_only_admins_see_the_jobs_page_linked_from_the_users_page(app, client):
+    users = client.get("/users").get_data(as_text=True)
+    assert re.search(r'<nav class="filters" aria-label="Administration">.*href="/admin/jobs"', users, re.S)
+    assert 'aria-current="page">Background jobs' in client.get("/admin/jobs").get_data(as_text=True)
     lead = sign_in_as(app.test_client(), "lead")
-    assert 'href="/admin/jobs"' not in lead.get("/").get_data(as_text=True)
-    assert lead.get("/admin/jobs").status_code == 403
+    assert lead.get("/users").status_code == 403 and lead.get("/admin/jobs").status_code == 403
