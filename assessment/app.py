@@ -76,6 +76,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         backlog,
         cycles,
         dashboard,
+        jobs,
         library,
         mfa,
         ops,
@@ -103,6 +104,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         ops,
         mfa,
         sso,
+        jobs,
     ):
         app.register_blueprint(module.bp)
     _error_pages(app)

@@ -7,6 +7,7 @@ error, nothing on standard output), 3 a failed gate.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -178,10 +179,15 @@ cli.add_command(migrations_group, name="db")  # the group Flask-Migrate adds to 
     help="Web worker processes (default: $WEB_CONCURRENCY, else 2).",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server, one process: never in production.")
-def run_command(host: str, port: int, workers: int | None, dev: bool) -> None:
-    """Serve the application: through gunicorn with several worker processes, or with --dev through
-    Flask's development server. SIGTERM finishes the requests in flight and stops; SIGHUP replaces the
-    workers without closing the socket."""
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Start no background jobs' worker beside the web workers (run `assessment worker` elsewhere).",
+)
+def run_command(host: str, port: int, workers: int | None, dev: bool, no_worker: bool) -> None:
+    """Serve the application: through gunicorn with several worker processes and a supervised background
+    jobs' worker, or with --dev through Flask's development server. SIGTERM finishes the requests in flight
+    and stops; SIGHUP replaces the web workers without closing the socket."""
     from .serving import BadSetting, serve, workers_from_environment
 
     try:
@@ -193,9 +199,32 @@ def run_command(host: str, port: int, workers: int | None, dev: bool) -> None:
     if dev:
         from werkzeug.serving import run_simple
 
-        run_simple(host, port, app, threaded=True)
+        from .serving import LAUNCH
+
+        supervisor = None if no_worker else subprocess.Popen([sys.executable, "-c", LAUNCH, "worker", "--supervised"])
+        try:
+            run_simple(host, port, app, threaded=True)
+        finally:
+            if supervisor is not None:
+                supervisor.terminate()
+                supervisor.wait(timeout=60)
     else:
-        serve(app, host, port, count)
+        serve(app, host, port, count, with_job_worker=not no_worker)
+
+
+@cli.command(name="worker", with_appcontext=False)
+@click.option("--supervised", is_flag=True, help="Run one worker and start it again whenever it stops.")
+def worker_command(supervised: bool) -> None:
+    """Run background jobs (reports, bundles) from the queue: Redis when REDIS_URL is set, else the
+    instance's queue file. Any number of workers, on any machine, may share one queue and database.
+    SIGTERM or SIGINT stops it; a job it was running is queued again."""
+    if supervised:
+        from .serving import supervise
+
+        supervise()
+    from .adapters import background
+
+    background.run_worker(_create_app())
 
 
 def main() -> None:

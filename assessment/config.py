@@ -96,6 +96,18 @@ class Defaults:
     LOG_FORMAT = "text"
     METRICS_TOKEN: str | None = None
     READYZ_TIMEOUT_SECONDS = 2
+    # Background jobs (adapters/background.py, domain/jobs.py): the queue is Redis when REDIS_URL is set
+    # (every web and worker process of every machine shares it), else instance/queue.db (one machine).
+    # A job is tried JOB_MAX_ATTEMPTS times, waiting JOB_RETRY_DELAY_SECONDS (doubled each time) between
+    # attempts; a worker's claim lasts JOB_LEASE_SECONDS and is renewed while it works, and a claim that
+    # ran out (the worker died) is settled by the next sweep, every JOB_SWEEP_SECONDS.
+    REDIS_URL: str | None = None
+    JOBS_QUEUE_NAME = "assessment"  # the queue's name on the Redis server (several instances may share one)
+    JOB_MAX_ATTEMPTS = 3
+    JOB_RETRY_DELAY_SECONDS = 5
+    JOB_LEASE_SECONDS = 60
+    JOB_SWEEP_SECONDS = 10
+    REPORT_JOB_TIMEOUT_SECONDS = 600  # one attempt at a report or bundle
 
 
 # Keys that are public because they were written in the source (the old default, the tests'):
@@ -156,7 +168,7 @@ def _typed(value: str) -> object:
 
 
 def environment_overrides() -> dict[str, object]:
-    """Settings taken from the environment: DATABASE_URL, SECRET_KEY and ASSESSMENT_<NAME>."""
+    """Settings taken from the environment: DATABASE_URL, SECRET_KEY, REDIS_URL and ASSESSMENT_<NAME>."""
     overrides: dict[str, object] = {
         key[len("ASSESSMENT_") :]: _typed(value)
         for key, value in os.environ.items()
@@ -168,4 +180,6 @@ def environment_overrides() -> dict[str, object]:
         overrides["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if os.environ.get("SECRET_KEY"):
         overrides["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if os.environ.get("REDIS_URL"):
+        overrides["REDIS_URL"] = os.environ["REDIS_URL"]
     return overrides

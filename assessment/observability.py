@@ -162,23 +162,33 @@ def job_finished(kind: str, outcome: str, seconds: float) -> None:
 
 
 class _QueueDepth:
-    """The report jobs by state, read from the database at each scrape (so every process agrees)."""
+    """The report jobs by state, read from the database at each scrape (so every process agrees), and the
+    messages waiting on the job queue (Redis or the SQLite queue file), when it could be read."""
 
-    def __init__(self, counts: dict[str, int]) -> None:
+    def __init__(self, counts: dict[str, int] | None, messages: int | None = None) -> None:
         self.counts = counts
+        self.messages = messages
 
     def collect(self):
-        family = GaugeMetricFamily(
-            "assessment_report_jobs", "Report jobs by state (queued and running: the queue).", labels=["state"]
-        )
-        for state in JOB_STATES:
-            family.add_metric([state], self.counts.get(state, 0))
-        yield family
+        if self.counts is not None:
+            family = GaugeMetricFamily(
+                "assessment_report_jobs", "Report jobs by state (queued and running: the queue).", labels=["state"]
+            )
+            for state in JOB_STATES:
+                family.add_metric([state], self.counts.get(state, 0))
+            yield family
+        if self.messages is not None:
+            yield GaugeMetricFamily(
+                "assessment_job_queue_messages",
+                "Messages waiting on the job queue for a worker (retries scheduled for later not counted).",
+                value=self.messages,
+            )
 
 
-def exposition(job_counts: dict[str, int] | None) -> bytes:
+def exposition(job_counts: dict[str, int] | None, queue_messages: int | None = None) -> bytes:
     """The metrics in Prometheus's text format: this process's (or, in multiprocess mode, every
-    process's) histograms, and the queue depth given (left out when None: the jobs could not be counted)."""
+    process's) histograms, the jobs by state given (left out when None: the jobs could not be counted)
+    and the messages waiting on the queue (left out when None: the queue could not be read)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -186,8 +196,8 @@ def exposition(job_counts: dict[str, int] | None) -> bytes:
         multiprocess.MultiProcessCollector(registry)
     else:
         from prometheus_client import REGISTRY as registry  # noqa: N811
-    if job_counts is None:
+    if job_counts is None and queue_messages is None:
         return generate_latest(registry)
     queue = CollectorRegistry()
-    queue.register(_QueueDepth(job_counts))
+    queue.register(_QueueDepth(job_counts, queue_messages))
     return generate_latest(registry) + generate_latest(queue)

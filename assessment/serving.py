@@ -10,13 +10,21 @@ per process) and the report thread (assessment/adapters/report_jobs.py).
 
 Signals (gunicorn's): SIGHUP starts new workers on the same socket and stops the old ones gracefully;
 SIGTERM stops accepting, lets requests in flight finish (up to GRACEFUL_SECONDS) and exits 0.
+
+Beside the web workers, `assessment run` starts the background jobs' worker (`assessment worker`, see
+adapters/background.py) under a small supervisor process of its own, which starts it again when it dies
+and stops it when the server stops (or dies); `--no-worker` leaves that to workers run elsewhere.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-from typing import Any
+import signal
+import subprocess
+import sys
+import time
+from typing import Any, NoReturn
 
 from flask import Flask
 
@@ -24,6 +32,8 @@ DEFAULT_WORKERS = 2
 THREADS = 4  # per worker: a page waiting on the database does not hold a whole process
 TIMEOUT_SECONDS = 60  # a worker silent this long is stuck: killed and replaced
 GRACEFUL_SECONDS = 30  # what SIGTERM and SIGHUP give requests in flight
+LAUNCH = "from assessment.launch import main; main()"
+RESTART_SECONDS = 1.0  # a job worker that died is started again after this (doubled while it keeps dying, to 30 s)
 
 
 class BadSetting(ValueError):
@@ -78,11 +88,63 @@ def gunicorn_settings(host: str, port: int, workers: int, threads: int = THREADS
     }
 
 
-def serve(app: Flask, host: str, port: int, workers: int, threads: int = THREADS) -> None:
-    """Serve the built application through gunicorn until it is stopped (SIGTERM, SIGINT)."""
+def job_worker_command() -> list[str]:
+    """The command that runs one background jobs' worker, with this interpreter."""
+    return [sys.executable, "-c", LAUNCH, "worker"]
+
+
+def supervise(command: list[str] | None = None) -> NoReturn:
+    """Keep one job worker running until SIGTERM or SIGINT, or until the process that started this one is
+    gone: started again when it exits (after RESTART_SECONDS, doubled while it keeps dying soon after its
+    start), sent SIGTERM and given GRACEFUL_SECONDS when this one stops."""
+    command = command or job_worker_command()
+    parent, stopping = os.getppid(), []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's SIGHUP replaces web workers, not this one
+    delay = RESTART_SECONDS
+    while not stopping:
+        started = time.monotonic()
+        child = subprocess.Popen(command)
+        while child.poll() is None and not stopping:
+            if os.getppid() != parent:
+                stopping.append(True)
+                break
+            time.sleep(0.2)
+        if stopping:
+            _stop(child)
+            break
+        lived = time.monotonic() - started
+        delay = RESTART_SECONDS if lived > 30 else min(delay * 2, 30.0)
+        print(f"job worker (pid {child.pid}) exited with {child.returncode}; starting it again", file=sys.stderr)
+        for _ in range(int(delay / 0.2)):
+            if stopping or os.getppid() != parent:
+                break
+            time.sleep(0.2)
+    sys.exit(0)
+
+
+def _stop(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=GRACEFUL_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def serve(app: Flask, host: str, port: int, workers: int, threads: int = THREADS, with_job_worker: bool = True) -> None:
+    """Serve the built application through gunicorn until it is stopped (SIGTERM, SIGINT), with a supervised
+    job worker beside it unless `with_job_worker` is False."""
     from gunicorn.app.base import BaseApplication
 
     _without_server_header()
+    supervisor = subprocess.Popen([sys.executable, "-c", LAUNCH, "worker", "--supervised"]) if with_job_worker else None
+
+    def on_exit(_server) -> None:
+        if supervisor is not None:
+            _stop(supervisor)
 
     def post_fork(_server, _worker) -> None:
         from .extensions import db
@@ -92,7 +154,8 @@ def serve(app: Flask, host: str, port: int, workers: int, threads: int = THREADS
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            for name, value in {**gunicorn_settings(host, port, workers, threads), "post_fork": post_fork}.items():
+            hooks = {"post_fork": post_fork, "on_exit": on_exit}
+            for name, value in {**gunicorn_settings(host, port, workers, threads), **hooks}.items():
                 self.cfg.set(name, value)
 
         def load(self) -> Flask:

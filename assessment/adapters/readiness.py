@@ -1,5 +1,5 @@
 """Whether this process can do its work: the database answers, the storage (folders or S3 bucket) takes
-files, the report queue runs. Each check says ok or what failed, in words an operator can act on, naming no
+files, the job queue answers. Each check says ok or what failed, in words an operator can act on, naming no
 secret or path."""
 
 from __future__ import annotations
@@ -60,13 +60,31 @@ def storage(app: Flask, timeout: float = 2, asked: dict | None = None) -> dict:
     return {"ok": True}
 
 
-def queue(app: Flask) -> dict:
-    """The report queue: today the job runner inside each web process (adapters/report_jobs.py)."""
-    return {"ok": True, "kind": "embedded"}
+def _queue_state(app: Flask, timeout: float) -> int:
+    from . import background
+
+    background.ping(app, timeout)
+    return background.depth(app)
+
+
+def queue(app: Flask, timeout: float) -> dict:
+    """The job queue answers within `timeout` seconds (Redis's PING, or the SQLite queue file takes a
+    write), with the number of messages waiting on it."""
+    from . import background
+
+    kind = background.kind(app)
+    future = _threads.submit(_queue_state, app, timeout)
+    try:
+        waiting = future.result(timeout=timeout + 0.5)
+    except CheckTimedOut:
+        return {"ok": False, "kind": kind, "error": f"no answer within {timeout:g} s"}
+    except Exception as exc:  # noqa: BLE001 (its text may hold the Redis URL or the file's path: only its kind)
+        return {"ok": False, "kind": kind, "error": f"cannot reach the queue ({type(exc).__name__})"}
+    return {"ok": True, "kind": kind, "depth": waiting}
 
 
 def check(app: Flask) -> dict[str, dict]:
     """Every dependency's check, by name."""
     timeout = float(app.config.get("READYZ_TIMEOUT_SECONDS") or 2)
     asked = _ask_storage(app, timeout)  # the stores are asked while the database answers
-    return {"database": database(app, timeout), "storage": storage(app, timeout, asked), "queue": queue(app)}
+    return {"database": database(app, timeout), "storage": storage(app, timeout, asked), "queue": queue(app, timeout)}

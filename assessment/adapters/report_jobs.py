@@ -1,5 +1,6 @@
-"""Running report jobs: a request queues a job (services/reports.py), and one rendering thread per process
-turns it into a PDF or an evidence bundle in the report store, recording its progress on the job.
+"""Running report jobs: a request queues a job (services/reports.py) and a message on the shared queue
+(adapters/background.py); an `assessment worker` takes the message and turns the job into a PDF or an
+evidence bundle in the report store, recording its progress, its attempts and its failures on the job.
 
 A report id names one file: a bundle packs the stored PDF of the same state when there is one, and
 otherwise keeps the PDF it renders as that state's PDF job, so the PDF downloaded and the PDF in the
@@ -14,10 +15,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
@@ -26,98 +24,118 @@ from reports.memory import give_back
 from reports.model import Report
 
 from .. import observability
+from ..domain import jobs
 from ..domain.trail import Anchor
 from ..extensions import db
 from ..models import ReportJob, utcnow
 from ..services.assessments import get_assessment
 from ..services.reports import ReportStore, finished_pdf, record_pdf, report_for
-
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+from . import job_state
 
 
-def _pool() -> ThreadPoolExecutor:
-    """One rendering thread per process: WeasyPrint is CPU-bound and memory-hungry."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
-        return _executor
-
-
-def _forget_executor_in_child() -> None:
-    """A forked process (a gunicorn worker) has none of its parent's threads: it starts its own report thread."""
-    global _executor, _executor_lock
-    _executor, _executor_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_executor_in_child)
+class JobTimedOut(RuntimeError):
+    """An attempt used up its time limit (REPORT_JOB_TIMEOUT_SECONDS)."""
 
 
 def start(app: Flask, job: ReportJob, store: ReportStore) -> None:
-    """Render the job after the request's transaction commits (synchronously when the app's REPORTS_SYNC is set)."""
+    """Queue the job's message after the request's transaction commits (render it here and now when the
+    app's REPORTS_SYNC is set: the tests, and a command that wants the file at once)."""
     if job.status != "queued":
         return
     if app.config.get("REPORTS_SYNC"):
         run_job(app, job.id, store)
     else:
-        _pool().submit(run_job, app, job.id, store)
+        from . import background
+
+        try:
+            background.enqueue_report(app, job.id)
+        except Exception:  # noqa: BLE001 (the job is committed: the next worker to start queues it again)
+            app.logger.exception("Report job %s could not be put on the queue; it waits for a worker to start", job.id)
 
 
-def _progress(job: ReportJob, value: int, message: str) -> None:
-    job.progress, job.message = value, message
-    db.session.commit()
+def _progress(job: ReportJob, worker: str, value: int, message: str, deadline: float | None = None) -> None:
+    """Record the job's progress while this worker holds it; past the attempt's time limit, stop it."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise JobTimedOut
+    job_state.report_progress(job.id, worker, value, message)
 
 
 def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
-    """Render one report job into the store, in its own application context and session."""
+    """Claim one queued report job and render it into the store, in its own application context and session,
+    renewing the claim while it works. A failure is retried (queued again after a delay) while attempts
+    remain, else the job fails with the reason; a job another worker holds, or one already settled, is left."""
+    policy = job_state.policy_of(app)
+    if app.config.get("REPORTS_SYNC"):  # rendered in the request: no later attempt would run
+        policy = dataclasses.replace(policy, max_attempts=1)
+    worker = app.config.get("JOB_WORKER_NAME") or job_state.worker_name()
     with app.app_context():
-        job = db.session.get(ReportJob, job_id)
-        if job is None or job.status != "queued":
-            return
-        job.status = "running"
-        _progress(job, 5, "Reading the assessment")
-        started, kind, outcome = time.perf_counter(), job.kind, "failed"
         try:
-            assessment = get_assessment(job.assessment_id)
-            report, pdf = _stored_pdf(assessment, store) if job.kind == "bundle" else (None, None)
-            if report is None:
-                pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
-                report = report_for(assessment, store.evidence, **store.facts())
-                _progress(job, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF")
-                report, pdf = _render(report, store)
-                if job.kind == "bundle":
-                    record_pdf(assessment, job.requested_by, report.id, pdf, store)
-            if job.kind == "bundle":
-                _progress(job, 80, "Packing the evidence bundle")
-                data = _bundle_bytes(report, pdf, store)
-                name = f"{job.id}-{report.id}.zip"
-            else:
-                data, name = pdf, f"{job.id}-{report.id}.pdf"
-            job.file_name = name
-            store.write(job, data)
-            job.status, job.progress, job.message = "done", 100, "Ready"
-            job.report_id, job.size, job.finished_at = report.id, len(data), utcnow()
-            db.session.commit()
-            outcome = "done"
-        except Exception as exc:  # the job records the failure; the worker keeps going
-            db.session.rollback()
-            worker_said = f"\n{exc.detail}" if isinstance(exc, pool.WorkerFailed) else ""
-            app.logger.exception("Report job %s failed%s", job_id, worker_said)
-            job = db.session.get(ReportJob, job_id)
-            job.status, job.message, job.finished_at = "failed", _failure_message(exc), utcnow()
-            db.session.commit()
+            if not job_state.claim(job_id, worker, policy):
+                return
+            with job_state.heartbeat(app, job_id, worker, policy):
+                _attempt(app, job_id, store, worker, policy)
         finally:
-            observability.job_finished(kind, outcome, time.perf_counter() - started)
             db.session.remove()
             give_back()  # the report's model and PDF are garbage now: return their memory
 
 
-def _failure_message(exc: Exception) -> str:
+def _attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: jobs.Policy) -> None:
+    job = db.session.get(ReportJob, job_id)
+    deadline = time.monotonic() + policy.timeout_seconds
+    _progress(job, worker, 5, "Reading the assessment")
+    started, kind, outcome = time.perf_counter(), job.kind, "failed"
+    try:
+        assessment = get_assessment(job.assessment_id)
+        report, pdf = _stored_pdf(assessment, store) if job.kind == "bundle" else (None, None)
+        if report is None:
+            pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
+            report = report_for(assessment, store.evidence, **store.facts())
+            _progress(job, worker, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF", deadline)
+            report, pdf = _render(report, store)
+            if job.kind == "bundle":
+                record_pdf(assessment, job.requested_by, report.id, pdf, store)
+        if job.kind == "bundle":
+            _progress(job, worker, 80, "Packing the evidence bundle", deadline)
+            data = _bundle_bytes(report, pdf, store)
+            name = f"{job.id}-{report.id}.zip"
+        else:
+            data, name = pdf, f"{job.id}-{report.id}.pdf"
+        _progress(job, worker, 95, "Saving the file", deadline)
+        db.session.refresh(job)
+        if not job_state.holds(job, worker):  # it stalled and the sweep gave it to another worker
+            return
+        job.file_name = name
+        store.write(job, data)
+        job.status, job.progress, job.message = "done", 100, "Ready"
+        job.report_id, job.size, job.finished_at = report.id, len(data), utcnow()
+        job.worker, job.lease_until, job.last_error = None, None, None
+        db.session.commit()
+        outcome = "done"
+    except job_state.LostClaim:  # given back (the worker is stopping) or handed on: its new holder writes
+        db.session.rollback()
+        app.logger.warning("Report job %s is no longer this worker's; left to its new holder", job_id)
+    except Exception as exc:  # the job records the failure; the worker keeps going
+        db.session.rollback()
+        worker_said = f"\n{exc.detail}" if isinstance(exc, pool.WorkerFailed) else ""
+        app.logger.exception("Report job %s failed%s", job_id, worker_said)
+        settled = job_state.record_failure(
+            job_id, worker, policy, _failure_message(exc, policy), permanent=isinstance(exc, ValueError)
+        )
+        if settled is not None and settled.retry_in is not None:
+            from . import background
+
+            background.enqueue_report(app, job_id, settled.retry_in)
+    finally:
+        observability.job_finished(kind, outcome, time.perf_counter() - started)
+
+
+def _failure_message(exc: Exception, policy: jobs.Policy) -> str:
     """What the job page says about a failure: a ValueError's message is written for people; anything
     else (a worker's stderr, an OSError) may hold a stack trace or an internal path, so it is only logged."""
     if isinstance(exc, ValueError):
         return f"The report could not be rendered: {exc}"
+    if isinstance(exc, JobTimedOut):
+        return f"The report took longer than its time limit of {policy.timeout_seconds:g} s."
     return "The report could not be rendered because of an unexpected error; it has been logged."
 
 

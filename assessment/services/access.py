@@ -41,6 +41,7 @@ GLOBAL_ACTIONS = {
     "users": ("admin",),
     "library-import": ("admin",),
     "audit-verify": ("admin",),
+    "jobs": ("admin",),  # the background jobs page
     "second-factor": ("admin", "lead", "member", "auditor"),  # one's own, on the account page
     "mfa-reset": ("admin",),  # another person's, when they lost their phone
 }

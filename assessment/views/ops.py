@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import observability
-from ..adapters import readiness
+from ..adapters import background, readiness
 from ..extensions import db
 from ..models import ReportJob
 
@@ -57,4 +57,9 @@ def metrics():
         db.session.rollback()
         current_app.logger.warning("/metrics: the report jobs could not be counted; the queue depth is left out")
         counts = None
-    return Response(observability.exposition(counts), mimetype="text/plain; version=0.0.4; charset=utf-8")
+    try:
+        messages = background.depth(current_app)
+    except Exception:  # noqa: BLE001 (a queue that does not answer leaves its gauge out; /readyz names it)
+        current_app.logger.warning("/metrics: the job queue could not be read; its depth is left out")
+        messages = None
+    return Response(observability.exposition(counts, messages), mimetype="text/plain; version=0.0.4; charset=utf-8")

@@ -120,7 +120,8 @@ def live_server(tmp_path_factory):
 
     It runs on its own SQLite file, migrated and with the library imported, whatever
     DATABASE_URL says: the integration tests cover PostgreSQL, and this keeps the browser's
-    server apart from the database they empty between tests.
+    server apart from the database they empty between tests. An `assessment worker` process beside it
+    takes its report jobs from the instance's queue file.
     """
     from assessment.extensions import db
     from assessment.services.demo import load_demo_users
@@ -129,8 +130,14 @@ def live_server(tmp_path_factory):
     with app.app_context():
         load_demo_users(None)  # admin, lead, team and auditor, with the demo passwords
         db.session.commit()
-    with served(app, "e2e-live-server") as url:
-        yield url
+    from tests.integration.job_worker import Worker
+
+    worker = Worker.for_app(app, "e2e-worker")  # reports render as in production: on the queue, by a worker
+    try:
+        with served(app, "e2e-live-server") as url:
+            yield url
+    finally:
+        worker.stop()
 
 
 @pytest.fixture(scope="session")

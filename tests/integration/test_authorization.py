@@ -228,6 +228,7 @@ MATRIX: dict[str, Case] = {
     "reports.download": case("GET", "/reports/{job}/download", READERS),
     "reports.export": case("GET", "/assessments/{draft}/export/score.json", READERS),
     "people.index": case("GET", "/users", ADMIN),
+    "jobs.index": case("GET", "/admin/jobs", ADMIN),
     "people.create": case(
         "POST", "/users", ADMIN, lambda w: {"username": f"new{_n()}", "role": "member", "password": PASSWORD}
     ),

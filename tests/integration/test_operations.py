@@ -46,8 +46,38 @@ def test_readyz_is_ok_when_every_dependency_is(app, anonymous):
     assert body["status"] == "ok"
     assert body["checks"]["database"] == {"ok": True}
     assert body["checks"]["storage"] == {"ok": True}
-    assert body["checks"]["queue"] == {"ok": True, "kind": "embedded"}
+    assert body["checks"]["queue"] == {"ok": True, "kind": "sqlite", "depth": 0}
     assert "Set-Cookie" not in response.headers
+
+
+def test_readyz_names_an_unreachable_queue_without_its_url(app):
+    broken = _another(app, REDIS_URL="redis://queueuser:hunter2@127.0.0.1:9/0")
+    response = broken.test_client().get("/readyz")
+    body = response.get_json()
+    assert response.status_code == 503 and body["failed"] == ["queue"], body
+    assert body["checks"]["queue"] == {
+        "ok": False,
+        "kind": "redis",
+        "error": "cannot reach the queue (ConnectionError)",
+    }
+    text = response.get_data(as_text=True)
+    assert "hunter2" not in text and "queueuser" not in text and "127.0.0.1" not in text
+
+
+def test_readyz_fails_when_the_queue_file_cannot_be_written(app, tmp_path):
+    instance = tmp_path / "instance"
+    (instance / "queue.db").mkdir(parents=True)  # a folder where the queue's file should be: no write succeeds
+    broken = _another(app, INSTANCE_PATH=str(instance))
+    body = broken.test_client().get("/readyz").get_json()
+    assert body["failed"] == ["queue"] and body["checks"]["queue"]["kind"] == "sqlite", body
+    assert str(instance) not in str(body)
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a Redis server (REDIS_URL, bin/with-stack)")
+def test_readyz_pings_the_redis_queue(app):
+    served = _another(app, REDIS_URL=os.environ["REDIS_URL"], JOBS_QUEUE_NAME=f"readyz-{os.getpid()}")
+    body = served.test_client().get("/readyz").get_json()
+    assert body["checks"]["queue"] == {"ok": True, "kind": "redis", "depth": 0}, body
 
 
 def test_readyz_names_an_unreachable_database_without_its_url(app):
@@ -189,6 +219,7 @@ def test_metrics_show_the_queue_depth_from_the_job_table(metered, client, devops
     assert 'assessment_report_jobs{state="queued"} 2.0' in text
     assert 'assessment_report_jobs{state="running"} 1.0' in text
     assert 'assessment_report_jobs{state="done"} 0.0' in text
+    assert "assessment_job_queue_messages 0.0" in text  # the rows were added without messages on the queue
 
 
 def test_metrics_are_served_while_the_database_is_down(app):

@@ -17,6 +17,7 @@ from assessment.extensions import db
 from assessment.models import ReportJob
 from reports.bundle import verify_bundle
 from tests.integration.helpers import autosave
+from tests.integration.job_worker import Worker
 from tests.integration.test_evidence import upload
 
 
@@ -80,13 +81,17 @@ def test_background_rendering_does_not_hold_the_request(app, client, devops):
     job = request(client, assessment, "pdf")
     assert time.perf_counter() - started < 1.0  # the request returned before WeasyPrint ran
     page = client.get(f"/reports/{job}").get_data(as_text=True)
-    assert 'http-equiv="refresh"' in page or "Ready" in page
-    for _ in range(120):
-        status = client.get(f"/reports/{job}/status").json
-        if status["status"] in ("done", "failed"):
-            break
-        time.sleep(0.25)
-    assert status["status"] == "done" and status["download"] == f"/reports/{job}/download"
+    assert 'http-equiv="refresh"' in page and "Waiting for the renderer" in page  # no worker yet: it waits
+    worker = Worker.for_app(app)  # the queued message is taken by a worker process started later
+    try:
+        for _ in range(240):
+            status = client.get(f"/reports/{job}/status").json
+            if status["status"] in ("done", "failed"):
+                break
+            time.sleep(0.25)
+    finally:
+        worker.stop()
+    assert status["status"] == "done" and status["download"] == f"/reports/{job}/download", worker.output()
     assert client.get(f"/reports/{job}/download").data.startswith(b"%PDF")
 
 

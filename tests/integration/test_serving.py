@@ -34,6 +34,7 @@ def _env(instance: Path, **extra: str) -> dict[str, str]:
         ASSESSMENT_INSTANCE_PATH=str(instance),
         ASSESSMENT_PASSWORD_TIME_COST="1",
         ASSESSMENT_PASSWORD_MEMORY_KIB="64",
+        ASSESSMENT_JOBS_QUEUE_NAME=f"test-{instance.name}",  # under bin/with-stack: a Redis queue of its own
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     env.update(extra)
@@ -84,17 +85,13 @@ class Server:
         return response
 
     def children(self) -> set[int]:
-        """The processes whose parent is the server's master."""
-        found = set()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    found.add(int(entry.name))
-        return found
+        """The web workers: the processes whose parent is the server's master, but for the job worker's supervisor."""
+        return {pid for pid in _children_of(self.process.pid) if "worker" not in _arguments(pid)}
+
+    def supervisor(self) -> int | None:
+        """The job worker's supervisor the master started (`assessment worker --supervised`), if any."""
+        found = [pid for pid in _children_of(self.process.pid) if "--supervised" in _arguments(pid)]
+        return found[0] if found else None
 
     def workers(self, expected: int, seconds: float = 30) -> set[int]:
         """The master's children once there are `expected` of them (gunicorn forks its workers one by
@@ -115,6 +112,33 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+def _children_of(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.add(int(entry.name))
+    return found
+
+
+def _arguments(pid: int) -> list[str]:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -320,6 +344,27 @@ def test_a_report_renders_in_a_worker_and_its_download_is_not_cached_publicly(se
     )
 
 
+def test_a_supervised_job_worker_runs_beside_the_web_workers_and_is_started_again_when_it_dies(server):
+    supervisor = server.supervisor()
+    assert supervisor is not None, server.log.read_text()
+    deadline = time.monotonic() + 30
+    while not (jobs := _children_of(supervisor)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    args = _arguments(next(iter(jobs)))
+    assert len(jobs) == 1 and "worker" in args and "--supervised" not in args, jobs
+    (first,) = jobs
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        again = {pid for pid in _children_of(supervisor) if _alive(pid)}
+        if again and first not in again:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the job worker was not started again: {_children_of(supervisor)}")
+    assert "starting it again" in server.log.read_text()
+
+
 def test_sighup_replaces_the_workers_and_keeps_serving(server):
     before = server.children()
     server.process.send_signal(signal.SIGHUP)
@@ -336,9 +381,24 @@ def test_sighup_replaces_the_workers_and_keeps_serving(server):
 
 def test_sigterm_stops_it_cleanly(instance):
     running = Server(instance)
+    supervisor = running.supervisor()
+    deadline = time.monotonic() + 30
+    while supervisor and not _children_of(supervisor) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    jobs = _children_of(supervisor) if supervisor else set()
+    assert supervisor and jobs, running.log.read_text()
     assert running.stop() == 0
     log = running.log.read_text()
     assert "Shutting down: Master" in log and "Traceback" not in log
+    assert not _alive(supervisor) and not any(_alive(pid) for pid in jobs)  # the job worker stopped with it
+
+
+def test_no_worker_starts_no_job_worker(instance):
+    running = Server(instance, "--no-worker")
+    try:
+        assert running.supervisor() is None and len(running.workers(2)) == 2
+    finally:
+        running.stop()
 
 
 def test_sigterm_lets_a_request_in_flight_finish(instance):

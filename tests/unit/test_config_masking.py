@@ -98,3 +98,12 @@ def test_passwords_off_without_single_sign_on_is_warned_of():
 def test_the_client_secret_is_masked():
     assert shown("OIDC_CLIENT_SECRET", "the-clients-secret-Q7") == "****Q7"
     assert shown("OIDC_CLIENT_ID", "assessment") == "assessment"
+
+
+def test_the_redis_urls_password_is_masked():
+    assert shown("REDIS_URL", "redis://:s3cret-redis-pass@cache.internal:6379/0") == (
+        "redis://:****ss@cache.internal:6379/0"
+    )
+    assert shown("REDIS_URL", "rediss://queue:s3cret-redis-pass@cache.internal/0") == (
+        "rediss://queue:****ss@cache.internal/0"
+    )

@@ -81,11 +81,13 @@ def test_services_are_sorted_by_kind():
         folder: {m.stem for m in (package / folder).glob("*.py")} - {"__init__"}
         for folder in ("services", "readmodels", "adapters")
     }
-    assert names["readmodels"] == {"dashboard", "trends", "history", "snapshots", "inbox"}
+    assert names["readmodels"] == {"dashboard", "trends", "history", "snapshots", "inbox", "jobs"}
     assert names["adapters"] == {
+        "background",
         "blobs",
         "evidence_store",
         "filetypes",
+        "job_state",
         "oidc",
         "readiness",
         "report_jobs",
