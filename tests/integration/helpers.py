@@ -91,3 +91,19 @@ def stored_keys(app) -> list[str]:
         .paginate(Bucket=blobs.settings.bucket, Prefix=blobs.prefix)
     )
     return sorted(item["Key"][len(blobs.prefix) :] for page in pages for item in page.get("Contents", []))
+
+
+def config_check(app, **env: str):
+    """`assessment config check` on the test's instance with these environment variables set for it."""
+    import os
+
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return run_cli(app, "config", "check")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -275,10 +275,10 @@ def test_readyz_says_whether_the_bucket_answers(app, anonymous):
 
 @pytest.mark.slow  # a console-script process
 def test_config_check_shows_the_bucket_and_masks_its_secret(app, moto):
-    from tests.integration.test_operations import _check
+    from tests.integration.helpers import config_check
 
     env = {f"ASSESSMENT_{name}": str(value) for name, value in moto.settings.items()}
-    result = _check(app, **env)  # run_cli gives the command the app's own S3_PREFIX
+    result = config_check(app, **env)  # run_cli gives the command the app's own S3_PREFIX
     prefix = app.config["S3_PREFIX"]
     assert f"evidence store  S3 bucket {BUCKET}, keys {prefix}/evidence/" in result.stdout, result.stdout
     assert f"report store    S3 bucket {BUCKET}, keys {prefix}/reports/" in result.stdout

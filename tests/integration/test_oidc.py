@@ -5,7 +5,6 @@ browser's journey through requests, so every code, state, nonce, PKCE verifier a
 
 from __future__ import annotations
 
-import os
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -15,6 +14,7 @@ from sqlalchemy import func, select
 from assessment.extensions import db
 from assessment.models import AuditEntry, User, UserSession
 from tests.integration.conftest import PASSWORD, sign_in_as
+from tests.integration.helpers import config_check
 from tests.support.oidc import OTHER_CLIENT_ID, PEOPLE, running_provider, sign_in_at_provider
 
 pytestmark = pytest.mark.slow  # a provider process, and many sign-ins
@@ -364,23 +364,8 @@ def test_an_unreachable_provider_gets_a_clear_page(app):
     assert response.status_code == 502 and "could not be reached" in response.get_data(as_text=True)
 
 
-def _config_check(app, **env):
-    from tests.integration.helpers import run_cli
-
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        return run_cli(app, "config", "check")
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def test_config_check_masks_the_client_secret_and_warns_of_an_issuer_without_tls(app):
-    done = _config_check(
+    done = config_check(
         app,
         ASSESSMENT_OIDC_ISSUER="http://id.example.org/realms/staff",
         ASSESSMENT_OIDC_CLIENT_ID="assessment",
@@ -397,7 +382,7 @@ def test_config_check_masks_the_client_secret_and_warns_of_an_issuer_without_tls
 
 
 def test_a_single_sign_on_that_cannot_work_stops_the_start_naming_the_setting(app):
-    done = _config_check(
+    done = config_check(
         app, ASSESSMENT_OIDC_ISSUER="https://id.example.org", ASSESSMENT_OIDC_ROLE_MAP="staff=boss", WEB_CONCURRENCY="1"
     )
     assert done.returncode != 0 and "Traceback" not in done.stderr

@@ -15,6 +15,7 @@ from assessment import create_app
 from assessment.extensions import db
 from assessment.models import ReportJob
 from tests.integration.conftest import _config
+from tests.integration.helpers import config_check
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-token-for-the-tests"
@@ -281,21 +282,6 @@ def test_metrics_add_up_every_worker_process(app, tmp_path):
 # --- assessment config check ------------------------------------------------------------------------------
 
 
-def _check(app, **env):
-    from tests.integration.helpers import run_cli
-
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        return run_cli(app, "config", "check")
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _demo_accounts(app, *names: str, disabled: str | None = None):
     from assessment.services import accounts, audit
 
@@ -310,7 +296,7 @@ def _demo_accounts(app, *names: str, disabled: str | None = None):
 @pytest.mark.slow
 def test_config_check_warns_of_public_demo_passwords_and_sqlite_workers(app):
     _demo_accounts(app, "team", "auditor", disabled="auditor")
-    done = _check(app, ASSESSMENT_METRICS_TOKEN="scrape-me-please-42", WEB_CONCURRENCY="3")
+    done = config_check(app, ASSESSMENT_METRICS_TOKEN="scrape-me-please-42", WEB_CONCURRENCY="3")
     assert done.returncode == 1, done.stderr
     out = done.stdout
     assert re.search(r"^METRICS_TOKEN +\*\*\*\*42 +environment$", out, re.M), out
@@ -329,7 +315,7 @@ def test_config_check_warns_of_public_demo_passwords_and_sqlite_workers(app):
 
 @pytest.mark.slow
 def test_config_check_passes_a_safe_configuration(app):
-    done = _check(app, ASSESSMENT_TRUSTED_PROXIES="1", WEB_CONCURRENCY="1")
+    done = config_check(app, ASSESSMENT_TRUSTED_PROXIES="1", WEB_CONCURRENCY="1")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.rstrip().endswith("no warnings")
     assert re.search(r"^TRUSTED_PROXIES +1 +environment$", done.stdout, re.M)
