@@ -199,9 +199,9 @@ def run_command(host: str, port: int, workers: int | None, dev: bool, no_worker:
     if dev:
         from werkzeug.serving import run_simple
 
-        from .serving import LAUNCH
+        from .serving import supervisor_command
 
-        supervisor = None if no_worker else subprocess.Popen([sys.executable, "-c", LAUNCH, "worker", "--supervised"])
+        supervisor = None if no_worker else subprocess.Popen(supervisor_command())
         try:
             run_simple(host, port, app, threaded=True)
         finally:

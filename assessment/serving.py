@@ -93,6 +93,11 @@ def job_worker_command() -> list[str]:
     return [sys.executable, "-c", LAUNCH, "worker"]
 
 
+def supervisor_command() -> list[str]:
+    """The command that starts a job worker's supervisor (`assessment worker --supervised`), with this interpreter."""
+    return [*job_worker_command(), "--supervised"]
+
+
 def supervise(command: list[str] | None = None) -> NoReturn:
     """Keep one job worker running until SIGTERM or SIGINT, or until the process that started this one is
     gone: started again when it exits (after RESTART_SECONDS, doubled while it keeps dying soon after its
@@ -140,7 +145,7 @@ def serve(app: Flask, host: str, port: int, workers: int, threads: int = THREADS
     from gunicorn.app.base import BaseApplication
 
     _without_server_header()
-    supervisor = subprocess.Popen([sys.executable, "-c", LAUNCH, "worker", "--supervised"]) if with_job_worker else None
+    supervisor = subprocess.Popen(supervisor_command()) if with_job_worker else None
 
     def on_exit(_server) -> None:
         if supervisor is not None:
