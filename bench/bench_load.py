@@ -266,8 +266,8 @@ class MemorySampler:
         self._thread.join()
 
 
-def drive(server: Server, plan_file: Path, users: int, seconds: int, wait: str, prefix: Path) -> dict[str, dict]:
-    """One locust run; its statistics by request name (and "Aggregated")."""
+def drive(server: Server, plan_file: Path, users: int, seconds: int, wait: str, prefix: Path) -> dict:
+    """One locust run, summarised (see `summarise`) from its statistics by request name and its failures."""
     env = {**os.environ, "LOAD_PLAN": str(plan_file), "LOAD_WAIT": wait}
     command = [
         str(Path(sys.executable).with_name("locust")),
@@ -299,13 +299,12 @@ def drive(server: Server, plan_file: Path, users: int, seconds: int, wait: str, 
             stats[row["Name"]] = row
     failures_file = Path(f"{prefix}_failures.csv")
     failures = list(csv.DictReader(failures_file.open())) if failures_file.exists() else []
-    stats["_failures"] = {"rows": failures}
-    return stats
+    return summarise(stats, failures)
 
 
-def summarise(stats: dict[str, dict]) -> dict:
+def summarise(stats: dict[str, dict], failures: list[dict]) -> dict:
     """The figures compared with the targets, from one run's statistics."""
-    timed = {name: row for name, row in stats.items() if not name.startswith("_") and name not in NOT_TIMED}
+    timed = {name: row for name, row in stats.items() if name not in NOT_TIMED}
     routes = {name: row for name, row in timed.items() if name != "Aggregated"}
 
     def worst(names: set[str], column: str) -> float:
@@ -325,7 +324,7 @@ def summarise(stats: dict[str, dict]) -> dict:
             name: (int(row["Request Count"]), float(row["50%"]), float(row["95%"]), float(row["99%"]))
             for name, row in sorted(routes.items())
         },
-        "failures": [f"{f['Name']}: {f['Error']} ({f['Occurrences']})" for f in stats["_failures"]["rows"]][:5],
+        "failures": [f"{f['Name']}: {f['Error']} ({f['Occurrences']})" for f in failures][:5],
     }
 
 
@@ -340,11 +339,9 @@ def one_run(args: argparse.Namespace, workers: int, number: int) -> dict:
         latency = throughput = None
         try:
             with MemorySampler(server) as memory:
-                latency = summarise(drive(server, plan_file, args.users, args.seconds, args.think, tmp / "latency"))
+                latency = drive(server, plan_file, args.users, args.seconds, args.think, tmp / "latency")
                 refresh_revisions(plan, plan_file)
-                throughput = summarise(
-                    drive(server, plan_file, args.users, args.throughput_seconds, "none", tmp / "throughput")
-                )
+                throughput = drive(server, plan_file, args.users, args.throughput_seconds, "none", tmp / "throughput")
         finally:
             server.stop()
             if latency is None or throughput is None or latency["errors"] or throughput["errors"]:
