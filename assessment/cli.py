@@ -214,14 +214,15 @@ def run_command(host: str, port: int, workers: int | None, dev: bool, no_worker:
 
 @cli.command(name="worker", with_appcontext=False)
 @click.option("--supervised", is_flag=True, help="Run one worker and start it again whenever it stops.")
-def worker_command(supervised: bool) -> None:
+@click.option("--server-pid", type=int, hidden=True, help="With --supervised: stop when this process is gone.")
+def worker_command(supervised: bool, server_pid: int | None) -> None:
     """Run background jobs (reports, bundles) from the queue: Redis when REDIS_URL is set, else the
     instance's queue file. Any number of workers, on any machine, may share one queue and database.
     SIGTERM or SIGINT stops it; a job it was running is queued again."""
     if supervised:
         from .serving import supervise
 
-        supervise()
+        supervise(server_pid=server_pid)
     from .adapters import background
 
     background.run_worker(_create_app())

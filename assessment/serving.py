@@ -94,16 +94,20 @@ def job_worker_command() -> list[str]:
 
 
 def supervisor_command() -> list[str]:
-    """The command that starts a job worker's supervisor (`assessment worker --supervised`), with this interpreter."""
-    return [*job_worker_command(), "--supervised"]
+    """The command that starts a job worker's supervisor (`assessment worker --supervised`) for this process,
+    naming it as the server whose end ends the supervisor too.
+
+    The pid is given, not read by the supervisor at its start: a server that dies while the supervisor is
+    still importing would otherwise leave it taking its new parent (init) for the server, and running on."""
+    return [*job_worker_command(), "--supervised", "--server-pid", str(os.getpid())]
 
 
-def supervise(command: list[str] | None = None) -> NoReturn:
-    """Keep one job worker running until SIGTERM or SIGINT, or until the process that started this one is
-    gone: started again when it exits (after RESTART_SECONDS, doubled while it keeps dying soon after its
+def supervise(command: list[str] | None = None, server_pid: int | None = None) -> NoReturn:
+    """Keep one job worker running until SIGTERM or SIGINT, or until the server that started this one (its
+    parent, or `server_pid`) is gone: started again when it exits (after RESTART_SECONDS, doubled while it keeps dying soon after its
     start), sent SIGTERM and given GRACEFUL_SECONDS when this one stops."""
     command = command or job_worker_command()
-    parent, stopping = os.getppid(), []
+    parent, stopping = server_pid or os.getppid(), []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the server's SIGHUP replaces web workers, not this one

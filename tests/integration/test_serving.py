@@ -365,6 +365,24 @@ def test_a_supervised_job_worker_runs_beside_the_web_workers_and_is_started_agai
     assert "starting it again" in server.log.read_text()
 
 
+def test_a_supervisor_whose_server_died_before_it_started_stops_instead_of_running_on(instance):
+    """A server that dies while its supervisor is still starting (a bad setting, a kill) must not leave the
+    supervisor and its job worker running for good under init: the server's pid is given to it."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCH, "worker", "--supervised", "--server-pid", str(gone.pid)],
+        cwd=ROOT,
+        env=_env(instance),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 30, "the supervisor ran on after its server was gone"
+
+
 def test_sighup_replaces_the_workers_and_keeps_serving(server):
     before = server.children()
     server.process.send_signal(signal.SIGHUP)
