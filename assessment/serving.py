@@ -104,8 +104,8 @@ def supervisor_command() -> list[str]:
 
 def supervise(command: list[str] | None = None, server_pid: int | None = None) -> NoReturn:
     """Keep one job worker running until SIGTERM or SIGINT, or until the server that started this one (its
-    parent, or `server_pid`) is gone: started again when it exits (after RESTART_SECONDS, doubled while it keeps dying soon after its
-    start), sent SIGTERM and given GRACEFUL_SECONDS when this one stops."""
+    parent, or `server_pid`) is gone: started again when it exits (after RESTART_SECONDS, doubled while it
+    keeps dying soon after its start), sent SIGTERM and given GRACEFUL_SECONDS when this one stops."""
     command = command or job_worker_command()
     parent, stopping = server_pid or os.getppid(), []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
