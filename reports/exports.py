@@ -17,18 +17,18 @@ import io
 import json
 import re
 from collections.abc import Iterable, Sequence
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from assessment.domain.display import STATUS_LABELS
 from assessment.domain.values import number_text
 
 from .model import BacklogEntry, Report, RequirementRow
 from .review import worst_severity
+
+# openpyxl is imported where a workbook is written, not with this module: a web worker that never writes
+# one (most never do) does not carry its ~8 MB.
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -246,12 +246,13 @@ def score_json(report: Report) -> str:
 
 # --- XLSX -----------------------------------------------------------------------------------------
 
-_BOLD = Font(bold=True)
 _DATE_FORMAT = "yyyy-mm-dd"
 
 
 def _put(ws: Worksheet, row: int, column: int, value) -> None:
     """Write one cell: numbers as numbers, dates as dates, text always as text (never a formula)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     cell = ws.cell(row=row, column=column)
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -271,9 +272,11 @@ def _put(ws: Worksheet, row: int, column: int, value) -> None:
 
 def _table(ws: Worksheet, columns: Sequence[str], records: Iterable[Sequence], start_row: int = 1) -> int:
     """A bold header row and the records below it; returns the next free row."""
+    from openpyxl.styles import Font
+
     for column, name in enumerate(columns, start=1):
         _put(ws, start_row, column, name)
-        ws.cell(row=start_row, column=column).font = _BOLD
+        ws.cell(row=start_row, column=column).font = Font(bold=True)
     row = start_row
     for record in records:
         row += 1
@@ -283,6 +286,8 @@ def _table(ws: Worksheet, columns: Sequence[str], records: Iterable[Sequence], s
 
 
 def _fit_columns(ws: Worksheet, minimum: int = 8, maximum: int = 60) -> None:
+    from openpyxl.utils import get_column_letter
+
     widths: dict[int, int] = {}
     for row in ws.iter_rows():
         for cell in row:
@@ -336,6 +341,8 @@ def _domain_records(report: Report) -> Iterable[tuple]:
 
 def workbook_xlsx(report: Report) -> bytes:
     """The report as one workbook: Summary, Requirements, Evidence, Gaps, Backlog and Findings sheets."""
+    from openpyxl import Workbook
+
     wb = Workbook()
     summary = wb.active
     summary.title = "Summary"

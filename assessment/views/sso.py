@@ -14,7 +14,6 @@ import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 
-from ..adapters import oidc
 from ..domain.sso import InvalidClaims, SsoSettings, claims_from
 from ..services import sso
 from ..services.errors import ServiceError
@@ -46,6 +45,8 @@ def _refused(message: str, status: int):
 @bp.get("/login/sso")
 def login():
     """Send the browser to the provider's sign-in, remembering what its answer must match."""
+    from ..adapters import oidc  # Authlib and requests (~17 MB) load in the processes that sign someone in
+
     settings = _settings()
     target = safe_next(request.args.get("next"))
     try:
@@ -75,6 +76,8 @@ def _pending() -> dict | None:
 @bp.get("/login/sso/callback")
 def callback():
     """The provider's answer: check it, then sign the person in (their account made on the first sign-in)."""
+    from ..adapters import oidc
+
     settings = _settings()
     display = settings.display_name
     pending = _pending()

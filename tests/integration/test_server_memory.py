@@ -3,6 +3,7 @@ collector's full passes skip it (they paused large pages by about 90 ms every fe
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,39 @@ def test_a_server_freezes_its_long_lived_objects_once_after_its_first_request(tm
     ).stdout.split("\n")
     assert out[0] == "True 200 False True"  # tests build many applications: none is frozen
     assert out[1] == "False 200 True True"  # a server: frozen after the first request, and only then
+
+
+LAZY = """
+import sys
+from assessment import create_app
+app = create_app({"INSTANCE_PATH": sys.argv[1]})
+client = app.test_client()
+print(client.get("/login").status_code, client.get("/healthz").status_code)
+print(" ".join(sorted(m for m in ("openpyxl", "authlib", "requests") if m in sys.modules)) or "none")
+"""
+
+
+def test_a_server_loads_spreadsheets_and_single_sign_on_only_when_they_are_used(tmp_path):
+    # openpyxl (~8 MB) and Authlib with requests (~17 MB) would sit in every web worker for the few
+    # requests that write a workbook or sign someone in with a provider.
+    out = subprocess.run(
+        [sys.executable, "-c", LAZY, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[0] == "200 200"
+    assert out[1] == "none"
+
+
+ARENAS = "from assessment import serving; print(serving.limit_malloc_arenas())"
+
+
+def _arenas_capped(**environment: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"} | environment
+    return subprocess.run(
+        [sys.executable, "-c", ARENAS], cwd=ROOT, capture_output=True, text=True, check=True, env=env
+    ).stdout.strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_the_server_caps_malloc_arenas_unless_whoever_started_it_chose():
+    assert _arenas_capped() == "True"
+    assert _arenas_capped(MALLOC_ARENA_MAX="4") == "False"
