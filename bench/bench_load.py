@@ -9,9 +9,11 @@ an account for every simulated person), starts `assessment run` on a free loopba
 workers, and drives it with locust (headless, bounded in users and time; the people are in
 bench/load_users.py) twice:
 
-- the latency run: people pause between steps as people do (--think, 2 to 8 s by default: a person reads
-  a page or types an answer for longer than that); its p95 and p99 by route are the figures compared with
-  the targets, and its errors count;
+- the latency run: people arrive (sign in) at --arrival a second, 2 by default, then pause between steps as
+  people do (--think, 2 to 8 s by default: a person reads a page or types an answer for longer than that);
+  its p95 and p99 by route over the --seconds after the last arrival (and 5 s to settle) are the figures
+  compared with the targets; its errors count from the first request, arrival included, and the arrival's
+  worst p95 is printed beside them (each sign-in is an Argon2id hash, dear by design);
 - the throughput run: the same people with no pause, so the server is saturated; its requests per second
   are compared between one and two web workers.
 
@@ -48,6 +50,7 @@ PASSWORD = "load-test-password"
 MIX = {"member": 30, "lead": 12, "auditor": 8}  # of 50 people; scaled to --users
 SAVES = {"save answer", "add link evidence"}
 NOT_TIMED = {"sign-in page", "sign in"}  # once per person, at the start
+SETTLE_SECONDS = 5  # after the last person has arrived, before the figures start
 TARGETS = {"page_p95_ms": 300, "save_p95_ms": 100, "throughput_ratio": 1.6, "worker_rss_mb": 150}
 
 
@@ -266,9 +269,21 @@ class MemorySampler:
         self._thread.join()
 
 
-def drive(server: Server, plan_file: Path, users: int, seconds: int, wait: str, prefix: Path) -> dict:
-    """One locust run, summarised (see `summarise`) from its statistics by request name and its failures."""
-    env = {**os.environ, "LOAD_PLAN": str(plan_file), "LOAD_WAIT": wait}
+def drive(server: Server, plan_file: Path, users: int, seconds: int, wait: str, prefix: Path, arrival: float) -> dict:
+    """One locust run, summarised (see `summarise`) from its statistics by request name and its failures.
+
+    People arrive at `arrival` a second (each signs in: an Argon2id hash, by design the dearest thing the server
+    does); the figures are those of the `seconds` that follow the last arrival and SETTLE_SECONDS more, when
+    everyone is at work. The arrival's own requests, and their failures, are kept beside them."""
+    record = Path(f"{prefix}_arrival.json")
+    env = {
+        **os.environ,
+        "LOAD_PLAN": str(plan_file),
+        "LOAD_WAIT": wait,
+        "LOAD_SETTLE": str(SETTLE_SECONDS),
+        "LOAD_ARRIVAL": str(record),
+    }
+    ramp = users / arrival
     command = [
         str(Path(sys.executable).with_name("locust")),
         "-f",
@@ -277,9 +292,9 @@ def drive(server: Server, plan_file: Path, users: int, seconds: int, wait: str, 
         "--users",
         str(users),
         "--spawn-rate",
-        str(max(1, users // 5)),
+        str(arrival),
         "--run-time",
-        f"{seconds}s",
+        f"{round(ramp + SETTLE_SECONDS + seconds)}s",
         "--host",
         server.url,
         "--csv",
@@ -290,7 +305,7 @@ def drive(server: Server, plan_file: Path, users: int, seconds: int, wait: str, 
         "--exit-code-on-error",
         "0",
     ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=ramp + seconds + 180)
     if done.returncode != 0:
         raise SystemExit(f"locust failed ({done.returncode}):\n{done.stderr[-3000:]}")
     stats = {}
@@ -299,7 +314,14 @@ def drive(server: Server, plan_file: Path, users: int, seconds: int, wait: str, 
             stats[row["Name"]] = row
     failures_file = Path(f"{prefix}_failures.csv")
     failures = list(csv.DictReader(failures_file.open())) if failures_file.exists() else []
-    return summarise(stats, failures)
+    if not record.exists():
+        raise SystemExit("locust ended before the statistics of the arrival were recorded")
+    summary, arrival = summarise(stats, failures), json.loads(record.read_text())
+    summary["errors"] += arrival["errors"]  # a failure while people arrived is a failure all the same
+    summary["failures"] = (arrival["failures"] + summary["failures"])[:5]
+    timed = [p95 for name, p95 in arrival["p95_ms"].items() if name not in NOT_TIMED and name != "Aggregated"]
+    summary["arrival"] = {**arrival, "worst_p95_ms": max(timed, default=0.0)}
+    return summary
 
 
 def summarise(stats: dict[str, dict], failures: list[dict]) -> dict:
@@ -339,11 +361,16 @@ def one_run(args: argparse.Namespace, workers: int, number: int) -> dict:
         latency = throughput = None
         try:
             with MemorySampler(server) as memory:
-                latency = drive(server, plan_file, args.users, args.seconds, args.think, tmp / "latency")
+                latency = drive(server, plan_file, args.users, args.seconds, args.think, tmp / "latency", args.arrival)
                 refresh_revisions(plan, plan_file)
-                throughput = drive(server, plan_file, args.users, args.throughput_seconds, "none", tmp / "throughput")
+                throughput = drive(
+                    server, plan_file, args.users, args.throughput_seconds, "none", tmp / "throughput", args.arrival
+                )
         finally:
             server.stop()
+            if args.keep_logs:
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                (args.keep_logs / f"server-{workers}-{number}.log").write_bytes(server.log.read_bytes())
             if latency is None or throughput is None or latency["errors"] or throughput["errors"]:
                 kept = Path(tempfile.gettempdir()) / f"bench-load-server-{workers}-{number}.log"
                 kept.write_bytes(server.log.read_bytes())
@@ -361,8 +388,9 @@ def one_run(args: argparse.Namespace, workers: int, number: int) -> dict:
     print(
         f"  {workers} worker(s), run {number}: yardstick {stick:.2f} s; {latency['requests']} requests, "
         f"{latency['errors']} errors; p95 pages {latency['page_p95_ms']:.0f} ms, saves {latency['save_p95_ms']:.0f} "
-        f"ms; saturated {throughput['rps']:.1f} req/s ({throughput['errors']} errors); worker RSS "
-        f"{memory.rss:.0f} MB (PSS {memory.pss:.0f} MB)",
+        f"ms (while people arrived: {latency['arrival']['requests']} requests, worst p95 "
+        f"{latency['arrival']['worst_p95_ms']:.0f} ms); saturated {throughput['rps']:.1f} req/s "
+        f"({throughput['errors']} errors); worker RSS {memory.rss:.0f} MB (PSS {memory.pss:.0f} MB)",
         flush=True,
     )
     for failure in latency["failures"] + throughput["failures"]:
@@ -378,10 +406,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60, help="length of the latency run")
     parser.add_argument("--throughput-seconds", type=int, default=30, help="length of the saturated run")
     parser.add_argument("--think", default="2,8", help="a person's pause between steps: MIN,MAX seconds")
+    parser.add_argument("--arrival", type=float, default=2.0, help="people arriving (signing in) per second")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", default="1,2", help="web worker counts to compare, e.g. 1,2")
     parser.add_argument("--requirements", type=int, default=1200)
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
+    parser.add_argument("--keep-logs", type=Path, help="keep each run's server log in this folder")
     args = parser.parse_args()
     database = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgresql") else "SQLite"
     stack = ", Redis" if os.environ.get("REDIS_URL") else ""

@@ -9,6 +9,11 @@ The plan (accounts, ids, each member's requirements with their revisions) is the
 $LOAD_PLAN, written by bench_load.py. $LOAD_WAIT is "MIN,MAX", a person's pause between steps in seconds (the
 latency run), or "none" (back to back: the throughput run).
 
+With $LOAD_SETTLE (seconds) and $LOAD_ARRIVAL (a JSON file's path), the statistics are started again that long
+after the last person has arrived, so the figures locust writes are the steady state of people at work; what
+the arrival (every person's sign-in, an Argon2id hash each) was measured is written to $LOAD_ARRIVAL first,
+its failures among them, so that none is lost.
+
 Requests are named by route, not by URL ("save answer", "results"), so the statistics group them; bench_load.py
 reads locust's CSV and sorts the names into pages and saves.
 """
@@ -21,7 +26,8 @@ import os
 import random
 import re
 
-from locust import between, constant, task
+import gevent
+from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read())
@@ -29,6 +35,39 @@ _wait = os.environ.get("LOAD_WAIT", "2,8")
 WAIT = constant(0) if _wait == "none" else between(*(float(part) for part in _wait.split(",")))
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _accounts = {kind: itertools.cycle(PLAN["users"][kind]) for kind in ("member", "lead", "auditor")}
+
+
+def _arrival_figures(stats) -> dict:
+    """What the statistics hold at the end of the arrival: counts, failures and each name's p95."""
+    return {
+        "requests": stats.total.num_requests,
+        "errors": stats.total.num_failures,
+        "p95_ms": {name: entry.get_response_time_percentile(0.95) for (name, _), entry in stats.entries.items()},
+        "failures": [f"{e.name}: {e.error} ({e.occurrences})" for e in stats.errors.values()][:5],
+    }
+
+
+@events.spawning_complete.add_listener
+def _settle_then_restart_statistics(user_count: int, **_kwargs) -> None:
+    settle, record = os.environ.get("LOAD_SETTLE"), os.environ.get("LOAD_ARRIVAL")
+    if not settle or not record:
+        return
+    runner = _environment["runner"]
+
+    def restart() -> None:
+        with open(record, "w", encoding="utf-8") as handle:
+            json.dump(_arrival_figures(runner.stats), handle)
+        runner.stats.reset_all()
+
+    gevent.spawn_later(float(settle), restart)
+
+
+_environment: dict = {}
+
+
+@events.init.add_listener
+def _keep_environment(environment, **_kwargs) -> None:
+    _environment["runner"] = environment.runner
 
 
 class Person(FastHttpUser):
