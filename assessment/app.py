@@ -180,13 +180,17 @@ class AssessmentApp(Flask):
             rv = super().dispatch_request()
             if g.pop(_ABANDONED, False):  # a form shown again with its errors (abandon_changes): nothing to keep
                 db.session.rollback()
+                g.pop(_AFTER_COMMIT, None)
             else:
                 db.session.commit()
         except Exception:
             db.session.rollback()
+            g.pop(_AFTER_COMMIT, None)
             for action in g.pop(_ON_FAILURE, ()):
                 action()
             raise
+        for action in g.pop(_AFTER_COMMIT, ()):
+            action()
         return rv
 
     def send_static_file(self, filename: str) -> Any:
@@ -244,6 +248,7 @@ def _static_fingerprints(app: Flask) -> None:
 
 
 _ON_FAILURE = "assessment_on_failure"
+_AFTER_COMMIT = "assessment_after_commit"
 
 
 _ABANDONED = "assessment_abandoned"
@@ -262,6 +267,12 @@ def on_failure(action: Callable[[], None]) -> None:
     """Run `action` should this request not commit (its view raises, or the commit fails): a file stored
     on the way goes with the rows that would have named it."""
     g.setdefault(_ON_FAILURE, []).append(action)
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run `action` once this request's changes are committed (a job's message goes on the queue only when
+    a worker can find its row); never when the request commits nothing."""
+    g.setdefault(_AFTER_COMMIT, []).append(action)
 
 
 class IdConverter(IntegerConverter):

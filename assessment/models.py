@@ -377,20 +377,27 @@ class ScoreSnapshot(Base):
 
 
 REPORT_KINDS = ("pdf", "bundle")
+# What a background job does: render a report or a bundle (of an assessment), import an upload as a new
+# assessment (of a scope), or bring the score snapshots of a scope (or of every scope) up to date.
+JOB_KINDS = (*REPORT_KINDS, "import", "snapshots")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 
 class ReportJob(Base):
-    """A report rendered in the background; a finished one is reused while its fingerprint holds."""
+    """A background job: mostly a report rendered (a finished one is reused while its fingerprint holds);
+    also an import (`scope_id` and `upload_name` say what into where; `assessment_id` is the assessment it
+    made, once done) and a snapshot refresh (of `scope_id`'s assessments, or of all when it is None)."""
 
     __tablename__ = "report_job"
     __table_args__ = (
-        CheckConstraint(f"kind IN {REPORT_KINDS!r}", name="ck_report_job_kind"),
+        CheckConstraint(f"kind IN {JOB_KINDS!r}", name="ck_report_job_kind"),
         CheckConstraint(f"status IN {JOB_STATUSES!r}", name="ck_report_job_status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)
+    scope_id: Mapped[int | None] = mapped_column(ForeignKey("scope.id", ondelete="CASCADE"), index=True)
+    upload_name: Mapped[str | None] = mapped_column(String(255))  # an import's file, as its uploader named it
     kind: Mapped[str] = mapped_column(String(20))
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)

@@ -72,6 +72,10 @@ def renew(job_id: int, worker: str, policy: jobs.Policy) -> bool:
     return renewed == 1
 
 
+class JobTimedOut(RuntimeError):
+    """An attempt used up its time limit (REPORT_JOB_TIMEOUT_SECONDS)."""
+
+
 class LostClaim(RuntimeError):
     """The worker no longer holds the job it works on: it was given back or handed to another worker."""
 

@@ -18,6 +18,7 @@ import json
 import time
 
 from flask import Flask
+from sqlalchemy import select
 
 from reports import pool
 from reports.memory import give_back
@@ -27,19 +28,17 @@ from .. import observability
 from ..domain import jobs
 from ..domain.trail import Anchor
 from ..extensions import db
-from ..models import ReportJob, utcnow
+from ..models import REPORT_KINDS, ReportJob, utcnow
 from ..services.assessments import get_assessment
 from ..services.reports import ReportStore, finished_pdf, record_pdf, report_for
-from . import job_state
+from . import data_jobs, job_state
 
-
-class JobTimedOut(RuntimeError):
-    """An attempt used up its time limit (REPORT_JOB_TIMEOUT_SECONDS)."""
+JobTimedOut = job_state.JobTimedOut
 
 
 def start(app: Flask, job: ReportJob, store: ReportStore) -> None:
-    """Queue the job's message after the request's transaction commits (render it here and now when the
-    app's REPORTS_SYNC is set: the tests, and a command that wants the file at once)."""
+    """Queue the job's message (of any kind) once its row is committed (run it here and now when the app's
+    REPORTS_SYNC is set: the tests, and a command that wants the result at once)."""
     if job.status != "queued":
         return
     if app.config.get("REPORTS_SYNC"):
@@ -72,8 +71,10 @@ def run_job(app: Flask, job_id: int, store: ReportStore) -> None:
         try:
             if not job_state.claim(job_id, worker, policy):
                 return
+            kind = db.session.scalar(select(ReportJob.kind).where(ReportJob.id == job_id))
+            work = _attempt if kind in REPORT_KINDS else data_jobs.attempt  # an import, a snapshot refresh
             with job_state.heartbeat(app, job_id, worker, policy):
-                _attempt(app, job_id, store, worker, policy)
+                work(app, job_id, store, worker, policy)
         finally:
             db.session.remove()
             give_back()  # the report's model and PDF are garbage now: return their memory

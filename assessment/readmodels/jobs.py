@@ -13,7 +13,7 @@ from ..domain import jobs
 from ..extensions import db
 from ..models import JOB_STATUSES, Assessment, ReportJob, Scope, utcnow
 
-KIND_LABELS = {"pdf": "PDF report", "bundle": "Evidence bundle"}
+KIND_LABELS = {"pdf": "PDF report", "bundle": "Evidence bundle", "import": "Import", "snapshots": "Score snapshots"}
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,10 @@ class JobLine:
     """One job on the page."""
 
     id: int
-    kind: str
-    scope: str
-    assessment_id: int
+    kind: str  # in words
+    kind_code: str  # pdf, bundle, import, snapshots
+    scope: str  # "every scope" for a snapshot refresh of all of them
+    assessment_id: int | None  # an import's once it made one; a snapshot refresh's never
     status: str
     attempts: int
     progress: int
@@ -46,7 +47,7 @@ class JobBoard:
 
 
 def job_counts() -> dict[str, int]:
-    """Every report job counted by state (each state present, zero when none)."""
+    """Every job counted by state (each state present, zero when none)."""
     rows = db.session.execute(select(ReportJob.status, func.count()).group_by(ReportJob.status))
     found = {status: count for status, count in rows}
     return {status: found.get(status, 0) for status in JOB_STATUSES}
@@ -56,8 +57,8 @@ def board(status: str | None = None, limit: int = 200) -> JobBoard:
     """The newest `limit` jobs (of one state when `status` names one), and the count by state."""
     query = (
         select(ReportJob, Scope.name)
-        .join(Assessment, Assessment.id == ReportJob.assessment_id)
-        .join(Scope, Scope.id == Assessment.scope_id)
+        .outerjoin(Assessment, Assessment.id == ReportJob.assessment_id)
+        .outerjoin(Scope, Scope.id == func.coalesce(ReportJob.scope_id, Assessment.scope_id))
         .order_by(ReportJob.id.desc())
         .limit(limit)
     )
@@ -68,7 +69,8 @@ def board(status: str | None = None, limit: int = 200) -> JobBoard:
         JobLine(
             id=job.id,
             kind=KIND_LABELS.get(job.kind, job.kind),
-            scope=scope,
+            kind_code=job.kind,
+            scope=scope or "every scope",
             assessment_id=job.assessment_id,
             status=job.status,
             attempts=job.attempts,

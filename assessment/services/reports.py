@@ -382,9 +382,9 @@ def download_name(job: ReportJob, assessment: Assessment) -> str:
 
 
 def get_job(job_id: int) -> ReportJob:
-    """A report job, or NotFound."""
+    """A report job, or NotFound (an import's or a snapshot refresh's id names no report)."""
     job = db.session.get(ReportJob, job_id)
-    if job is None:
+    if job is None or job.kind not in REPORT_KINDS:
         raise NotFound("No such report.")
     return job
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from ..adapters import background
+from ..adapters import background, report_jobs
+from ..app import after_commit
+from ..extensions import report_store
 from ..readmodels import jobs as job_board
 from ..services import access
-from .common import user
+from ..services import jobs as job_svc
+from .common import current_user, user
+from .messages import notify
 
 bp = Blueprint("jobs", __name__)
 
@@ -30,3 +34,14 @@ def index():
         waiting=waiting,
         max_attempts=current_app.config["JOB_MAX_ATTEMPTS"],
     )
+
+
+@bp.post("/admin/jobs/snapshots")
+def refresh_snapshots():
+    """Queue a job that brings every assessment's score snapshot up to date (one waiting is reused)."""
+    access.require(user(), "jobs")
+    job = job_svc.request_snapshots(None, current_user())
+    app = current_app._get_current_object()
+    after_commit(lambda: report_jobs.start(app, job, report_store(app)))
+    notify(f"Job #{job.id} brings every score snapshot up to date.")
+    return redirect(url_for("jobs.index"))

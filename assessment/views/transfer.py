@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 
-from ..app import on_failure
-from ..services import transfer
+from ..adapters import report_jobs
+from ..app import after_commit, on_failure
+from ..extensions import report_store
+from ..services import access, transfer
+from ..services import jobs as job_svc
 from ..services.errors import InvalidInput
 from .assessments import evidence_store
-from .common import assessment_for, current_user, scope_for
+from .common import assessment_for, current_user, scope_for, user
 from .formerrors import UNPROCESSABLE, FormErrors, abandon_changes
 from .messages import notify
 
@@ -36,6 +39,8 @@ def import_assessment(scope_id: int):
     scope = scope_for(scope_id, "import")
     try:
         result = _import(scope, request.files.get("file"))
+        if result is None:  # large: a job imports it
+            return redirect(url_for("transfer.import_job", job_id=g.import_job))
     except InvalidInput as error:  # a bad file: the scope page again, the message beside the file field
         from .scopes import detail_response
 
@@ -56,6 +61,9 @@ def _import(scope, upload):
     stream.seek(0, io.SEEK_END)
     if stream.tell() > limit:
         raise InvalidInput(f"The upload is larger than the import limit of {limit / 1024 / 1024:.0f} MB.")
+    if stream.tell() > current_app.config["IMPORT_INLINE_BYTES"]:
+        _queue_import(scope, upload.filename, stream)
+        return None
     stream.seek(0)
     store = evidence_store()
     result, stored = transfer.import_upload(
@@ -63,3 +71,24 @@ def _import(scope, upload):
     )
     on_failure(lambda: [store.discard(item) for item in stored])  # no commit, no files
     return result
+
+
+def _queue_import(scope, filename: str, stream) -> None:
+    """Keep the upload for a job that imports it, queued once this request commits; g.import_job is its id."""
+    app = current_app._get_current_object()
+    store = report_store(app)
+    job = job_svc.request_import(scope, filename, stream, current_user(), store)
+    on_failure(lambda: store.blobs.delete(job_svc.upload_key(job)))
+    after_commit(lambda: report_jobs.start(app, job, store))
+    g.import_job = job.id
+
+
+@bp.get("/imports/<int:job_id>")
+def import_job(job_id: int):
+    """A large import's progress (the page refreshes itself until it is done); once done, its results."""
+    job = job_svc.get_job(job_id, job_svc.IMPORT)
+    scope = access.scope_for(user(), job.scope_id, "import")
+    if job.status == "done" and job.assessment_id is not None:
+        notify(job.message or "Imported.")
+        return redirect(url_for("assessments.results", assessment_id=job.assessment_id))
+    return render_template("transfer/import_job.html", job=job, scope=scope)

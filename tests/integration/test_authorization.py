@@ -55,6 +55,7 @@ class World:
     evidence: int
     item: int
     job: int
+    import_job: int
     victim: int
     audrey: int
     version: int
@@ -105,6 +106,17 @@ def build_world(app) -> World:
         db.session.add(job)
         db.session.flush()
         report_store(app).write(job, b"%PDF-1.7\n%matrix\n")  # its folder, or its bucket under bin/with-stack
+        import_job = ReportJob(
+            kind="import",
+            scope_id=alpha.id,
+            upload_name="big.zip",
+            fingerprint="0" * 64,
+            requested_by="alice",
+            status="failed",
+            message="The zip holds no answers.yaml.",
+        )
+        db.session.add(import_job)
+        db.session.flush()
         db.session.commit()
         world = World(
             scope=alpha.id,
@@ -113,6 +125,7 @@ def build_world(app) -> World:
             evidence=item.id,
             item=backlog_item.id,
             job=job.id,
+            import_job=import_job.id,
             victim=victim.id,
             audrey=users["audrey"].id,
             version=version,
@@ -229,6 +242,8 @@ MATRIX: dict[str, Case] = {
     "reports.export": case("GET", "/assessments/{draft}/export/score.json", READERS),
     "people.index": case("GET", "/users", ADMIN),
     "jobs.index": case("GET", "/admin/jobs", ADMIN),
+    "jobs.refresh_snapshots": case("POST", "/admin/jobs/snapshots", ADMIN),
+    "transfer.import_job": case("GET", "/imports/{import_job}", PLANNERS),
     "people.create": case(
         "POST", "/users", ADMIN, lambda w: {"username": f"new{_n()}", "role": "member", "password": PASSWORD}
     ),

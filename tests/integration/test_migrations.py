@@ -102,3 +102,43 @@ def test_0009_adds_the_single_sign_on_identity_and_goes_back_down(ctx):
         conn.execute(
             text("UPDATE user_account SET sso_issuer = 'https://id.example', sso_subject = 's1' WHERE username = 'bob'")
         )
+
+
+def test_0011_lets_a_job_be_an_import_or_a_snapshot_refresh_and_goes_back_down(ctx):
+    """After 0011 a job may name a scope and no assessment, and be of the two new kinds (a third kind is still
+    refused); down to 0010 removes those jobs with the columns, and keeps the report jobs."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(db.engine).get_columns("report_job")}
+
+    db.session.remove()
+    with db.engine.begin() as conn:
+        scope = conn.execute(
+            text("INSERT INTO scope (name, kind, created_at) VALUES ('M', 'team', CURRENT_TIMESTAMP) RETURNING id")
+        ).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO report_job (kind, scope_id, upload_name, fingerprint, status, progress, requested_by, "
+                "attempts, created_at) VALUES ('import', :scope, 'a.zip', 'f', 'queued', 0, 'alice', 0, "
+                "CURRENT_TIMESTAMP)"
+            ),
+            {"scope": scope},
+        )
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO report_job (kind, fingerprint, status, progress, requested_by, attempts, created_at) "
+                "VALUES ('mining', 'f', 'queued', 0, 'x', 0, CURRENT_TIMESTAMP)"
+            )
+        )
+    downgrade(revision="0010")
+    try:
+        assert not {"scope_id", "upload_name"} & columns()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM report_job")).scalar() == 0
+    finally:
+        upgrade()
+    assert {"scope_id", "upload_name"} <= columns()

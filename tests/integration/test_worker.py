@@ -141,3 +141,32 @@ def test_a_job_whose_message_was_lost_is_queued_again_by_the_next_worker_to_star
     finally:
         worker.stop()
     assert row["status"] == "done" and row["attempts"] == 1, (row, worker.output())
+
+
+def test_a_large_import_and_a_snapshot_refresh_are_done_by_a_worker_process(app, client, devops, queued):
+    """The import's upload reaches the worker through the store, and its assessment is the job's."""
+    import io
+
+    from assessment.models import Assessment
+
+    _, scope = devops
+    app.config["IMPORT_INLINE_BYTES"] = 0
+    answers = b'framework: devops-delivery\nversion: "2026.1"\nas_of: 2026-11-21\nanswers:\n  CI-01:\n    value: yes\n'
+    response = client.post(
+        f"/scopes/{scope}/import", data={"file": (io.BytesIO(answers), "a.yaml")}, content_type="multipart/form-data"
+    )
+    job = int(re.search(r"/imports/(\d+)$", response.headers["Location"]).group(1))
+    assert client.post("/admin/jobs/snapshots").status_code == 302
+    worker = Worker.for_app(app)
+    try:
+        row = wait_for(lambda: settled(app, job), what="the import to finish")
+        refresh = wait_for(lambda: settled(app, job + 1), what="the snapshot refresh to finish")
+    finally:
+        assert worker.stop() == 0, worker.output()
+    assert row["status"] == "done" and row["message"] == "Imported 1 answer(s) and 0 evidence file(s).", row
+    assert refresh["status"] == "done", refresh
+    results = client.get(f"/imports/{job}")
+    assert results.status_code == 302
+    with app.app_context():
+        made = db.session.get(ReportJob, job).assessment_id
+        assert db.session.get(Assessment, made).scope_id == scope

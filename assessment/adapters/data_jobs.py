@@ -1,0 +1,149 @@
+"""Running the jobs that change data rather than render a file (services/jobs.py queues them): an import
+of an upload as a new assessment, and a refresh of score snapshots. report_jobs.run_job claims the job,
+keeps its lease alive and hands it here by its kind; this module does the work and settles the job.
+
+An import is checked again here, in the transaction that writes it: the person who asked must still be
+allowed to import into the scope (they may have left its team while the job waited). A refused or
+malformed upload fails the job at once with the reason written for people; anything else is retried
+while attempts remain. The upload is removed from the store once the job is settled for good.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+
+from flask import Flask
+from sqlalchemy import select
+
+from .. import observability
+from ..domain import jobs
+from ..extensions import db
+from ..models import Assessment, ReportJob, Scope, User, utcnow
+from ..readmodels.snapshots import snapshots_of
+from ..services import access, audit, transfer
+from ..services.errors import ServiceError
+from ..services.jobs import IMPORT, upload_key
+from ..services.reports import ReportStore
+from . import job_state
+from .blobs import BlobMissing
+
+SNAPSHOT_BATCH = 50  # assessments scored, stored and committed at a time
+
+
+def attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: jobs.Policy) -> None:
+    """One attempt at a claimed import or snapshot job, settled here: done, retried or failed."""
+    job = db.session.get(ReportJob, job_id)
+    deadline = time.monotonic() + policy.timeout_seconds
+    started, kind, outcome = time.perf_counter(), job.kind, "failed"
+    try:
+        if kind == IMPORT:
+            _import(app, job, store, worker, deadline)
+        else:
+            _snapshots(job, worker, deadline)
+        outcome = "done"
+    except job_state.LostClaim:
+        db.session.rollback()
+        app.logger.warning("Job %s is no longer this worker's; left to its new holder", job_id)
+    except Exception as exc:  # the job records the failure; the worker keeps going
+        db.session.rollback()
+        permanent = isinstance(exc, ServiceError)
+        if not permanent:
+            app.logger.exception("Job %s (%s) failed", job_id, kind)
+        settled = job_state.record_failure(job_id, worker, policy, _failure_message(exc, kind, policy), permanent)
+        if settled is not None and settled.retry_in is not None:
+            from . import background
+
+            background.enqueue_report(app, job_id, settled.retry_in)
+        elif settled is not None and kind == IMPORT:
+            store.blobs.delete(upload_key(job))  # failed for good: nobody will read it again
+    finally:
+        observability.job_finished(kind, outcome, time.perf_counter() - started)
+
+
+def _failure_message(exc: Exception, kind: str, policy: jobs.Policy) -> str:
+    what = "The import" if kind == IMPORT else "The score snapshots"
+    if isinstance(exc, ServiceError):
+        return exc.message
+    if isinstance(exc, job_state.JobTimedOut):
+        return f"{what} took longer than its time limit of {policy.timeout_seconds:g} s."
+    return f"{what} failed because of an unexpected error; it has been logged."
+
+
+def _progress(job: ReportJob, worker: str, value: int, message: str, deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise job_state.JobTimedOut
+    job_state.report_progress(job.id, worker, value, message)
+
+
+def _import(app: Flask, job: ReportJob, store: ReportStore, worker: str, deadline: float) -> None:
+    job_id, requested_by, name, scope_id = job.id, job.requested_by, job.upload_name or "upload", job.scope_id
+    _progress(job, worker, 10, f"Reading {name}", deadline)
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as upload:
+        try:
+            reader = store.blobs.open(upload_key(job))
+        except BlobMissing:
+            raise ServiceError("The uploaded file is no longer stored; upload it again.") from None
+        try:
+            shutil.copyfileobj(reader, upload, 1024 * 1024)
+        finally:
+            reader.close()
+        upload.seek(0)
+        _progress(job, worker, 30, f"Importing {name}", deadline)
+        with audit.acting_as(requested_by):
+            scope = _scope_for(requested_by, scope_id)
+            result, stored = transfer.import_upload(
+                scope, name, upload, store.evidence, requested_by, app.config["EVIDENCE_MAX_BYTES"]
+            )
+    try:
+        snapshots_of([result.assessment])  # the new assessment's figures, ready for the dashboard
+        job = db.session.get(ReportJob, job_id)
+        db.session.refresh(job)
+        if not job_state.holds(job, worker):
+            raise job_state.LostClaim(job_id)
+        job.assessment_id = result.assessment.id
+        job.status, job.progress = jobs.DONE, 100
+        job.message = f"Imported {result.answers} answer(s) and {result.files} evidence file(s)."
+        job.finished_at, job.worker, job.lease_until, job.last_error = utcnow(), None, None, None
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for item in stored:  # no assessment names them: they go with it
+            store.evidence.discard(item)
+        raise
+    store.blobs.delete(upload_key(job))
+
+
+def _scope_for(user_name: str, scope_id: int | None) -> Scope:
+    """The scope the import goes into, if the person who asked may still import into it."""
+    user = db.session.scalars(select(User).where(User.username == user_name)).first()
+    if user is None or not user.is_active or scope_id is None:
+        raise ServiceError(f"{user_name} can no longer import: the account is gone or disabled.")
+    try:
+        return access.scope_for(user, scope_id, "import")
+    except ServiceError:
+        raise ServiceError(f"{user_name} may no longer import into this scope, so nothing was imported.") from None
+
+
+def _snapshots(job: ReportJob, worker: str, deadline: float) -> None:
+    job_id, scope_id = job.id, job.scope_id
+    query = select(Assessment.id).order_by(Assessment.id)
+    if scope_id is not None:
+        query = query.where(Assessment.scope_id == scope_id)
+    ids = list(db.session.scalars(query))
+    for start in range(0, len(ids), SNAPSHOT_BATCH):
+        _progress(job, worker, 5 + 90 * start // max(len(ids), 1), f"Scoring assessments {start + 1:,}…", deadline)
+        batch = list(
+            db.session.scalars(select(Assessment).where(Assessment.id.in_(ids[start : start + SNAPSHOT_BATCH])))
+        )
+        snapshots_of(batch)
+        db.session.commit()
+    job = db.session.get(ReportJob, job_id)
+    db.session.refresh(job)
+    if not job_state.holds(job, worker):
+        raise job_state.LostClaim(job_id)
+    job.status, job.progress = jobs.DONE, 100
+    job.message = f"The score snapshots of {len(ids):,} assessment(s) are up to date."
+    job.finished_at, job.worker, job.lease_until, job.last_error = utcnow(), None, None, None
+    db.session.commit()
