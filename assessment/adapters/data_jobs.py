@@ -98,15 +98,8 @@ def _import(app: Flask, job: ReportJob, store: ReportStore, worker: str, deadlin
             )
     try:
         snapshots_of([result.assessment])  # the new assessment's figures, ready for the dashboard
-        job = db.session.get(ReportJob, job_id)
-        db.session.refresh(job)
-        if not job_state.holds(job, worker):
-            raise job_state.LostClaim(job_id)
-        job.assessment_id = result.assessment.id
-        job.status, job.progress = jobs.DONE, 100
-        job.message = f"Imported {result.answers} answer(s) and {result.files} evidence file(s)."
-        job.finished_at, job.worker, job.lease_until, job.last_error = utcnow(), None, None, None
-        db.session.commit()
+        message = f"Imported {result.answers} answer(s) and {result.files} evidence file(s)."
+        _done(job_id, worker, message, result.assessment.id)
     except Exception:
         db.session.rollback()
         for item in stored:  # no assessment names them: they go with it
@@ -139,11 +132,17 @@ def _snapshots(job: ReportJob, worker: str, deadline: float) -> None:
         )
         snapshots_of(batch)
         db.session.commit()
+    _done(job_id, worker, f"The score snapshots of {len(ids):,} assessment(s) are up to date.")
+
+
+def _done(job_id: int, worker: str, message: str, assessment_id: int | None = None) -> None:
+    """Settle the job as done with what it did, committed with the work, if this worker still holds it."""
     job = db.session.get(ReportJob, job_id)
     db.session.refresh(job)
     if not job_state.holds(job, worker):
         raise job_state.LostClaim(job_id)
-    job.status, job.progress = jobs.DONE, 100
-    job.message = f"The score snapshots of {len(ids):,} assessment(s) are up to date."
+    if assessment_id is not None:
+        job.assessment_id = assessment_id
+    job.status, job.progress, job.message = jobs.DONE, 100, message
     job.finished_at, job.worker, job.lease_until, job.last_error = utcnow(), None, None, None
     db.session.commit()

@@ -14,18 +14,8 @@ from assessment.extensions import db, report_store
 from assessment.models import Assessment, AuditEntry, ReportJob, ScopeMember, ScoreSnapshot
 from assessment.services import jobs as job_svc
 from tests.integration.helpers import example_version, make_scope, start
+from tests.integration.test_authorization import ANSWERS
 from tests.integration.test_transfer import answer_everything, page_figures
-
-ANSWERS = b"""framework: devops-delivery
-version: "2026.1"
-as_of: 2026-11-21
-answers:
-  CI-01:
-    value: yes
-    note: Imported by a job.
-  DEP-02:
-    value: 36.5
-"""
 
 
 def _post(client, scope: int, data: bytes, name: str = "answers.yaml"):
@@ -59,7 +49,7 @@ def test_a_large_import_is_a_job_whose_page_opens_the_results_when_done(jobs_inl
     assert page.status_code == 302
     new = int(re.search(r"/assessments/(\d+)/results", page.headers["Location"]).group(1))
     results = client.get(page.headers["Location"]).get_data(as_text=True)
-    assert "Imported 2 answer(s) and 0 evidence file(s)." in results
+    assert "Imported 1 answer(s) and 0 evidence file(s)." in results
     with app.app_context():
         job = db.session.get(ReportJob, job_id)
         assert (job.kind, job.status, job.assessment_id, job.scope_id, job.attempts) == (
