@@ -127,6 +127,37 @@ def frameworks_import(library: Path | None) -> None:
         sys.exit(EXIT_INVALID)
 
 
+@cli.group(name="snapshots")
+def snapshots_group() -> None:
+    """The score snapshots dashboards and trends read."""
+
+
+@snapshots_group.command(name="refresh")
+@click.option("--scope", "scope_id", type=int, default=None, help="Only this scope's assessments (its id).")
+@click.option("--now", is_flag=True, help="Score them in this command instead of queuing a job for a worker.")
+def snapshots_refresh(scope_id: int | None, now: bool) -> None:
+    """Bring the score snapshots up to date: a job on the queue (one waiting is reused), or here with --now."""
+    from flask import current_app
+
+    from .adapters import report_jobs
+    from .extensions import db, report_store
+    from .models import Scope
+    from .services.jobs import request_snapshots
+
+    if scope_id is not None and db.session.get(Scope, scope_id) is None:
+        fail([f"No scope has the id {scope_id}."])
+    app = current_app._get_current_object()
+    if now:
+        app.config["REPORTS_SYNC"] = True
+    job = request_snapshots(scope_id, cli_actor())
+    db.session.commit()
+    report_jobs.start(app, job, report_store(app))
+    db.session.refresh(job)
+    click.echo(f"job {job.id}: {job.status}{': ' + job.message if job.message else ''}")
+    if job.status == "failed":
+        sys.exit(1)
+
+
 @cli.command(name="init")
 @click.option("--no-demo", is_flag=True, help="Do not create the demo workspace.")
 def init_command(no_demo: bool) -> None:
@@ -216,9 +247,9 @@ def run_command(host: str, port: int, workers: int | None, dev: bool, no_worker:
 @click.option("--supervised", is_flag=True, help="Run one worker and start it again whenever it stops.")
 @click.option("--server-pid", type=int, hidden=True, help="With --supervised: stop when this process is gone.")
 def worker_command(supervised: bool, server_pid: int | None) -> None:
-    """Run background jobs (reports, bundles) from the queue: Redis when REDIS_URL is set, else the
-    instance's queue file. Any number of workers, on any machine, may share one queue and database.
-    SIGTERM or SIGINT stops it; a job it was running is queued again."""
+    """Run background jobs (reports, bundles, large imports, score snapshots) from the queue: Redis when
+    REDIS_URL is set, else the instance's queue file. Any number of workers, on any machine, may share one
+    queue and database. SIGTERM or SIGINT stops it; a job it was running is queued again."""
     if supervised:
         from .serving import supervise
 

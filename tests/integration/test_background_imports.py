@@ -13,7 +13,7 @@ from assessment.adapters import report_jobs
 from assessment.extensions import db, report_store
 from assessment.models import Assessment, AuditEntry, ReportJob, ScopeMember, ScoreSnapshot
 from assessment.services import jobs as job_svc
-from tests.integration.helpers import example_version, make_scope, start
+from tests.integration.helpers import example_version, make_scope, run_cli, start
 from tests.integration.test_authorization import ANSWERS
 from tests.integration.test_transfer import answer_everything, page_figures
 
@@ -154,3 +154,23 @@ def test_the_admin_brings_every_snapshot_up_to_date_in_one_job(app, client):
         assert job.status == "done" and job.message == "The score snapshots of 3 assessment(s) are up to date."
         stored = set(db.session.scalars(select(ScoreSnapshot.assessment_id)))
         assert set(assessments) <= stored
+
+
+def test_the_command_refreshes_one_scopes_snapshots_now_or_queues_a_job(app, client):
+    version = example_version(app)
+    scope = make_scope(client)
+    assessment = start(client, scope, version, target="3")
+    with app.app_context():
+        db.session.execute(ScoreSnapshot.__table__.delete())
+        db.session.commit()
+    done = run_cli(app, "snapshots", "refresh", "--scope", str(scope), "--now")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("done: The score snapshots of 1 assessment(s) are up to date.")
+    queued = run_cli(app, "snapshots", "refresh")
+    assert queued.returncode == 0 and queued.stdout.strip().endswith("queued"), queued
+    missing = run_cli(app, "snapshots", "refresh", "--scope", "999999")
+    assert missing.returncode == 2 and "No scope has the id 999999" in missing.stderr
+    with app.app_context():
+        assert db.session.get(ScoreSnapshot, assessment) is not None
+        kinds = [(j.scope_id, j.status) for j in db.session.scalars(select(ReportJob).order_by(ReportJob.id))]
+        assert kinds == [(scope, "done"), (None, "queued")]
