@@ -144,3 +144,23 @@ def test_dashboard_shows_every_framework(browser, demo_server, role_states):
     page.wait_for_url(lambda url: "framework=all" not in url)
     assert page.locator("[data-board]").count() == 0 and page.locator("table.heatmap").count() == 1
     context.close()
+
+
+def test_on_a_phone_ids_and_menus_in_tables_keep_their_words(browser, demo_server, role_states):
+    """A squeezed table cell had broken the library's framework ids one letter a line and shrunk the Users
+    page's role menus to their arrow; the tables scroll inside themselves instead."""
+    context = open_as(browser, demo_server, role_states, "admin", 390)
+    page = context.new_page()
+    page.goto("/library")
+    ids = page.locator("table.listing td code")
+    assert ids.count() > 0
+    for n in range(ids.count()):
+        box = ids.nth(n).bounding_box()
+        assert box is not None and box["height"] < 30, (ids.nth(n).inner_text(), box)  # one line
+    page.goto("/users")
+    menus = page.locator("table.listing select")
+    assert menus.count() > 0
+    for n in range(menus.count()):
+        assert menus.nth(n).bounding_box()["width"] >= 100
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
