@@ -102,3 +102,27 @@ def test_0009_adds_the_single_sign_on_identity_and_goes_back_down(ctx):
         conn.execute(
             text("UPDATE user_account SET sso_issuer = 'https://id.example', sso_subject = 's1' WHERE username = 'bob'")
         )
+
+
+def test_0011_adds_the_api_tokens_and_goes_back_down(ctx):
+    """Before 0011 there is no token table; up again it is empty, and one hash names at most one token."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.remove()
+    downgrade(revision="0010")
+    try:
+        assert "api_token" not in inspect(db.engine).get_table_names()
+    finally:
+        upgrade()
+    assert "api_token" in inspect(db.engine).get_table_names()
+    insert = text(
+        "INSERT INTO api_token (user_id, name, token_hash, read_only, created_at) "
+        "SELECT id, 'ci', :h, false, CURRENT_TIMESTAMP FROM user_account WHERE username = 'alice'"
+    )
+    with db.engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM api_token")).scalar() == 0
+        conn.execute(insert, {"h": "ab" * 32})
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(insert, {"h": "ab" * 32})
