@@ -13,6 +13,7 @@ from assessment.extensions import db
 from assessment.models import ApiToken, AuditEntry, User, utcnow
 from assessment.services import tokens
 from assessment.services.errors import Forbidden, InvalidInput, NotFound
+from tests.integration.helpers import run_cli
 
 
 def person(username: str) -> User:
@@ -77,3 +78,20 @@ def test_last_use_is_recorded_at_most_once_a_minute_and_read_only_tokens_do_not_
     with pytest.raises(Forbidden):
         tokens.may_write(token)
     assert [t.id for t in tokens.listed(person("alice"))] == [token.id] and tokens.listed(person("bob")) == []
+
+
+def test_tokens_commands_print_the_token_alone_list_it_without_its_secret_and_revoke_it(app):
+    created = run_cli(app, "tokens", "create", "alice", "--name", "pipeline", "--expires", "2099-12-31", "--read-only")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    assert secret.startswith("asm_") and created.stdout == secret + "\n"
+    listed = run_cli(app, "tokens", "list", "alice")
+    assert listed.returncode == 0 and "pipeline" in listed.stdout and "read-only" in listed.stdout
+    assert secret not in listed.stdout
+    token_id = listed.stdout.split()[0]
+    assert run_cli(app, "tokens", "revoke", token_id).returncode == 0
+    assert "revoked" in run_cli(app, "tokens", "list", "alice").stdout
+    missing = run_cli(app, "tokens", "create", "nobody", "--name", "x")
+    assert missing.returncode == 2 and not missing.stdout
+    with app.app_context():
+        assert tokens.authenticate(secret) is None
