@@ -109,3 +109,19 @@ def scopes(args):
 def scope(scope_id: int):
     """One scope; 404 when the owner may not see it, exactly as for a missing one."""
     return access.scope_for(g.api_user, scope_id)
+
+
+@bp.route("/assessments/<int:assessment_id>/score")
+@bp.response(200, description="The spec's score JSON (framework-format.md, section 4), as the score.json export.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def assessment_score(assessment_id: int):
+    """The assessment's score in exactly the spec's JSON: the same report the score.json export is made from."""
+    from flask import current_app
+
+    from ..extensions import report_store
+    from ..services import reports as report_service
+
+    assessment = access.assessment_for(g.api_user, assessment_id)
+    store = report_store(current_app)
+    report = report_service.report_for(assessment, store.evidence, for_export=True, **store.facts())
+    return report.score_json

@@ -69,3 +69,14 @@ def test_the_docs_page_is_served_from_the_package_under_the_csp(app, anonymous):
     assert b"<script>" not in page.data and b"//cdn" not in page.data
     assert anonymous.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert anonymous.get("/api/v1/docs/assets/index.html").status_code == 404
+
+
+def test_the_score_is_the_score_json_export(app, client, anonymous, devops):
+    assessment, _ = devops
+    exported = client.get(f"/assessments/{assessment}/export/score.json")
+    assert exported.status_code == 200
+    lead = token_for(app, "lead")
+    response = anonymous.get(f"/api/v1/assessments/{assessment}/score", headers=lead)
+    assert response.status_code == 200 and response.json == exported.json
+    hidden = anonymous.get(f"/api/v1/assessments/{assessment}/score", headers=token_for(app, "bob"))
+    assert hidden.status_code == 404 and hidden.mimetype == "application/problem+json"
