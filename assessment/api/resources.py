@@ -125,3 +125,36 @@ def assessment_score(assessment_id: int):
     store = report_store(current_app)
     report = report_service.report_for(assessment, store.evidence, for_export=True, **store.facts())
     return report.score_json
+
+
+class AssessmentSchema(Schema):
+    id = fields.Integer()
+    scope_id = fields.Integer()
+    framework_id = fields.String(attribute="framework_version.framework_id")
+    framework_version = fields.String(attribute="framework_version.version")
+    status = fields.String()
+    target_level = fields.Integer(allow_none=True)
+    as_of = fields.Date()
+    period_start = fields.Date(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    submitted_at = fields.DateTime(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    previous_id = fields.Integer(allow_none=True)
+
+
+@bp.route("/scopes/<int:scope_id>/assessments")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, AssessmentSchema(many=True))
+@bp.alt_response(404, description="No such scope, or not yours to see.")
+def scope_assessments(args, scope_id: int):
+    """The scope's assessments, oldest first."""
+    return page(list(access.scope_for(g.api_user, scope_id).assessments), args)
+
+
+@bp.route("/assessments/<int:assessment_id>")
+@bp.response(200, AssessmentSchema)
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def assessment(assessment_id: int):
+    """One assessment: its framework, status and dates."""
+    return access.assessment_for(g.api_user, assessment_id)

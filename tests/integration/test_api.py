@@ -80,3 +80,13 @@ def test_the_score_is_the_score_json_export(app, client, anonymous, devops):
     assert response.status_code == 200 and response.json == exported.json
     hidden = anonymous.get(f"/api/v1/assessments/{assessment}/score", headers=token_for(app, "bob"))
     assert hidden.status_code == 404 and hidden.mimetype == "application/problem+json"
+
+
+def test_a_scopes_assessments_and_one_assessment(app, anonymous, devops):
+    assessment, scope = devops
+    lead = token_for(app, "lead")
+    listed = anonymous.get(f"/api/v1/scopes/{scope}/assessments", headers=lead)
+    assert listed.status_code == 200 and [a["id"] for a in listed.json] == [assessment]
+    one = anonymous.get(f"/api/v1/assessments/{assessment}", headers=lead).json
+    assert one["status"] == "draft" and one["scope_id"] == scope and one["framework_id"]
+    assert anonymous.get(f"/api/v1/assessments/{assessment}", headers=token_for(app, "bob")).status_code == 404

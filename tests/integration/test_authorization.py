@@ -250,6 +250,8 @@ MATRIX: dict[str, Case] = {
     "api_v1.frameworks": case("GET", "/api/v1/frameworks", set()),
     "api_v1.scopes": case("GET", "/api/v1/scopes", set()),
     "api_v1.scope": case("GET", "/api/v1/scopes/{scope}", set()),
+    "api_v1.scope_assessments": case("GET", "/api/v1/scopes/{scope}/assessments", set()),
+    "api_v1.assessment": case("GET", "/api/v1/assessments/{draft}", set()),
     "api_v1.assessment_score": case("GET", "/api/v1/assessments/{draft}/score", set()),
 }
 
