@@ -107,6 +107,9 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         jobs,
     ):
         app.register_blueprint(module.bp)
+    from .api import init_api
+
+    init_api(app)
     _error_pages(app)
     _security_headers(app)
     _filters(app)
@@ -355,7 +358,7 @@ def _same_origin(app: Flask) -> None:
 
     @app.before_request
     def refuse_other_sites():
-        if request.method in _SAFE_METHODS:
+        if request.method in _SAFE_METHODS or request.blueprint in API_BLUEPRINTS:
             return None
         header, sent = "Origin", request.headers.get("Origin")
         if sent is None:
@@ -373,6 +376,9 @@ def _same_origin(app: Flask) -> None:
 # Pages anyone may open: signing in (and its second step, and single sign-on's way there and back), and the
 # stylesheets and scripts it needs; the probes of a load balancer and the metrics of a Prometheus server
 # (views/ops.py: the metrics ask for their own token).
+# The API answers with a bearer token, never a session cookie: no browser sends one by itself, so neither the
+# sign-in redirect nor the same-origin check applies; its document and docs page are public (they hold no data).
+API_BLUEPRINTS = frozenset({"api_v1", "api-docs", "api_docs"})
 PUBLIC_ENDPOINTS = frozenset(
     {
         "auth.login",
@@ -415,7 +421,8 @@ def _accounts(app: Flask) -> None:
 
     @app.before_request
     def require_sign_in():
-        if request.endpoint in PUBLIC_ENDPOINTS:
+        if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in API_BLUEPRINTS:
+            # The API's operations authenticate their bearer token themselves (api/resources.py).
             audit.current_actor.set("anonymous")
             return None
         if not current_user.is_authenticated:

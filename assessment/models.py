@@ -128,6 +128,28 @@ class SignInThrottle(Base):
     held_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ApiToken(Base):
+    """A personal access token for the API, sent as `Authorization: Bearer`. The secret is random and shown
+    once; the database keeps only its SHA-256, so a stolen copy of the database signs in as no one, and a
+    token is found by its hash (no secret is ever compared character by character). A read-only token
+    changes nothing; an expired or revoked one, or one whose owner is disabled, is refused."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Recorded at most once a minute per token, so reads do not write on every request.
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
 class FrameworkVersion(Base):
     """A framework file as imported: its content never changes once stored."""
 

@@ -142,3 +142,27 @@ def test_0011_lets_a_job_be_an_import_or_a_snapshot_refresh_and_goes_back_down(c
     finally:
         upgrade()
     assert {"scope_id", "upload_name"} <= columns()
+
+
+def test_0012_adds_the_api_tokens_and_goes_back_down(ctx):
+    """Before 0012 there is no token table; up again it is empty, and one hash names at most one token."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.remove()
+    downgrade(revision="0011")
+    try:
+        assert "api_token" not in inspect(db.engine).get_table_names()
+    finally:
+        upgrade()
+    assert "api_token" in inspect(db.engine).get_table_names()
+    insert = text(
+        "INSERT INTO api_token (user_id, name, token_hash, read_only, created_at) "
+        "SELECT id, 'ci', :h, false, CURRENT_TIMESTAMP FROM user_account WHERE username = 'alice'"
+    )
+    with db.engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM api_token")).scalar() == 0
+        conn.execute(insert, {"h": "ab" * 32})
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(insert, {"h": "ab" * 32})
