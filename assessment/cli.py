@@ -143,7 +143,7 @@ def snapshots_refresh(scope_id: int | None, now: bool) -> None:
     from .adapters import report_jobs
     from .extensions import db, report_store
     from .models import Scope
-    from .services.jobs import request_snapshots
+    from .services.job_requests import request_snapshots
 
     if scope_id is not None and db.session.get(Scope, scope_id) is None:
         fail([f"No scope has the id {scope_id}."])

@@ -26,7 +26,7 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None  # set in create_app: DATABASE_URL or instance/assessment.db
     EVIDENCE_MAX_BYTES = 25 * 1024 * 1024  # one uploaded evidence file
     IMPORT_MAX_BYTES = 200 * 1024 * 1024  # an answers zip with its evidence
-    # An upload larger than this is imported by a background job (services/jobs.py), its progress shown,
+    # An upload larger than this is imported by a background job (services/job_requests.py), its progress shown,
     # instead of inside the request; a smaller one is imported at once, its errors beside the form.
     IMPORT_INLINE_BYTES = 2 * 1024 * 1024
     EVIDENCE_DIR: str | None = None  # default: instance/evidence

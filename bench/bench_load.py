@@ -342,9 +342,10 @@ def summarise(stats: dict[str, dict], failures: list[dict]) -> dict:
         "save_p95_ms": worst(SAVES, "95%"),
         "page_p99_ms": worst(pages, "99%"),
         "save_p99_ms": worst(SAVES, "99%"),
-        "by_route": {
+        "by_route": {  # a route nobody asked for in the window has "N/A" percentiles: it is left out
             name: (int(row["Request Count"]), float(row["50%"]), float(row["95%"]), float(row["99%"]))
             for name, row in sorted(routes.items())
+            if int(row["Request Count"]) > 0 and row["50%"] != "N/A"
         },
         "failures": [f"{f['Name']}: {f['Error']} ({f['Occurrences']})" for f in failures][:5],
     }

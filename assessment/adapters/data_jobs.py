@@ -1,4 +1,4 @@
-"""Running the jobs that change data rather than render a file (services/jobs.py queues them): an import
+"""Running the jobs that change data rather than render a file (services/job_requests.py queues them): an import
 of an upload as a new assessment, and a refresh of score snapshots. report_jobs.run_job claims the job,
 keeps its lease alive and hands it here by its kind; this module does the work and settles the job.
 
@@ -24,12 +24,14 @@ from ..models import Assessment, ReportJob, Scope, User, utcnow
 from ..readmodels.snapshots import snapshots_of
 from ..services import access, audit, transfer
 from ..services.errors import ServiceError
-from ..services.jobs import IMPORT, upload_key
+from ..services.job_requests import IMPORT, upload_key
 from ..services.reports import ReportStore
 from . import job_state
 from .blobs import BlobMissing
 
 SNAPSHOT_BATCH = 50  # assessments scored, stored and committed at a time
+UPLOAD_IN_MEMORY = 256 * 1024  # an upload read back from the store larger than this waits on disk
+COPY_CHUNK = 256 * 1024
 
 
 def attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: jobs.Policy) -> None:
@@ -80,13 +82,13 @@ def _progress(job: ReportJob, worker: str, value: int, message: str, deadline: f
 def _import(app: Flask, job: ReportJob, store: ReportStore, worker: str, deadline: float) -> None:
     job_id, requested_by, name, scope_id = job.id, job.requested_by, job.upload_name or "upload", job.scope_id
     _progress(job, worker, 10, f"Reading {name}", deadline)
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as upload:
+    with tempfile.SpooledTemporaryFile(max_size=UPLOAD_IN_MEMORY) as upload:
         try:
             reader = store.blobs.open(upload_key(job))
         except BlobMissing:
             raise ServiceError("The uploaded file is no longer stored; upload it again.") from None
         try:
-            shutil.copyfileobj(reader, upload, 1024 * 1024)
+            shutil.copyfileobj(reader, upload, COPY_CHUNK)
         finally:
             reader.close()
         upload.seek(0)

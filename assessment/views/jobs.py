@@ -9,7 +9,7 @@ from ..app import after_commit
 from ..extensions import report_store
 from ..readmodels import jobs as job_board
 from ..services import access
-from ..services import jobs as job_svc
+from ..services import job_requests as job_svc
 from .common import current_user, user
 from .messages import notify
 

@@ -10,7 +10,7 @@ from ..adapters import report_jobs
 from ..app import after_commit, on_failure
 from ..extensions import report_store
 from ..services import access, transfer
-from ..services import jobs as job_svc
+from ..services import job_requests as job_svc
 from ..services.errors import InvalidInput
 from .assessments import evidence_store
 from .common import assessment_for, current_user, scope_for, user

@@ -1,4 +1,4 @@
-"""Large imports and score snapshot refreshes run as background jobs (services/jobs.py, adapters/data_jobs.py):
+"""Large imports and score snapshot refreshes run as background jobs (services/job_requests.py, adapters/data_jobs.py):
 the request keeps the upload and queues the job; the job checks again who asked, imports, and settles."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from assessment.adapters import report_jobs
 from assessment.extensions import db, report_store
 from assessment.models import Assessment, AuditEntry, ReportJob, ScopeMember, ScoreSnapshot
-from assessment.services import jobs as job_svc
+from assessment.services import job_requests as job_svc
 from tests.integration.helpers import example_version, make_scope, run_cli, start
 from tests.integration.test_authorization import ANSWERS
 from tests.integration.test_transfer import answer_everything, page_figures

@@ -85,6 +85,7 @@ def test_services_are_sorted_by_kind():
     assert names["adapters"] == {
         "background",
         "blobs",
+        "data_jobs",
         "evidence_store",
         "filetypes",
         "job_state",
