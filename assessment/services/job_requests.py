@@ -13,16 +13,16 @@ finds it.
 
 from __future__ import annotations
 
-import hashlib
 from typing import BinaryIO
 
 from sqlalchemy import select
 
-from ..adapters.evidence_store import CHUNK, safe_filename
+from ..adapters.evidence_store import safe_filename
 from ..extensions import db
 from ..models import ReportJob, Scope
 from .errors import InvalidInput, NotFound
 from .reports import ReportStore
+from .transfer import sha256_of
 
 IMPORT = "import"
 SNAPSHOTS = "snapshots"
@@ -42,22 +42,18 @@ def request_import(scope: Scope, filename: str, upload: BinaryIO, user: str, sto
     name = safe_filename(filename or "")[:255]
     if not name.lower().endswith(IMPORT_SUFFIXES):
         raise InvalidInput("Upload a .zip holding answers.yaml (and its evidence files) or an answers .yaml file.")
-    digest = hashlib.sha256()
-    upload.seek(0)
-    while chunk := upload.read(CHUNK):
-        digest.update(chunk)
-    upload.seek(0)
+    digest = sha256_of(upload)
     job = ReportJob(
         kind=IMPORT,
         scope_id=scope.id,
         upload_name=name,
-        fingerprint=digest.hexdigest(),
+        fingerprint=digest,
         requested_by=user,
         message="Waiting for a worker",
     )
     db.session.add(job)
     db.session.flush()
-    store.blobs.put(upload_key(job), upload, digest.hexdigest())
+    store.blobs.put(upload_key(job), upload, digest)
     return job
 
 

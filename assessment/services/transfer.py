@@ -150,7 +150,7 @@ def import_upload(
     """
     if isinstance(upload, bytes):
         upload = io.BytesIO(upload)
-    upload_sha256 = _sha256_of(upload)
+    upload_sha256 = sha256_of(upload)
     with tempfile.TemporaryDirectory(prefix="import-") as tmp:
         root = Path(tmp)
         if zipfile.is_zipfile(upload):
@@ -190,7 +190,7 @@ def import_upload(
     return ImportResult(assessment, len(answers.answers), files), stored
 
 
-def _sha256_of(upload: BinaryIO) -> str:
+def sha256_of(upload: BinaryIO) -> str:
     """The SHA-256 of a whole seekable file, read in chunks; the file is left at its start."""
     upload.seek(0)
     digest = hashlib.sha256()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from ..adapters import report_jobs
 from ..app import after_commit, on_failure
@@ -37,10 +37,12 @@ def export_assessment(assessment_id: int):
 def import_assessment(scope_id: int):
     """Import an answers file (or a zip with its evidence) as a new assessment of the scope."""
     scope = scope_for(scope_id, "import")
+    upload = request.files.get("file")
     try:
-        result = _import(scope, request.files.get("file"))
-        if result is None:  # large: a job imports it
-            return redirect(url_for("transfer.import_job", job_id=g.import_job))
+        size = _upload_size(upload)
+        if size > current_app.config["IMPORT_INLINE_BYTES"]:  # large: a job imports it
+            return redirect(url_for("transfer.import_job", job_id=_queue_import(scope, upload.filename, upload.stream)))
+        result = _import(scope, upload)
     except InvalidInput as error:  # a bad file: the scope page again, the message beside the file field
         from .scopes import detail_response
 
@@ -52,18 +54,21 @@ def import_assessment(scope_id: int):
     return redirect(url_for("assessments.results", assessment_id=result.assessment.id))
 
 
-def _import(scope, upload):
+def _upload_size(upload) -> int:
+    """The upload's size, or InvalidInput when there is none or it is over the import limit."""
     if upload is None or not upload.filename:
         raise InvalidInput("Choose an answers .yaml or .zip file to import.")
     limit = current_app.config["IMPORT_MAX_BYTES"]
     # Werkzeug has spooled the upload to a temporary file: measure it there, and let the import read it in chunks.
-    stream = upload.stream
-    stream.seek(0, io.SEEK_END)
-    if stream.tell() > limit:
+    upload.stream.seek(0, io.SEEK_END)
+    size = upload.stream.tell()
+    if size > limit:
         raise InvalidInput(f"The upload is larger than the import limit of {limit / 1024 / 1024:.0f} MB.")
-    if stream.tell() > current_app.config["IMPORT_INLINE_BYTES"]:
-        _queue_import(scope, upload.filename, stream)
-        return None
+    return size
+
+
+def _import(scope, upload):
+    stream = upload.stream
     stream.seek(0)
     store = evidence_store()
     result, stored = transfer.import_upload(
@@ -73,14 +78,14 @@ def _import(scope, upload):
     return result
 
 
-def _queue_import(scope, filename: str, stream) -> None:
-    """Keep the upload for a job that imports it, queued once this request commits; g.import_job is its id."""
+def _queue_import(scope, filename: str, stream) -> int:
+    """Keep the upload for a job that imports it, queued once this request commits; returns the job's id."""
     app = current_app._get_current_object()
     store = report_store(app)
     job = job_svc.request_import(scope, filename, stream, current_user(), store)
     on_failure(lambda: store.blobs.delete(job_svc.upload_key(job)))
     after_commit(lambda: report_jobs.start(app, job, store))
-    g.import_job = job.id
+    return job.id
 
 
 @bp.get("/imports/<int:job_id>")
