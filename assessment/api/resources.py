@@ -34,6 +34,8 @@ def authenticate():
     if token is None:
         abort(401, description="Send a valid, unexpired, unrevoked token as `Authorization: Bearer asm_…`.")
     db.session.commit()  # its last use, when recorded (at most once a minute)
+    if token.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
+        abort(403, description="This token is read-only: it reads, and changes nothing.")
     g.api_token = token
     g.api_user = token.user
     audit.current_actor.set(token.user.username)
