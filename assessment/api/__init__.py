@@ -23,6 +23,7 @@ def init_api(app: Flask) -> None:
 
     from ..extensions import csrf
     from . import answers, docs, resources, workflow  # noqa: F401  (each declares its operations on resources.bp)
+    from .limits import init_limits  # its count is a before_request after resources.authenticate: it knows the token
 
     app.config.setdefault("API_TITLE", "assessment")
     app.config.setdefault("API_VERSION", "v1")
@@ -38,6 +39,7 @@ def init_api(app: Flask) -> None:
             "security": [{"bearer": []}],
         },
     )
+    init_limits(app)
     api.register_blueprint(resources.bp, url_prefix=PREFIX)
     csrf.exempt(resources.bp)
     app.register_blueprint(docs.bp, url_prefix=PREFIX)
