@@ -24,6 +24,7 @@ def init_api(app: Flask) -> None:
     from ..extensions import csrf
     from . import answers, docs, resources, workflow  # noqa: F401  (each declares its operations on resources.bp)
     from .limits import init_limits  # its count is a before_request after resources.authenticate: it knows the token
+    from .unmatched import install_unmatched
 
     app.config.setdefault("API_TITLE", "assessment")
     app.config.setdefault("API_VERSION", "v1")
@@ -43,3 +44,4 @@ def init_api(app: Flask) -> None:
     api.register_blueprint(resources.bp, url_prefix=PREFIX)
     csrf.exempt(resources.bp)
     app.register_blueprint(docs.bp, url_prefix=PREFIX)
+    install_unmatched(app, PREFIX)

@@ -55,3 +55,23 @@ def test_with_redis_every_process_shares_one_count_per_token(app):
     assert second.get("/api/v1/scopes", headers=alice).status_code == 200
     assert first.get("/api/v1/scopes", headers=alice).status_code == 429
     assert second.get("/api/v1/scopes", headers=alice).status_code == 429
+
+
+def test_an_unknown_api_path_or_method_answers_a_problem_not_a_web_page(app, anonymous, client):
+    alice = token_for(app, "alice")
+    for who, headers in ((anonymous, {}), (anonymous, alice), (client, {})):  # no token, a token, a web session
+        for path in (
+            "/api/v1/nothing-here",
+            "/api/v1/scopes/1/nothing",
+            "/api/v1/scopes/99999999999999999999",
+            "/api/v1",
+        ):
+            missing = who.get(path, headers=headers)
+            assert missing.status_code == 404 and missing.mimetype == "application/problem+json", (path, missing.data)
+            assert missing.json["status"] == 404 and "openapi.json" in missing.json["detail"]
+        wrong = who.delete("/api/v1/scopes", headers=headers)
+        assert wrong.status_code == 405 and wrong.mimetype == "application/problem+json"
+        assert "GET" in wrong.headers["Allow"] and "DELETE" in wrong.json["detail"]
+    page = client.get("/no-such-page")  # the web keeps its HTML error page
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert client.post("/").status_code == 405 and client.post("/").mimetype == "text/html"
