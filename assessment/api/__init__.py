@@ -17,7 +17,9 @@ def init_api(app: Flask) -> None:
     """Register the API's blueprints and its OpenAPI document on the app."""
     from flask_smorest import Api as SmorestApi
 
-    class Api(SmorestApi):
+    from .openapi import ProblemResponses, ProblemsPlugin
+
+    class Api(ProblemResponses, SmorestApi):
         def _register_error_handlers(self):
             """Not app-wide: the web keeps its error pages; the API's blueprint answers problems (problems.py)."""
 
@@ -38,6 +40,7 @@ def init_api(app: Flask) -> None:
                 "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "asm_… token"}}
             },
             "security": [{"bearer": []}],
+            "extra_plugins": [ProblemsPlugin()],  # every operation documents the errors every operation has
         },
     )
     init_limits(app)
