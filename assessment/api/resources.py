@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from flask import abort, g, request
+from flask import abort, g, request, url_for
 from flask_smorest import Blueprint
+from flask_smorest import abort as abort_with
 from marshmallow import Schema, fields, validate
 
 from ..extensions import db
+from ..models import FrameworkVersion
 from ..services import access, audit, library, tokens
 from ..services import assessments as assessment_service
+from ..services.errors import InvalidInput
 from . import problems
 
 bp = Blueprint("api_v1", __name__, description="The REST API, version 1 (bearer tokens).")
@@ -160,3 +165,73 @@ def scope_assessments(args, scope_id: int):
 def assessment(assessment_id: int):
     """One assessment: its framework, status and dates."""
     return access.assessment_for(g.api_user, assessment_id)
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def invalid_field(field: str | None, message: str, location: str = "json"):
+    """Refuse the request with a 422 problem naming `field` (a JSON pointer into the body) and why."""
+    abort_with(422, messages={location: {field: [message]} if field else [message]})
+
+
+def location_header(description: str) -> dict:
+    """The OpenAPI declaration of a `Location` header in a response."""
+    return {"Location": {"description": description, "schema": {"type": "string"}}}
+
+
+@contextmanager
+def fields_checked(location: str = "json") -> Iterator[None]:
+    """A service's InvalidInput about what the request sent is a 422 problem pointing at the field it names.
+
+    Raised, never returned: the request's transaction is rolled back (and what it stored removed) exactly
+    as for the web's form errors. Other statuses an InvalidInput carries (413, too large) stay as they are.
+    """
+    try:
+        yield
+    except InvalidInput as error:
+        if error.status != 400:
+            raise
+        invalid_field(error.field, error.message, location)
+
+
+class StartAssessmentSchema(Schema):
+    framework_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    target_level = fields.Integer(load_default=None, allow_none=True, strict=True)
+    as_of = fields.Date(load_default=None, allow_none=True)
+    period_start = fields.Date(load_default=None, allow_none=True)
+
+
+def framework_version(framework_id: str, version: str | None) -> FrameworkVersion:
+    """The library's newest stored row of this framework (and version, when named), or a 422 naming the field."""
+    rows = library.versions_of(framework_id)
+    if not rows:
+        invalid_field("framework_id", f"The library has no framework {framework_id!r}.")
+    if version is not None:
+        rows = [row for row in rows if row.version == version]
+        if not rows:
+            invalid_field("version", f"The library has no version {version!r} of {framework_id}.")
+    return rows[0]
+
+
+@bp.route("/scopes/<int:scope_id>/assessments", methods=["POST"])
+@bp.arguments(StartAssessmentSchema)
+@bp.response(201, AssessmentSchema, headers=location_header("The new assessment's address."))
+@bp.alt_response(403, description="The token's owner may see the scope but not start its assessments.")
+@bp.alt_response(404, description="No such scope, or not yours to see.")
+def start_assessment(args, scope_id: int):
+    """Start a draft assessment of the scope, as the scope page's form does (services.assessments.start_assessment).
+
+    `version` defaults to the framework's newest version in the library, `target_level` to its top level
+    (maturity frameworks; a compliance framework takes none), `as_of` to today, `period_start` to the 90 days
+    up to `as_of`.
+    """
+    scope = access.scope_for(g.api_user, scope_id, "start")
+    tokens.may_write(g.api_token)
+    version = framework_version(args["framework_id"], args["version"])
+    with fields_checked():
+        started = assessment_service.start_assessment(
+            scope, version, args["target_level"], args["as_of"], args["period_start"]
+        )
+    return started, 201, {"Location": url_for("api_v1.assessment", assessment_id=started.id)}

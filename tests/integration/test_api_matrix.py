@@ -70,6 +70,9 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.scope_assessments": api("GET", "/api/v1/scopes/{scope}/assessments", SCOPE_READERS),
     "api_v1.assessment": api("GET", "/api/v1/assessments/{draft}", READERS),
     "api_v1.assessment_score": api("GET", "/api/v1/assessments/{draft}/score", READERS),
+    "api_v1.start_assessment": api(
+        "POST", "/api/v1/scopes/{scope}/assessments", PLANNERS, json={"framework_id": "devops-delivery"}
+    ),
     # --- end of frameworks, scopes, assessments ---
     #
     # --- answers and evidence (api/answers.py) ---
