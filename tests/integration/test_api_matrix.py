@@ -73,6 +73,14 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.start_assessment": api(
         "POST", "/api/v1/scopes/{scope}/assessments", PLANNERS, json={"framework_id": "devops-delivery"}
     ),
+    "api_v1.assessment_evidence": api("GET", "/api/v1/assessments/{draft}/evidence", READERS),
+    "api_v1.upload_evidence": api(
+        "POST", "/api/v1/assessments/{draft}/requirements/CI-02/evidence", TEAM, files=_evidence_file
+    ),
+    "api_v1.add_evidence_link": api(
+        "POST", "/api/v1/assessments/{draft}/requirements/CI-02/links", TEAM, json={"url": "https://ci.example/1"}
+    ),
+    "api_v1.download_evidence": api("GET", "/api/v1/evidence/{evidence}/download", READERS),
     # --- end of frameworks, scopes, assessments ---
     #
     # --- answers and evidence (api/answers.py) ---
