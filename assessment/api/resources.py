@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import abort, g, request, url_for
 from flask_smorest import Blueprint
 from flask_smorest import abort as abort_with
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from ..adapters.evidence_store import safe_filename
+from ..domain.errors import InvalidFile, Problem
+from ..domain.framework import Framework, Scale
+from ..domain.loader import load_framework_text
+from ..domain.yamlread import MAX_FILE_BYTES, decode_text
 from ..extensions import db
 from ..models import FrameworkVersion
 from ..services import access, audit, library, tokens
@@ -235,3 +242,164 @@ def start_assessment(args, scope_id: int):
             scope, version, args["target_level"], args["as_of"], args["period_start"]
         )
     return started, 201, {"Location": url_for("api_v1.assessment", assessment_id=started.id)}
+
+
+# --- frameworks: one version's structure, and importing a framework file --------------------------
+
+
+class OptionSchema(Schema):
+    value = fields.String()
+    label = fields.String()
+    credit = fields.Float()
+
+
+class BandSchema(Schema):
+    credit = fields.Float()
+    min = fields.Float(allow_none=True)
+    max = fields.Float(allow_none=True)
+
+
+class AnswerSpecSchema(Schema):
+    kind = fields.String(metadata={"enum": ["scale", "numeric"]})
+    scale = fields.String(allow_none=True, metadata={"description": "The scale's id (kind scale)."})
+    options = fields.List(fields.Nested(OptionSchema), metadata={"description": "The scale's values (kind scale)."})
+    unit = fields.String(allow_none=True, metadata={"description": "The number's unit (kind numeric)."})
+    bands = fields.List(fields.Nested(BandSchema), metadata={"description": "Credit by range (kind numeric)."})
+
+
+class RequirementSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    question = fields.String()
+    level = fields.Integer(allow_none=True)
+    weight = fields.Float()
+    answer = fields.Function(lambda r: _answer_spec(r.answer), metadata={"type": "object"})
+    na_allowed = fields.Boolean()
+    evidence = fields.String(metadata={"enum": ["required", "optional", "none"]})
+    section = fields.String(allow_none=True)
+    guidance = fields.String(allow_none=True)
+    recommendation = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+
+
+class DomainSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    weight = fields.Float()
+    requirements = fields.List(fields.Nested(RequirementSchema))
+
+
+class LevelSchema(Schema):
+    number = fields.Integer()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+
+
+class FrameworkStructureSchema(FrameworkSchema):
+    description = fields.String(allow_none=True)
+    publisher = fields.String(allow_none=True)
+    license = fields.String(allow_none=True)
+    met_threshold = fields.Float()
+    levels = fields.List(fields.Nested(LevelSchema))
+    domains = fields.List(fields.Nested(DomainSchema))
+
+
+def _answer_spec(spec) -> dict:
+    """How a requirement is answered: a scale's values, or a number's bands."""
+    if isinstance(spec, Scale):
+        return {"kind": "scale", "scale": spec.id, "options": OptionSchema(many=True).dump(spec.options)}
+    return {"kind": "numeric", "unit": spec.unit, "bands": BandSchema(many=True).dump(spec.bands)}
+
+
+def _structure(row: FrameworkVersion, framework: Framework) -> dict:
+    """A stored version's library row and its parsed framework, as one document."""
+    stored = (
+        "framework_id",
+        "version",
+        "revision",
+        "title",
+        "kind",
+        "requirement_count",
+        "domain_count",
+        "imported_at",
+    )
+    parsed = ("description", "publisher", "license", "met_threshold", "levels", "domains")
+    return {**{name: getattr(row, name) for name in stored}, **{name: getattr(framework, name) for name in parsed}}
+
+
+@bp.route("/frameworks/<framework_id>/versions/<version>")
+@bp.response(200, FrameworkStructureSchema)
+@bp.alt_response(404, description="The library has no such framework version.")
+def framework_structure(framework_id: str, version: str):
+    """One version of a framework as the library page shows it: its levels, domains and requirements with
+    how each is answered (the newest revision of the version, should the same version have been re-imported)."""
+    rows = [row for row in library.versions_of(framework_id) if row.version == version]
+    if not rows:
+        abort(404, description=f"The library has no version {version!r} of a framework {framework_id!r}.")
+    return _structure(rows[0], library.framework_of(rows[0]))
+
+
+class FrameworkFileSchema(Schema):
+    file = Upload(required=True, metadata={"description": "A framework file (format 1, YAML, at most 5 MB)."})
+
+
+class FileProblems(Exception):
+    """A framework file's problems, each where it is in the file: a 422 problem listing them all."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+_SIMPLE_PATH = re.compile(r"(?:[A-Za-z0-9_-]+|\[\d+\])(?:\.[A-Za-z0-9_-]+|\[\d+\])*\Z")
+
+
+def file_pointer(path: str) -> str | None:
+    """The format's path of a problem (`domains[0].requirements[2].id`) as a JSON pointer into the file
+    (`/domains/0/requirements/2/id`); "" for the whole file; None when a key in it cannot be told apart."""
+    if path in ("", "$"):
+        return ""
+    if not _SIMPLE_PATH.match(path):
+        return None
+    return "".join(f"/{part}" for part in re.findall(r"[A-Za-z0-9_-]+", path))
+
+
+@bp.errorhandler(FileProblems)
+def file_problems(error: FileProblems):
+    listed = []
+    for found in error.problems:
+        entry = {"line": found.line, "path": found.path or "$", "detail": found.message, "problem": str(found)}
+        pointer = file_pointer(found.path)
+        if pointer is not None:
+            entry["pointer"] = pointer
+        listed.append(entry)
+    return problems.problem(
+        422,
+        "Unprocessable Content",
+        "The framework file is not valid (format 1); nothing was stored. Each error names its line and, as a JSON "
+        "pointer, its place in the file.",
+        errors=listed,
+    )
+
+
+@bp.route("/frameworks", methods=["POST"])
+@bp.arguments(FrameworkFileSchema, location="files", content_type="multipart/form-data")
+@bp.response(201, FrameworkSchema, headers=location_header("The stored version's structure."))
+@bp.alt_response(200, schema=FrameworkSchema, description="This exact file is in the library already.")
+@bp.alt_response(403, description="Only an admin imports frameworks into the library.")
+def import_framework(files):
+    """Import a framework file into the library (admins), as `assessment library import` stores each file: a
+    new content is a new version (or a new revision of its version), never a change to a stored one."""
+    access.require(g.api_user, "library-import")
+    tokens.may_write(g.api_token)
+    upload = files["file"]
+    name = safe_filename(upload.filename)
+    try:
+        text = decode_text(upload.stream.read(MAX_FILE_BYTES + 1), name)
+        framework = load_framework_text(text, name)
+    except InvalidFile as error:
+        raise FileProblems(error.problems) from None
+    row, created = library.store_framework(framework, text, name)
+    where = url_for("api_v1.framework_structure", framework_id=row.framework_id, version=row.version)
+    return row, 201 if created else 200, {"Location": where}

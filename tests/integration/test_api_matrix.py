@@ -73,6 +73,21 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.start_assessment": api(
         "POST", "/api/v1/scopes/{scope}/assessments", PLANNERS, json={"framework_id": "devops-delivery"}
     ),
+    "api_v1.framework_structure": api("GET", "/api/v1/frameworks/devops-delivery/versions/2026.1", SIGNED_IN),
+    "api_v1.import_framework": api(
+        "POST",
+        "/api/v1/frameworks",
+        ADMIN,
+        files=lambda world: {
+            "file": (
+                io.BytesIO(
+                    b'id: matrix-mini\nversion: "1"\ntitle: Mini\nkind: compliance\ndomains:\n  - id: D\n'
+                    b"    title: D\n    requirements:\n      - {id: D-01, title: One}\n"
+                ),
+                "matrix-mini.yaml",
+            )
+        },
+    ),
     "api_v1.assessment_evidence": api("GET", "/api/v1/assessments/{draft}/evidence", READERS),
     "api_v1.upload_evidence": api(
         "POST", "/api/v1/assessments/{draft}/requirements/CI-02/evidence", TEAM, files=_evidence_file

@@ -3,6 +3,8 @@ the web's services, the web's trail entries under the token owner's name, proble
 
 from __future__ import annotations
 
+import io
+
 from sqlalchemy import func, select
 
 from assessment.extensions import db
@@ -79,3 +81,109 @@ def test_a_bad_start_is_a_problem_naming_the_field_and_changes_nothing(app, anon
         headers=token_for(app, "lead", read_only=True),
     )
     assert read_only.status_code == 403 and _count(app, Assessment) == before
+
+
+MINI = """id: api-mini
+version: "1"
+title: API mini
+kind: maturity
+levels:
+  - {number: 1, name: Initial}
+  - {number: 2, name: Managed}
+scales:
+  coverage:
+    - {value: none, label: None, credit: 0}
+    - {value: all, label: All, credit: 1}
+domains:
+  - id: D
+    title: Delivery
+    requirements:
+      - id: D-01
+        title: Builds run
+        level: 2
+        answer: coverage
+        recommendation: Build every change.
+      - id: D-02
+        title: Lead time
+        level: 2
+        answer:
+          type: number
+          unit: hours
+          bands:
+            - {max: 24, credit: 1}
+            - {min: 24, credit: 0}
+"""
+
+
+def _framework_file(text: str, name: str = "api-mini.yaml") -> dict:
+    return {"file": (io.BytesIO(text.encode()), name)}
+
+
+def test_a_framework_version_reads_as_its_structure(app, anonymous):
+    response = anonymous.get("/api/v1/frameworks/sox-itgc/versions/2026.1", headers=token_for(app, "audrey"))
+    assert response.status_code == 200, response.get_data(True)
+    structure = response.json
+    assert (structure["id"], structure["version"], structure["kind"]) == ("sox-itgc", "2026.1", "compliance")
+    requirements = [r for d in structure["domains"] for r in d["requirements"]]
+    assert len(requirements) == structure["requirement_count"] and requirements[0]["answer"]["kind"] == "scale"
+    assert requirements[0]["answer"]["options"][0].keys() == {"value", "label", "credit"}
+    missing = anonymous.get("/api/v1/frameworks/sox-itgc/versions/1999", headers=token_for(app, "audrey"))
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+
+
+def test_an_admin_imports_a_framework_file_once(app, anonymous):
+    admin = token_for(app, "admin")
+    response = anonymous.post(
+        "/api/v1/frameworks", data=_framework_file(MINI), headers=admin, content_type="multipart/form-data"
+    )
+    assert response.status_code == 201, response.get_data(True)
+    assert (response.json["id"], response.json["version"], response.json["revision"]) == ("api-mini", "1", 1)
+    assert response.headers["Location"] == "/api/v1/frameworks/api-mini/versions/1"
+    structure = anonymous.get(response.headers["Location"], headers=admin).json
+    lead_time = structure["domains"][0]["requirements"][1]
+    assert lead_time["answer"] == {
+        "kind": "numeric",
+        "unit": "hours",
+        "bands": [{"credit": 1.0, "min": None, "max": 24.0}, {"credit": 0.0, "min": 24.0, "max": None}],
+    }
+    assert [e.actor for e in _trail(app, "framework.imported") if "api-mini" in e.after] == ["admin"]
+    again = anonymous.post(
+        "/api/v1/frameworks", data=_framework_file(MINI), headers=admin, content_type="multipart/form-data"
+    )
+    assert again.status_code == 200 and again.json["revision"] == 1  # the same content is the same version
+    lead = anonymous.post(
+        "/api/v1/frameworks",
+        data=_framework_file(MINI),
+        headers=token_for(app, "lead"),
+        content_type="multipart/form-data",
+    )
+    assert lead.status_code == 403 and lead.mimetype == "application/problem+json"
+
+
+def test_a_malformed_framework_file_lists_its_problems_and_stores_nothing(app, anonymous):
+    from assessment.models import FrameworkVersion
+
+    admin = token_for(app, "admin")
+    before, imported = _count(app, FrameworkVersion), len(_trail(app, "framework.imported"))
+    broken = MINI.replace("title: Builds run", "title: 3").replace("answer: coverage", "answer: bogus")
+    response = anonymous.post(
+        "/api/v1/frameworks", data=_framework_file(broken), headers=admin, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    errors = response.json["errors"]
+    assert [(e["pointer"], e["line"]) for e in errors] == [
+        ("/domains/0/requirements/0/title", 17),
+        ("/domains/0/requirements/0/answer", 19),
+    ]
+    assert errors[0]["problem"].startswith("api-mini.yaml:17: domains[0].requirements[0].title: ")
+    refused = {b"key: [unclosed\n": "not valid YAML", b"\xff\xfe": "not UTF-8", b"\x00\x01binary": "binary"}
+    for data, said in refused.items():
+        bad = anonymous.post(
+            "/api/v1/frameworks",
+            data={"file": (io.BytesIO(data), "x.yaml")},
+            headers=admin,
+            content_type="multipart/form-data",
+        )
+        assert bad.status_code == 422 and bad.json["errors"][0]["pointer"] == "", bad.json
+        assert said in bad.json["errors"][0]["detail"], bad.json
+    assert _count(app, FrameworkVersion) == before and len(_trail(app, "framework.imported")) == imported
