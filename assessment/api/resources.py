@@ -25,8 +25,8 @@ from ..domain.framework import Framework, Scale
 from ..domain.loader import load_framework_text
 from ..domain.yamlread import MAX_FILE_BYTES, decode_text
 from ..extensions import db
-from ..models import FrameworkVersion
-from ..services import access, audit, library, tokens
+from ..models import SCOPE_KINDS, FrameworkVersion
+from ..services import access, accounts, audit, library, review, tokens
 from ..services import assessments as assessment_service
 from ..services.errors import InvalidInput
 from . import problems
@@ -403,3 +403,69 @@ def import_framework(files):
     row, created = library.store_framework(framework, text, name)
     where = url_for("api_v1.framework_structure", framework_id=row.framework_id, version=row.version)
     return row, 201 if created else 200, {"Location": where}
+
+
+# --- scopes: create one, its team ------------------------------------------------------------------
+
+
+class NewScopeSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(SCOPE_KINDS))
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+
+
+@bp.route("/scopes", methods=["POST"])
+@bp.arguments(NewScopeSchema)
+@bp.response(201, ScopeSchema, headers=location_header("The new scope's address."))
+@bp.alt_response(403, description="Only program leads and admins create scopes.")
+def create_scope(args):
+    """Add a scope, as the home page's form does (names are unique: another scope's name is a 422 at /name)."""
+    access.require(g.api_user, "create-scope")
+    tokens.may_write(g.api_token)
+    try:
+        scope = assessment_service.create_scope(args["name"], args["kind"], args["description"])
+    except InvalidInput as error:  # the fields' own rules are the schema's: what is left is about the name
+        invalid_field("name", error.message)
+    return scope, 201, {"Location": url_for("api_v1.scope", scope_id=scope.id)}
+
+
+class MemberSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String(attribute="display_name")
+    role = fields.String()
+
+
+@bp.route("/scopes/<int:scope_id>/members")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, MemberSchema(many=True))
+@bp.alt_response(404, description="No such scope, or not yours to see.")
+def scope_members(args, scope_id: int):
+    """The scope's team, by user name (everyone who reads the scope sees its team, as on the scope page)."""
+    return page(list(access.scope_for(g.api_user, scope_id).members), args)
+
+
+@bp.route("/scopes/<int:scope_id>/members/<username>", methods=["PUT"])
+@bp.response(200, MemberSchema)
+@bp.alt_response(403, description="Only program leads and admins manage a scope's team.")
+@bp.alt_response(404, description="No such scope (or not yours to see), or no active user of that name.")
+@bp.alt_response(422, description="That user is not a team member (only team members join a scope's team).")
+def add_scope_member(scope_id: int, username: str):
+    """Give a team member the scope (review.add_member, as the scope page's team form; already on it: no change)."""
+    scope = access.scope_for(g.api_user, scope_id, "members")
+    tokens.may_write(g.api_token)
+    try:
+        return review.add_member(scope, username)
+    except InvalidInput as error:
+        invalid_field("username", error.message, "path")
+
+
+@bp.route("/scopes/<int:scope_id>/members/<username>", methods=["DELETE"])
+@bp.response(204)
+@bp.alt_response(403, description="Only program leads and admins manage a scope's team.")
+@bp.alt_response(404, description="No such scope (or not yours to see), or no user of that name.")
+def remove_scope_member(scope_id: int, username: str):
+    """Take the scope away from a team member (review.remove_member; not on the team: no change)."""
+    scope = access.scope_for(g.api_user, scope_id, "members")
+    tokens.may_write(g.api_token)
+    review.remove_member(scope, accounts.get_user(username).id)

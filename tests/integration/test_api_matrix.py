@@ -88,6 +88,15 @@ API_MATRIX: dict[str, ApiCase] = {
             )
         },
     ),
+    "api_v1.create_scope": api(  # each allowed call a new name: a taken one is refused (422)
+        "POST",
+        "/api/v1/scopes",
+        LEADS,
+        json=lambda world, made=[]: made.append(1) or {"name": f"New {len(made)}", "kind": "team"},
+    ),
+    "api_v1.scope_members": api("GET", "/api/v1/scopes/{scope}/members", SCOPE_READERS),
+    "api_v1.add_scope_member": api("PUT", "/api/v1/scopes/{scope}/members/victim", LEADS),
+    "api_v1.remove_scope_member": api("DELETE", "/api/v1/scopes/{scope}/members/victim", LEADS),
     "api_v1.assessment_evidence": api("GET", "/api/v1/assessments/{draft}/evidence", READERS),
     "api_v1.upload_evidence": api(
         "POST", "/api/v1/assessments/{draft}/requirements/CI-02/evidence", TEAM, files=_evidence_file

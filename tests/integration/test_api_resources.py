@@ -187,3 +187,54 @@ def test_a_malformed_framework_file_lists_its_problems_and_stores_nothing(app, a
         assert bad.status_code == 422 and bad.json["errors"][0]["pointer"] == "", bad.json
         assert said in bad.json["errors"][0]["detail"], bad.json
     assert _count(app, FrameworkVersion) == before and len(_trail(app, "framework.imported")) == imported
+
+
+def test_a_lead_creates_a_scope(app, anonymous):
+    lead = token_for(app, "lead")
+    response = anonymous.post(
+        "/api/v1/scopes", json={"name": "Checkout", "kind": "service", "description": "Pays"}, headers=lead
+    )
+    assert response.status_code == 201, response.get_data(True)
+    assert (response.json["name"], response.json["kind"], response.json["description"]) == (
+        "Checkout",
+        "service",
+        "Pays",
+    )
+    assert response.headers["Location"] == f"/api/v1/scopes/{response.json['id']}"
+    assert [e.actor for e in _trail(app, "scope.created")] == ["lead"]
+    cases = {
+        "/name": {"name": "Checkout", "kind": "team"},  # taken
+        "/kind": {"name": "Other", "kind": "galaxy"},
+        "/description": {"name": "Other", "kind": "team", "description": "d" * 5001},
+    }
+    for pointer, body in cases.items():
+        refused = anonymous.post("/api/v1/scopes", json=body, headers=lead)
+        assert refused.status_code == 422 and [e["pointer"] for e in refused.json["errors"]] == [pointer], body
+    member = anonymous.post("/api/v1/scopes", json={"name": "Mine", "kind": "team"}, headers=token_for(app, "alice"))
+    assert member.status_code == 403 and len(_trail(app, "scope.created")) == 1
+
+
+def test_a_lead_manages_the_team_by_user_name(app, anonymous, devops):
+    _, scope = devops
+    lead = token_for(app, "lead")
+    members = f"/api/v1/scopes/{scope}/members"
+    added = anonymous.put(f"{members}/alice", headers=lead)
+    assert added.status_code == 200 and added.json == {
+        "id": added.json["id"],
+        "username": "alice",
+        "full_name": "Alice",
+        "role": "member",
+    }
+    assert anonymous.put(f"{members}/alice", headers=lead).status_code == 200  # already on it: no change
+    assert [(e.actor, e.after) for e in _trail(app, "scope.member_added")] == [("lead", '{"member":"alice"}')]
+    listed = anonymous.get(members, headers=token_for(app, "alice"))  # the team sees itself, as on the page
+    assert listed.status_code == 200 and [m["username"] for m in listed.json] == ["alice"]
+    auditor = anonymous.put(f"{members}/audrey", headers=lead)
+    assert auditor.status_code == 422 and [e["pointer"] for e in auditor.json["errors"]] == ["/path/username"]
+    assert anonymous.put(f"{members}/nobody", headers=lead).status_code == 404
+    assert anonymous.put(f"{members}/bob", headers=token_for(app, "alice")).status_code == 403
+    assert anonymous.get(members, headers=token_for(app, "bob")).status_code == 404
+    removed = anonymous.delete(f"{members}/alice", headers=lead)
+    assert removed.status_code == 204 and anonymous.get(members, headers=lead).json == []
+    assert anonymous.delete(f"{members}/alice", headers=lead).status_code == 204  # not on it: no change
+    assert [e.actor for e in _trail(app, "scope.member_removed")] == ["lead"]
