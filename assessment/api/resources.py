@@ -20,13 +20,15 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from ..adapters.evidence_store import safe_filename
+from ..domain import explain
+from ..domain.compare import compare
 from ..domain.errors import InvalidFile, Problem
 from ..domain.framework import Framework, Scale
 from ..domain.loader import load_framework_text
 from ..domain.yamlread import MAX_FILE_BYTES, decode_text
 from ..extensions import db
-from ..models import SCOPE_KINDS, FrameworkVersion
-from ..services import access, accounts, audit, library, review, tokens
+from ..models import MAX_ID, SCOPE_KINDS, FrameworkVersion
+from ..services import access, accounts, audit, cycles, library, review, tokens
 from ..services import assessments as assessment_service
 from ..services.errors import InvalidInput
 from . import problems
@@ -469,3 +471,145 @@ def remove_scope_member(scope_id: int, username: str):
     scope = access.scope_for(g.api_user, scope_id, "members")
     tokens.may_write(g.api_token)
     review.remove_member(scope, accounts.get_user(username).id)
+
+
+# --- results: gaps, and the comparison with the previous cycle ------------------------------------
+
+
+class GapSchema(Schema):
+    requirement_id = fields.String()
+    title = fields.String()
+    domain_id = fields.String()
+    level = fields.Integer(allow_none=True)
+    status = fields.String(metadata={"enum": ["partial", "not_met", "unanswered"]})
+    value = fields.Raw(allow_none=True, metadata={"description": "The answer: a scale value or a number."})
+    credit = fields.Float()
+    unsupported = fields.Boolean()
+    unsupported_reason = fields.String(allow_none=True, metadata={"description": "Why a claim earns nothing."})
+    recommendation = fields.String(allow_none=True)
+
+
+def _gap(result, as_of) -> dict:
+    """One gap as the results page shows it."""
+    requirement = result.requirement
+    return {
+        "requirement_id": result.id,
+        "title": requirement.title,
+        "domain_id": requirement.domain_id,
+        "level": requirement.level,
+        "status": result.status,
+        "value": result.value,
+        "credit": result.credit,
+        "unsupported": result.unsupported,
+        "unsupported_reason": explain.claim_reason(result, as_of),
+        "recommendation": requirement.recommendation,
+    }
+
+
+@bp.route("/assessments/<int:assessment_id>/gaps")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, GapSchema(many=True))
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def assessment_gaps(args, assessment_id: int):
+    """The assessment's gaps in the spec's priority order (level, then file order), up to its target level, as
+    the results page lists them: every applicable requirement not met, with why a claim earns nothing."""
+    assessment = access.assessment_for(g.api_user, assessment_id)
+    card = assessment_service.load_state(assessment).card
+    shown, headers = page(list(card.gaps), args)
+    return [_gap(result, card.as_of) for result in shown], headers
+
+
+class CycleSchema(Schema):
+    id = fields.Integer()
+    as_of = fields.Date()
+    framework_version = fields.String()
+    status = fields.String()
+    score = fields.Float(allow_none=True)
+    level = fields.Integer(allow_none=True)
+
+
+class DomainDeltaSchema(Schema):
+    domain_id = fields.String()
+    title = fields.String()
+    before_score = fields.Float(allow_none=True)
+    after_score = fields.Float(allow_none=True)
+    score_delta = fields.Float(allow_none=True)
+    before_level = fields.Integer(allow_none=True)
+    after_level = fields.Integer(allow_none=True)
+    level_delta = fields.Integer(allow_none=True)
+    in_before = fields.Boolean()
+    in_after = fields.Boolean()
+
+
+class RequirementChangeSchema(Schema):
+    requirement_id = fields.String()
+    title = fields.String()
+    domain_id = fields.String()
+    kind = fields.String(metadata={"enum": ["improved", "regressed", "unchanged", "new", "removed"]})
+    status_changed = fields.Boolean()
+    before_status = fields.String(allow_none=True)
+    after_status = fields.String(allow_none=True)
+    before_credit = fields.Float(allow_none=True)
+    after_credit = fields.Float(allow_none=True)
+    before_unsupported = fields.Boolean(allow_none=True)
+    after_unsupported = fields.Boolean(allow_none=True)
+
+
+class ComparisonSchema(Schema):
+    before = fields.Nested(CycleSchema)
+    after = fields.Nested(CycleSchema)
+    score_delta = fields.Float(allow_none=True)
+    level_delta = fields.Integer(allow_none=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "Changes by kind."})
+    domains = fields.List(fields.Nested(DomainDeltaSchema))
+    requirements = fields.List(fields.Nested(RequirementChangeSchema))
+
+
+def _cycle(assessment, card) -> dict:
+    """One side of a comparison: which assessment, and its overall figures."""
+    return {
+        "id": assessment.id,
+        "as_of": assessment.as_of,
+        "framework_version": assessment.framework_version.version,
+        "status": assessment.status,
+        "score": card.score,
+        "level": card.level,
+    }
+
+
+class CompareArgs(Schema):
+    other = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={
+            "description": "Another assessment of the scope on the same framework (default: the previous cycle)."
+        },
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/comparison")
+@bp.arguments(CompareArgs, location="query")
+@bp.response(200, ComparisonSchema)
+@bp.alt_response(400, description="The other assessment is of another scope or framework.")
+@bp.alt_response(404, description="No such assessment, not yours to see, or no previous cycle to compare with.")
+def assessment_comparison(args, assessment_id: int):
+    """The assessment against the cycle it was started from (or `other`), as the web's comparison page computes
+    it (domain/compare.py: requirements matched by id, improved or regressed by credit, new and removed ones);
+    `before` is the earlier of the two."""
+    assessment = access.assessment_for(g.api_user, assessment_id)
+    other_id = args["other"] or assessment.previous_id
+    if other_id is None:
+        abort(404, description="This assessment was not started from an earlier cycle: there is none to compare.")
+    before, after = cycles.comparable(assessment, access.assessment_for(g.api_user, other_id))
+    before_card = assessment_service.load_state(before).card
+    after_card = assessment_service.load_state(after).card
+    comparison = compare(before_card, after_card)
+    return {
+        "before": _cycle(before, before_card),
+        "after": _cycle(after, after_card),
+        "score_delta": comparison.score_delta,
+        "level_delta": comparison.level_delta,
+        "counts": comparison.counts,
+        "domains": comparison.domains,
+        "requirements": comparison.requirements,
+    }

@@ -97,6 +97,8 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.scope_members": api("GET", "/api/v1/scopes/{scope}/members", SCOPE_READERS),
     "api_v1.add_scope_member": api("PUT", "/api/v1/scopes/{scope}/members/victim", LEADS),
     "api_v1.remove_scope_member": api("DELETE", "/api/v1/scopes/{scope}/members/victim", LEADS),
+    "api_v1.assessment_gaps": api("GET", "/api/v1/assessments/{draft}/gaps", READERS),
+    "api_v1.assessment_comparison": api("GET", "/api/v1/assessments/{submitted}/comparison?other={draft}", READERS),
     "api_v1.assessment_evidence": api("GET", "/api/v1/assessments/{draft}/evidence", READERS),
     "api_v1.upload_evidence": api(
         "POST", "/api/v1/assessments/{draft}/requirements/CI-02/evidence", TEAM, files=_evidence_file

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from assessment.extensions import db
 from assessment.models import Assessment, AuditEntry
+from assessment.services import audit
 from tests.integration.test_api import token_for
 
 
@@ -238,3 +239,79 @@ def test_a_lead_manages_the_team_by_user_name(app, anonymous, devops):
     assert removed.status_code == 204 and anonymous.get(members, headers=lead).json == []
     assert anonymous.delete(f"{members}/alice", headers=lead).status_code == 204  # not on it: no change
     assert [e.actor for e in _trail(app, "scope.member_removed")] == ["lead"]
+
+
+def _answer(app, assessment_id: int, requirement_id: str, value: str) -> None:
+    from assessment.models import Answer
+    from assessment.services import assessments as svc
+
+    with app.app_context(), audit.acting_as("test-setup"):
+        assessment = db.session.get(Assessment, assessment_id)
+        row = db.session.scalar(
+            select(Answer).where(Answer.assessment_id == assessment_id, Answer.requirement_id == requirement_id)
+        )
+        framework = svc.framework_of(assessment.framework_version)
+        svc.save_answer(assessment, framework, requirement_id, value, None, row.revision if row else 0, "alice")
+        db.session.commit()
+
+
+def test_gaps_are_the_results_pages_in_priority_order(app, anonymous, client, devops):
+    assessment, _ = devops
+    _answer(app, assessment, "CI-01", "yes")  # evidence required, none attached: a claim that earns nothing
+    _answer(app, assessment, "CI-02", "some")
+    lead = token_for(app, "lead")
+    gaps = anonymous.get(f"/api/v1/assessments/{assessment}/gaps", headers=lead)
+    assert gaps.status_code == 200, gaps.get_data(True)
+    exported = client.get(f"/assessments/{assessment}/export/score.json").json["gaps"]
+    assert [g["requirement_id"] for g in gaps.json] == [g["id"] for g in exported]
+    first = gaps.json[0]
+    assert (first["requirement_id"], first["status"], first["unsupported"]) == ("CI-01", "not_met", True)
+    assert "no evidence attached" in first["unsupported_reason"] and first["recommendation"]
+    partial = next(g for g in gaps.json if g["requirement_id"] == "CI-02")
+    assert (partial["status"], partial["value"], partial["credit"], partial["unsupported_reason"]) == (
+        "partial",
+        "some",
+        0.5,
+        None,
+    )
+    paged = anonymous.get(f"/api/v1/assessments/{assessment}/gaps?limit=2", headers=lead)
+    assert [g["requirement_id"] for g in paged.json] == [g["id"] for g in exported[:2]]
+    assert 'rel="next"' in paged.headers["Link"]
+    assert anonymous.get(f"/api/v1/assessments/{assessment}/gaps", headers=token_for(app, "bob")).status_code == 404
+
+
+def test_the_comparison_with_the_previous_cycle(app, anonymous, devops):
+    from assessment.domain.compare import compare
+    from assessment.services import assessments as svc
+    from assessment.services import cycles
+
+    assessment, _ = devops
+    lead = token_for(app, "lead")
+    first = anonymous.get(f"/api/v1/assessments/{assessment}/comparison", headers=lead)
+    assert first.status_code == 404 and first.mimetype == "application/problem+json"
+    _answer(app, assessment, "CI-02", "some")
+    _answer(app, assessment, "DEP-01", "yes")
+    with app.app_context(), audit.acting_as("test-setup"):
+        previous = db.session.get(Assessment, assessment)
+        following = cycles.start_next_cycle(previous, None, None, previous.as_of.replace(year=2027)).assessment.id
+        db.session.commit()
+    _answer(app, following, "CI-02", "all")
+    _answer(app, following, "DEP-01", "no")
+    response = anonymous.get(f"/api/v1/assessments/{following}/comparison", headers=lead)
+    assert response.status_code == 200, response.get_data(True)
+    body = response.json
+    assert (body["before"]["id"], body["after"]["id"]) == (assessment, following)
+    kinds = {r["requirement_id"]: r["kind"] for r in body["requirements"]}
+    assert (kinds["CI-02"], kinds["DEP-01"], kinds["OPS-01"]) == ("improved", "regressed", "unchanged")
+    with app.app_context():
+        expected = compare(
+            svc.load_state(db.session.get(Assessment, assessment)).card,
+            svc.load_state(db.session.get(Assessment, following)).card,
+        )
+    assert body["counts"] == expected.counts and body["score_delta"] == expected.score_delta
+    assert body["after"]["score"] == expected.after_score and body["level_delta"] == expected.level_delta
+    assert [d["domain_id"] for d in body["domains"]] == [d.domain_id for d in expected.domains]
+    hidden = anonymous.get(f"/api/v1/assessments/{following}/comparison", headers=token_for(app, "bob"))
+    assert hidden.status_code == 404
+    other = anonymous.get(f"/api/v1/assessments/{assessment}/comparison?other={following}", headers=lead)
+    assert other.status_code == 200 and other.json == body  # the same two, whichever is named first
