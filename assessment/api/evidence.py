@@ -31,7 +31,7 @@ from ..services.errors import InvalidInput, NotFound
 from ..views.assessments import DOWNLOAD_POLICY, evidence_store  # one store and one download policy for both
 from ..views.stored import send_stored
 from . import problems
-from .resources import PageArgs, bp, invalid_field, page
+from .resources import BAD_CURSOR, PageArgs, UtcDateTime, bp, invalid_field, page
 
 
 class EvidenceSchema(Schema):
@@ -47,7 +47,7 @@ class EvidenceSchema(Schema):
     effective = fields.Date(allow_none=True)
     expires = fields.Date(allow_none=True)
     added_by = fields.String()
-    added_at = fields.DateTime()
+    added_at = UtcDateTime()
 
 
 def _item(row, requirement_id: str) -> dict:
@@ -82,6 +82,7 @@ def request_too_large(error: RequestEntityTooLarge):
 @bp.route("/assessments/<int:assessment_id>/evidence")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, EvidenceSchema(many=True))
+@bp.alt_response(400, description=BAD_CURSOR)
 @bp.alt_response(404, description="No such assessment, or not yours to see.")
 def assessment_evidence(args, assessment_id: int):
     """The evidence supporting the assessment's requirements, in the order it was attached; an item that

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,9 @@ def authenticate():
     audit.current_actor.set(token.user.username)
 
 
+BAD_CURSOR = "The cursor was not given by the API."
+
+
 class PageArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = fields.String(load_default=None)
@@ -84,6 +88,16 @@ def page(items: list, args: dict) -> tuple[list, dict]:
     return shown, headers
 
 
+class UtcDateTime(fields.DateTime):
+    """A moment in RFC 3339 with its offset, as the OpenAPI `date-time` format requires: every stored time is
+    UTC, and SQLite gives it back without its zone."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class FrameworkSchema(Schema):
     id = fields.String(attribute="framework_id")
     version = fields.String()
@@ -92,7 +106,7 @@ class FrameworkSchema(Schema):
     kind = fields.String()
     requirement_count = fields.Integer()
     domain_count = fields.Integer()
-    imported_at = fields.DateTime()
+    imported_at = UtcDateTime()
 
 
 class ScopeSchema(Schema):
@@ -100,7 +114,7 @@ class ScopeSchema(Schema):
     name = fields.String()
     kind = fields.String()
     description = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 @bp.route("/frameworks")
@@ -152,10 +166,10 @@ class AssessmentSchema(Schema):
     target_level = fields.Integer(allow_none=True)
     as_of = fields.Date()
     period_start = fields.Date(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    submitted_at = fields.DateTime(allow_none=True)
-    approved_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    submitted_at = UtcDateTime(allow_none=True)
+    approved_at = UtcDateTime(allow_none=True)
     previous_id = fields.Integer(allow_none=True)
 
 
@@ -441,6 +455,7 @@ class MemberSchema(Schema):
 @bp.route("/scopes/<int:scope_id>/members")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, MemberSchema(many=True))
+@bp.alt_response(400, description=BAD_CURSOR)
 @bp.alt_response(404, description="No such scope, or not yours to see.")
 def scope_members(args, scope_id: int):
     """The scope's team, by user name (everyone who reads the scope sees its team, as on the scope page)."""
@@ -509,6 +524,7 @@ def _gap(result, as_of) -> dict:
 @bp.route("/assessments/<int:assessment_id>/gaps")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, GapSchema(many=True))
+@bp.alt_response(400, description=BAD_CURSOR)
 @bp.alt_response(404, description="No such assessment, or not yours to see.")
 def assessment_gaps(args, assessment_id: int):
     """The assessment's gaps in the spec's priority order (level, then file order), up to its target level, as

@@ -202,6 +202,7 @@ def test_a_lead_creates_a_scope(app, anonymous):
         "Pays",
     )
     assert response.headers["Location"] == f"/api/v1/scopes/{response.json['id']}"
+    assert response.json["created_at"].endswith("+00:00")  # RFC 3339 with its offset, also from SQLite
     assert [e.actor for e in _trail(app, "scope.created")] == ["lead"]
     cases = {
         "/name": {"name": "Checkout", "kind": "team"},  # taken
