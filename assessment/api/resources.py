@@ -18,7 +18,7 @@ from flask import abort, g, request, url_for
 from flask_smorest import Blueprint
 from flask_smorest import abort as abort_with
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_dump, validate
 
 from ..adapters.evidence_store import safe_filename
 from ..domain import explain
@@ -276,11 +276,19 @@ class BandSchema(Schema):
 
 
 class AnswerSpecSchema(Schema):
+    """How a requirement is answered: a scale's values, or a number's bands."""
+
     kind = fields.String(metadata={"enum": ["scale", "numeric"]})
     scale = fields.String(allow_none=True, metadata={"description": "The scale's id (kind scale)."})
     options = fields.List(fields.Nested(OptionSchema), metadata={"description": "The scale's values (kind scale)."})
     unit = fields.String(allow_none=True, metadata={"description": "The number's unit (kind numeric)."})
     bands = fields.List(fields.Nested(BandSchema), metadata={"description": "Credit by range (kind numeric)."})
+
+    @pre_dump
+    def _of_spec(self, spec, **_):
+        if isinstance(spec, Scale):
+            return {"kind": "scale", "scale": spec.id, "options": spec.options}
+        return {"kind": "numeric", "unit": spec.unit, "bands": spec.bands}
 
 
 class RequirementSchema(Schema):
@@ -289,7 +297,7 @@ class RequirementSchema(Schema):
     question = fields.String()
     level = fields.Integer(allow_none=True)
     weight = fields.Float()
-    answer = fields.Function(lambda r: _answer_spec(r.answer), metadata={"type": "object"})
+    answer = fields.Nested(AnswerSpecSchema)
     na_allowed = fields.Boolean()
     evidence = fields.String(metadata={"enum": ["required", "optional", "none"]})
     section = fields.String(allow_none=True)
@@ -319,13 +327,6 @@ class FrameworkStructureSchema(FrameworkSchema):
     met_threshold = fields.Float()
     levels = fields.List(fields.Nested(LevelSchema))
     domains = fields.List(fields.Nested(DomainSchema))
-
-
-def _answer_spec(spec) -> dict:
-    """How a requirement is answered: a scale's values, or a number's bands."""
-    if isinstance(spec, Scale):
-        return {"kind": "scale", "scale": spec.id, "options": OptionSchema(many=True).dump(spec.options)}
-    return {"kind": "numeric", "unit": spec.unit, "bands": BandSchema(many=True).dump(spec.bands)}
 
 
 def _structure(row: FrameworkVersion, framework: Framework) -> dict:
@@ -383,6 +384,7 @@ def file_pointer(path: str) -> str | None:
 
 @bp.errorhandler(FileProblems)
 def file_problems(error: FileProblems):
+    """Every problem of the file, with the spec's `FILE:LINE: PATH: message` line and a pointer where one exists."""
     listed = []
     for found in error.problems:
         entry = {"line": found.line, "path": found.path or "$", "detail": found.message, "problem": str(found)}
