@@ -296,3 +296,18 @@ def test_the_export_is_the_web_export_zip_and_is_on_the_trail(app, client, anony
     web = zipfile.ZipFile(io.BytesIO(client.get(f"/assessments/{assessment}/export.zip").data))
     assert web.read("answers.yaml") == zipfile.ZipFile(io.BytesIO(response.data)).read("answers.yaml")
     assert _trail(app, head) == [("assessment.exported", str(assessment), who) for who in ("audrey", "admin")]
+
+
+def test_the_score_read_again_after_a_change_is_the_changed_score(app, client, anonymous, team):
+    assessment, _ = team
+    alice = token_for(app, "alice")
+    url = f"/api/v1/assessments/{assessment}"
+    first = anonymous.get(f"{url}/score", headers=alice)
+    assert first.status_code == 200 and anonymous.get(f"{url}/score", headers=alice).json == first.json  # kept
+    revision = 0
+    for value in ("yes", "no", "yes"):  # within a second or two: updated_at alone would not tell them apart
+        saved = anonymous.put(f"{url}/answers/CI-01", json={"value": value, "revision": revision}, headers=alice)
+        revision = saved.json["revision"]
+        score = anonymous.get(f"{url}/score", headers=alice)
+        assert score.json == client.get(f"/assessments/{assessment}/export/score.json").json
+    assert score.json != first.json
