@@ -9,6 +9,7 @@ requirement, or null for none. Every error of a request comes back at once, each
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -233,6 +234,13 @@ def _json(payload: Any, headers: dict | None = None) -> Response:
     return Response(json.dumps(payload), mimetype="application/json", headers=headers)
 
 
+def _moment(value: dt.datetime | None) -> str | None:
+    """A stored time in RFC 3339 with its offset (every stored time is UTC; SQLite gives it back without zone)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+
+
 def _answers(assessment, framework: Framework, only: list[str] | None = None) -> list[dict]:
     """The stored answers in the framework's order (those of `only`, never saved ones included), in one query,
     as AnswerSchema writes them."""
@@ -253,7 +261,7 @@ def _answers(assessment, framework: Framework, only: list[str] | None = None) ->
                 "note": row.note if row else None,
                 "revision": row.revision if row else 0,
                 "answered_by": row.answered_by if row else None,
-                "answered_at": row.answered_at.isoformat() if row and row.answered_at else None,
+                "answered_at": _moment(row.answered_at) if row else None,
                 "carried_over": bool(row.carried_over) if row else False,
             }
         )
