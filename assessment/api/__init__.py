@@ -22,7 +22,7 @@ def init_api(app: Flask) -> None:
             """Not app-wide: the web keeps its error pages; the API's blueprint answers problems (problems.py)."""
 
     from ..extensions import csrf
-    from . import answers, docs, resources, workflow  # noqa: F401  (each declares its operations on resources.bp)
+    from . import answers, docs, evidence, resources, workflow  # noqa: F401  (each declares its operations on resources.bp)
 
     app.config.setdefault("API_TITLE", "assessment")
     app.config.setdefault("API_VERSION", "v1")

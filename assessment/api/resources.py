@@ -9,14 +9,29 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from flask import abort, g, request
+from flask import abort, g, request, url_for
 from flask_smorest import Blueprint
+from flask_smorest import abort as abort_with
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from ..adapters.evidence_store import safe_filename
+from ..domain import explain
+from ..domain.compare import compare
+from ..domain.errors import InvalidFile, Problem
+from ..domain.framework import Framework, Scale
+from ..domain.loader import load_framework_text
+from ..domain.yamlread import MAX_FILE_BYTES, decode_text
 from ..extensions import db
-from ..services import access, audit, library, tokens
+from ..models import MAX_ID, SCOPE_KINDS, FrameworkVersion
+from ..services import access, accounts, audit, cycles, library, review, tokens
 from ..services import assessments as assessment_service
+from ..services.errors import InvalidInput
 from . import problems
 
 bp = Blueprint("api_v1", __name__, description="The REST API, version 1 (bearer tokens).")
@@ -39,6 +54,9 @@ def authenticate():
     g.api_token = token
     g.api_user = token.user
     audit.current_actor.set(token.user.username)
+
+
+BAD_CURSOR = "The cursor was not given by the API."
 
 
 class PageArgs(Schema):
@@ -70,6 +88,16 @@ def page(items: list, args: dict) -> tuple[list, dict]:
     return shown, headers
 
 
+class UtcDateTime(fields.DateTime):
+    """A moment in RFC 3339 with its offset, as the OpenAPI `date-time` format requires: every stored time is
+    UTC, and SQLite gives it back without its zone."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class FrameworkSchema(Schema):
     id = fields.String(attribute="framework_id")
     version = fields.String()
@@ -78,7 +106,7 @@ class FrameworkSchema(Schema):
     kind = fields.String()
     requirement_count = fields.Integer()
     domain_count = fields.Integer()
-    imported_at = fields.DateTime()
+    imported_at = UtcDateTime()
 
 
 class ScopeSchema(Schema):
@@ -86,7 +114,7 @@ class ScopeSchema(Schema):
     name = fields.String()
     kind = fields.String()
     description = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 @bp.route("/frameworks")
@@ -137,10 +165,10 @@ class AssessmentSchema(Schema):
     target_level = fields.Integer(allow_none=True)
     as_of = fields.Date()
     period_start = fields.Date(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    submitted_at = fields.DateTime(allow_none=True)
-    approved_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    submitted_at = UtcDateTime(allow_none=True)
+    approved_at = UtcDateTime(allow_none=True)
     previous_id = fields.Integer(allow_none=True)
 
 
@@ -159,3 +187,444 @@ def scope_assessments(args, scope_id: int):
 def assessment(assessment_id: int):
     """One assessment: its framework, status and dates."""
     return access.assessment_for(g.api_user, assessment_id)
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def invalid_field(field: str | None, message: str, location: str = "json"):
+    """Refuse the request with a 422 problem naming `field` (a JSON pointer into the body) and why."""
+    abort_with(422, messages={location: {field: [message]} if field else [message]})
+
+
+def location_header(description: str) -> dict:
+    """The OpenAPI declaration of a `Location` header in a response."""
+    return {"Location": {"description": description, "schema": {"type": "string"}}}
+
+
+@contextmanager
+def fields_checked(location: str = "json") -> Iterator[None]:
+    """A service's InvalidInput about what the request sent is a 422 problem pointing at the field it names.
+
+    Raised, never returned: the request's transaction is rolled back (and what it stored removed) exactly
+    as for the web's form errors. Other statuses an InvalidInput carries (413, too large) stay as they are.
+    """
+    try:
+        yield
+    except InvalidInput as error:
+        if error.status != 400:
+            raise
+        invalid_field(error.field, error.message, location)
+
+
+class StartAssessmentSchema(Schema):
+    framework_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    target_level = fields.Integer(load_default=None, allow_none=True, strict=True)
+    as_of = fields.Date(load_default=None, allow_none=True)
+    period_start = fields.Date(load_default=None, allow_none=True)
+
+
+def framework_version(framework_id: str, version: str | None) -> FrameworkVersion:
+    """The library's newest stored row of this framework (and version, when named), or a 422 naming the field."""
+    rows = library.versions_of(framework_id)
+    if not rows:
+        invalid_field("framework_id", f"The library has no framework {framework_id!r}.")
+    if version is not None:
+        rows = [row for row in rows if row.version == version]
+        if not rows:
+            invalid_field("version", f"The library has no version {version!r} of {framework_id}.")
+    return rows[0]
+
+
+@bp.route("/scopes/<int:scope_id>/assessments", methods=["POST"])
+@bp.arguments(StartAssessmentSchema)
+@bp.response(201, AssessmentSchema, headers=location_header("The new assessment's address."))
+@bp.alt_response(403, description="The token's owner may see the scope but not start its assessments.")
+@bp.alt_response(404, description="No such scope, or not yours to see.")
+def start_assessment(args, scope_id: int):
+    """Start a draft assessment of the scope, as the scope page's form does (services.assessments.start_assessment).
+
+    `version` defaults to the framework's newest version in the library, `target_level` to its top level
+    (maturity frameworks; a compliance framework takes none), `as_of` to today, `period_start` to the 90 days
+    up to `as_of`.
+    """
+    scope = access.scope_for(g.api_user, scope_id, "start")
+    tokens.may_write(g.api_token)
+    version = framework_version(args["framework_id"], args["version"])
+    with fields_checked():
+        started = assessment_service.start_assessment(
+            scope, version, args["target_level"], args["as_of"], args["period_start"]
+        )
+    return started, 201, {"Location": url_for("api_v1.assessment", assessment_id=started.id)}
+
+
+# --- frameworks: one version's structure, and importing a framework file --------------------------
+
+
+class OptionSchema(Schema):
+    value = fields.String()
+    label = fields.String()
+    credit = fields.Float()
+
+
+class BandSchema(Schema):
+    credit = fields.Float()
+    min = fields.Float(allow_none=True)
+    max = fields.Float(allow_none=True)
+
+
+class AnswerSpecSchema(Schema):
+    kind = fields.String(metadata={"enum": ["scale", "numeric"]})
+    scale = fields.String(allow_none=True, metadata={"description": "The scale's id (kind scale)."})
+    options = fields.List(fields.Nested(OptionSchema), metadata={"description": "The scale's values (kind scale)."})
+    unit = fields.String(allow_none=True, metadata={"description": "The number's unit (kind numeric)."})
+    bands = fields.List(fields.Nested(BandSchema), metadata={"description": "Credit by range (kind numeric)."})
+
+
+class RequirementSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    question = fields.String()
+    level = fields.Integer(allow_none=True)
+    weight = fields.Float()
+    answer = fields.Function(lambda r: _answer_spec(r.answer), metadata={"type": "object"})
+    na_allowed = fields.Boolean()
+    evidence = fields.String(metadata={"enum": ["required", "optional", "none"]})
+    section = fields.String(allow_none=True)
+    guidance = fields.String(allow_none=True)
+    recommendation = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+
+
+class DomainSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    weight = fields.Float()
+    requirements = fields.List(fields.Nested(RequirementSchema))
+
+
+class LevelSchema(Schema):
+    number = fields.Integer()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+
+
+class FrameworkStructureSchema(FrameworkSchema):
+    description = fields.String(allow_none=True)
+    publisher = fields.String(allow_none=True)
+    license = fields.String(allow_none=True)
+    met_threshold = fields.Float()
+    levels = fields.List(fields.Nested(LevelSchema))
+    domains = fields.List(fields.Nested(DomainSchema))
+
+
+def _answer_spec(spec) -> dict:
+    """How a requirement is answered: a scale's values, or a number's bands."""
+    if isinstance(spec, Scale):
+        return {"kind": "scale", "scale": spec.id, "options": OptionSchema(many=True).dump(spec.options)}
+    return {"kind": "numeric", "unit": spec.unit, "bands": BandSchema(many=True).dump(spec.bands)}
+
+
+def _structure(row: FrameworkVersion, framework: Framework) -> dict:
+    """A stored version's library row and its parsed framework, as one document."""
+    stored = (
+        "framework_id",
+        "version",
+        "revision",
+        "title",
+        "kind",
+        "requirement_count",
+        "domain_count",
+        "imported_at",
+    )
+    parsed = ("description", "publisher", "license", "met_threshold", "levels", "domains")
+    return {**{name: getattr(row, name) for name in stored}, **{name: getattr(framework, name) for name in parsed}}
+
+
+@bp.route("/frameworks/<framework_id>/versions/<version>")
+@bp.response(200, FrameworkStructureSchema)
+@bp.alt_response(404, description="The library has no such framework version.")
+def framework_structure(framework_id: str, version: str):
+    """One version of a framework as the library page shows it: its levels, domains and requirements with
+    how each is answered (the newest revision of the version, should the same version have been re-imported)."""
+    rows = [row for row in library.versions_of(framework_id) if row.version == version]
+    if not rows:
+        abort(404, description=f"The library has no version {version!r} of a framework {framework_id!r}.")
+    return _structure(rows[0], library.framework_of(rows[0]))
+
+
+class FrameworkFileSchema(Schema):
+    file = Upload(required=True, metadata={"description": "A framework file (format 1, YAML, at most 5 MB)."})
+
+
+class FileProblems(Exception):
+    """A framework file's problems, each where it is in the file: a 422 problem listing them all."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+_SIMPLE_PATH = re.compile(r"(?:[A-Za-z0-9_-]+|\[\d+\])(?:\.[A-Za-z0-9_-]+|\[\d+\])*\Z")
+
+
+def file_pointer(path: str) -> str | None:
+    """The format's path of a problem (`domains[0].requirements[2].id`) as a JSON pointer into the file
+    (`/domains/0/requirements/2/id`); "" for the whole file; None when a key in it cannot be told apart."""
+    if path in ("", "$"):
+        return ""
+    if not _SIMPLE_PATH.match(path):
+        return None
+    return "".join(f"/{part}" for part in re.findall(r"[A-Za-z0-9_-]+", path))
+
+
+@bp.errorhandler(FileProblems)
+def file_problems(error: FileProblems):
+    listed = []
+    for found in error.problems:
+        entry = {"line": found.line, "path": found.path or "$", "detail": found.message, "problem": str(found)}
+        pointer = file_pointer(found.path)
+        if pointer is not None:
+            entry["pointer"] = pointer
+        listed.append(entry)
+    return problems.problem(
+        422,
+        "Unprocessable Content",
+        "The framework file is not valid (format 1); nothing was stored. Each error names its line and, as a JSON "
+        "pointer, its place in the file.",
+        errors=listed,
+    )
+
+
+@bp.route("/frameworks", methods=["POST"])
+@bp.arguments(FrameworkFileSchema, location="files", content_type="multipart/form-data")
+@bp.response(201, FrameworkSchema, headers=location_header("The stored version's structure."))
+@bp.alt_response(200, schema=FrameworkSchema, description="This exact file is in the library already.")
+@bp.alt_response(403, description="Only an admin imports frameworks into the library.")
+def import_framework(files):
+    """Import a framework file into the library (admins), as `assessment library import` stores each file: a
+    new content is a new version (or a new revision of its version), never a change to a stored one."""
+    access.require(g.api_user, "library-import")
+    tokens.may_write(g.api_token)
+    upload = files["file"]
+    name = safe_filename(upload.filename)
+    try:
+        text = decode_text(upload.stream.read(MAX_FILE_BYTES + 1), name)
+        framework = load_framework_text(text, name)
+    except InvalidFile as error:
+        raise FileProblems(error.problems) from None
+    row, created = library.store_framework(framework, text, name)
+    where = url_for("api_v1.framework_structure", framework_id=row.framework_id, version=row.version)
+    return row, 201 if created else 200, {"Location": where}
+
+
+# --- scopes: create one, its team ------------------------------------------------------------------
+
+
+class NewScopeSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(SCOPE_KINDS))
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+
+
+@bp.route("/scopes", methods=["POST"])
+@bp.arguments(NewScopeSchema)
+@bp.response(201, ScopeSchema, headers=location_header("The new scope's address."))
+@bp.alt_response(403, description="Only program leads and admins create scopes.")
+def create_scope(args):
+    """Add a scope, as the home page's form does (names are unique: another scope's name is a 422 at /name)."""
+    access.require(g.api_user, "create-scope")
+    tokens.may_write(g.api_token)
+    try:
+        scope = assessment_service.create_scope(args["name"], args["kind"], args["description"])
+    except InvalidInput as error:  # the fields' own rules are the schema's: what is left is about the name
+        invalid_field("name", error.message)
+    return scope, 201, {"Location": url_for("api_v1.scope", scope_id=scope.id)}
+
+
+class MemberSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String(attribute="display_name")
+    role = fields.String()
+
+
+@bp.route("/scopes/<int:scope_id>/members")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, MemberSchema(many=True))
+@bp.alt_response(400, description=BAD_CURSOR)
+@bp.alt_response(404, description="No such scope, or not yours to see.")
+def scope_members(args, scope_id: int):
+    """The scope's team, by user name (everyone who reads the scope sees its team, as on the scope page)."""
+    return page(list(access.scope_for(g.api_user, scope_id).members), args)
+
+
+@bp.route("/scopes/<int:scope_id>/members/<username>", methods=["PUT"])
+@bp.response(200, MemberSchema)
+@bp.alt_response(403, description="Only program leads and admins manage a scope's team.")
+@bp.alt_response(404, description="No such scope (or not yours to see), or no active user of that name.")
+@bp.alt_response(422, description="That user is not a team member (only team members join a scope's team).")
+def add_scope_member(scope_id: int, username: str):
+    """Give a team member the scope (review.add_member, as the scope page's team form; already on it: no change)."""
+    scope = access.scope_for(g.api_user, scope_id, "members")
+    tokens.may_write(g.api_token)
+    try:
+        return review.add_member(scope, username)
+    except InvalidInput as error:
+        invalid_field("username", error.message, "path")
+
+
+@bp.route("/scopes/<int:scope_id>/members/<username>", methods=["DELETE"])
+@bp.response(204)
+@bp.alt_response(403, description="Only program leads and admins manage a scope's team.")
+@bp.alt_response(404, description="No such scope (or not yours to see), or no user of that name.")
+def remove_scope_member(scope_id: int, username: str):
+    """Take the scope away from a team member (review.remove_member; not on the team: no change)."""
+    scope = access.scope_for(g.api_user, scope_id, "members")
+    tokens.may_write(g.api_token)
+    review.remove_member(scope, accounts.get_user(username).id)
+
+
+# --- results: gaps, and the comparison with the previous cycle ------------------------------------
+
+
+class GapSchema(Schema):
+    requirement_id = fields.String()
+    title = fields.String()
+    domain_id = fields.String()
+    level = fields.Integer(allow_none=True)
+    status = fields.String(metadata={"enum": ["partial", "not_met", "unanswered"]})
+    value = fields.Raw(allow_none=True, metadata={"description": "The answer: a scale value or a number."})
+    credit = fields.Float()
+    unsupported = fields.Boolean()
+    unsupported_reason = fields.String(allow_none=True, metadata={"description": "Why a claim earns nothing."})
+    recommendation = fields.String(allow_none=True)
+
+
+def _gap(result, as_of) -> dict:
+    """One gap as the results page shows it."""
+    requirement = result.requirement
+    return {
+        "requirement_id": result.id,
+        "title": requirement.title,
+        "domain_id": requirement.domain_id,
+        "level": requirement.level,
+        "status": result.status,
+        "value": result.value,
+        "credit": result.credit,
+        "unsupported": result.unsupported,
+        "unsupported_reason": explain.claim_reason(result, as_of),
+        "recommendation": requirement.recommendation,
+    }
+
+
+@bp.route("/assessments/<int:assessment_id>/gaps")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, GapSchema(many=True))
+@bp.alt_response(400, description=BAD_CURSOR)
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def assessment_gaps(args, assessment_id: int):
+    """The assessment's gaps in the spec's priority order (level, then file order), up to its target level, as
+    the results page lists them: every applicable requirement not met, with why a claim earns nothing."""
+    assessment = access.assessment_for(g.api_user, assessment_id)
+    card = assessment_service.load_state(assessment).card
+    shown, headers = page(list(card.gaps), args)
+    return [_gap(result, card.as_of) for result in shown], headers
+
+
+class CycleSchema(Schema):
+    id = fields.Integer()
+    as_of = fields.Date()
+    framework_version = fields.String()
+    status = fields.String()
+    score = fields.Float(allow_none=True)
+    level = fields.Integer(allow_none=True)
+
+
+class DomainDeltaSchema(Schema):
+    domain_id = fields.String()
+    title = fields.String()
+    before_score = fields.Float(allow_none=True)
+    after_score = fields.Float(allow_none=True)
+    score_delta = fields.Float(allow_none=True)
+    before_level = fields.Integer(allow_none=True)
+    after_level = fields.Integer(allow_none=True)
+    level_delta = fields.Integer(allow_none=True)
+    in_before = fields.Boolean()
+    in_after = fields.Boolean()
+
+
+class RequirementChangeSchema(Schema):
+    requirement_id = fields.String()
+    title = fields.String()
+    domain_id = fields.String()
+    kind = fields.String(metadata={"enum": ["improved", "regressed", "unchanged", "new", "removed"]})
+    status_changed = fields.Boolean()
+    before_status = fields.String(allow_none=True)
+    after_status = fields.String(allow_none=True)
+    before_credit = fields.Float(allow_none=True)
+    after_credit = fields.Float(allow_none=True)
+    before_unsupported = fields.Boolean(allow_none=True)
+    after_unsupported = fields.Boolean(allow_none=True)
+
+
+class ComparisonSchema(Schema):
+    before = fields.Nested(CycleSchema)
+    after = fields.Nested(CycleSchema)
+    score_delta = fields.Float(allow_none=True)
+    level_delta = fields.Integer(allow_none=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "Changes by kind."})
+    domains = fields.List(fields.Nested(DomainDeltaSchema))
+    requirements = fields.List(fields.Nested(RequirementChangeSchema))
+
+
+def _cycle(assessment, card) -> dict:
+    """One side of a comparison: which assessment, and its overall figures."""
+    return {
+        "id": assessment.id,
+        "as_of": assessment.as_of,
+        "framework_version": assessment.framework_version.version,
+        "status": assessment.status,
+        "score": card.score,
+        "level": card.level,
+    }
+
+
+class CompareArgs(Schema):
+    other = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={
+            "description": "Another assessment of the scope on the same framework (default: the previous cycle)."
+        },
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/comparison")
+@bp.arguments(CompareArgs, location="query")
+@bp.response(200, ComparisonSchema)
+@bp.alt_response(400, description="The other assessment is of another scope or framework.")
+@bp.alt_response(404, description="No such assessment, not yours to see, or no previous cycle to compare with.")
+def assessment_comparison(args, assessment_id: int):
+    """The assessment against the cycle it was started from (or `other`), as the web's comparison page computes
+    it (domain/compare.py: requirements matched by id, improved or regressed by credit, new and removed ones);
+    `before` is the earlier of the two."""
+    assessment = access.assessment_for(g.api_user, assessment_id)
+    other_id = args["other"] or assessment.previous_id
+    if other_id is None:
+        abort(404, description="This assessment was not started from an earlier cycle: there is none to compare.")
+    before, after = cycles.comparable(assessment, access.assessment_for(g.api_user, other_id))
+    before_card = assessment_service.load_state(before).card
+    after_card = assessment_service.load_state(after).card
+    comparison = compare(before_card, after_card)
+    return {
+        "before": _cycle(before, before_card),
+        "after": _cycle(after, after_card),
+        "score_delta": comparison.score_delta,
+        "level_delta": comparison.level_delta,
+        "counts": comparison.counts,
+        "domains": comparison.domains,
+        "requirements": comparison.requirements,
+    }

@@ -70,6 +70,43 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.scope_assessments": api("GET", "/api/v1/scopes/{scope}/assessments", SCOPE_READERS),
     "api_v1.assessment": api("GET", "/api/v1/assessments/{draft}", READERS),
     "api_v1.assessment_score": api("GET", "/api/v1/assessments/{draft}/score", READERS),
+    "api_v1.start_assessment": api(
+        "POST", "/api/v1/scopes/{scope}/assessments", PLANNERS, json={"framework_id": "devops-delivery"}
+    ),
+    "api_v1.framework_structure": api("GET", "/api/v1/frameworks/devops-delivery/versions/2026.1", SIGNED_IN),
+    "api_v1.import_framework": api(
+        "POST",
+        "/api/v1/frameworks",
+        ADMIN,
+        files=lambda world: {
+            "file": (
+                io.BytesIO(
+                    b'id: matrix-mini\nversion: "1"\ntitle: Mini\nkind: compliance\ndomains:\n  - id: D\n'
+                    b"    title: D\n    requirements:\n      - {id: D-01, title: One}\n"
+                ),
+                "matrix-mini.yaml",
+            )
+        },
+    ),
+    "api_v1.create_scope": api(  # each allowed call a new name: a taken one is refused (422)
+        "POST",
+        "/api/v1/scopes",
+        LEADS,
+        json=lambda world, made=[]: made.append(1) or {"name": f"New {len(made)}", "kind": "team"},
+    ),
+    "api_v1.scope_members": api("GET", "/api/v1/scopes/{scope}/members", SCOPE_READERS),
+    "api_v1.add_scope_member": api("PUT", "/api/v1/scopes/{scope}/members/victim", LEADS),
+    "api_v1.remove_scope_member": api("DELETE", "/api/v1/scopes/{scope}/members/victim", LEADS),
+    "api_v1.assessment_gaps": api("GET", "/api/v1/assessments/{draft}/gaps", READERS),
+    "api_v1.assessment_comparison": api("GET", "/api/v1/assessments/{submitted}/comparison?other={draft}", READERS),
+    "api_v1.assessment_evidence": api("GET", "/api/v1/assessments/{draft}/evidence", READERS),
+    "api_v1.upload_evidence": api(
+        "POST", "/api/v1/assessments/{draft}/requirements/CI-02/evidence", TEAM, files=_evidence_file
+    ),
+    "api_v1.add_evidence_link": api(
+        "POST", "/api/v1/assessments/{draft}/requirements/CI-02/links", TEAM, json={"url": "https://ci.example/1"}
+    ),
+    "api_v1.download_evidence": api("GET", "/api/v1/evidence/{evidence}/download", READERS),
     # --- end of frameworks, scopes, assessments ---
     #
     # --- answers and evidence (api/answers.py) ---
