@@ -41,7 +41,12 @@ def small_body(view):
 
     @functools.wraps(view)
     def limited(*args, **kwargs):
-        request.max_content_length = current_app.config.get("API_JSON_MAX_BYTES", JSON_MAX_BYTES)
+        limit = current_app.config.get("API_JSON_MAX_BYTES", JSON_MAX_BYTES)
+        if (request.content_length or 0) > limit:  # the blueprint's 413 handler shows this description
+            raise RequestEntityTooLarge(
+                f"The request body is larger than {limit / 1024 / 1024:.0f} MB; send fewer answers at a time."
+            )
+        request.max_content_length = limit  # a body of no stated length stops there too
         return view(*args, **kwargs)
 
     return limited
@@ -182,14 +187,6 @@ def answers_conflict(error: ConflictingAnswers):
         {"requirement_id": c.requirement_id, **_versions(c, index.get(c.requirement_id))} for c in error.conflicts
     ]
     return _problem(error, conflicts=conflicts)
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def too_large(error: RequestEntityTooLarge):
-    """A body over the limit is a problem too (the app's own handler of a 413 answers an HTML page)."""
-    limit = request.max_content_length or 0
-    detail = f"The request body is larger than {limit / 1024 / 1024:.0f} MB; send fewer answers at a time."
-    return problems.problem(413, "Content Too Large", detail)
 
 
 def _unprocessable(messages: dict) -> UnprocessableEntity:

@@ -274,7 +274,9 @@ def test_a_submitted_assessment_refuses_answers_and_a_large_body_is_refused_unre
     big = anonymous.patch(
         url, json={"answers": {"CI-01": {"value": "yes", "note": "x" * 2000, "revision": 0}}}, headers=alice
     )
-    assert big.status_code == 413 and big.mimetype == "application/problem+json"
+    assert (
+        big.status_code == 413 and big.mimetype == "application/problem+json" and "fewer answers" in big.json["detail"]
+    )
     del app.config["API_JSON_MAX_BYTES"]
     with app.app_context():
         review.submit(db.session.get(Assessment, assessment), "alice")
