@@ -1,13 +1,14 @@
-"""`assessment pull` and `assessment gate`: assessment-as-code against a server, through its /api/v1.
+"""`assessment push`, `pull` and `gate`: assessment-as-code against a server, through its /api/v1.
 
 A client of the API, nothing more: neither Flask nor SQLAlchemy is imported, the token comes from
 ASSESSMENT_TOKEN (never an option, so it stays out of shell histories and process lists), and every refusal
 of the server is printed with the problem's own detail. Exit codes follow the file commands': 0 done (or the
 gate passed), 2 invalid input or a request the server refused, 3 a failed gate.
 
-`pull` writes the web export's files (framework.yaml, answers.yaml, evidence/) into a folder, refusing any
-zip member that would land outside it. `gate` judges a scope's latest approved assessment against a level
-and a score, for a pipeline.
+`push` writes an answers file and its evidence files into the scope's draft assessment (one PATCH, then an
+upload or a link for each evidence item not attached yet). `pull` writes the web export's files
+(framework.yaml, answers.yaml, evidence/) into a folder, refusing any zip member that would land outside it.
+`gate` judges a scope's latest approved assessment against a level and a score, for a pipeline.
 """
 
 from __future__ import annotations
@@ -54,15 +55,19 @@ class Server:
 
     def get(self, path: str, *, stream: bool = False, params: dict | None = None):
         """The response to GET `path` (under /api/v1, or a whole next-page address); any refusal ends the command."""
+        return self.send("GET", path, stream=stream, params=params)
+
+    def send(self, method: str, path: str, **options):
+        """The response to `method` on `path`; a refusal (4xx, 5xx) or no answer ends the command with its reason."""
         import requests
 
         url = path if path.startswith(("http://", "https://")) else self.base + path
         try:
-            response = self.http.get(url, params=params, stream=stream, timeout=TIMEOUT)
+            response = self.http.request(method, url, timeout=TIMEOUT, **options)
         except requests.RequestException as error:
             _refused(f"{self.base}: {error}")
         if response.status_code >= 400:
-            _refused(f"GET {url}: {response.status_code} {_problem_detail(response)}")
+            _refused(f"{method} {url}: {response.status_code} {_problem_detail(response)}")
         return response
 
     def json(self, path: str, params: dict | None = None) -> Any:
@@ -224,4 +229,88 @@ def gate_command(server: str, scope: str, fail_under_score: float | None, fail_u
     click.echo("gate passed")
 
 
-REMOTE_COMMANDS = (pull_command, gate_command)
+# --- push ----------------------------------------------------------------------------------------------
+
+EDITABLE = ("draft", "returned")
+
+
+def _draft(api: Server, scope_id: int, answers) -> tuple[int, bool]:
+    """The scope's newest editable assessment of the answers' framework version, or a new one; (id, started)."""
+    editable = [
+        a
+        for a in api.pages(f"/scopes/{scope_id}/assessments")
+        if a.get("status") in EDITABLE
+        and (a.get("framework_id"), a.get("framework_version")) == (answers.framework_id, answers.version)
+    ]
+    if editable:
+        return max(a["id"] for a in editable), False
+    body: dict[str, Any] = {"framework_id": answers.framework_id, "version": answers.version}
+    if answers.as_of is not None:
+        body["as_of"] = answers.as_of.isoformat()
+    if answers.target_level is not None:
+        body["target_level"] = answers.target_level
+    return int(api.send("POST", f"/scopes/{scope_id}/assessments", json=body).json()["id"]), True
+
+
+def _dates(item) -> dict[str, str]:
+    return {name: getattr(item, name).isoformat() for name in ("effective", "expires") if getattr(item, name)}
+
+
+@click.command(name="push")
+@click.argument("answers_path", metavar="ANSWERS", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--server", required=True, metavar="URL", help="The server's address, e.g. https://assess.example.org")
+@click.option("--scope", required=True, metavar="SCOPE", help="The scope's id, or its exact name.")
+@click.option(
+    "--framework",
+    "framework_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The framework file the answers answer (default: framework.yaml beside ANSWERS, as pull writes it).",
+)
+def push_command(answers_path: Path, server: str, scope: str, framework_path: Path | None) -> None:
+    """Write an answers file (format 1) and its evidence files into the scope's draft assessment on a server,
+    starting one when the scope has no draft of that framework version. The file's answers replace the
+    server's; evidence already attached (the same file, the same link) is not attached twice."""
+    from .cli_files import fail
+    from .domain.answers import read_answers_file
+    from .domain.errors import InvalidFile
+    from .domain.loader import load_framework_file
+
+    framework_path = framework_path or answers_path.with_name("framework.yaml")
+    try:
+        answers = read_answers_file(answers_path, load_framework_file(framework_path))
+    except InvalidFile as invalid:
+        fail(invalid.problems)
+    except OSError as error:
+        _refused(f"{error.filename}: {error.strerror} (give the framework file with --framework)")
+    api = Server(server)
+    assessment_id, started = _draft(api, _scope_id(api, scope), answers)
+    base = f"/assessments/{assessment_id}"
+    stored = {a["requirement_id"]: a for a in api.pages(f"{base}/answers")}
+    body = {
+        rid: {"value": answer.value, "note": answer.note, "revision": stored.get(rid, {}).get("revision", 0)}
+        for rid, answer in answers.answers.items()
+    }
+    saved = api.send("PATCH", f"{base}/answers", json={"answers": body}).json()["saved"] if body else []
+    attached = {(e["requirement_id"], e.get("sha256") or e.get("url")) for e in api.pages(f"{base}/evidence")}
+    added = 0
+    for rid, answer in answers.answers.items():
+        for item in answer.evidence:
+            if (rid, item.sha256 or item.url) in attached:
+                continue
+            fields = {"title": item.title, **_dates(item)}
+            if item.file:
+                with open(answers_path.parent / item.file, "rb") as data:
+                    upload = {"file": (Path(item.file).name, data)}
+                    api.send("POST", f"{base}/requirements/{quote(rid)}/evidence", data=fields, files=upload)
+            else:
+                api.send("POST", f"{base}/requirements/{quote(rid)}/links", json={"url": item.url, **fields})
+            attached.add((rid, item.sha256 or item.url))
+            added += 1
+    click.echo(
+        f"pushed {answers_path} into assessment {assessment_id}{' (started)' if started else ''}: "
+        f"{len(saved)} answers saved, {len(body) - len(saved)} unchanged, {added} evidence items attached"
+    )
+
+
+REMOTE_COMMANDS = (pull_command, gate_command, push_command)

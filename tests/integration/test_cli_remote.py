@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from assessment.cli_files import files
 from assessment.extensions import db, report_store
@@ -20,6 +22,7 @@ from assessment.models import Assessment, FrameworkVersion, Scope
 from assessment.services import assessments as svc
 from assessment.services import audit, review
 from assessment.services import evidence as evidence_svc
+from tests.conftest import EXAMPLES
 from tests.integration.helpers import example_version
 from tests.integration.test_api import token_for
 
@@ -141,3 +144,57 @@ def test_gate_exits_2_when_there_is_nothing_to_judge_or_the_server_refuses(app, 
     assert unknown.exit_code == 2 and "no scope named 'Nowhere'" in unknown.output
     no_bar = _cli("gate", "--server", server, "--scope", scope, token=alice)
     assert no_bar.exit_code == 2 and "--fail-under-level" in no_bar.output
+
+
+def _example(tmp_path) -> Path:
+    """The spec's devops example as a folder: framework.yaml beside answers.yaml and its evidence file."""
+    folder = tmp_path / "as-code"
+    shutil.copytree(EXAMPLES / "evidence", folder / "evidence")
+    shutil.copy(EXAMPLES / "devops-delivery.yaml", folder / "framework.yaml")
+    shutil.copy(EXAMPLES / "devops-delivery.answers.yaml", folder / "answers.yaml")
+    return folder / "answers.yaml"
+
+
+def test_push_then_pull_round_trips_an_answers_file_with_its_evidence(app, server, tmp_path):
+    world = _world(app, approve=True)  # Gamma's approved assessment: push starts a new draft beside it
+    alice = token_for(app, "alice")
+    answers = _example(tmp_path)
+    pushed = _cli("push", str(answers), "--server", server, "--scope", "Gamma", token=alice)
+    assert pushed.exit_code == 0, pushed.output
+    assert "(started)" in pushed.output and "7 answers saved" in pushed.output and "2 evidence items" in pushed.output
+    with app.app_context():
+        draft = db.session.scalar(select(func.max(Assessment.id)).where(Assessment.scope_id == world["scope"]))
+        db.session.remove()
+    assert draft != world["assessment"]
+    again = _cli("push", str(answers), "--server", server, "--scope", str(world["scope"]), token=alice)
+    assert again.exit_code == 0 and f"assessment {draft}:" in again.output, again.output
+    assert "0 answers saved, 7 unchanged, 0 evidence items" in again.output
+    out = tmp_path / "pulled"
+    assert _cli("pull", str(draft), "--server", server, "-o", str(out), token=alice).exit_code == 0
+    served = app.test_client().get(f"/api/v1/assessments/{draft}/score", headers=alice).json
+    for folder in (out, answers.parent):
+        scored = _cli("score", str(folder / "framework.yaml"), str(folder / "answers.yaml"), "--format", "json")
+        assert scored.exit_code == 0, scored.output
+        assert json.loads(scored.output)["overall"] == served["overall"]
+        assert json.loads(scored.output)["requirements"] == served["requirements"]
+
+
+def test_push_refuses_an_invalid_file_and_a_reader_without_saving(app, server, tmp_path):
+    world = _world(app, approve=False)
+    answers = _example(tmp_path)
+    answers.write_text(answers.read_text().replace("CI-02: most", "CI-02: always"))
+    bad = _cli("push", str(answers), "--server", server, "--scope", "Gamma", token=token_for(app, "alice"))
+    assert bad.exit_code == 2 and "CI-02" in bad.output
+    answers.write_text(answers.read_text().replace("CI-02: always", "CI-02: most"))
+    auditor = _cli("push", str(answers), "--server", server, "--scope", "Gamma", token=token_for(app, "audrey"))
+    assert auditor.exit_code == 2 and "no scope named 'Gamma'" in auditor.output
+    reader = _cli(
+        "push", str(answers), "--server", server, "--scope", "Gamma", token=token_for(app, "alice", read_only=True)
+    )
+    assert reader.exit_code == 2 and "403" in reader.output
+    with app.app_context():
+        assert (
+            db.session.scalar(select(func.count()).select_from(Assessment).where(Assessment.scope_id == world["scope"]))
+            == 1
+        )
+        db.session.remove()
