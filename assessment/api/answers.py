@@ -29,7 +29,7 @@ from ..services.answer_batch import MAX_ANSWERS, ConflictingAnswers, Refusal, Su
 from ..services.assessments import ANSWER_COLUMNS, SaveResult
 from ..services.errors import Conflict, InvalidInput
 from . import problems
-from .resources import PageArgs, bp, page
+from .resources import BAD_CURSOR, PageArgs, bp, page
 
 JSON_MAX_BYTES = 8 << 20  # an answers request's body: 5,000 answers with long notes fit, a flood does not
 MAX_LIMIT = 2000  # answers in one page: a whole 1,200-requirement assessment in one request
@@ -268,6 +268,7 @@ def _answers(assessment, framework: Framework, only: list[str] | None = None) ->
 @bp.route("/assessments/<int:assessment_id>/answers")
 @bp.arguments(AnswerPageArgs, location="query")
 @bp.response(200, AnswerSchema(many=True))
+@bp.alt_response(400, description=BAD_CURSOR)
 @bp.alt_response(404, description="No such assessment, or not yours to see.")
 def answers(args, assessment_id: int):
     """The assessment's stored answers in the framework's order, up to 2,000 a page (all of one by default)."""
