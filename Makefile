@@ -45,12 +45,16 @@ OIDC_PROVIDER := oidc-provider@9.13.3
 	  npm install --no-save --no-audit --no-fund --silent --prefix .ci/node $(AJV) $(AXE) $(OIDC_PROVIDER) && touch $@; \
 	else echo "npm not found: the ajv check of the JSON Schema, the axe-core checks and the single sign-on tests will be skipped"; fi
 
-# PYTEST_ARGS narrows the run (CI's second run: only what touches the database, queue and storage)
+# PYTEST_ARGS narrows the run (CI's second run: only what touches the database, queue and storage).
+# PYTEST_WORKERS processes share the tests (pytest-xdist; `auto` is one per core, 0 runs them in this one),
+# a test file at a time so its module fixtures (servers, browsers, rendered bundles) are set up once;
+# tests/conftest.py gives each worker its own PostgreSQL and Redis databases.
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.test-installed instance .ci/node/.installed
 	$(BIN)/ruff check assessment reports tests bench
 	$(BIN)/ruff format --check assessment reports tests bench
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The fast lane: everything but the tests marked slow (browsers, PDFs, processes, big frameworks),
 # property tests with a tenth of their examples (tests/conftest.py)

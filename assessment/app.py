@@ -85,6 +85,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         review,
         scopes,
         sso,
+        tokens,
         transfer,
     )
 
@@ -105,6 +106,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         mfa,
         sso,
         jobs,
+        tokens,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

@@ -43,6 +43,37 @@ def write(tmp_path):
     return _write
 
 
+def pytest_configure(config):
+    """Under `pytest -n N` (pytest-xdist, as `make test` runs), each worker process gets servers' state of its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... in a worker; unset in a plain run
+    if worker:
+        _own_databases(worker)
+
+
+def _own_databases(worker: str) -> None:
+    """Give this worker its own PostgreSQL database and Redis database, so two workers never truncate each
+    other's tables or take each other's jobs from the queue. Object storage needs nothing: every test
+    application already writes under a key prefix of its own (object_storage below). Subprocesses the tests
+    start inherit the environment, so they use the worker's databases too."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        base = make_url(url)
+        name = f"{base.database}_{worker}"
+        engine = create_engine(base, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        os.environ["DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+        os.environ["PGDATABASE"] = name
+    redis = os.environ.get("REDIS_URL")
+    if redis:  # redis://host:port/0: databases 1, 2, ... for workers gw0, gw1, ...
+        os.environ["REDIS_URL"] = f"{redis.rsplit('/', 1)[0]}/{int(worker.removeprefix('gw')) + 1}"
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str | None:
     """The database the suite runs against: $DATABASE_URL, or None for a SQLite file in tmp_path.

@@ -17,12 +17,16 @@ def init_api(app: Flask) -> None:
     """Register the API's blueprints and its OpenAPI document on the app."""
     from flask_smorest import Api as SmorestApi
 
-    class Api(SmorestApi):
+    from .openapi import ProblemResponses, ProblemsPlugin
+
+    class Api(ProblemResponses, SmorestApi):
         def _register_error_handlers(self):
             """Not app-wide: the web keeps its error pages; the API's blueprint answers problems (problems.py)."""
 
     from ..extensions import csrf
     from . import answers, docs, evidence, resources, workflow  # noqa: F401  (each declares its operations on resources.bp)
+    from .limits import init_limits  # its count is a before_request after resources.authenticate: it knows the token
+    from .unmatched import install_unmatched
 
     app.config.setdefault("API_TITLE", "assessment")
     app.config.setdefault("API_VERSION", "v1")
@@ -36,8 +40,11 @@ def init_api(app: Flask) -> None:
                 "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "asm_… token"}}
             },
             "security": [{"bearer": []}],
+            "extra_plugins": [ProblemsPlugin()],  # every operation documents the errors every operation has
         },
     )
+    init_limits(app)
     api.register_blueprint(resources.bp, url_prefix=PREFIX)
     csrf.exempt(resources.bp)
     app.register_blueprint(docs.bp, url_prefix=PREFIX)
+    install_unmatched(app, PREFIX)

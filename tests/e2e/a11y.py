@@ -79,6 +79,7 @@ PAGES = (
     Page("compare", "/assessments/{ids.assessment}/compare", ("admin", "lead", "team", "auditor")),
     Page("users", "/users", ("admin",)),
     Page("second-factor", "/account/mfa", ("team",)),
+    Page("api-tokens", "/account/tokens", ("team",)),
 )
 
 

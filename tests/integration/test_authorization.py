@@ -59,6 +59,7 @@ class World:
     victim: int
     audrey: int
     version: int
+    token: int = 0  # an API token of victim's: only its owner (not among the seven) or an admin revokes it
 
 
 def build_world(app) -> World:
@@ -117,6 +118,9 @@ def build_world(app) -> World:
         )
         db.session.add(import_job)
         db.session.flush()
+        from assessment.services import tokens
+
+        victims_token, _secret = tokens.create(victim, "victim's pipeline")
         db.session.commit()
         world = World(
             scope=alpha.id,
@@ -129,6 +133,7 @@ def build_world(app) -> World:
             victim=victim.id,
             audrey=users["audrey"].id,
             version=version,
+            token=victims_token.id,
         )
         db.session.remove()
     return world
@@ -181,6 +186,9 @@ MATRIX: dict[str, Case] = {
     "mfa.confirm": case("POST", "/account/mfa/confirm", SIGNED_IN, {"code": "123456"}),
     "mfa.disable": case("POST", "/account/mfa/disable", SIGNED_IN, {"code": "123456"}),
     "mfa.reset": case("POST", "/users/{victim}/mfa/reset", ADMIN),
+    "tokens.index": case("GET", "/account/tokens", SIGNED_IN),
+    "tokens.create": case("POST", "/account/tokens", SIGNED_IN, {"name": "pipeline", "expires": "", "read_only": "1"}),
+    "tokens.revoke": case("POST", "/account/tokens/{token}/revoke", ADMIN, {"confirm": "1"}),
     "scopes.home": case("GET", "/", SIGNED_IN),
     "scopes.create": case("POST", "/scopes", LEADS, lambda w: {"name": f"New {id(w)}-{_n()}", "kind": "team"}),
     "scopes.detail": case("GET", "/scopes/{scope}", SCOPE_READERS),
