@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from .cli_remote import REMOTE_COMMANDS  # pull and gate: clients of a server, no Flask either
 from .domain.answers import check_target_level, read_answers_file
 from .domain.display import level_text, one_decimal
 from .domain.errors import ROOT_PATH, InvalidFile, Problem
@@ -115,15 +116,24 @@ def score_command(
         click.echo(json.dumps(scorecard_to_dict(card), indent=2, ensure_ascii=False))
     else:
         click.echo(format_scorecard(card))
-    failed = []
-    if fail_under_score is not None and (card.score is None or card.score < fail_under_score):
-        failed.append(f"overall score {_num(card.score)} is below {fail_under_score:g}")
-    if fail_under_level is not None and (card.level is None or card.level < fail_under_level):
-        failed.append(f"overall level {card.level if card.level is not None else 'none'} is below {fail_under_level}")
+    failed = gate_failures(card.score, card.level, fail_under_score, fail_under_level)
     for reason in failed:
         click.echo(f"gate failed: {reason}", err=True)
     if failed:
         sys.exit(EXIT_GATE)
+
+
+def gate_failures(
+    score: float | None, level: int | None, fail_under_score: float | None, fail_under_level: int | None
+) -> list[str]:
+    """Why an overall score and level fail the gate's bars (none: it passes); no score or level fails a bar.
+    The one rule of `score` on files and `gate` against a server."""
+    failed = []
+    if fail_under_score is not None and (score is None or score < fail_under_score):
+        failed.append(f"overall score {_num(score)} is below {fail_under_score:g}")
+    if fail_under_level is not None and (level is None or level < fail_under_level):
+        failed.append(f"overall level {level if level is not None else 'none'} is below {fail_under_level}")
+    return failed
 
 
 def _num(value: float | None) -> str:
@@ -573,7 +583,7 @@ def schema_command(output: Path | None) -> None:
 
 FILE_COMMANDS = (
     validate, score_command, report_command, bundle_command, verify_bundle_command, verify_report_command,
-    schema_command,
+    schema_command, *REMOTE_COMMANDS,
 )  # fmt: skip
 
 

@@ -145,16 +145,15 @@ def scope(scope_id: int):
 @bp.response(200, description="The spec's score JSON (framework-format.md, section 4), as the score.json export.")
 @bp.alt_response(404, description="No such assessment, or not yours to see.")
 def assessment_score(assessment_id: int):
-    """The assessment's score in exactly the spec's JSON: the same report the score.json export is made from."""
-    from flask import current_app
+    """The assessment's score in exactly the spec's JSON (the score.json export's), kept between the reads of
+    an unchanged assessment (readmodels/score_documents.py): a pipeline may poll it."""
+    from flask import Response, current_app
 
-    from ..extensions import report_store
-    from ..services import reports as report_service
+    from ..readmodels.score_documents import ScoreDocuments, score_json
 
     assessment = access.assessment_for(g.api_user, assessment_id)
-    store = report_store(current_app)
-    report = report_service.report_for(assessment, store.evidence, for_export=True, **store.facts())
-    return report.score_json
+    documents = current_app.extensions.setdefault("score_documents", ScoreDocuments())
+    return Response(score_json(assessment, documents), mimetype="application/json")
 
 
 class AssessmentSchema(Schema):

@@ -413,6 +413,33 @@ def _text(requirement_id: str, value: AnswerValue | None) -> str | None:
         raise InvalidInput(f"{requirement_id}: {problem}.") from None
 
 
+NOTE_MAX = 20_000
+
+
+def check_answer(
+    framework: Framework, requirement_id: str, raw_value: str | None, note: str | None
+) -> tuple[str | None, str | None]:
+    """The stored texts of a submitted value and note, checked against the requirement's scale or bands: the
+    one check every writer of answers makes (one at a time or many at once). NotFound for a requirement the
+    framework does not have; InvalidInput naming the field ("value" or "note") otherwise."""
+    requirement = framework.requirement_index.get(requirement_id)
+    if requirement is None:
+        raise NotFound(f"{framework.id} has no requirement {requirement_id!r}.")
+    try:
+        value = _text(requirement_id, parse_value(requirement, raw_value))
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field="value") from None
+    note = (note or "").strip() or None
+    if note is not None and len(note) > NOTE_MAX:
+        raise InvalidInput(f"{requirement_id}: the note is longer than 20,000 characters.", field="note")
+    return value, note
+
+
+def unknown_revision(requirement_id: str, seen_revision: int) -> InvalidInput:
+    """The error of a revision given for an answer that was never saved."""
+    return InvalidInput(f"{requirement_id}: unknown revision {seen_revision}.", field="revision")
+
+
 def save_answer(
     assessment: Assessment,
     framework: Framework,
@@ -424,13 +451,7 @@ def save_answer(
 ) -> SaveResult:
     """Save one answer unless someone else saved it since `seen_revision`; never overwrite silently."""
     ensure_editable(assessment)
-    requirement = framework.requirement_index.get(requirement_id)
-    if requirement is None:
-        raise NotFound(f"{framework.id} has no requirement {requirement_id!r}.")
-    value = _text(requirement_id, parse_value(requirement, raw_value))
-    note = (note or "").strip() or None
-    if note is not None and len(note) > 20_000:
-        raise InvalidInput(f"{requirement_id}: the note is longer than 20,000 characters.", field="note")
+    value, note = check_answer(framework, requirement_id, raw_value, note)
     row = db.session.scalar(
         select(AnswerRow).where(AnswerRow.assessment_id == assessment.id, AnswerRow.requirement_id == requirement_id)
     )
@@ -443,7 +464,7 @@ def save_answer(
         return SaveResult(requirement_id, "unchanged", row.revision)
     if row is None:
         if seen_revision != 0:
-            raise InvalidInput(f"{requirement_id}: unknown revision {seen_revision}.")
+            raise unknown_revision(requirement_id, seen_revision)
         if value is None and note is None:
             return SaveResult(requirement_id, "unchanged", 0)
         lock_for_change(assessment)
