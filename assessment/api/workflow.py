@@ -1,8 +1,204 @@
 """/api/v1 review, backlog, reports (as jobs) and the audit trail.
 
-Declared on resources.bp; each operation asks services/access.py, then calls the service the web page calls.
+Declared on resources.bp; each operation asks services/access.py, then calls the service the web page calls
+(views/review.py, views/backlog.py, views/reports.py, views/audit.py), with the token's owner as the actor.
+The application commits once when an operation returns (AssessmentApp); one that raises commits nothing.
+A value the service refuses for a field of the request is a 422 problem whose pointer names that field.
 """
 
 from __future__ import annotations
 
-from .resources import bp  # noqa: F401
+import base64
+import binascii
+from typing import NoReturn
+from urllib.parse import urlencode
+
+from flask import abort, g, request
+from flask_smorest import abort as refuse
+from marshmallow import Schema, fields, validate
+
+from ..models import SEVERITIES, VERDICTS
+from ..services import access, review, tokens
+from ..services.errors import InvalidInput, NotFound
+from .resources import AssessmentSchema, PageArgs, bp
+
+# --- shared by the lists below ------------------------------------------------------------------------
+
+
+def _invalid(field: str, message: str) -> NoReturn:
+    """A 422 problem naming the request body's `field` by its pointer (`/comment`); nothing is kept."""
+    refuse(422, messages={"json": {field: [message]}})
+
+
+def _cursor(position: int) -> str:
+    """The opaque cursor of a list's next page: a position (an offset, or the trail's last entry number)."""
+    return base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
+
+
+def _position(cursor: str | None) -> int:
+    """The position a cursor names (0 without one); a cursor not made here is a 400."""
+    if cursor is None:
+        return 0
+    try:
+        position = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        position = -1
+    if position < 0:
+        abort(400, description="This cursor was not given by the API; start from the first page.")
+    return position
+
+
+def _next_page(position: int, limit: int) -> dict[str, str]:
+    """The `Link` header to the next page: this request's filters, its limit and the next cursor."""
+    query = {key: value for key, value in request.args.items() if key not in ("cursor", "limit")}
+    query.update(limit=str(limit), cursor=_cursor(position))
+    return {"Link": f'<{request.base_url}?{urlencode(query)}>; rel="next"'}
+
+
+def _page(items: list, args: dict) -> tuple[list, dict]:
+    """One page of `items` (by offset) and the headers that name the next one, keeping the filters."""
+    start, limit = _position(args["cursor"]), args["limit"]
+    headers = _next_page(start + limit, limit) if start + limit < len(items) else {}
+    return items[start : start + limit], headers
+
+
+def _actor() -> str:
+    """The user name recorded on what the token's owner changes."""
+    return g.api_user.username
+
+
+# --- review: submit, return, approve, share, findings --------------------------------------------------
+
+
+class ReturnRequest(Schema):
+    comment = fields.String(required=True, metadata={"description": "What must change; required, as on the web."})
+
+
+class ShareRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class SharedAuditorSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String(attribute="display_name")
+    role = fields.String()
+
+
+class FindingRequest(Schema):
+    requirement_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    verdict = fields.String(required=True, validate=validate.OneOf(VERDICTS))
+    severity = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SEVERITIES))
+    comment = fields.String(load_default=None, allow_none=True)
+
+
+class FindingSchema(Schema):
+    requirement_id = fields.String()
+    auditor = fields.String()
+    verdict = fields.String()
+    severity = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+    recorded_at = fields.DateTime()
+
+
+@bp.route("/assessments/<int:assessment_id>/submit", methods=["POST"])
+@bp.response(200, AssessmentSchema)
+@bp.alt_response(403, description="Not one of the scope's team, or a read-only token.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+@bp.alt_response(409, description="Not a draft or a returned assessment, or answers still carried over.")
+def submit_assessment(assessment_id: int):
+    """Send the assessment for review; its answers and evidence freeze until a program lead returns it.
+
+    Unlike the web page, no confirmation is asked for unanswered questions: the call is deliberate."""
+    assessment = access.assessment_for(g.api_user, assessment_id, "submit")
+    tokens.may_write(g.api_token)
+    review.submit(assessment, _actor())
+    return assessment
+
+
+@bp.route("/assessments/<int:assessment_id>/return", methods=["POST"])
+@bp.arguments(ReturnRequest)
+@bp.response(200, AssessmentSchema)
+@bp.alt_response(403, description="Not a program lead, or a read-only token.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+@bp.alt_response(409, description="The assessment is not submitted.")
+def return_assessment(args, assessment_id: int):
+    """Return a submitted assessment to its team with the reviewer's comment (checked first, as the web does)."""
+    assessment = access.assessment_for(g.api_user, assessment_id, "review")
+    tokens.may_write(g.api_token)
+    try:
+        comment = review.return_comment(args["comment"])
+    except InvalidInput as error:
+        _invalid("comment", error.message)
+    review.return_for_changes(assessment, _actor(), comment)
+    return assessment
+
+
+@bp.route("/assessments/<int:assessment_id>/approve", methods=["POST"])
+@bp.response(200, AssessmentSchema)
+@bp.alt_response(403, description="Not a program lead, one who submitted it (separation of duties), or read-only.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+@bp.alt_response(409, description="The assessment is not submitted.")
+def approve_assessment(assessment_id: int):
+    """Approve a submitted assessment: it is locked for good, and its backlog answers to it."""
+    assessment = access.assessment_for(g.api_user, assessment_id, "review")
+    tokens.may_write(g.api_token)
+    review.approve(assessment, _actor())
+    return assessment
+
+
+@bp.route("/assessments/<int:assessment_id>/shares", methods=["POST"])
+@bp.arguments(ShareRequest)
+@bp.response(200, SharedAuditorSchema)
+@bp.alt_response(403, description="Not a program lead, or a read-only token.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def share_assessment(args, assessment_id: int):
+    """Let an auditor read, download and review the assessment (sharing twice is harmless)."""
+    assessment = access.assessment_for(g.api_user, assessment_id, "share")
+    tokens.may_write(g.api_token)
+    try:
+        return review.share(assessment, args["username"], _actor())
+    except (NotFound, InvalidInput) as error:  # the body names nobody to share with: that field is wrong
+        _invalid("username", error.message)
+
+
+@bp.route("/assessments/<int:assessment_id>/shares/<int:user_id>", methods=["DELETE"])
+@bp.response(204)
+@bp.alt_response(403, description="Not a program lead, or a read-only token.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def unshare_assessment(assessment_id: int, user_id: int):
+    """Withdraw an auditor's access (also when it was not shared with them: nothing then changes)."""
+    assessment = access.assessment_for(g.api_user, assessment_id, "share")
+    tokens.may_write(g.api_token)
+    review.unshare(assessment, user_id)
+
+
+@bp.route("/assessments/<int:assessment_id>/findings")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, FindingSchema(many=True))
+@bp.alt_response(400, description="A cursor the API did not give.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def assessment_findings(args, assessment_id: int):
+    """Every auditor's verdict on the assessment, by requirement then auditor."""
+    assessment = access.assessment_for(g.api_user, assessment_id)
+    return _page(review.findings_of(assessment.id), args)
+
+
+@bp.route("/assessments/<int:assessment_id>/findings", methods=["POST"])
+@bp.arguments(FindingRequest)
+@bp.response(200, FindingSchema)
+@bp.alt_response(403, description="Not an auditor, or a read-only token.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+@bp.alt_response(409, description="The assessment is not submitted or approved.")
+def record_finding(args, assessment_id: int):
+    """Record (or replace) this auditor's verdict on one requirement: verified, or a finding with a severity."""
+    assessment = access.assessment_for(g.api_user, assessment_id, "findings")
+    tokens.may_write(g.api_token)
+    try:
+        return review.record_finding(
+            assessment, args["requirement_id"], _actor(), args["verdict"], args["severity"], args["comment"]
+        )
+    except NotFound as error:  # the framework has no such requirement: the body's field is wrong
+        _invalid("requirement_id", error.message)
+    except InvalidInput as error:
+        _invalid(error.field or "verdict", error.message)

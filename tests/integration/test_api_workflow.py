@@ -1,0 +1,135 @@
+"""/api/v1 review, backlog, reports and trail: the web's rules and trail entries, under the token's owner.
+
+The world is the authorization matrix's (build_world): scope Alpha with alice, a draft shared with audrey,
+a submitted assessment (alice submitted it), a backlog item, a rendered PDF job and an import job.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from assessment.extensions import db
+from assessment.models import Assessment, AuditEntry
+from tests.integration.test_api import token_for
+from tests.integration.test_authorization import build_world
+
+
+def _trail(app, after: int = 0) -> list[tuple[str, str]]:
+    """(actor, action) of the trail's entries after entry number `after`."""
+    with app.app_context():
+        rows = db.session.execute(select(AuditEntry.actor, AuditEntry.action).where(AuditEntry.seq > after)).all()
+        db.session.remove()
+    return [tuple(row) for row in rows]
+
+
+def _head(app) -> int:
+    with app.app_context():
+        seq = db.session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
+        db.session.remove()
+    return seq
+
+
+def _status(app, assessment_id: int) -> str:
+    with app.app_context():
+        status = db.session.get(Assessment, assessment_id).status
+        db.session.remove()
+    return status
+
+
+def _pointers(response) -> list[str]:
+    assert response.mimetype == "application/problem+json", response.get_data(True)
+    return [error["pointer"] for error in response.json.get("errors", [])]
+
+
+# --- review -------------------------------------------------------------------------------------------
+
+
+def test_submit_then_return_with_a_comment_then_approve(app, anonymous):
+    world = build_world(app)
+    alice, lead, admin = token_for(app, "alice"), token_for(app, "lead"), token_for(app, "admin")
+    start = _head(app)
+    submitted = anonymous.post(f"/api/v1/assessments/{world.draft}/submit", headers=alice)
+    assert submitted.status_code == 200 and submitted.json["status"] == "submitted"
+    assert _trail(app, start) == [("alice", "assessment.submitted")]
+    again = anonymous.post(f"/api/v1/assessments/{world.draft}/submit", headers=alice)
+    assert again.status_code == 409 and "this one is submitted" in again.json["detail"]
+
+    # returning needs a comment: missing or blank, it is a 422 naming the field, and nothing changes
+    start = _head(app)
+    for body in ({}, {"comment": "   "}):
+        refused = anonymous.post(f"/api/v1/assessments/{world.draft}/return", json=body, headers=lead)
+        assert refused.status_code == 422 and _pointers(refused) == ["/comment"], refused.json
+    assert _status(app, world.draft) == "submitted" and _trail(app, start) == []
+    returned = anonymous.post(f"/api/v1/assessments/{world.draft}/return", json={"comment": "Add Q3"}, headers=lead)
+    assert returned.status_code == 200 and returned.json["status"] == "returned"
+    assert _trail(app, start) == [("lead", "assessment.returned")]
+
+    # approving what is not submitted is a state conflict; whoever submitted it may not approve it
+    assert anonymous.post(f"/api/v1/assessments/{world.draft}/approve", headers=lead).status_code == 409
+    assert anonymous.post(f"/api/v1/assessments/{world.draft}/submit", headers=admin).status_code == 200
+    own = anonymous.post(f"/api/v1/assessments/{world.draft}/approve", headers=admin)
+    assert own.status_code == 403 and "separation of duties" in own.json["detail"]
+    approved = anonymous.post(f"/api/v1/assessments/{world.draft}/approve", headers=lead)
+    assert approved.status_code == 200 and approved.json["status"] == "approved" and approved.json["approved_at"]
+    assert ("lead", "assessment.approved") in _trail(app, start)
+
+
+def test_a_read_only_token_and_a_member_of_another_team_change_nothing(app, anonymous):
+    world = build_world(app)
+    read_only, bob, audrey = token_for(app, "alice", read_only=True), token_for(app, "bob"), token_for(app, "audrey")
+    start = _head(app)
+    assert anonymous.post(f"/api/v1/assessments/{world.draft}/submit", headers=read_only).status_code == 403
+    assert anonymous.post(f"/api/v1/assessments/{world.draft}/submit", headers=bob).status_code == 404
+    auditor = anonymous.post(f"/api/v1/assessments/{world.submitted}/approve", headers=audrey)
+    assert auditor.status_code == 403 and "program lead" in auditor.json["detail"]
+    assert _status(app, world.draft) == "draft" and _status(app, world.submitted) == "submitted"
+    assert _trail(app, start) == []
+
+
+def test_sharing_with_an_auditor_and_withdrawing_it(app, anonymous):
+    world = build_world(app)
+    lead, otto, audrey = token_for(app, "lead"), token_for(app, "otto"), token_for(app, "audrey")
+    assert anonymous.get(f"/api/v1/assessments/{world.draft}", headers=otto).status_code == 404
+    start = _head(app)
+    shared = anonymous.post(f"/api/v1/assessments/{world.draft}/shares", json={"username": "otto"}, headers=lead)
+    assert shared.status_code == 200 and shared.json["username"] == "otto" and shared.json["role"] == "auditor"
+    assert anonymous.get(f"/api/v1/assessments/{world.draft}", headers=otto).status_code == 200
+    assert _trail(app, start) == [("lead", "assessment.shared")]
+    for nobody in ("alice", "nobody-at-all"):  # a member is no auditor; an unknown name names nobody
+        refused = anonymous.post(f"/api/v1/assessments/{world.draft}/shares", json={"username": nobody}, headers=lead)
+        assert refused.status_code == 422 and _pointers(refused) == ["/username"], refused.json
+    start = _head(app)
+    removed = anonymous.delete(f"/api/v1/assessments/{world.draft}/shares/{world.audrey}", headers=lead)
+    assert removed.status_code == 204 and _trail(app, start) == [("lead", "assessment.unshared")]
+    assert anonymous.get(f"/api/v1/assessments/{world.draft}", headers=audrey).status_code == 404
+
+
+def test_an_auditor_records_findings_which_every_reader_lists(app, anonymous):
+    world = build_world(app)
+    audrey, alice, lead, bob = (token_for(app, name) for name in ("audrey", "alice", "lead", "bob"))
+    finding = {"requirement_id": "CI-01", "verdict": "finding", "severity": "minor", "comment": "Stale pipeline"}
+    early = anonymous.post(f"/api/v1/assessments/{world.draft}/findings", json=finding, headers=audrey)
+    assert early.status_code == 409 and "still being answered" in early.json["detail"]
+    url = f"/api/v1/assessments/{world.submitted}/findings"
+    start = _head(app)
+    for body, pointer in (
+        ({**finding, "severity": None}, "/severity"),
+        ({**finding, "comment": " "}, "/comment"),
+        ({**finding, "requirement_id": "NOPE-99"}, "/requirement_id"),
+        ({**finding, "verdict": "maybe"}, "/verdict"),
+    ):
+        refused = anonymous.post(url, json=body, headers=audrey)
+        assert refused.status_code == 422 and _pointers(refused) == [pointer], (body, refused.json)
+    assert _trail(app, start) == []
+    recorded = anonymous.post(url, json=finding, headers=audrey)
+    assert recorded.status_code == 200 and recorded.json["auditor"] == "audrey"
+    assert recorded.json["severity"] == "minor" and recorded.json["recorded_at"]
+    verified = anonymous.post(url, json={"requirement_id": "CI-01", "verdict": "verified"}, headers=audrey)
+    assert verified.status_code == 200 and verified.json["severity"] is None  # replaces the finding
+    assert _trail(app, start) == [("audrey", "finding.recorded")] * 2
+    listed = anonymous.get(url, headers=alice)
+    assert listed.status_code == 200 and [(f["requirement_id"], f["verdict"]) for f in listed.json] == [
+        ("CI-01", "verified")
+    ]
+    assert anonymous.post(url, json=finding, headers=lead).status_code == 403
+    assert anonymous.get(url, headers=bob).status_code == 404
