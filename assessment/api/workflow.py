@@ -17,8 +17,8 @@ from flask import abort, g, request
 from flask_smorest import abort as refuse
 from marshmallow import Schema, fields, validate
 
-from ..models import SEVERITIES, VERDICTS
-from ..services import access, review, tokens
+from ..models import PDCA_STATUSES, SEVERITIES, VERDICTS
+from ..services import access, backlog, review, tokens
 from ..services.errors import InvalidInput, NotFound
 from .resources import AssessmentSchema, PageArgs, bp
 
@@ -202,3 +202,73 @@ def record_finding(args, assessment_id: int):
         _invalid("requirement_id", error.message)
     except InvalidInput as error:
         _invalid(error.field or "verdict", error.message)
+
+
+# --- backlog: list, update one item ---------------------------------------------------------------------
+
+
+class BacklogArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(PDCA_STATUSES))
+    owner = fields.String(validate=validate.Length(max=200))
+    q = fields.String(validate=validate.Length(max=200), metadata={"description": "In the title or requirement id."})
+    sort = fields.String(load_default="priority", validate=validate.OneOf(tuple(backlog.SORTS)))
+
+
+class BacklogItemSchema(Schema):
+    id = fields.Integer()
+    requirement_id = fields.String()
+    title = fields.String()
+    recommendation = fields.String(allow_none=True)
+    priority = fields.Integer()
+    priority_reasons = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    status = fields.String()
+    hypothesis = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    achieved_on = fields.Date(allow_none=True)
+    assessment_id = fields.Integer(metadata={"description": "The assessment whose gap made the item."})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class BacklogChange(Schema):
+    """The fields people manage on an item; a field left out keeps its value, null clears it."""
+
+    status = fields.String(validate=validate.OneOf(PDCA_STATUSES))
+    owner = fields.String(allow_none=True, validate=validate.Length(max=200))
+    due_date = fields.Date(allow_none=True)
+    hypothesis = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+    outcome = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+
+
+@bp.route("/assessments/<int:assessment_id>/backlog")
+@bp.arguments(BacklogArgs, location="query")
+@bp.response(200, BacklogItemSchema(many=True))
+@bp.alt_response(400, description="A cursor the API did not give.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def assessment_backlog(args, assessment_id: int):
+    """The backlog of the assessment's scope and framework, filtered and sorted as the backlog page does."""
+    assessment = access.assessment_for(g.api_user, assessment_id)
+    items = backlog.filtered(
+        backlog.items_for(assessment), args.get("status"), args.get("owner"), args.get("q"), args["sort"]
+    )
+    return _page(items, args)
+
+
+@bp.route("/assessments/<int:assessment_id>/backlog/<int:item_id>", methods=["PATCH"])
+@bp.arguments(BacklogChange)
+@bp.response(200, BacklogItemSchema)
+@bp.alt_response(403, description="Not the scope's team nor a program lead, or a read-only token.")
+@bp.alt_response(404, description="No such assessment or item in its backlog, or not yours to see.")
+def update_backlog_item(args, assessment_id: int, item_id: int):
+    """Change an item's owner (one of the scope's team, or nobody), due date, PDCA status, hypothesis or outcome."""
+    assessment = access.assessment_for(g.api_user, assessment_id, "backlog")
+    tokens.may_write(g.api_token)
+    item = backlog.get_item(assessment, item_id)
+    kept = {name: getattr(item, name) for name in ("owner", "due_date", "status", "hypothesis", "outcome")}
+    try:
+        backlog.update_item(item, **{**kept, **args})
+    except backlog.FieldRefused as refused:
+        _invalid(refused.field, refused.message)
+    return item

@@ -88,6 +88,10 @@ API_MATRIX: dict[str, ApiCase] = {
         AUDITOR,
         {"requirement_id": "CI-01", "verdict": "finding", "severity": "minor", "comment": "Stale"},
     ),
+    "api_v1.assessment_backlog": api("GET", "/api/v1/assessments/{draft}/backlog", READERS),
+    "api_v1.update_backlog_item": api(
+        "PATCH", "/api/v1/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": None}
+    ),
     # --- end of review, backlog, reports, trail ---
     #
     # --- tokens, export and the rest ---

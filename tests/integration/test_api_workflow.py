@@ -133,3 +133,55 @@ def test_an_auditor_records_findings_which_every_reader_lists(app, anonymous):
     ]
     assert anonymous.post(url, json=finding, headers=lead).status_code == 403
     assert anonymous.get(url, headers=bob).status_code == 404
+
+
+# --- backlog ------------------------------------------------------------------------------------------
+
+
+def test_the_backlog_lists_with_the_pages_filters_and_pages_keep_them(app, anonymous):
+    world = build_world(app)
+    audrey = token_for(app, "audrey")
+    url = f"/api/v1/assessments/{world.draft}/backlog"
+    everything = anonymous.get(f"{url}?limit=200", headers=audrey)
+    assert everything.status_code == 200 and len(everything.json) >= 2
+    priorities = [item["priority"] for item in everything.json]
+    assert priorities == sorted(priorities, reverse=True)  # by priority, as the page's default
+    by_requirement = anonymous.get(f"{url}?sort=requirement&limit=200", headers=audrey).json
+    assert [i["requirement_id"] for i in by_requirement] == sorted(i["requirement_id"] for i in everything.json)
+    first = anonymous.get(f"{url}?status=plan&sort=requirement&limit=1", headers=audrey)
+    assert 'rel="next"' in first.headers["Link"] and "status=plan" in first.headers["Link"]
+    second = anonymous.get(first.headers["Link"].split(">")[0].lstrip("<"), headers=audrey)
+    assert [i["requirement_id"] for i in first.json + second.json] == [i["requirement_id"] for i in by_requirement[:2]]
+    needle = anonymous.get(f"{url}?q=ci-02", headers=audrey).json
+    assert [i["requirement_id"] for i in needle] == ["CI-02"]
+    assert anonymous.get(f"{url}?status=nonsense", headers=audrey).status_code == 422
+    assert anonymous.get(f"{url}?cursor=%25%25", headers=audrey).status_code == 400
+    assert anonymous.get(url, headers=token_for(app, "bob")).status_code == 404
+
+
+def test_a_backlog_item_changes_as_on_the_page_and_a_refused_field_is_named(app, anonymous):
+    world = build_world(app)
+    alice, audrey, bob = token_for(app, "alice"), token_for(app, "audrey"), token_for(app, "bob")
+    url = f"/api/v1/assessments/{world.draft}/backlog/{world.item}"
+    start = _head(app)
+    for body, pointer in (
+        ({"owner": "bob"}, "/owner"),  # not in the scope's team
+        ({"due_date": "soon"}, "/due_date"),
+        ({"status": "finished"}, "/status"),
+        ({"status": None}, "/status"),
+    ):
+        refused = anonymous.patch(url, json=body, headers=alice)
+        assert refused.status_code == 422 and _pointers(refused) == [pointer], (body, refused.json)
+    assert _trail(app, start) == []
+    changed = anonymous.patch(url, json={"status": "do", "owner": "alice", "due_date": "2027-01-31"}, headers=alice)
+    assert changed.status_code == 200, changed.json
+    assert (changed.json["status"], changed.json["owner"], changed.json["due_date"]) == ("do", "alice", "2027-01-31")
+    assert _trail(app, start) == [("alice", "backlog.item_changed")]
+    kept = anonymous.patch(url, json={"hypothesis": "Trunk-based work halves lead time"}, headers=alice).json
+    assert (kept["status"], kept["owner"], kept["hypothesis"]) == ("do", "alice", "Trunk-based work halves lead time")
+    cleared = anonymous.patch(url, json={"owner": None, "due_date": None}, headers=alice).json
+    assert (cleared["owner"], cleared["due_date"], cleared["status"]) == (None, None, "do")
+    assert anonymous.patch(url, json={"status": "check"}, headers=audrey).status_code == 403
+    assert anonymous.patch(url, json={"status": "check"}, headers=bob).status_code == 404
+    elsewhere = anonymous.patch(f"/api/v1/assessments/{world.draft}/backlog/999999", json={}, headers=alice)
+    assert elsewhere.status_code == 404
