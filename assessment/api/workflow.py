@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlencode
 
-from flask import abort, g, request
+from flask import abort, current_app, g, request, url_for
 from flask_smorest import abort as refuse
 from marshmallow import Schema, fields, validate
 
-from ..models import PDCA_STATUSES, SEVERITIES, VERDICTS
+from ..adapters import report_jobs
+from ..app import after_commit
+from ..extensions import report_store
+from ..models import PDCA_STATUSES, REPORT_KINDS, SEVERITIES, VERDICTS
 from ..services import access, backlog, review, tokens
+from ..services import reports as report_service
 from ..services.errors import InvalidInput, NotFound
+from ..views.stored import send_stored
 from .resources import AssessmentSchema, PageArgs, bp
 
 # --- shared by the lists below ------------------------------------------------------------------------
@@ -60,6 +66,12 @@ def _page(items: list, args: dict) -> tuple[list, dict]:
     start, limit = _position(args["cursor"]), args["limit"]
     headers = _next_page(start + limit, limit) if start + limit < len(items) else {}
     return items[start : start + limit], headers
+
+
+STRING = {"type": "string"}
+BINARY = {"type": "string", "format": "binary"}
+REPORT_MEDIA = ("application/pdf", "application/zip")
+DOWNLOADED = "The PDF (application/pdf) or the bundle (application/zip), as an attachment."
 
 
 def _actor() -> str:
@@ -272,3 +284,75 @@ def update_backlog_item(args, assessment_id: int, item_id: int):
     except backlog.FieldRefused as refused:
         _invalid(refused.field, refused.message)
     return item
+
+
+# --- reports: request (a job), poll, download -----------------------------------------------------------
+
+
+class ReportRequest(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(REPORT_KINDS))
+
+
+class ReportJobSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "pdf or bundle"})
+    assessment_id = fields.Integer()
+    status = fields.String(metadata={"description": "queued, running, done or failed"})
+    progress = fields.Integer(metadata={"description": "Per cent."})
+    message = fields.String(allow_none=True)
+    report_id = fields.String(allow_none=True)
+    size = fields.Integer(allow_none=True, metadata={"description": "Bytes of the file, once done."})
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    download = fields.Function(
+        lambda job: url_for("api_v1.report_download", job_id=job.id) if job.status == "done" else None,
+        allow_none=True,
+        metadata={"description": "The file's address once the job is done, else null."},
+    )
+
+
+def _report_job(job_id: int):
+    """A report job (an import's or a snapshot refresh's id names none) of an assessment the caller may read."""
+    job = report_service.get_job(job_id)
+    return job, access.assessment_for(g.api_user, job.assessment_id)
+
+
+@bp.route("/assessments/<int:assessment_id>/reports", methods=["POST"])
+@bp.arguments(ReportRequest)
+@bp.response(202, ReportJobSchema, headers={"Location": {"description": "The job's address", "schema": STRING}})
+@bp.alt_response(403, description="A read-only token.")
+@bp.alt_response(404, description="No such assessment, or not yours to see.")
+def request_report(args, assessment_id: int):
+    """Queue the PDF report or the evidence bundle, or find the job of the same unchanged state (queued,
+    running, or done with its file kept), as the web's button does; poll the job at `Location`."""
+    assessment = access.assessment_for(g.api_user, assessment_id)
+    tokens.may_write(g.api_token)
+    store = report_store(current_app)
+    job = report_service.request_report(assessment, args["kind"], _actor(), store)
+    app = current_app._get_current_object()
+    after_commit(lambda: report_jobs.start(app, job, report_store(app)))  # a worker must find the job committed
+    return job, {"Location": url_for("api_v1.report_job", job_id=job.id)}
+
+
+@bp.route("/reports/<int:job_id>")
+@bp.response(200, ReportJobSchema)
+@bp.alt_response(404, description="No such report job, or not yours to see.")
+def report_job(job_id: int):
+    """A report job's state and progress, with the file's address once it is done."""
+    return _report_job(job_id)[0]
+
+
+@bp.route("/reports/<int:job_id>/download")
+@bp.response(200, description=DOWNLOADED)
+@bp.doc(responses={"200": {"description": DOWNLOADED, "content": {kind: {"schema": BINARY} for kind in REPORT_MEDIA}}})
+@bp.alt_response(404, description="No such report job, not yours to see, or not ready.")
+def report_download(job_id: int):
+    """The rendered file, with the web download's headers; the trail records who took it."""
+    job, assessment = _report_job(job_id)
+    store = report_store(current_app)
+    stored = report_service.job_file(job, store)
+    report_service.record_download(job, assessment)
+    name = report_service.download_name(job, assessment)
+    mimetype = "application/zip" if job.kind == "bundle" else "application/pdf"
+    etag = True if isinstance(stored, Path) else store.key_of(job)  # a job's file never changes once rendered
+    return send_stored(stored, mimetype=mimetype, as_attachment=True, download_name=name, etag=etag)

@@ -92,6 +92,9 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.update_backlog_item": api(
         "PATCH", "/api/v1/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": None}
     ),
+    "api_v1.request_report": api("POST", "/api/v1/assessments/{draft}/reports", READERS, {"kind": "pdf"}),
+    "api_v1.report_job": api("GET", "/api/v1/reports/{job}", READERS),
+    "api_v1.report_download": api("GET", "/api/v1/reports/{job}/download", READERS),
     # --- end of review, backlog, reports, trail ---
     #
     # --- tokens, export and the rest ---

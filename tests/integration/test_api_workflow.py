@@ -6,6 +6,7 @@ a submitted assessment (alice submitted it), a backlog item, a rendered PDF job 
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from assessment.extensions import db
@@ -185,3 +186,59 @@ def test_a_backlog_item_changes_as_on_the_page_and_a_refused_field_is_named(app,
     assert anonymous.patch(url, json={"status": "check"}, headers=bob).status_code == 404
     elsewhere = anonymous.patch(f"/api/v1/assessments/{world.draft}/backlog/999999", json={}, headers=alice)
     assert elsewhere.status_code == 404
+
+
+# --- reports ------------------------------------------------------------------------------------------
+
+
+def test_a_rendered_report_is_polled_and_downloaded_as_on_the_web(app, anonymous):
+    world = build_world(app)
+    audrey, bob = token_for(app, "audrey"), token_for(app, "bob")
+    job = anonymous.get(f"/api/v1/reports/{world.job}", headers=audrey)
+    assert job.status_code == 200, job.json
+    assert (job.json["status"], job.json["progress"], job.json["kind"]) == ("done", 100, "pdf")
+    assert job.json["download"] == f"/api/v1/reports/{world.job}/download"
+    start = _head(app)
+    download = anonymous.get(job.json["download"], headers=audrey)
+    assert download.status_code == 200 and download.data == b"%PDF-1.7\n%matrix\n"
+    assert download.mimetype == "application/pdf" and download.headers["Content-Disposition"].startswith("attachment")
+    assert "RPT-TEST" in download.headers["Content-Disposition"] and download.headers["ETag"]
+    assert _trail(app, start) == [("audrey", "report.downloaded")]
+    for url in (f"/api/v1/reports/{world.job}", f"/api/v1/reports/{world.job}/download"):
+        assert anonymous.get(url, headers=bob).status_code == 404  # another team's report
+    for url in (f"/api/v1/reports/{world.import_job}", f"/api/v1/reports/{world.import_job}/download"):
+        hidden = anonymous.get(url, headers=token_for(app, "admin"))  # an import job is no report
+        assert hidden.status_code == 404 and hidden.mimetype == "application/problem+json"
+
+
+def test_a_report_request_is_a_job_found_again_while_the_state_holds(app, anonymous):
+    world = build_world(app)
+    alice = token_for(app, "alice")
+    url = f"/api/v1/assessments/{world.draft}/reports"
+    unknown = anonymous.post(url, json={"kind": "docx"}, headers=alice)
+    assert unknown.status_code == 422 and _pointers(unknown) == ["/kind"]
+    queued = anonymous.post(url, json={"kind": "bundle"}, headers=alice)
+    assert queued.status_code == 202 and queued.json["status"] == "queued" and queued.json["download"] is None
+    assert queued.headers["Location"] == f"/api/v1/reports/{queued.json['id']}"
+    again = anonymous.post(url, json={"kind": "bundle"}, headers=token_for(app, "audrey"))
+    assert again.status_code == 202 and again.json["id"] == queued.json["id"]  # the same state: the same job
+    polled = anonymous.get(queued.headers["Location"], headers=alice)
+    assert polled.status_code == 200 and polled.json["status"] == "queued"
+    early = anonymous.get(f"{queued.headers['Location']}/download", headers=alice)
+    assert early.status_code == 404 and "not ready" in early.json["detail"]
+    read_only = anonymous.post(url, json={"kind": "pdf"}, headers=token_for(app, "alice", read_only=True))
+    assert read_only.status_code == 403
+
+
+@pytest.mark.slow  # WeasyPrint renders a real PDF
+def test_a_pdf_requested_through_the_api_is_rendered_and_downloaded(app, anonymous):
+    """End to end, with the job run inside the request (REPORTS_SYNC), as the web's report tests run it."""
+    world = build_world(app)
+    app.config["REPORTS_SYNC"] = True
+    alice = token_for(app, "alice")
+    queued = anonymous.post(f"/api/v1/assessments/{world.draft}/reports", json={"kind": "pdf"}, headers=alice)
+    assert queued.status_code == 202
+    done = anonymous.get(queued.headers["Location"], headers=alice).json
+    assert done["status"] == "done" and done["report_id"] and done["size"], done
+    pdf = anonymous.get(done["download"], headers=alice)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and len(pdf.data) == done["size"]
