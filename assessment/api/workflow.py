@@ -20,9 +20,10 @@ from marshmallow import Schema, fields, validate
 
 from ..adapters import report_jobs
 from ..app import after_commit
-from ..extensions import report_store
-from ..models import PDCA_STATUSES, REPORT_KINDS, SEVERITIES, VERDICTS
-from ..services import access, backlog, review, tokens
+from ..domain.trail_diff import changed_fields
+from ..extensions import db, report_store
+from ..models import MAX_ID, PDCA_STATUSES, REPORT_KINDS, SEVERITIES, VERDICTS, AuditEntry
+from ..services import access, audit, backlog, review, tokens
 from ..services import reports as report_service
 from ..services.errors import InvalidInput, NotFound
 from ..views.stored import send_stored
@@ -356,3 +357,65 @@ def report_download(job_id: int):
     mimetype = "application/zip" if job.kind == "bundle" else "application/pdf"
     etag = True if isinstance(stored, Path) else store.key_of(job)  # a job's file never changes once rendered
     return send_stored(stored, mimetype=mimetype, as_attachment=True, download_name=name, etag=etag)
+
+
+# --- the audit trail ------------------------------------------------------------------------------------
+
+
+class TrailArgs(PageArgs):
+    action = fields.String(validate=validate.Length(max=64), metadata={"description": "An action or its start."})
+    actor = fields.String(validate=validate.Length(max=200))
+    object_type = fields.String(validate=validate.Length(max=32))
+    scope = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    assessment = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    since = fields.Date(metadata={"description": "From this UTC day on."})
+    until = fields.Date(metadata={"description": "Up to this UTC day, included."})
+
+
+class TrailEntrySchema(Schema):
+    """An entry as the trail's CSV export has it: `before` and `after` are the canonical JSON texts its hash covers
+    (chained to `prev_hash`), `changes` the fields that changed, in words."""
+
+    seq = fields.Integer()
+    at = fields.String(metadata={"description": "UTC, ISO 8601 with microseconds"})
+    actor = fields.String()
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+    scope_id = fields.Integer(allow_none=True)
+    assessment_id = fields.Integer(allow_none=True)
+    changes = fields.Function(
+        lambda entry: [change.as_text() for change in changed_fields(entry.before, entry.after, limit=10_000)]
+    )
+    before = fields.String(allow_none=True)
+    after = fields.String(allow_none=True)
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+@bp.route("/trail")
+@bp.arguments(TrailArgs, location="query")
+@bp.response(200, TrailEntrySchema(many=True))
+@bp.alt_response(400, description="A cursor the API did not give.")
+@bp.alt_response(403, description="Not a program lead or an admin.")
+def trail(args):
+    """The audit trail in entry order, filtered as the Audit trail page filters it; program leads and admins only.
+
+    The cursor names the last entry of the page, so entries appended while a client pages are not skipped."""
+    access.require(g.api_user, "all-scopes")  # leads and admins: they see every entry
+    where = audit.TrailFilter(
+        actor=args.get("actor", ""),
+        action=args.get("action", ""),
+        object_type=args.get("object_type", ""),
+        assessment_id=args.get("assessment"),
+        scope_id=args.get("scope"),
+        since=args.get("since"),
+        until=args.get("until"),
+    )
+    after, limit = _position(args["cursor"]), args["limit"]
+    stmt = audit.query(
+        where, access.visible_scope_ids(g.api_user), access.visible_assessment_ids(g.api_user), oldest_first=True
+    )
+    entries = list(db.session.scalars(stmt.where(AuditEntry.seq > after).limit(limit + 1)))
+    headers = _next_page(entries[limit - 1].seq, limit) if len(entries) > limit else {}
+    return entries[:limit], headers

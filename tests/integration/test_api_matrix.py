@@ -95,6 +95,7 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.request_report": api("POST", "/api/v1/assessments/{draft}/reports", READERS, {"kind": "pdf"}),
     "api_v1.report_job": api("GET", "/api/v1/reports/{job}", READERS),
     "api_v1.report_download": api("GET", "/api/v1/reports/{job}/download", READERS),
+    "api_v1.trail": api("GET", "/api/v1/trail?action=assessment.&scope={scope}", LEADS),
     # --- end of review, backlog, reports, trail ---
     #
     # --- tokens, export and the rest ---

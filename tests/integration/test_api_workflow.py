@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from assessment.domain.trail import FIELDS, entry_hash
 from assessment.extensions import db
 from assessment.models import Assessment, AuditEntry
 from tests.integration.test_api import token_for
@@ -242,3 +243,49 @@ def test_a_pdf_requested_through_the_api_is_rendered_and_downloaded(app, anonymo
     assert done["status"] == "done" and done["report_id"] and done["size"], done
     pdf = anonymous.get(done["download"], headers=alice)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and len(pdf.data) == done["size"]
+
+
+# --- the audit trail ----------------------------------------------------------------------------------
+
+
+def _all_pages(client, url: str, headers: dict) -> tuple[list[dict], int]:
+    """Every entry the API gives by following its Link headers, and how many pages that took."""
+    entries, pages = [], 0
+    while url:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, response.get_data(True)
+        entries += response.json
+        pages += 1
+        link = response.headers.get("Link", "")
+        url = link.split(">")[0].lstrip("<") if 'rel="next"' in link else None
+    return entries, pages
+
+
+def test_the_trail_pages_in_entry_order_with_the_audit_pages_filters(app, anonymous):
+    world = build_world(app)
+    lead = token_for(app, "lead")
+    assert (
+        anonymous.post(f"/api/v1/assessments/{world.draft}/submit", headers=token_for(app, "alice")).status_code == 200
+    )
+    everything, pages = _all_pages(anonymous, "/api/v1/trail?limit=3", lead)
+    seqs = [entry["seq"] for entry in everything]
+    assert pages > 1 and seqs == sorted(seqs) and seqs == list(range(1, len(seqs) + 1))
+    for entry in everything:  # each is as the CSV has it: its hash recomputes from its fields and prev_hash
+        assert entry_hash({name: entry[name] for name in FIELDS}, entry["prev_hash"]) == entry["hash"], entry
+    shared = [e for e in everything if e["action"] == "assessment.shared"]
+    assert shared and any("audrey" in change for change in shared[0]["changes"]), shared
+
+    by_alice, _ = _all_pages(anonymous, f"/api/v1/trail?actor=alice&assessment={world.draft}&limit=1", lead)
+    assert [e["action"] for e in by_alice] == ["assessment.submitted"] and by_alice[0]["assessment_id"] == world.draft
+    starting, _ = _all_pages(anonymous, f"/api/v1/trail?action=assessment.&scope={world.scope}&limit=2", lead)
+    assert starting and all(e["action"].startswith("assessment.") and e["scope_id"] == world.scope for e in starting)
+    today = everything[-1]["at"][:10]
+    assert _all_pages(anonymous, f"/api/v1/trail?since={today}&until={today}", lead)[0][-1] == everything[-1]
+    assert anonymous.get("/api/v1/trail?until=2000-01-01", headers=lead).json == []
+
+    bad = anonymous.get("/api/v1/trail?scope=0&since=yesterday", headers=lead)
+    assert bad.status_code == 422 and sorted(_pointers(bad)) == ["/query/scope", "/query/since"]
+    assert anonymous.get("/api/v1/trail?cursor=%25%25", headers=lead).status_code == 400
+    for refused in ("alice", "audrey"):  # leads and admins only, as the issue says
+        response = anonymous.get("/api/v1/trail", headers=token_for(app, refused))
+        assert response.status_code == 403 and response.mimetype == "application/problem+json"
