@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlencode
@@ -69,6 +70,15 @@ def _page(items: list, args: dict) -> tuple[list, dict]:
     return items[start : start + limit], headers
 
 
+class UtcDateTime(fields.DateTime):
+    """A stored time as UTC with its offset, as a date-time must be: SQLite gives it back naive, PostgreSQL aware."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 STRING = {"type": "string"}
 BINARY = {"type": "string", "format": "binary"}
 REPORT_MEDIA = ("application/pdf", "application/zip")
@@ -111,7 +121,7 @@ class FindingSchema(Schema):
     verdict = fields.String()
     severity = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
-    recorded_at = fields.DateTime()
+    recorded_at = UtcDateTime()
 
 
 @bp.route("/assessments/<int:assessment_id>/submit", methods=["POST"])
@@ -241,8 +251,8 @@ class BacklogItemSchema(Schema):
     outcome = fields.String(allow_none=True)
     achieved_on = fields.Date(allow_none=True)
     assessment_id = fields.Integer(metadata={"description": "The assessment whose gap made the item."})
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class BacklogChange(Schema):
@@ -303,8 +313,8 @@ class ReportJobSchema(Schema):
     message = fields.String(allow_none=True)
     report_id = fields.String(allow_none=True)
     size = fields.Integer(allow_none=True, metadata={"description": "Bytes of the file, once done."})
-    created_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
     download = fields.Function(
         lambda job: url_for("api_v1.report_download", job_id=job.id) if job.status == "done" else None,
         allow_none=True,
@@ -346,7 +356,10 @@ def report_job(job_id: int):
 @bp.route("/reports/<int:job_id>/download")
 @bp.response(200, description=DOWNLOADED)
 @bp.doc(responses={"200": {"description": DOWNLOADED, "content": {kind: {"schema": BINARY} for kind in REPORT_MEDIA}}})
+@bp.alt_response(206, description="The part of the file a Range header asked for.")
+@bp.alt_response(304, description="Not modified: If-None-Match names the file's ETag.")
 @bp.alt_response(404, description="No such report job, not yours to see, or not ready.")
+@bp.alt_response(416, description="A Range header outside the file.")
 def report_download(job_id: int):
     """The rendered file, with the web download's headers; the trail records who took it."""
     job, assessment = _report_job(job_id)

@@ -147,6 +147,7 @@ def test_the_backlog_lists_with_the_pages_filters_and_pages_keep_them(app, anony
     everything = anonymous.get(f"{url}?limit=200", headers=audrey)
     assert everything.status_code == 200 and len(everything.json) >= 2
     priorities = [item["priority"] for item in everything.json]
+    assert all(item["updated_at"].endswith("+00:00") for item in everything.json)
     assert priorities == sorted(priorities, reverse=True)  # by priority, as the page's default
     by_requirement = anonymous.get(f"{url}?sort=requirement&limit=200", headers=audrey).json
     assert [i["requirement_id"] for i in by_requirement] == sorted(i["requirement_id"] for i in everything.json)
@@ -199,6 +200,8 @@ def test_a_rendered_report_is_polled_and_downloaded_as_on_the_web(app, anonymous
     assert job.status_code == 200, job.json
     assert (job.json["status"], job.json["progress"], job.json["kind"]) == ("done", 100, "pdf")
     assert job.json["download"] == f"/api/v1/reports/{world.job}/download"
+    # times carry their offset (SQLite gives them back naive): a date-time, as the document says
+    assert job.json["created_at"].endswith("+00:00") and job.json["finished_at"].endswith("+00:00")
     start = _head(app)
     download = anonymous.get(job.json["download"], headers=audrey)
     assert download.status_code == 200 and download.data == b"%PDF-1.7\n%matrix\n"
@@ -289,3 +292,16 @@ def test_the_trail_pages_in_entry_order_with_the_audit_pages_filters(app, anonym
     for refused in ("alice", "audrey"):  # leads and admins only, as the issue says
         response = anonymous.get("/api/v1/trail", headers=token_for(app, refused))
         assert response.status_code == 403 and response.mimetype == "application/problem+json"
+
+
+def test_a_report_download_answers_conditional_requests_as_documented(app, anonymous):
+    world = build_world(app)
+    lead = token_for(app, "lead")
+    url = f"/api/v1/reports/{world.job}/download"
+    first = anonymous.get(url, headers=lead)
+    again = anonymous.get(url, headers={**lead, "If-None-Match": first.headers["ETag"]})
+    part = anonymous.get(url, headers={**lead, "Range": "bytes=0-3"})
+    outside = anonymous.get(url, headers={**lead, "Range": "bytes=900-999"})
+    assert (again.status_code, part.status_code, part.data, outside.status_code) == (304, 206, b"%PDF", 416)
+    documented = anonymous.get("/api/v1/openapi.json").json["paths"]["/api/v1/reports/{job_id}/download"]["get"]
+    assert {"200", "206", "304", "404", "416"} <= set(documented["responses"])
