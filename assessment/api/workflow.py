@@ -51,7 +51,7 @@ def _position(cursor: str | None) -> int:
         position = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
         position = -1
-    if position < 0:
+    if not 0 <= position <= MAX_ID:  # beyond MAX_ID the database could not even compare it
         abort(400, description="This cursor was not given by the API; start from the first page.")
     return position
 
