@@ -124,6 +124,26 @@ API_MATRIX: dict[str, ApiCase] = {
     # --- end of answers and evidence ---
     #
     # --- review, backlog, reports, trail (api/workflow.py) ---
+    "api_v1.submit_assessment": api("POST", "/api/v1/assessments/{draft}/submit", TEAM),
+    "api_v1.return_assessment": api("POST", "/api/v1/assessments/{submitted}/return", LEADS, {"comment": "More"}),
+    "api_v1.approve_assessment": api("POST", "/api/v1/assessments/{submitted}/approve", LEADS),
+    "api_v1.share_assessment": api("POST", "/api/v1/assessments/{draft}/shares", LEADS, {"username": "otto"}),
+    "api_v1.unshare_assessment": api("DELETE", "/api/v1/assessments/{draft}/shares/{audrey}", LEADS),
+    "api_v1.assessment_findings": api("GET", "/api/v1/assessments/{draft}/findings", READERS),
+    "api_v1.record_finding": api(
+        "POST",
+        "/api/v1/assessments/{submitted}/findings",
+        AUDITOR,
+        {"requirement_id": "CI-01", "verdict": "finding", "severity": "minor", "comment": "Stale"},
+    ),
+    "api_v1.assessment_backlog": api("GET", "/api/v1/assessments/{draft}/backlog", READERS),
+    "api_v1.update_backlog_item": api(
+        "PATCH", "/api/v1/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": None}
+    ),
+    "api_v1.request_report": api("POST", "/api/v1/assessments/{draft}/reports", READERS, {"kind": "pdf"}),
+    "api_v1.report_job": api("GET", "/api/v1/reports/{job}", READERS),
+    "api_v1.report_download": api("GET", "/api/v1/reports/{job}/download", READERS),
+    "api_v1.trail": api("GET", "/api/v1/trail?action=assessment.&scope={scope}", LEADS),
     # --- end of review, backlog, reports, trail ---
     #
     # --- tokens, export and the rest ---
