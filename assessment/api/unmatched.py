@@ -25,6 +25,22 @@ class WrongMethod(MethodNotAllowed):
     """An /api/v1 path that exists, asked with a method it does not take."""
 
 
+def _matches_otherwise(error: MethodNotAllowed) -> bool:
+    """Whether the path really is an operation's with another method. Werkzeug answers 405 for a path whose
+    id its converter refused (an id above MAX_ID, app.IdConverter) when the refusing rule had a method the
+    request lacked: asked again with one of those methods, such a path matches nothing, and it is a 404."""
+    from flask import current_app
+
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in sorted(error.valid_methods or ()):
+        try:
+            adapter.match(method=method)
+            return True
+        except Exception:  # noqa: BLE001  (NotFound, or a redirect: not this operation)
+            continue
+    return False
+
+
 def install_unmatched(app: Flask, prefix: str) -> None:
     """Answer the routing errors of paths under `prefix` as problems."""
 
@@ -33,6 +49,8 @@ def install_unmatched(app: Flask, prefix: str) -> None:
         error = request.routing_exception
         if error is None or not (request.path == prefix or request.path.startswith(prefix + "/")):
             return
+        if isinstance(error, MethodNotAllowed) and not _matches_otherwise(error):
+            raise UnknownOperation()
         if isinstance(error, MethodNotAllowed):
             allowed = sorted(error.valid_methods or ())
             raise WrongMethod(allowed, description=f"This path takes {', '.join(allowed)}, not {request.method}.")

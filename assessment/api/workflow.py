@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlencode
@@ -28,7 +27,7 @@ from ..services import access, audit, backlog, review, tokens
 from ..services import reports as report_service
 from ..services.errors import InvalidInput, NotFound
 from ..views.stored import send_stored
-from .resources import AssessmentSchema, PageArgs, bp
+from .resources import AssessmentSchema, PageArgs, UtcDateTime, bp
 
 # --- shared by the lists below ------------------------------------------------------------------------
 
@@ -68,15 +67,6 @@ def _page(items: list, args: dict) -> tuple[list, dict]:
     start, limit = _position(args["cursor"]), args["limit"]
     headers = _next_page(start + limit, limit) if start + limit < len(items) else {}
     return items[start : start + limit], headers
-
-
-class UtcDateTime(fields.DateTime):
-    """A stored time as UTC with its offset, as a date-time must be: SQLite gives it back naive, PostgreSQL aware."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if isinstance(value, dt.datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return super()._serialize(value, attr, obj, **kwargs)
 
 
 STRING = {"type": "string"}

@@ -69,6 +69,9 @@ def test_an_unknown_api_path_or_method_answers_a_problem_not_a_web_page(app, ano
             missing = who.get(path, headers=headers)
             assert missing.status_code == 404 and missing.mimetype == "application/problem+json", (path, missing.data)
             assert missing.json["status"] == 404 and "openapi.json" in missing.json["detail"]
+        # an id above the largest is no scope's, whatever the method (werkzeug alone would say 405 to a POST)
+        huge = who.post("/api/v1/scopes/9921437955146990879768576/assessments", headers=headers, json={})
+        assert huge.status_code == 404 and huge.mimetype == "application/problem+json", huge.data
         wrong = who.delete("/api/v1/scopes", headers=headers)
         assert wrong.status_code == 405 and wrong.mimetype == "application/problem+json"
         assert "GET" in wrong.headers["Allow"] and "DELETE" in wrong.json["detail"]
