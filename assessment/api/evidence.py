@@ -12,24 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import abort, current_app, g
+from flask import current_app, g
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..adapters.evidence_store import TooLarge
-from ..adapters.filetypes import ACCEPTED, served_media_type
+from ..adapters.filetypes import ACCEPTED
 from ..app import on_failure
+from ..downloads import evidence_store, send_evidence
 from ..extensions import db
 from ..models import Evidence as EvidenceRow
 from ..models import EvidenceLink
 from ..services import access, tokens
 from ..services import assessments as assessment_service
 from ..services import evidence as evidence_service
-from ..services.errors import InvalidInput, NotFound
-from ..views.assessments import DOWNLOAD_POLICY, evidence_store  # one store and one download policy for both
-from ..views.stored import send_stored
+from ..services.errors import InvalidInput
 from . import problems
 from .resources import BAD_CURSOR, PageArgs, UtcDateTime, bp, invalid_field, page
 
@@ -199,21 +198,4 @@ def download_evidence(evidence_id: int):
     """An evidence file, as the web's download sends it (attachment, its sniffed type, no sniffing by the
     browser, a sandbox policy), recorded on the trail as downloaded by the token's owner."""
     item = access.evidence_for(g.api_user, evidence_id)
-    if not item.is_file:
-        abort(404, description="This evidence is a link, not a file: its URL is listed with the evidence.")
-    store = evidence_store()
-    try:
-        stored = store.local_path(item.sha256) or store.open(item.sha256)
-    except NotFound:
-        abort(410, description="The stored file is missing from the evidence store.")
-    evidence_service.record_download(item)
-    response = send_stored(
-        stored,
-        mimetype=served_media_type(item.media_type),
-        as_attachment=True,
-        download_name=item.original_name,
-        etag=item.sha256,
-        max_age=0,
-    )
-    response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
-    return response
+    return send_evidence(item, "This evidence is a link, not a file: its URL is listed with the evidence.")

@@ -21,12 +21,12 @@ from marshmallow import Schema, fields, validate
 from ..adapters import report_jobs
 from ..app import after_commit
 from ..domain.trail_diff import changed_fields
+from ..downloads import send_stored
 from ..extensions import db, report_store
 from ..models import MAX_ID, PDCA_STATUSES, REPORT_KINDS, SEVERITIES, VERDICTS, AuditEntry
 from ..services import access, audit, backlog, review, tokens
 from ..services import reports as report_service
 from ..services.errors import InvalidInput, NotFound
-from ..views.stored import send_stored
 from .resources import AssessmentSchema, PageArgs, UtcDateTime, bp
 
 # --- shared by the lists below ------------------------------------------------------------------------

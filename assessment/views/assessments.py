@@ -8,11 +8,9 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 
 from reports.charts import domain_chart_svg
 
-from ..adapters.evidence_store import EvidenceStore
-from ..adapters.filetypes import served_media_type
 from ..app import on_failure
 from ..domain import explain
-from ..extensions import report_store
+from ..downloads import evidence_store, send_evidence
 from ..forms import (
     ActionForm,
     EvidenceForm,
@@ -26,7 +24,7 @@ from ..forms import (
 from ..services import access
 from ..services import assessments as svc
 from ..services import evidence as evidence_svc
-from ..services.errors import InvalidInput, NotFound
+from ..services.errors import InvalidInput
 from ..views.common import assessment_for, current_user, parse_date, parse_id, parse_int, user
 from ..views.confirm import confirmation, confirmed
 from ..views.cycles import cycle_panel
@@ -35,18 +33,9 @@ from ..views.markdown import render_markdown
 from ..views.messages import Undo, notify
 from ..views.presenters import questionnaire_page, results_page
 from ..views.review import review_panel
-from ..views.stored import send_stored
 
 bp = Blueprint("assessments", __name__)
 bp.add_app_template_filter(render_markdown, "markdown")  # framework texts are Markdown (views/markdown.py)
-
-DOWNLOAD_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
-
-
-def evidence_store() -> EvidenceStore:
-    """The evidence store of this instance (its folder or its S3 bucket, see create_app), with the size
-    limit the configuration has now."""
-    return EvidenceStore(report_store(current_app).evidence.blobs, current_app.config["EVIDENCE_MAX_BYTES"])
 
 
 def _domain_of(assessment_id: int, index: int, action: str = "read"):
@@ -361,25 +350,7 @@ def _back_to_requirement(assessment_id: int, requirement_id: str):
 def download_evidence(evidence_id: int):
     """An evidence file, always as an attachment under its original name."""
     item = access.evidence_for(user(), evidence_id)
-    if not item.is_file:
-        abort(404, description="This evidence is a link, not a file: its URL is shown where it is used.")
-    store = evidence_store()
-    try:
-        stored = store.local_path(item.sha256) or store.open(item.sha256)
-    except NotFound:
-        abort(410, description="The stored file is missing from the evidence store.")
-    evidence_svc.record_download(item)
-    response = send_stored(
-        stored,
-        mimetype=served_media_type(item.media_type),
-        as_attachment=True,
-        download_name=item.original_name,
-        etag=item.sha256,
-        max_age=0,
-    )
-    # Should a browser show the file anyway, it runs nothing and loads nothing.
-    response.headers["Content-Security-Policy"] = DOWNLOAD_POLICY
-    return response
+    return send_evidence(item, "This evidence is a link, not a file: its URL is shown where it is used.")
 
 
 @bp.get("/assessments/<int:assessment_id>/results")

@@ -7,10 +7,10 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, url_for
 
 from ..adapters import report_jobs
+from ..downloads import send_stored
 from ..extensions import db, report_store
 from ..services import reports as report_svc
 from .common import assessment_for, current_user
-from .stored import send_stored
 
 bp = Blueprint("reports", __name__)
 

@@ -8,11 +8,11 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from ..adapters import report_jobs
 from ..app import after_commit, on_failure
+from ..downloads import evidence_store
 from ..extensions import report_store
 from ..services import access, transfer
 from ..services import job_requests as job_svc
 from ..services.errors import InvalidInput
-from .assessments import evidence_store
 from .common import assessment_for, current_user, scope_for, user
 from .formerrors import UNPROCESSABLE, FormErrors, abandon_changes
 from .messages import notify

@@ -107,3 +107,23 @@ def test_the_checker_would_notice_current_app():
     assert uses_current_app("from flask import current_app\n")
     assert uses_current_app("import flask\nflask.current_app.config\n")
     assert not uses_current_app("from flask import Flask\ndef f(app: Flask):\n    return app.config\n")
+
+
+def _package_imports(path: Path) -> set[str]:
+    """The assessment sub-packages a module imports relatively (`from ..views.x import y` gives "views")."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("assessment."):
+            names.add(node.module.split(".")[1])
+    return names
+
+
+def test_the_api_and_the_views_do_not_know_each_other():
+    """Both edges call the same services and share what they send from assessment/downloads.py; neither imports
+    the other (STYLE.md), so one can change without the other."""
+    package = SERVICES_DIR.parent
+    for edge, other in (("api", "views"), ("views", "api")):
+        for module in sorted((package / edge).glob("*.py")):
+            assert other not in _package_imports(module), f"{edge}/{module.name} imports {other}/"
