@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import abort, g, request, url_for
+from flask import Response, abort, current_app, g, json, request, url_for
 from flask_smorest import Blueprint
 from flask_smorest import abort as abort_with
 from flask_smorest.fields import Upload
@@ -29,6 +29,7 @@ from ..domain.loader import load_framework_text
 from ..domain.yamlread import MAX_FILE_BYTES, decode_text
 from ..extensions import db
 from ..models import MAX_ID, SCOPE_KINDS, FrameworkVersion
+from ..readmodels.score_documents import ScoreDocuments, score_json
 from ..services import access, accounts, audit, cycles, library, review, tokens
 from ..services import assessments as assessment_service
 from ..services.errors import InvalidInput
@@ -147,13 +148,13 @@ def scope(scope_id: int):
 def assessment_score(assessment_id: int):
     """The assessment's score in exactly the spec's JSON (the score.json export's), kept between the reads of
     an unchanged assessment (readmodels/score_documents.py): a pipeline may poll it."""
-    from flask import Response, current_app
-
-    from ..readmodels.score_documents import ScoreDocuments, score_json
-
     assessment = access.assessment_for(g.api_user, assessment_id)
-    documents = current_app.extensions.setdefault("score_documents", ScoreDocuments())
-    return Response(score_json(assessment, documents), mimetype="application/json")
+    return Response(score_json(assessment, _score_documents()), mimetype="application/json")
+
+
+def _score_documents() -> ScoreDocuments:
+    """This process's kept score documents (one set per application)."""
+    return current_app.extensions.setdefault("score_documents", ScoreDocuments())
 
 
 class AssessmentSchema(Schema):
@@ -181,12 +182,53 @@ def scope_assessments(args, scope_id: int):
     return page(list(access.scope_for(g.api_user, scope_id).assessments), args)
 
 
+class CountsSchema(Schema):
+    met = fields.Integer()
+    partial = fields.Integer()
+    not_met = fields.Integer()
+    not_applicable = fields.Integer()
+    unanswered = fields.Integer()
+
+
+class FiguresSchema(Schema):
+    """The score's `overall` (framework-format.md, section 4) and how many gaps it lists."""
+
+    score = fields.Float(allow_none=True)
+    completion = fields.Float()
+    level = fields.Integer(allow_none=True)
+    level_name = fields.String(allow_none=True)
+    target_level = fields.Integer(allow_none=True)
+    counts = fields.Nested(CountsSchema)
+    gaps = fields.Integer()
+
+
+class OneAssessmentSchema(AssessmentSchema):
+    figures = fields.Nested(FiguresSchema)
+
+
+class _WithFigures:
+    """An assessment as OneAssessmentSchema reads it: its own attributes, and its figures."""
+
+    def __init__(self, assessment, figures: dict):
+        self._assessment, self.figures = assessment, figures
+
+    def __getattr__(self, name: str):
+        return getattr(self._assessment, name)
+
+
+def _figures(assessment) -> dict:
+    """The figures of the score document GET …/score gives (the same kept document, so both always agree)."""
+    document = json.loads(score_json(assessment, _score_documents()))
+    return {**document["overall"], "gaps": len(document["gaps"])}
+
+
 @bp.route("/assessments/<int:assessment_id>")
-@bp.response(200, AssessmentSchema)
+@bp.response(200, OneAssessmentSchema)
 @bp.alt_response(404, description="No such assessment, or not yours to see.")
 def assessment(assessment_id: int):
-    """One assessment: its framework, status and dates."""
-    return access.assessment_for(g.api_user, assessment_id)
+    """One assessment: its framework, status, dates and figures (score, completion, level, counts, gaps)."""
+    found = access.assessment_for(g.api_user, assessment_id)
+    return _WithFigures(found, _figures(found))
 
 
 # --- writes -------------------------------------------------------------------------------------

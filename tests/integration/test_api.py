@@ -89,4 +89,7 @@ def test_a_scopes_assessments_and_one_assessment(app, anonymous, devops):
     assert listed.status_code == 200 and [a["id"] for a in listed.json] == [assessment]
     one = anonymous.get(f"/api/v1/assessments/{assessment}", headers=lead).json
     assert one["status"] == "draft" and one["scope_id"] == scope and one["framework_id"]
+    score = anonymous.get(f"/api/v1/assessments/{assessment}/score", headers=lead).json
+    assert one["figures"] == {**score["overall"], "gaps": len(score["gaps"])}  # the score's own figures
+    assert one["figures"]["target_level"] == 3 and one["figures"]["counts"]["unanswered"] > 0
     assert anonymous.get(f"/api/v1/assessments/{assessment}", headers=token_for(app, "bob")).status_code == 404
