@@ -47,7 +47,7 @@ def test_set_up_a_second_factor_and_sign_in_with_its_code(page, expect, width):
     page.wait_for_url(lambda url: "/login" not in url)
     if width < 800:
         page.locator("details.menu > summary").click()
-    page.get_by_role("link", name="Second factor").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
     page.get_by_role("button", name="Set up a second factor").click()
     secret = page.locator("#mfa-secret").inner_text().replace(" ", "")
     expect(page.locator(f"a[href^='otpauth://totp/Assessment:{username}?secret={secret}']")).to_be_visible()
