@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 from flask import Response, abort, current_app, g, json, request, url_for
 from flask_smorest import Blueprint
@@ -65,28 +66,36 @@ class PageArgs(Schema):
     cursor = fields.String(load_default=None)
 
 
-def _offset(cursor: str | None) -> int:
-    """The opaque cursor is the position of the page's first item; a cursor not made here is a 400."""
+def cursor_of(position: int) -> str:
+    """The opaque cursor of a list's next page: a position (an offset, or the trail's last entry number)."""
+    return base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
+
+
+def position_of(cursor: str | None) -> int:
+    """The position a cursor names (0 without one); a cursor not made here is a 400."""
     if cursor is None:
         return 0
     try:
-        offset = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+        position = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
+        position = -1
+    if not 0 <= position <= MAX_ID:  # beyond MAX_ID the database could not even compare it
         abort(400, description="This cursor was not given by the API; start from the first page.")
-    if offset < 0:
-        abort(400, description="This cursor was not given by the API; start from the first page.")
-    return offset
+    return position
+
+
+def next_page(position: int, limit: int) -> dict[str, str]:
+    """The `Link` header to the next page: this request's filters, its limit and the next cursor."""
+    query = {key: value for key, value in request.args.items() if key not in ("cursor", "limit")}
+    query.update(limit=str(limit), cursor=cursor_of(position))
+    return {"Link": f'<{request.base_url}?{urlencode(query)}>; rel="next"'}
 
 
 def page(items: list, args: dict) -> tuple[list, dict]:
-    """One page of `items` and the headers that name the next one."""
-    start, limit = _offset(args["cursor"]), args["limit"]
-    shown = items[start : start + limit]
-    headers = {}
-    if start + limit < len(items):
-        cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode().rstrip("=")
-        headers["Link"] = f'<{request.base_url}?limit={limit}&cursor={cursor}>; rel="next"'
-    return shown, headers
+    """One page of `items` (by offset) and the headers that name the next one, keeping the filters."""
+    start, limit = position_of(args["cursor"]), args["limit"]
+    headers = next_page(start + limit, limit) if start + limit < len(items) else {}
+    return items[start : start + limit], headers
 
 
 class UtcDateTime(fields.DateTime):

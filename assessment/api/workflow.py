@@ -8,14 +8,9 @@ A value the service refuses for a field of the request is a 422 problem whose po
 
 from __future__ import annotations
 
-import base64
-import binascii
 from pathlib import Path
-from typing import NoReturn
-from urllib.parse import urlencode
 
-from flask import abort, current_app, g, request, url_for
-from flask_smorest import abort as refuse
+from flask import current_app, g, url_for
 from marshmallow import Schema, fields, validate
 
 from ..adapters import report_jobs
@@ -27,47 +22,7 @@ from ..models import MAX_ID, PDCA_STATUSES, REPORT_KINDS, SEVERITIES, VERDICTS, 
 from ..services import access, audit, backlog, review, tokens
 from ..services import reports as report_service
 from ..services.errors import InvalidInput, NotFound
-from .resources import AssessmentSchema, PageArgs, UtcDateTime, bp
-
-# --- shared by the lists below ------------------------------------------------------------------------
-
-
-def _invalid(field: str, message: str) -> NoReturn:
-    """A 422 problem naming the request body's `field` by its pointer (`/comment`); nothing is kept."""
-    refuse(422, messages={"json": {field: [message]}})
-
-
-def _cursor(position: int) -> str:
-    """The opaque cursor of a list's next page: a position (an offset, or the trail's last entry number)."""
-    return base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
-
-
-def _position(cursor: str | None) -> int:
-    """The position a cursor names (0 without one); a cursor not made here is a 400."""
-    if cursor is None:
-        return 0
-    try:
-        position = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        position = -1
-    if not 0 <= position <= MAX_ID:  # beyond MAX_ID the database could not even compare it
-        abort(400, description="This cursor was not given by the API; start from the first page.")
-    return position
-
-
-def _next_page(position: int, limit: int) -> dict[str, str]:
-    """The `Link` header to the next page: this request's filters, its limit and the next cursor."""
-    query = {key: value for key, value in request.args.items() if key not in ("cursor", "limit")}
-    query.update(limit=str(limit), cursor=_cursor(position))
-    return {"Link": f'<{request.base_url}?{urlencode(query)}>; rel="next"'}
-
-
-def _page(items: list, args: dict) -> tuple[list, dict]:
-    """One page of `items` (by offset) and the headers that name the next one, keeping the filters."""
-    start, limit = _position(args["cursor"]), args["limit"]
-    headers = _next_page(start + limit, limit) if start + limit < len(items) else {}
-    return items[start : start + limit], headers
-
+from .resources import AssessmentSchema, PageArgs, UtcDateTime, bp, invalid_field, next_page, page, position_of
 
 STRING = {"type": "string"}
 BINARY = {"type": "string", "format": "binary"}
@@ -142,7 +97,7 @@ def return_assessment(args, assessment_id: int):
     try:
         comment = review.return_comment(args["comment"])
     except InvalidInput as error:
-        _invalid("comment", error.message)
+        invalid_field("comment", error.message)
     review.return_for_changes(assessment, _actor(), comment)
     return assessment
 
@@ -172,7 +127,7 @@ def share_assessment(args, assessment_id: int):
     try:
         return review.share(assessment, args["username"], _actor())
     except (NotFound, InvalidInput) as error:  # the body names nobody to share with: that field is wrong
-        _invalid("username", error.message)
+        invalid_field("username", error.message)
 
 
 @bp.route("/assessments/<int:assessment_id>/shares/<int:user_id>", methods=["DELETE"])
@@ -194,7 +149,7 @@ def unshare_assessment(assessment_id: int, user_id: int):
 def assessment_findings(args, assessment_id: int):
     """Every auditor's verdict on the assessment, by requirement then auditor."""
     assessment = access.assessment_for(g.api_user, assessment_id)
-    return _page(review.findings_of(assessment.id), args)
+    return page(review.findings_of(assessment.id), args)
 
 
 @bp.route("/assessments/<int:assessment_id>/findings", methods=["POST"])
@@ -212,9 +167,9 @@ def record_finding(args, assessment_id: int):
             assessment, args["requirement_id"], _actor(), args["verdict"], args["severity"], args["comment"]
         )
     except NotFound as error:  # the framework has no such requirement: the body's field is wrong
-        _invalid("requirement_id", error.message)
+        invalid_field("requirement_id", error.message)
     except InvalidInput as error:
-        _invalid(error.field or "verdict", error.message)
+        invalid_field(error.field or "verdict", error.message)
 
 
 # --- backlog: list, update one item ---------------------------------------------------------------------
@@ -266,7 +221,7 @@ def assessment_backlog(args, assessment_id: int):
     items = backlog.filtered(
         backlog.items_for(assessment), args.get("status"), args.get("owner"), args.get("q"), args["sort"]
     )
-    return _page(items, args)
+    return page(items, args)
 
 
 @bp.route("/assessments/<int:assessment_id>/backlog/<int:item_id>", methods=["PATCH"])
@@ -283,7 +238,7 @@ def update_backlog_item(args, assessment_id: int, item_id: int):
     try:
         backlog.update_item(item, **{**kept, **args})
     except backlog.FieldRefused as refused:
-        _invalid(refused.field, refused.message)
+        invalid_field(refused.field, refused.message)
     return item
 
 
@@ -415,10 +370,10 @@ def trail(args):
         since=args.get("since"),
         until=args.get("until"),
     )
-    after, limit = _position(args["cursor"]), args["limit"]
+    after, limit = position_of(args["cursor"]), args["limit"]
     stmt = audit.query(
         where, access.visible_scope_ids(g.api_user), access.visible_assessment_ids(g.api_user), oldest_first=True
     )
     entries = list(db.session.scalars(stmt.where(AuditEntry.seq > after).limit(limit + 1)))
-    headers = _next_page(entries[limit - 1].seq, limit) if len(entries) > limit else {}
+    headers = next_page(entries[limit - 1].seq, limit) if len(entries) > limit else {}
     return entries[:limit], headers
