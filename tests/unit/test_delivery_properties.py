@@ -184,7 +184,9 @@ def test_the_engine_gives_the_spec_examples_figures():
 @settings(max_examples=tries(120), deadline=None)
 @given(event_sets(), windows(), st.data())
 def test_the_engine_gives_the_oracles_figures(events, window, data):
-    named = data.draw(st.one_of(st.none(), st.lists(st.sampled_from([*SERVICES, "nobody"]), max_size=3, unique=True)))
+    named = data.draw(
+        st.one_of(st.none(), st.lists(st.sampled_from([*SERVICES, "nobody"]), min_size=1, max_size=3, unique=True))
+    )
     expected = oracle_document(events, *window, services=named)
     assert_same(expected, engine_document([("events.jsonl", jsonl(events))], window, services=named))
 
@@ -359,14 +361,14 @@ BAD_LINES = [
         "change deployed before it was made",
         DEPLOYMENT.replace("10:00:00Z", "07:59:59Z") % ', "changes": ["c1"]',
         "$.changes[0]",
-        ["before"],
+        ["before", "after"],
     ),
     # 09:00+02:00 is 07:00Z, before c1's 08:00Z, although it reads later.
     (
         "change deployed before it was made, at an offset",
         DEPLOYMENT.replace("10:00:00Z", "09:00:00+02:00") % ', "changes": ["c1"]',
         "$.changes[0]",
-        ["before"],
+        ["before", "after"],
     ),
     # Reading: a deployment's `changes` are "the changes it took live" whatever its environment or status,
     # so the check holds for a staging or a failed deployment too.
@@ -374,13 +376,13 @@ BAD_LINES = [
         "change deployed to staging before it was made",
         DEPLOYMENT.replace("10:00:00Z", "07:00:00Z") % ', "environment": "staging", "changes": ["c1"]',
         "$.changes[0]",
-        ["before"],
+        ["before", "after"],
     ),
     (
         "change in a failed deployment before it was made",
         DEPLOYMENT.replace("10:00:00Z", "07:00:00Z") % ', "status": "failure", "changes": ["c1"]',
         "$.changes[0]",
-        ["before"],
+        ["before", "after"],
     ),
     (
         "incident resolved before it started",
@@ -405,7 +407,20 @@ def test_the_valid_lines_read():
     assert problems_of([("bad.jsonl", "\n".join(VALID_LINES) + "\n")]) == []
 
 
-@pytest.mark.parametrize(("wrong", "line", "path", "words"), BAD_LINES, ids=[case[0] for case in BAD_LINES])
+# Disagreement with the engine, left for the lead: the engine reports a missing key at `$` (the message
+# names the key). Reading here: at the key's own path, `$.time`, as the framework loader reports a missing
+# key (framework-format.md, section 1: the line of the mapping that lacks it, the path naming the place);
+# the delivery spec keeps `$` for "the whole object". Strict, so the mark must go when either side moves.
+MISSING_AT_ITS_PATH = pytest.mark.xfail(strict=True, reason="engine reports a missing key at $, not at $.KEY")
+
+
+def bad_line_cases():
+    for case in BAD_LINES:
+        marks = [MISSING_AT_ITS_PATH] if case[0].startswith("missing") else []
+        yield pytest.param(*case, id=case[0], marks=marks)
+
+
+@pytest.mark.parametrize(("wrong", "line", "path", "words"), list(bad_line_cases()))
 def test_each_error_is_one_line_at_the_event_and_the_path(wrong, line, path, words):
     problems = problems_of([("bad.jsonl", "\n".join([*VALID_LINES, line]) + "\n")])
     assert len(problems) == 1, problems
