@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from .cli_delivery import dora_command
 from .cli_remote import REMOTE_COMMANDS  # pull and gate: clients of a server, no Flask either
 from .domain.answers import check_target_level, read_answers_file
 from .domain.display import level_text, one_decimal
@@ -89,6 +90,17 @@ def _not_blank(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.command(name="score")
 @click.argument("framework_path", metavar="FRAMEWORK", type=click.Path(path_type=Path))
 @click.argument("answers_path", metavar="ANSWERS", type=click.Path(path_type=Path))
+@click.argument("more_events", metavar="[EVENTS...]", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--events",
+    "events_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="EVENTS",
+    help="Delivery events files: unanswered metric questions take their measured value (more files may follow).",
+)
+@click.option("--service", callback=_not_blank, metavar="S", help="The service measured (default: the answers' scope).")
+@click.option("--days", type=int, metavar="N", help="Days of events that end on the as-of date (default 90).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
     "--as-of", callback=_parse_date, metavar="DATE", help="Judge evidence at this date (overrides the file's)."
@@ -99,6 +111,10 @@ def _not_blank(ctx: click.Context, param: click.Parameter, value: str | None) ->
 def score_command(
     framework_path: Path,
     answers_path: Path,
+    more_events: tuple[Path, ...],
+    events_paths: tuple[Path, ...],
+    service: str | None,
+    days: int | None,
     output_format: str,
     as_of: dt.date | None,
     target_level: int | None,
@@ -111,6 +127,13 @@ def score_command(
         answers = read_answers_file(answers_path, framework)
     except InvalidFile as exc:
         fail(exc.problems)
+    events_paths = events_paths + more_events
+    if more_events and not events_paths[: len(events_paths) - len(more_events)]:
+        raise click.UsageError("score takes FRAMEWORK and ANSWERS; events files follow --events")
+    if events_paths:
+        answers = _measured(framework, answers, events_paths, service, days, as_of)
+    elif service is not None or days is not None:
+        raise click.UsageError("--service and --days go with --events")
     card = score(framework, answers, as_of=as_of, target_level=target_level)
     if output_format == "json":
         click.echo(json.dumps(scorecard_to_dict(card), indent=2, ensure_ascii=False))
@@ -121,6 +144,18 @@ def score_command(
         click.echo(f"gate failed: {reason}", err=True)
     if failed:
         sys.exit(EXIT_GATE)
+
+
+def _measured(framework, answers, events_paths, service, days, as_of):
+    """The answers with their unanswered metric questions filled from the events (delivery-events.md, 5)."""
+    from .cli_delivery import read_or_exit, window_of
+    from .domain.delivery.fill import fill_from_metrics
+
+    service = service or answers.scope
+    if not service:
+        raise click.UsageError("the answers name no scope: say which service to measure with --service")
+    window = window_of(as_of or answers.as_of or dt.date.today(), days, None, None)
+    return fill_from_metrics(framework, answers, read_or_exit(events_paths), service, window).answers
 
 
 def gate_failures(
@@ -583,7 +618,7 @@ def schema_command(output: Path | None) -> None:
 
 FILE_COMMANDS = (
     validate, score_command, report_command, bundle_command, verify_bundle_command, verify_report_command,
-    schema_command, *REMOTE_COMMANDS,
+    schema_command, dora_command, *REMOTE_COMMANDS,
 )  # fmt: skip
 
 

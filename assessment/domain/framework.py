@@ -62,6 +62,7 @@ class NumericAnswer:
 
     bands: tuple[Band, ...]
     unit: str | None = None
+    metric: str | None = None  # a delivery metric that can fill the answer (delivery-events.md, section 5)
 
     def credit_of(self, number: float) -> float | None:
         """The credit of `number`, or None when no band holds it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .delivery.metrics import METRICS, UNITS
 from .errors import InvalidFile, Problem
 from .framework import (
     BUILTIN_SCALES,
@@ -57,6 +58,9 @@ NUMERIC_ANSWER = Obj(
     {
         "type": Field(Enum(("number",)), required=True),
         "unit": Field(Str(description="Unit shown next to the number, e.g. hours.")),
+        "metric": Field(
+            Enum(METRICS, description="A delivery metric whose value can fill the answer (delivery-events.md, 5).")
+        ),
         "bands": Field(
             ListOf(
                 Obj(
@@ -265,12 +269,22 @@ class _Semantics:
             known = ", ".join(sorted(self.scale_ids))
             self.ctx.error(line, path, f"unknown scale {answer!r}; known scales: {known}")
         elif isinstance(answer, YamlMap) and isinstance(answer.get("bands"), YamlList):
+            self._metric_unit(answer, path)
             for index, band in enumerate(answer["bands"]):
                 if not isinstance(band, YamlMap):
                     continue
                 low, high = band.get("min"), band.get("max")
                 if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
                     self.ctx.error(band.line, join(join(path, "bands"), index), f"min {low} is greater than max {high}")
+
+    def _metric_unit(self, answer: YamlMap, path: str) -> None:
+        """A numeric answer fed by a metric states the metric's own unit, or none (delivery-events.md, 5)."""
+        metric, unit = answer.get("metric"), answer.get("unit")
+        if metric in UNITS and isinstance(unit, str) and unit != UNITS[metric]:
+            self.ctx.error(
+                answer.line_of("unit"), join(path, "unit"),
+                f"unit {unit!r} is not the unit of metric {metric!r}; expected {UNITS[metric]!r} or no unit",
+            )  # fmt: skip
 
     def _domains(self, domains: YamlList) -> None:
         ctx = self.ctx
@@ -340,7 +354,7 @@ def _answer_spec(raw: Any, scales: dict[str, Scale]) -> AnswerSpec:
     if isinstance(raw, str):
         return scales[raw]
     bands = tuple(Band(credit=float(b["credit"]), min=b.get("min"), max=b.get("max")) for b in raw["bands"])
-    return NumericAnswer(bands=bands, unit=raw.get("unit"))
+    return NumericAnswer(bands=bands, unit=raw.get("unit"), metric=raw.get("metric"))
 
 
 def _build(doc: YamlMap) -> Framework:
