@@ -2,7 +2,8 @@
 
 The payloads in tests/data/webhooks are ours, written in the shapes the forges document and trimmed
 to the fields read plus a few others; each gives the events below, and every event is one the
-events format (delivery-events.md, section 1) accepts.
+events format (delivery-events.md, section 1) accepts: checked key by key here, and read by the
+engine's `read_events`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assessment.domain.delivery import read_events
 from assessment.domain.delivery.webhooks import (
     MAX_TEXT,
     Translation,
@@ -836,6 +838,9 @@ def assert_valid_events(translated: Translation) -> None:
             assert not translated.pending_changes
         if "resolved" in event:
             assert datetime.fromisoformat(event["resolved"]) >= datetime.fromisoformat(event["started"])
+    # and the engine's own reader takes them, as one events file (a deployment without its changes too)
+    lines = "\n".join(json.dumps(event) for event in translated.events)
+    assert len(read_events([("delivery.jsonl", lines)])) == len(translated.events)
 
 
 def test_every_event_of_every_recorded_delivery_is_valid_by_the_spec():
@@ -853,3 +858,17 @@ def test_translating_leaves_the_payload_as_it_was():
         kept = copy.deepcopy(body)
         github_events(event, body)
         assert body == kept
+
+
+def test_the_translation_is_pure_it_loads_none_of_the_web_stack():
+    """tests/unit/test_purity.py looks at assessment/domain's own modules; this one sits a folder below."""
+    import subprocess
+    import sys
+
+    from tests.unit.test_purity import FORBIDDEN, imported_modules
+
+    source = (Path(__file__).parents[2] / "assessment" / "domain" / "delivery" / "webhooks.py").read_text()
+    assert not imported_modules(source) & set(FORBIDDEN)
+    check = "import sys, assessment.domain.delivery.webhooks; print(sorted(m for m in sys.modules if m.split('.')[0] in %r))"
+    found = subprocess.run([sys.executable, "-c", check % (FORBIDDEN,)], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
