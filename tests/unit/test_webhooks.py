@@ -250,39 +250,41 @@ def test_the_caller_may_name_the_service():
 def test_a_push_to_another_branch_than_the_default_is_ignored():
     body = payload("github-push.json") | {"ref": "refs/heads/feature/rounding"}
     assert github_events("push", body).ignored == (
-        "the push is to refs/heads/feature/rounding, not the default branch 'main': only the trunk goes live"
+        "the push is to 'refs/heads/feature/rounding', not the default branch 'main': only the trunk goes live"
     )
     body = payload("gitlab-push.json") | {"ref": "refs/heads/main"}
     assert gitlab_events("Push Hook", body).ignored.startswith(
-        "the push is to refs/heads/main, not the default branch 'trunk'"
+        "the push is to 'refs/heads/main', not the default branch 'trunk'"
     )
 
 
 def test_a_push_of_a_tag_is_ignored():
     body = payload("github-push.json") | {"ref": "refs/tags/v2.4.0"}
-    assert github_events("push", body).ignored == "the push is to refs/tags/v2.4.0, not a branch"
+    assert github_events("push", body).ignored == "the push is to 'refs/tags/v2.4.0', not a branch"
     tag = payload("gitlab-push.json") | {"object_kind": "tag_push", "ref": "refs/tags/v2.4.0"}
     assert "tag push" in gitlab_events("Tag Push Hook", tag).ignored
 
 
 def test_a_deleted_branch_is_ignored():
     body = payload("github-push.json") | {"deleted": True, "commits": [], "after": "0" * 40}
-    assert github_events("push", body).ignored == "the push deleted refs/heads/main: a deleted branch brings no change"
+    assert (
+        github_events("push", body).ignored == "the push deleted 'refs/heads/main': a deleted branch brings no change"
+    )
     body = payload("gitlab-push.json") | {"after": "0" * 40, "checkout_sha": None, "commits": []}
     assert (
         gitlab_events("Push Hook", body).ignored
-        == "the push deleted refs/heads/trunk: a deleted branch brings no change"
+        == "the push deleted 'refs/heads/trunk': a deleted branch brings no change"
     )
 
 
 def test_a_push_without_commits_is_ignored():
     assert (
         github_events("push", payload("github-push.json") | {"commits": []}).ignored
-        == "the push to refs/heads/main has no commits"
+        == "the push to 'refs/heads/main' has no commits"
     )
     assert (
         gitlab_events("push", payload("gitlab-push.json") | {"commits": []}).ignored
-        == "the push to refs/heads/trunk has no commits"
+        == "the push to 'refs/heads/trunk' has no commits"
     )
 
 
@@ -409,8 +411,12 @@ def test_a_missing_or_malformed_github_signature_fails(header):
     assert not verify_github(SECRET, b"{}", header)
 
 
-def test_an_empty_github_secret_never_verifies():
+def test_an_empty_github_secret_never_verifies_and_a_secret_that_is_not_bytes_is_a_mistake():
     assert not verify_github(b"", b"{}", signed(b"{}", b""))
+    with pytest.raises(TypeError):
+        verify_github(SECRET.decode(), b"{}", signed(b"{}"))
+    with pytest.raises(TypeError):
+        verify_github(SECRET, "{}", signed(b"{}"))
 
 
 def test_a_gitlab_token_verifies_only_when_it_is_the_secret():
@@ -419,6 +425,8 @@ def test_a_gitlab_token_verifies_only_when_it_is_the_secret():
     for header in (None, "", "hook-token-4d1", "hook-token-4d1f ", "HOOK-TOKEN-4D1F", 7):
         assert not verify_gitlab("hook-token-4d1f", header)
     assert not verify_gitlab("", "")
+    with pytest.raises(TypeError):
+        verify_gitlab(b"hook-token-4d1f", "hook-token-4d1f")
 
 
 # --- malformed payloads: a WebhookError naming the path, never a KeyError -------------------------
@@ -872,3 +880,9 @@ def test_the_translation_is_pure_it_loads_none_of_the_web_stack():
     check = "import sys, assessment.domain.delivery.webhooks; print(sorted(m for m in sys.modules if m.split('.')[0] in %r))"
     found = subprocess.run([sys.executable, "-c", check % (FORBIDDEN,)], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+def test_a_reason_quotes_what_the_payload_said_cut_and_escaped():
+    body = payload("github-push.json") | {"ref": "refs/heads/<b>\n" + "x" * 300}
+    reason = github_events("push", body).ignored
+    assert "\n" not in reason and "\\n" in reason and "x" * 85 + "...'" in reason and len(reason) < 200

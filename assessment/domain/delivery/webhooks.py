@@ -99,8 +99,11 @@ class Translation:
 def verify_github(secret: bytes, body: bytes, signature_header: str | None) -> bool:
     """Whether `X-Hub-Signature-256` is `sha256=` and the HMAC-SHA256 of the raw body under the secret.
 
-    Compared in constant time; a missing or malformed header, or an empty secret, never verifies."""
-    if not secret or not isinstance(secret, bytes) or not isinstance(body, bytes | bytearray):
+    Compared in constant time; a missing or malformed header, or an empty secret, never verifies. A secret
+    or body that is not bytes is the caller's mistake, and raises TypeError rather than failing quietly."""
+    if not isinstance(secret, bytes) or not isinstance(body, bytes | bytearray):
+        raise TypeError("verify_github takes the secret and the raw body as bytes")
+    if not secret:
         return False
     found = _SIGNATURE.match(signature_header) if isinstance(signature_header, str) else None
     if found is None:
@@ -114,14 +117,16 @@ def verify_gitlab(secret: str, token_header: str | None) -> bool:
 
     GitLab sends the token as it was typed, unsigned, so it must travel over HTTPS; a missing header
     or an empty secret never verifies."""
-    if not secret or not isinstance(secret, str) or not isinstance(token_header, str):
+    if not isinstance(secret, str):
+        raise TypeError("verify_gitlab takes the secret token as text")
+    if not secret or not isinstance(token_header, str):
         return False
     return hmac.compare_digest(secret.encode(), token_header.encode())
 
 
 def github_events(event_name: str, payload: dict, *, service: str | None = None) -> Translation:
     """The events of a GitHub delivery, by its `X-GitHub-Event` name; `service` overrides the repository's
-    full name as the events' service."""
+    full name as the events' service (ValueError when it is empty or longer than an id may be)."""
     root = _object(payload, "$")
     if event_name == "ping":
         return Translation(ignored="ping: GitHub checks that the webhook answers; it carries no event")
@@ -168,7 +173,7 @@ def gitlab_events(event_name_or_object_kind: str, payload: dict, *, service: str
 def _github_push(root: dict, repository: dict, owner: str) -> Translation:
     ref = _text(root, "ref", "$", limit=1000)
     if _bool(root, "deleted", "$"):
-        return Translation(ignored=f"the push deleted {ref}: a deleted branch brings no change")
+        return Translation(ignored=f"the push deleted {_shown(ref, 100)}: a deleted branch brings no change")
     ignored = _off_trunk(ref, _text(repository, "default_branch", "$.repository", optional=True))
     if ignored:
         return Translation(ignored=ignored)
@@ -195,7 +200,7 @@ def _github_issue(root: dict, full_name: str, owner: str) -> Translation:
     action = _text(root, "action", "$", limit=1000)
     issue = _object(root.get("issue"), "$.issue")
     if action not in _GITHUB_ISSUE_ACTIONS:
-        return Translation(ignored=f"issues action {action!r} neither opens, labels, closes nor reopens an issue")
+        return Translation(ignored=f"issues action {_shown(action)} neither opens, labels, closes nor reopens an issue")
     labels = _list(issue, "labels", "$.issue", MAX_LABELS)
     names = [
         _text(_object(label, f"$.issue.labels[{i}]"), "name", f"$.issue.labels[{i}]") for i, label in enumerate(labels)
@@ -218,7 +223,7 @@ def _gitlab_push(root: dict, project: dict, owner: str) -> Translation:
     ref = _text(root, "ref", "$", limit=1000)
     after = _text(root, "after", "$", optional=True)
     if after is not None and _DELETED_SHA.match(after):
-        return Translation(ignored=f"the push deleted {ref}: a deleted branch brings no change")
+        return Translation(ignored=f"the push deleted {_shown(ref, 100)}: a deleted branch brings no change")
     ignored = _off_trunk(ref, _text(project, "default_branch", "$.project", optional=True))
     if ignored:
         return Translation(ignored=ignored)
@@ -244,7 +249,7 @@ def _gitlab_issue(root: dict, path: str, owner: str) -> Translation:
     kinds = [_text(attributes, key, where, optional=True) for key in ("issue_type", "type")]
     if not any(kind is not None and kind.casefold() == "incident" for kind in kinds):
         shown = next((kind for kind in kinds if kind is not None), "issue")
-        return Translation(ignored=f"the issue is not an incident (its type is {shown!r})")
+        return Translation(ignored=f"the issue is not an incident (its type is {_shown(shown)})")
     iid = _integer_id(attributes, "iid", where)
     state = _text(attributes, "state", where)
     if state not in ("opened", "closed"):
@@ -261,9 +266,10 @@ def _off_trunk(ref: str, default_branch: str | None) -> str | None:
     """Why a push to `ref` brings no change to the trunk, or None when it does (an empty repository has no
     default branch yet: its first push makes one)."""
     if not ref.startswith("refs/heads/"):
-        return f"the push is to {ref}, not a branch"
+        return f"the push is to {_shown(ref, 100)}, not a branch"
     if default_branch is not None and ref != f"refs/heads/{default_branch}":
-        return f"the push is to {ref}, not the default branch {default_branch!r}: only the trunk goes live"
+        branch = _shown(default_branch, 100)
+        return f"the push is to {_shown(ref, 100)}, not the default branch {branch}: only the trunk goes live"
     return None
 
 
@@ -277,7 +283,7 @@ def _changes(root: dict, owner: str, ref: str) -> Translation:
         time = _time(commit, "timestamp", where)
         events.setdefault(sha, {"type": "change", "id": sha, "service": owner, "time": time})
     if not events:
-        return Translation(ignored=f"the push to {ref} has no commits")
+        return Translation(ignored=f"the push to {_shown(ref, 100)} has no commits")
     return Translation(events=tuple(events.values()))
 
 
@@ -308,9 +314,10 @@ def _incident(event_id: str, owner: str, started: str, resolved: str | None, res
 # --- reading a payload that is not trusted --------------------------------------------------------
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value a payload gave, as a message may quote it: text quoted and cut, anything else by its kind."""
     if isinstance(value, str):
-        return repr(value if len(value) <= 40 else value[:40] + "...")
+        return repr(value if len(value) <= limit else value[:limit] + "...")
     names = {dict: "an object", list: "a list", bool: "a boolean", int: "a number", float: "a number"}
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
