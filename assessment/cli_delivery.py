@@ -7,10 +7,10 @@ a file or an option is invalid (every problem on standard error, nothing on stan
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import click
+import msgspec
 
 from .domain.delivery import Window, dora_document, read_event_files
 from .domain.delivery.metrics import DEFAULT_DAYS, DeliveryIndex, ServiceMetrics
@@ -75,7 +75,8 @@ def dora_command(
     window = window_of(as_of, days, first, last)
     index = DeliveryIndex(read_or_exit(events_paths))
     if output_format == "json":
-        click.echo(json.dumps(dora_document(index, window, services or None), indent=2, ensure_ascii=False))
+        document = msgspec.json.encode(dora_document(index, window, services or None))
+        click.echo(msgspec.json.format(document, indent=2).decode())
         return
     names = sorted(set(services)) if services else index.events.services()
     click.echo(f"Window {window.first} to {window.last} ({window.days} days)")
