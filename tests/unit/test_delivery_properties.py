@@ -394,6 +394,29 @@ BAD_LINES = [
     ("gate left before it was entered", GATE.replace("09:30:00Z", "08:59:00Z") % "", "$.left", ["before"]),
 ]
 
+# Lines the engine (since its msgspec reader, 850dda7) does not report as the spec says: each raises
+# out of read_events instead of giving an error line, or reads a time RFC 3339 does not allow.
+# Reading: each is one error at the line. Strict xfails, for the lead to fix and then unmark.
+ENGINE_BUGS = [
+    # msgspec.ValidationError "Number out of range" escapes; Python's json reads 1e999 as inf, a wrong type.
+    ("a number out of range", CHANGE.replace('"2026-11-03T08:00:00Z"', "1e999") % "", "$.time", ["string", "time"]),
+    ("a number out of range under an unknown key", CHANGE % ', "x": -1e999', "$.x", ["unknown"]),
+    # RecursionError escapes: a line nested too deep for the reader is still only a bad line.
+    ("nesting too deep", "[" * 100_000 + "]" * 100_000, "$", ["json", "deep", "nest", "object"]),
+    # ValueError "year 0 is out of range" escapes: 0001-01-01T00:30:00+01:00 is before year 1 in UTC.
+    (
+        "a time before year 1 in UTC",
+        CHANGE.replace("2026-11-03T08:00:00Z", "0001-01-01T00:30:00+01:00") % "",
+        "$.time",
+        ["time", "range", "rfc"],
+    ),
+    # RFC 3339's time-numoffset is +HH:MM; the engine before msgspec refused +0100, now it reads it.
+    ("an offset without its colon", CHANGE.replace("08:00:00Z", "08:00:00+0100") % "", "$.time", ["offset", "rfc"]),
+]
+ENGINE_BUG = pytest.mark.xfail(
+    strict=True, reason="engine bug reported to the lead: no error line, or a non-RFC 3339 time read"
+)
+
 
 def problems_of(files: list[tuple[str, str]]) -> list[str]:
     """Every error line the engine reports for the files (none when they read)."""
@@ -419,6 +442,8 @@ def bad_line_cases():
     for case in BAD_LINES:
         marks = [MISSING_AT_ITS_PATH] if case[0].startswith("missing") else []
         yield pytest.param(*case, id=case[0], marks=marks)
+    for case in ENGINE_BUGS:
+        yield pytest.param(*case, id=case[0], marks=[ENGINE_BUG])
 
 
 @pytest.mark.parametrize(("wrong", "line", "path", "words"), list(bad_line_cases()))

@@ -31,7 +31,9 @@ def imported_modules(source: str) -> set[str]:
 def test_no_domain_module_imports_the_web_stack():
     modules = sorted(DOMAIN_DIR.rglob("*.py"))  # the delivery package's modules too
     assert len(modules) >= 6 and any(m.parent.name == "delivery" for m in modules)
-    offenders = {str(m.relative_to(DOMAIN_DIR)): sorted(imported_modules(m.read_text()) & set(FORBIDDEN)) for m in modules}
+    offenders = {
+        str(m.relative_to(DOMAIN_DIR)): sorted(imported_modules(m.read_text()) & set(FORBIDDEN)) for m in modules
+    }
     assert {name: bad for name, bad in offenders.items() if bad} == {}
 
 
