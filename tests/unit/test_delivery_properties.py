@@ -192,7 +192,7 @@ def test_the_engine_gives_the_oracles_figures(events, window, data):
     assert_same(expected, engine_document([("events.jsonl", jsonl(events))], window, services=named))
 
 
-@settings(max_examples=tries(50), deadline=None)
+@settings(max_examples=tries(40), deadline=None)
 @given(event_sets(services=["checkout", "search"]), event_sets(services=["unrelated"], prefix="u"), windows())
 def test_an_unrelated_service_changes_no_other_services_figures(events, unrelated, window):
     before = engine_document([("events.jsonl", jsonl(events))], window)
@@ -202,7 +202,7 @@ def test_an_unrelated_service_changes_no_other_services_figures(events, unrelate
     assert_same(before, after)
 
 
-@settings(max_examples=tries(60), deadline=None)
+@settings(max_examples=tries(50), deadline=None)
 @given(st.booleans().flatmap(lambda tangled: event_sets(tangled=tangled)), windows(), st.randoms(), st.integers(1, 4))
 def test_shuffled_lines_and_several_files_change_nothing(events, window, rnd, file_count):
     one_file = engine_document([("events.jsonl", jsonl(events))], window)
@@ -246,7 +246,7 @@ def outside_deployments(draw, events: list[dict], window: tuple[dt.date, dt.date
     return [deployment, *gates]
 
 
-@settings(max_examples=tries(60), deadline=None)
+@settings(max_examples=tries(40), deadline=None)
 @given(event_sets(), windows(), st.data())
 def test_a_deployment_outside_the_window_that_nothing_refers_to_changes_nothing(events, window, data):
     extra = data.draw(outside_deployments(events, window))
@@ -698,3 +698,21 @@ def test_the_engine_follows_the_oracles_readings(reading, events, named, figures
     expected = oracle_document(events, *NOVEMBER, services=named)
     assert {where: figure(expected, where) for where in figures} == figures, reading
     assert_same(expected, engine_document([("events.jsonl", jsonl(events))], NOVEMBER, services=named))
+
+
+@settings(max_examples=tries(30), deadline=None)
+@given(
+    event_sets(tangled=True),
+    st.sampled_from([case for case in BAD_LINES if not case[0].startswith("missing")]),
+    st.randoms(),
+)
+def test_one_bad_line_among_many_valid_ones_gives_exactly_its_error(events, case, rnd):
+    """Wherever it sits among generated valid events (after the lines it refers to), a bad line is the
+    file's only error, at its own line: the valid events around it neither hide it nor add to it."""
+    _, bad, path, _ = case
+    rest = [json.dumps(event) for event in events] + [bad]
+    rnd.shuffle(rest)
+    lines = [*VALID_LINES, *rest]
+    problems = problems_of([("mixed.jsonl", "\n".join(lines) + "\n")])
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"mixed.jsonl:{lines.index(bad) + 1}: {path}: "), problems
