@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -400,8 +401,9 @@ class ScoreSnapshot(Base):
 
 REPORT_KINDS = ("pdf", "bundle")
 # What a background job does: render a report or a bundle (of an assessment), import an upload as a new
-# assessment (of a scope), or bring the score snapshots of a scope (or of every scope) up to date.
-JOB_KINDS = (*REPORT_KINDS, "import", "snapshots")
+# assessment (of a scope), read an events file into a scope's delivery data, or bring the score
+# snapshots of a scope (or of every scope) up to date.
+JOB_KINDS = (*REPORT_KINDS, "import", "snapshots", "events")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 
@@ -468,3 +470,30 @@ class AuditEntry(Base):
     # HMAC-SHA256 of `hash` under the trail key kept outside the database; NULL only for entries
     # written before the trail was keyed (migration 0006).
     mac: Mapped[str | None] = mapped_column(String(64))
+
+
+DELIVERY_SOURCES = ("upload", "api", "github", "gitlab")
+
+
+class DeliveryEvent(Base):
+    """One delivery event of a scope (delivery-events.md, section 1), kept as the spec's JSON with the
+    columns the metrics select by. An id is kept once per type and scope: a batch sent again adds nothing."""
+
+    __tablename__ = "delivery_event"
+    __table_args__ = (
+        UniqueConstraint("scope_id", "kind", "event_id", name="uq_delivery_event_id"),
+        CheckConstraint(f"source IN {DELIVERY_SOURCES!r}", name="ck_delivery_event_source"),
+        Index("ix_delivery_event_scope_service", "scope_id", "service"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("scope.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # the event's `type`
+    event_id: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str] = mapped_column(String(200))
+    at: Mapped[float] = mapped_column(Float)  # seconds since the epoch: `time`, `started` or a gate's `entered`
+    body: Mapped[str] = mapped_column(Text)  # the event as the spec's JSON, every key written out, times in UTC
+    source: Mapped[str] = mapped_column(String(20))
+    batch: Mapped[str] = mapped_column(String(64))  # the SHA-256 of the batch or file it came in
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,12 +19,13 @@ from sqlalchemy import select
 
 from .. import observability
 from ..domain import jobs
+from ..domain.errors import InvalidFile
 from ..extensions import db
 from ..models import Assessment, ReportJob, Scope, User, utcnow
 from ..readmodels.snapshots import snapshots_of
-from ..services import access, audit, transfer
+from ..services import access, audit, delivery, transfer
 from ..services.errors import ServiceError
-from ..services.job_requests import IMPORT, upload_key
+from ..services.job_requests import EVENTS, IMPORT, upload_key
 from ..services.reports import ReportStore
 from . import job_state
 from .blobs import BlobMissing
@@ -42,6 +43,8 @@ def attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: jo
     try:
         if kind == IMPORT:
             _import(app, job, store, worker, deadline)
+        elif kind == EVENTS:
+            _events(job, store, worker, deadline)
         else:
             _snapshots(job, worker, deadline)
         outcome = "done"
@@ -58,14 +61,14 @@ def attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: jo
             from . import background
 
             background.enqueue_report(app, job_id, settled.retry_in)
-        elif settled is not None and kind == IMPORT:
+        elif settled is not None and kind in (IMPORT, EVENTS):
             store.blobs.delete(upload_key(job))  # failed for good: nobody will read it again
     finally:
         observability.job_finished(kind, outcome, time.perf_counter() - started)
 
 
 def _failure_message(exc: Exception, kind: str, policy: jobs.Policy) -> str:
-    what = "The import" if kind == IMPORT else "The score snapshots"
+    what = {IMPORT: "The import", EVENTS: "Reading the events"}.get(kind, "The score snapshots")
     if isinstance(exc, ServiceError):
         return exc.message
     if isinstance(exc, job_state.JobTimedOut):
@@ -110,15 +113,46 @@ def _import(app: Flask, job: ReportJob, store: ReportStore, worker: str, deadlin
     store.blobs.delete(upload_key(job))
 
 
-def _scope_for(user_name: str, scope_id: int | None) -> Scope:
+EVENT_PROBLEMS_SHOWN = 50  # a job's message lists this many problems of a refused file, then counts the rest
+
+
+def _events(job: ReportJob, store: ReportStore, worker: str, deadline: float) -> None:
+    """Read an uploaded events file into the scope: every line checked, all stored or none."""
+    job_id, requested_by, name, scope_id = job.id, job.requested_by, job.upload_name or "events.jsonl", job.scope_id
+    _progress(job, worker, 10, f"Reading {name}", deadline)
+    try:
+        reader = store.blobs.open(upload_key(job))
+    except BlobMissing:
+        raise ServiceError("The uploaded file is no longer stored; upload it again.") from None
+    try:
+        data = reader.read(delivery.MAX_FILE_BYTES + 1)
+    finally:
+        reader.close()
+    _progress(job, worker, 40, f"Checking the events of {name}", deadline)
+    with audit.acting_as(requested_by):
+        scope = _scope_for(requested_by, scope_id, "delivery", "add delivery data to")
+        try:
+            added = delivery.add_file(scope, name, data, source="upload", actor=requested_by)
+        except InvalidFile as exc:
+            shown = [str(p) for p in exc.problems[:EVENT_PROBLEMS_SHOWN]]
+            more = len(exc.problems) - len(shown)
+            tail = [f"… and {more:,} more problem(s)."] if more > 0 else []
+            raise ServiceError(
+                f"Nothing was stored: {len(exc.problems):,} problem(s) in {name}.\n" + "\n".join(shown + tail)
+            ) from None
+    _done(job_id, worker, f"{name}: {added.sentence()}")
+    store.blobs.delete(upload_key(job))
+
+
+def _scope_for(user_name: str, scope_id: int | None, action: str = "import", doing: str = "import into") -> Scope:
     """The scope the import goes into, if the person who asked may still import into it."""
     user = db.session.scalars(select(User).where(User.username == user_name)).first()
     if user is None or not user.is_active or scope_id is None:
-        raise ServiceError(f"{user_name} can no longer import: the account is gone or disabled.")
+        raise ServiceError(f"{user_name} can no longer {doing} this scope: the account is gone or disabled.")
     try:
-        return access.scope_for(user, scope_id, "import")
+        return access.scope_for(user, scope_id, action)
     except ServiceError:
-        raise ServiceError(f"{user_name} may no longer import into this scope, so nothing was imported.") from None
+        raise ServiceError(f"{user_name} may no longer {doing} this scope, so nothing was stored.") from None
 
 
 def _snapshots(job: ReportJob, worker: str, deadline: float) -> None:

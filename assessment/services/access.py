@@ -24,6 +24,7 @@ SCOPE_ACTIONS = {
     "start": ("admin", "lead", "member"),
     "import": ("admin", "lead", "member"),
     "backlog": ("admin", "lead", "member"),
+    "delivery": ("admin", "lead", "member"),  # add delivery events; see the webhook secrets
     "members": ("admin", "lead"),
 }
 ASSESSMENT_ACTIONS = {
@@ -52,6 +53,7 @@ WHY = {
     "share": "Only a program lead shares an assessment with auditors.",
     "findings": "Only an auditor records review findings.",
     "backlog": "Only the scope's team and program leads manage its backlog.",
+    "delivery": "Only the scope's team and program leads add its delivery data.",
     "members": "Only a program lead manages a scope's team.",
 }
 

@@ -26,13 +26,14 @@ from .transfer import sha256_of
 
 IMPORT = "import"
 SNAPSHOTS = "snapshots"
+EVENTS = "events"
 UPLOADS = "uploads/"  # the report store's keys of uploads waiting for their import job
 IMPORT_SUFFIXES = (".zip", ".yaml", ".yml")
 
 
 def upload_key(job: ReportJob) -> str:
-    """The store's key of an import job's upload."""
-    return f"{UPLOADS}import-{job.id}.upload"
+    """The store's key of an import or events job's upload."""
+    return f"{UPLOADS}{job.kind}-{job.id}.upload"
 
 
 def request_import(scope: Scope, filename: str, upload: BinaryIO, user: str, store: ReportStore) -> ReportJob:
@@ -51,6 +52,30 @@ def request_import(scope: Scope, filename: str, upload: BinaryIO, user: str, sto
         requested_by=user,
         message="Waiting for a worker",
     )
+    db.session.add(job)
+    db.session.flush()
+    store.blobs.put(upload_key(job), upload, digest)
+    return job
+
+
+def request_events(scope: Scope, filename: str, upload: BinaryIO, user: str, store: ReportStore) -> ReportJob:
+    """Queue the reading of an events file (JSON Lines, delivery-events.md) into the scope's delivery data;
+    the worker checks every line and stores all of them or none, failing the job with every problem."""
+    from .delivery import MAX_FILE_BYTES
+
+    name = safe_filename(filename or "")[:255] or "events.jsonl"
+    upload.seek(0, 2)
+    size = upload.tell()
+    upload.seek(0)
+    if size == 0:
+        raise InvalidInput("The file is empty: choose a JSON Lines file of delivery events.", "events")
+    if size > MAX_FILE_BYTES:
+        raise InvalidInput(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB; split it in parts.", "events")
+    digest = sha256_of(upload)
+    job = ReportJob(
+        kind=EVENTS, scope_id=scope.id, upload_name=name, fingerprint=digest, requested_by=user,
+        message="Waiting for a worker",
+    )  # fmt: skip
     db.session.add(job)
     db.session.flush()
     store.blobs.put(upload_key(job), upload, digest)

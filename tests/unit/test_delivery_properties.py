@@ -394,9 +394,7 @@ BAD_LINES = [
     ("gate left before it was entered", GATE.replace("09:30:00Z", "08:59:00Z") % "", "$.left", ["before"]),
 ]
 
-# Lines the engine (since its msgspec reader, 850dda7) does not report as the spec says: each raises
-# out of read_events instead of giving an error line, or reads a time RFC 3339 does not allow.
-# Reading: each is one error at the line. Strict xfails, for the lead to fix and then unmark.
+# Lines the msgspec reader (850dda7) first let escape or read wrongly, fixed since: each is one error at the line.
 ENGINE_BUGS = [
     # msgspec.ValidationError "Number out of range" escapes; Python's json reads 1e999 as inf, a wrong type.
     ("a number out of range", CHANGE.replace('"2026-11-03T08:00:00Z"', "1e999") % "", "$.time", ["string", "time"]),
@@ -413,9 +411,6 @@ ENGINE_BUGS = [
     # RFC 3339's time-numoffset is +HH:MM; the engine before msgspec refused +0100, now it reads it.
     ("an offset without its colon", CHANGE.replace("08:00:00Z", "08:00:00+0100") % "", "$.time", ["offset", "rfc"]),
 ]
-ENGINE_BUG = pytest.mark.xfail(
-    strict=True, reason="engine bug reported to the lead: no error line, or a non-RFC 3339 time read"
-)
 
 
 def problems_of(files: list[tuple[str, str]]) -> list[str]:
@@ -431,19 +426,14 @@ def test_the_valid_lines_read():
     assert problems_of([("bad.jsonl", "\n".join(VALID_LINES) + "\n")]) == []
 
 
-# Disagreement with the engine, left for the lead: the engine reports a missing key at `$` (the message
-# names the key). Reading here: at the key's own path, `$.time`, as the framework loader reports a missing
-# key (framework-format.md, section 1: the line of the mapping that lacks it, the path naming the place);
-# the delivery spec keeps `$` for "the whole object". Strict, so the mark must go when either side moves.
-MISSING_AT_ITS_PATH = pytest.mark.xfail(strict=True, reason="engine reports a missing key at $, not at $.KEY")
+# A missing key is reported at the key's own path (`$.time`), as the framework loader reports one.
 
 
 def bad_line_cases():
     for case in BAD_LINES:
-        marks = [MISSING_AT_ITS_PATH] if case[0].startswith("missing") else []
-        yield pytest.param(*case, id=case[0], marks=marks)
+        yield pytest.param(*case, id=case[0])
     for case in ENGINE_BUGS:
-        yield pytest.param(*case, id=case[0], marks=[ENGINE_BUG])
+        yield pytest.param(*case, id=case[0])
 
 
 @pytest.mark.parametrize(("wrong", "line", "path", "words"), list(bad_line_cases()))

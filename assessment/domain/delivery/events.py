@@ -48,7 +48,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 _KEY_SETS = {kind: frozenset(keys) for kind, keys in KEYS.items()}
 
 # RFC 3339's date-time: a full date, "T", a full time with optional fractions, and an offset.
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 TIME_HINT = "an RFC 3339 time with a UTC offset, e.g. 2026-11-03T14:05:00Z"
 
 
@@ -153,7 +153,7 @@ def parse_time(text: str) -> float:
     """Seconds since the epoch of an RFC 3339 time that has an offset; ValueError otherwise."""
     if not _TIME.fullmatch(text):
         raise ValueError(text)
-    return dt.datetime.fromisoformat(text.upper()).timestamp()
+    return _seconds(text.upper())
 
 
 def format_time(seconds: float) -> str:
@@ -223,8 +223,12 @@ def _time(obj: dict, key: str, errors: _LineErrors) -> float | None:
     if isinstance(value, str):
         try:
             return parse_time(value)
-        except ValueError:
+        except OverflowError:
             pass
+        except ValueError as exc:
+            if _TIME.fullmatch(value):  # the right form, a moment out of range (before year 1 in UTC)
+                errors.add(f"$.{key}", f"time {value!r} is out of range ({exc})")
+                return None
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", value):
             errors.add(f"$.{key}", f"time {value!r} has no UTC offset; expected {TIME_HINT}")
             return None
@@ -365,7 +369,7 @@ def _read_object(reading: _Reading, file: str, line: int, obj: Any) -> None:
     kind = obj.get("type")
     if kind not in _KEY_SETS:
         if "type" not in obj:
-            errors.add("$", f"missing key 'type'; expected one of {', '.join(TYPES)}")
+            errors.add("$.type", f"missing key 'type'; expected one of {', '.join(TYPES)}")
         else:
             errors.add("$.type", f"unknown type {_shown(kind)}; expected one of {', '.join(TYPES)}")
         return
@@ -376,7 +380,7 @@ def _read_object(reading: _Reading, file: str, line: int, obj: Any) -> None:
                 errors.add(_key_path(key), f"unknown key {key!r} for a {kind} event; allowed: {', '.join(KEYS[kind])}")
     missing = [key for key in REQUIRED[kind] if key not in obj]
     for key in missing:
-        errors.add("$", f"missing key {key!r} (a {kind} event needs {', '.join(REQUIRED[kind])})")
+        errors.add(f"$.{key}", f"missing key {key!r} (a {kind} event needs {', '.join(REQUIRED[kind])})")
     event = None if missing else _build_event(kind, obj, errors)
     event_id = obj.get("id")
     if not (isinstance(event_id, str) and event_id):
@@ -396,10 +400,22 @@ def _read_object(reading: _Reading, file: str, line: int, obj: Any) -> None:
 # The fast path: msgspec decodes and checks a clean line in C, into the wire forms below, which
 # state the spec's table (keys, types, defaults; unknown keys refused). Anything it refuses goes
 # through `_read_object`, which finds and words every problem of the line. Both read times alike:
-# RFC 3339 with an offset (msgspec's reading also takes a space for the T, as RFC 3339's note
-# allows, and an offset without its colon; `_TIME` says the same).
+# RFC 3339's date-time with its offset, the pattern below and `_TIME` being the same rule (msgspec's
+# own datetime would also take a space for the T and an offset without its colon).
 _NONEMPTY = Annotated[str, msgspec.Meta(min_length=1)]
-_MOMENT = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+_MOMENT = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")]
+_FIRST = dt.datetime(1, 1, 1, tzinfo=dt.UTC).timestamp()
+_AFTER_LAST = dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC).timestamp()
+
+
+def _seconds(text: str) -> float:
+    """Seconds since the epoch of a time the pattern passed; ValueError for one outside years 1 to 9999 in UTC."""
+    seconds = dt.datetime.fromisoformat(text).timestamp()
+    if seconds < _FIRST or seconds > _AFTER_LAST:
+        raise ValueError(f"{text} is outside the years 1 to 9999 in UTC")
+    return seconds
+
+
 _IDS = tuple[_NONEMPTY, ...]
 _STATUS = Literal["success", "failure"]
 _WIRE = {"tag_field": "type", "forbid_unknown_fields": True, "gc": False}
@@ -456,22 +472,21 @@ def _from_wire(w: Any) -> tuple[str, Event] | None:
     """The typed event of a decoded line, or None when a check the wire form cannot state fails."""
     cls = type(w)
     if cls is _ChangeIn:
-        return "change", Change(w.id, w.service, w.time.timestamp())
+        return "change", Change(w.id, w.service, _seconds(w.time))
     if cls is _BuildIn:
-        return "build", Build(w.id, w.service, w.time.timestamp(), w.status, w.changes)
+        return "build", Build(w.id, w.service, _seconds(w.time), w.status, w.changes)
     if cls is _DeploymentIn:
         rollback_of = None if w.rollback_of is msgspec.UNSET else w.rollback_of
         return "deployment", Deployment(
-            w.id, w.service, w.time.timestamp(), w.environment, w.status, w.changes, rollback_of
+            w.id, w.service, _seconds(w.time), w.environment, w.status, w.changes, rollback_of
         )
     if cls is _GateIn:
-        if w.left < w.entered:
+        entered, left = _seconds(w.entered), _seconds(w.left)
+        if left < entered:
             return None
-        return "gate", Gate(
-            w.id, w.service, w.deployment, w.name, w.entered.timestamp(), w.left.timestamp(), w.result, w.manual
-        )
-    resolved = None if w.resolved is msgspec.UNSET else w.resolved.timestamp()
-    started = w.started.timestamp()
+        return "gate", Gate(w.id, w.service, w.deployment, w.name, entered, left, w.result, w.manual)
+    resolved = None if w.resolved is msgspec.UNSET else _seconds(w.resolved)
+    started = _seconds(w.started)
     if resolved is not None and resolved < started:
         return None
     return "incident", Incident(w.id, w.service, started, resolved, w.caused_by)
@@ -524,7 +539,7 @@ def _read_lines(reading: _Reading, file: str, lines: Iterable[bytes | str]) -> N
         if not raw or raw.isspace():
             continue
         try:
-            typed = _from_wire(decode(raw))
+            typed = _from_wire(decode(raw))  # ValueError: a time the platform cannot hold (year 0)
             if typed is not None:  # `_keep`, written out: a million calls saved
                 kind, event = typed
                 events = maps[kind]
@@ -532,12 +547,18 @@ def _read_lines(reading: _Reading, file: str, lines: Iterable[bytes | str]) -> N
                     events[event.id] = event
                     order[kind].append(base | number)
                     continue
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, ValueError, OverflowError):
             pass
         except msgspec.DecodeError as exc:
             reading.problems.append(Problem(file, number, "$", f"not JSON: {_json_reason(exc)}"))
             continue
-        _read_object(reading, file, number, msgspec.json.decode(raw))
+        try:
+            obj = json.loads(raw)  # the standard reader: a number beyond a double is inf, not an error here
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            reading.problems.append(Problem(file, number, "$", f"not JSON: {reason}"))
+            continue
+        _read_object(reading, file, number, obj)
         base = reading.file_index(file) << 32
 
 
