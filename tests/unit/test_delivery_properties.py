@@ -408,8 +408,9 @@ ENGINE_BUGS = [
         "$.time",
         ["time", "range", "rfc"],
     ),
-    # RFC 3339's time-numoffset is +HH:MM; the engine before msgspec refused +0100, now it reads it.
-    ("an offset without its colon", CHANGE.replace("08:00:00Z", "08:00:00+0100") % "", "$.time", ["offset", "rfc"]),
+    # RFC 3339's time-numoffset is +HH:MM; the engine reads +0100 too (msgspec's reading, noted in events.py),
+    # but an offset of one digit is no offset it knows.
+    ("an offset of one digit", CHANGE.replace("08:00:00Z", "08:00:00+1") % "", "$.time", ["offset", "rfc"]),
 ]
 
 
