@@ -13,6 +13,7 @@ delivery log shows why.
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 import msgspec
 from flask import Blueprint, Response, current_app, request
@@ -46,6 +47,15 @@ def _body() -> bytes | None:
         return None
 
 
+def _json_text(body: bytes) -> bytes:
+    """The delivery's JSON: the body, or its `payload` field when GitHub sends the form content type (a
+    webhook's choice); the signature covers the body as sent, so this is read only after it is checked."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return body
+    fields = parse_qs(body.decode("utf-8", errors="strict"), max_num_fields=10)
+    return (fields.get("payload") or [""])[0].encode()
+
+
 def _receive(scope_id: int, source: str, verified, translate) -> Response:
     body = _body()
     if body is None:
@@ -56,8 +66,8 @@ def _receive(scope_id: int, source: str, verified, translate) -> Response:
     if scope is None:  # only reachable with the secret of a scope since deleted
         return _answer(404, error=f"There is no scope {scope_id}.")
     try:
-        payload = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        payload = msgspec.json.decode(_json_text(body))
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return _answer(400, error="The delivery's body is not JSON; nothing was stored.")
     try:
         translation = translate(payload, request.args.get("service") or None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from urllib.parse import quote_from_bytes
 
 import pytest
 from sqlalchemy import select
@@ -126,6 +127,13 @@ def test_ignored_bad_and_oversized_deliveries(app, anonymous, scope_id):
     assert wrong.status_code == 422 and wrong.json["pointer"] == "/repository/full_name", wrong.json
     unknown = _github(anonymous, app, scope_id, "fork", "github-push")
     assert unknown.status_code == 422 and unknown.json["pointer"] is None
+    form = b"payload=" + quote_from_bytes(_body("github-ping")).encode()
+    signature = "sha256=" + hmac.new(webhook_secret(app, scope_id).encode(), form, hashlib.sha256).hexdigest()
+    headers = {"X-GitHub-Event": "ping", "X-Hub-Signature-256": signature}
+    sent_as_form = anonymous.post(
+        f"/hooks/github/{scope_id}", data=form, headers=headers, content_type="application/x-www-form-urlencoded"
+    )
+    assert sent_as_form.status_code == 202, sent_as_form.json  # GitHub's other content type
     big = _github(anonymous, app, scope_id, "push", "", body=b" " * (1 << 20) + b"{}")
     assert big.status_code == 413
     assert _stored(app, scope_id) == {}
