@@ -76,6 +76,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         backlog,
         cycles,
         dashboard,
+        hooks,
         jobs,
         library,
         mfa,
@@ -107,6 +108,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         sso,
         jobs,
         tokens,
+        hooks,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api
@@ -393,6 +395,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "ops.healthz",
         "ops.readyz",
         "ops.metrics",
+        "hooks.github",  # webhook deliveries: machine callers, each checked by its signature (views/hooks.py)
+        "hooks.gitlab",
     }
 )
 

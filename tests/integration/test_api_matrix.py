@@ -146,6 +146,16 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.trail": api("GET", "/api/v1/trail?action=assessment.&scope={scope}", LEADS),
     # --- end of review, backlog, reports, trail ---
     #
+    # --- delivery (d-api) (api/delivery.py) ---
+    "api_v1.add_scope_events": api(  # the same batch each time: a batch sent again is a 200 that adds nothing
+        "POST",
+        "/api/v1/scopes/{scope}/events",
+        PLANNERS,
+        json={"events": [{"type": "change", "id": "m1", "service": "web", "time": "2026-11-02T10:00:00Z"}]},
+    ),
+    "api_v1.scope_metrics": api("GET", "/api/v1/scopes/{scope}/metrics?as_of=2026-11-30&days=30", SCOPE_READERS),
+    # --- end of delivery (d-api) ---
+    #
     # --- tokens, export and the rest ---
     # --- end of tokens, export and the rest ---
 }
