@@ -81,6 +81,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         mfa,
         ops,
         people,
+        releases,
         reports,
         review,
         scopes,
@@ -107,6 +108,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         sso,
         jobs,
         tokens,
+        releases,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api
