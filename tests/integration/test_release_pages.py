@@ -114,3 +114,29 @@ def test_the_gates_page_marks_the_gates_that_caught_nothing(app, world):
     assert "Never failed in 1 run(s), while 1 deployment(s) it passed failed" in page  # security-scan
     assert "4.0 h" in page  # change-approval's manual waits: 3.5 h and 0.5 h
     assert sign_in_as(app.test_client(), "bob").get(f"/scopes/{scope_id}/delivery/checkout/gates").status_code == 404
+
+
+def test_0014_adds_the_release_reviews_and_goes_back_down(ctx):
+    """Before 0014 there is no release_review table; up again one deployment of a scope has at most one review."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.remove()
+    downgrade(revision="0013")
+    try:
+        assert "release_review" not in inspect(db.engine).get_table_names()
+    finally:
+        upgrade()
+    assert "release_review" in inspect(db.engine).get_table_names()
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO scope (name, kind, created_at) VALUES ('Migrated', 'team', CURRENT_TIMESTAMP)"))
+    insert = text(
+        "INSERT INTO release_review (scope_id, service, deployment_id, went_better, went_worse, one_change, "
+        "updated_by, updated_at) SELECT id, 'checkout', 'dep-1', '', '', '', 'alice', CURRENT_TIMESTAMP "
+        "FROM scope WHERE name = 'Migrated'"
+    )
+    with db.engine.begin() as conn:
+        conn.execute(insert)
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(insert)
