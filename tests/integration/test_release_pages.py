@@ -81,6 +81,11 @@ def test_a_member_saves_the_checklist_and_adds_the_one_change_to_the_backlog(app
     assert "Automate approval" in backlog and "came from release dep-1 of checkout" in backlog
     page = alice.get(_url(scope_id)).get_data(as_text=True)
     assert "A rollback." in page and f"backlog item {saved.backlog_item_id}" in page
+    moved = alice.post(
+        f"/assessments/{assessment_id}/backlog/{saved.backlog_item_id}", data={"status": "do", "owner": "alice"}
+    )
+    assert moved.status_code == 302  # the release's item is managed like any other
+    assert "Automate approval" in alice.get(f"/assessments/{assessment_id}/backlog.csv").get_data(as_text=True)
     before = _counts(app)
     alice.post(_url(scope_id), data={**ANSWERS, "to_backlog": "1"})  # a second click adds no second item
     assert _counts(app)[1] == before[1]
