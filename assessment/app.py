@@ -82,6 +82,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         mfa,
         ops,
         people,
+        releases,
         reports,
         review,
         scopes,
@@ -109,6 +110,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         jobs,
         tokens,
         hooks,
+        releases,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

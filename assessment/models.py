@@ -497,3 +497,22 @@ class DeliveryEvent(Base):
     batch: Mapped[str] = mapped_column(String(64))  # the SHA-256 of the batch or file it came in
     added_by: Mapped[str] = mapped_column(String(200))
     added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReleaseReview(Base):
+    """A team's answers to one production deployment's review checklist (delivery-events.md, section 4),
+    one per deployment and scope; `backlog_item_id` is the item its "one change" became, if it did."""
+
+    __tablename__ = "release_review"
+    __table_args__ = (UniqueConstraint("scope_id", "deployment_id", name="uq_release_review_deployment"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("scope.id", ondelete="CASCADE"))
+    service: Mapped[str] = mapped_column(String(200))
+    deployment_id: Mapped[str] = mapped_column(String(200))
+    went_better: Mapped[str] = mapped_column(Text, default="")
+    went_worse: Mapped[str] = mapped_column(Text, default="")
+    one_change: Mapped[str] = mapped_column(Text, default="")
+    backlog_item_id: Mapped[int | None] = mapped_column(ForeignKey("backlog_item.id", ondelete="SET NULL"))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

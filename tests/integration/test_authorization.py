@@ -121,6 +121,11 @@ def build_world(app) -> World:
         from assessment.services import tokens
 
         victims_token, _secret = tokens.create(victim, "victim's pipeline")
+        # release reviews (d-releases): one production deployment of alpha's service "checkout"
+        from assessment.services import delivery
+
+        release = {"type": "deployment", "id": "rel-1", "service": "checkout", "time": "2026-11-20T12:00:00Z"}
+        delivery.add_events(alpha, [("matrix", 1, release)], source="api", actor="test-setup")
         db.session.commit()
         world = World(
             scope=alpha.id,
@@ -271,6 +276,15 @@ MATRIX: dict[str, Case] = {
     "ops.healthz": case("GET", "/healthz", EVERYONE),
     "ops.readyz": case("GET", "/readyz", EVERYONE),
     "ops.metrics": case("GET", "/metrics", set()),  # only a scraper with METRICS_TOKEN (test_operations.py)
+    # release reviews (d-releases)
+    "releases.review": case("GET", "/scopes/{scope}/delivery/checkout/releases/rel-1", SCOPE_READERS),
+    "releases.save": case(
+        "POST",
+        "/scopes/{scope}/delivery/checkout/releases/rel-1",
+        PLANNERS,  # the scope's "delivery" action: admin, lead, its team
+        {"went_better": "Quick", "went_worse": "", "one_change": "Automate the approval", "to_backlog": "1"},
+    ),
+    "releases.gates": case("GET", "/scopes/{scope}/delivery/checkout/gates?days=90", SCOPE_READERS),
     # The API's document and docs hold no data; its operations take a bearer token, never the session cookie
     # (their own matrix of people and token kinds, where a session cookie is refused too, is test_api_matrix.py).
     "api-docs.openapi_json": case("GET", "/api/v1/openapi.json", EVERYONE),
