@@ -87,7 +87,9 @@ def test_services_are_sorted_by_kind():
         folder: {m.stem for m in (package / folder).glob("*.py")} - {"__init__"}
         for folder in ("services", "readmodels", "adapters")
     }
-    assert names["readmodels"] == {"dashboard", "trends", "history", "snapshots", "inbox", "jobs", "score_documents"}
+    assert names["readmodels"] == {
+        "dashboard", "trends", "history", "snapshots", "inbox", "jobs", "score_documents", "releases",
+    }  # fmt: skip
     assert names["adapters"] == {
         "background",
         "blobs",
