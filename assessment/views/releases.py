@@ -9,7 +9,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from ..domain.delivery import Window
 from ..extensions import db
 from ..forms import ActionForm
-from ..readmodels.releases import gates_page, release_facts
+from ..readmodels.release_reviews import gates_page, release_facts
 from ..services import access
 from ..services import delivery as delivery_svc
 from ..services import releases as releases_svc

@@ -88,7 +88,7 @@ def test_services_are_sorted_by_kind():
         for folder in ("services", "readmodels", "adapters")
     }
     assert names["readmodels"] == {
-        "dashboard", "trends", "history", "snapshots", "inbox", "jobs", "score_documents", "releases",
+        "dashboard", "trends", "history", "snapshots", "inbox", "jobs", "score_documents", "release_reviews",
     }  # fmt: skip
     assert names["adapters"] == {
         "background",
