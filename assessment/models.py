@@ -360,6 +360,10 @@ class BacklogItem(Base):
     achieved_on: Mapped[dt.date | None] = mapped_column(Date)  # the as-of date of the cycle that closed the gap
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # checked by the numbers (d-check)
+    live_on: Mapped[dt.date | None] = mapped_column(Date)  # the day the item's change went live
+    metric_service: Mapped[str | None] = mapped_column(String(200))  # the service whose metrics checked it
+    # end checked by the numbers (d-check)
 
 
 BACKLOG_EVENTS = ("created", "changed", "achieved", "reopened")

@@ -122,3 +122,24 @@ def export_csv(assessment_id: int):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{safe}"'},
     )
+
+
+# checked by the numbers (d-check)
+@bp.post("/assessments/<int:assessment_id>/backlog/<int:item_id>/check")
+def check(assessment_id: int, item_id: int):
+    """Check the item's hypothesis against a service's delivery metrics before and after its change went live."""
+    from ..services import improvement_checks
+
+    assessment = assessment_for(assessment_id, "backlog")
+    item = backlog_svc.get_item(assessment, item_id)
+    live_on = parse_date(request.form.get("live_on"), "Live on")
+    if live_on is None:
+        raise InvalidInput("Live on: give the date the change went live.")
+    days_text = (request.form.get("days") or "").strip()[:10] or str(improvement_checks.DEFAULT_DAYS)
+    if not days_text.isdigit():
+        raise InvalidInput(f"Days must be a whole number, not {days_text!r}.")
+    checked = improvement_checks.check_item(
+        item, live_on=live_on, service=(request.form.get("service") or "").strip()[:200], days=int(days_text)
+    )
+    flash(f"{item.requirement_id} checked: {checked.outcome.summary}")
+    return redirect(url_for("backlog.index", assessment_id=assessment_id) + f"#item-{item.id}")

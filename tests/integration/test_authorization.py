@@ -252,6 +252,10 @@ MATRIX: dict[str, Case] = {
     "backlog.update": case(
         "POST", "/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": "", "due_date": ""}
     ),
+    # improvement check (d-check): a planner without events for the service gets a 400, still allowed
+    "backlog.check": case(
+        "POST", "/assessments/{draft}/backlog/{item}/check", PLANNERS, {"live_on": "2026-01-01", "service": "x"}
+    ),
     "transfer.export_assessment": case("GET", "/assessments/{draft}/export.zip", READERS),
     "transfer.import_assessment": case("POST", "/scopes/{scope}/import", PLANNERS, lambda w: {"file": _answers_file()}),
     "reports.request_report": case("POST", "/assessments/{draft}/reports/pdf", READERS),
