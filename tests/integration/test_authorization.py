@@ -86,6 +86,13 @@ def build_world(app) -> World:
         )
         generate(svc.load_state(draft))
         backlog_item = db.session.scalars(select(BacklogItem).where(BacklogItem.assessment_id == draft.id)).first()
+        # improvement check (d-check): a hypothesis that parses and a service with events, so a check succeeds
+        from assessment.services import delivery
+
+        backlog_item.hypothesis = "lead time down 40 %"
+        change = {"type": "change", "id": "c-1", "service": "x", "time": "2026-01-02T08:00:00Z"}
+        delivery.add_events(alpha, [("matrix", 1, change)], source="api", actor="alice")
+        # end improvement check (d-check)
         submitted = svc.start_assessment(alpha, row, 3, dt.date(2026, 11, 21))
         svc.save_answer(submitted, framework, "CI-01", "yes", None, 0, "alice")
         review.submit(submitted, "alice")
