@@ -180,29 +180,16 @@ def add_file(scope: Scope, name: str, data: bytes, *, source: str, actor: str) -
     """Check and store the events of one JSON Lines file (the upload job's work)."""
     if len(data) > MAX_FILE_BYTES:
         raise InvalidFile([Problem(name, 1, "$", f"the file is larger than {MAX_FILE_BYTES // 2**20} MB")])
-    items = []
+    items, malformed = [], False
     for number, raw in enumerate(data.split(b"\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            items.append((name, number, msgspec.json.decode(raw)))
-        except msgspec.DecodeError as exc:
-            items.append((name, number, _NotJson(str(exc))))
-    bad = [Problem(f, n, "$", f"not JSON: {o.reason}") for f, n, o in items if isinstance(o, _NotJson)]
-    if bad:
-        try:
-            read_event_objects([i for i in items if not isinstance(i[2], _NotJson)])
-        except InvalidFile as exc:
-            bad.extend(p for p in exc.problems if "no change has id" not in p.message)
-        raise InvalidFile(bad)
+        if raw.strip():
+            try:
+                items.append((name, number, msgspec.json.decode(raw)))
+            except msgspec.DecodeError:
+                malformed = True
+    if malformed:  # the domain's reader words every problem of the file, the lines that are not JSON first
+        read_events([(name, data)], existing=_existing(scope.id, _referenced(items)))
     return add_events(scope, items, source=source, actor=actor, batch=hashlib.sha256(data).hexdigest())
-
-
-class _NotJson:
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str):
-        self.reason = reason.removeprefix("JSON is malformed: ")
 
 
 def scope_state(scope_id: int) -> tuple[int, int]:

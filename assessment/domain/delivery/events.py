@@ -512,24 +512,6 @@ def _from_wire(w: Any) -> tuple[str, Event] | None:
 _EDGE_YEARS = frozenset((1, 9999))
 
 
-def _keep(reading: _Reading, typed: tuple[str, Event] | None, base: int, line: int) -> bool:
-    """Keep a checked event unless its id is taken (then the thorough path words the duplicate)."""
-    if typed is None:
-        return False
-    kind, event = typed
-    events = reading.maps[kind]
-    if event.id in events or event.id in reading.refused[kind]:
-        return False
-    events[event.id] = event
-    reading.order[kind].append(base | line)
-    return True
-
-
-def _take(reading: _Reading, file: str, line: int, obj: Any) -> None:
-    """Keep one already-parsed event (an API batch's), through the thorough path: batches are small."""
-    _read_object(reading, file, line, obj)
-
-
 def read_event_objects(
     items: Iterable[tuple[str, int, Any]], existing: Mapping[str, Mapping[str, float | None]] | None = None
 ) -> EventSet:
@@ -537,12 +519,13 @@ def read_event_objects(
 
     `existing` holds the ids of events kept elsewhere (a scope's stored events), type by type, each
     with its time (a change's, for the deployed-before-made check): references may point at them.
-    Raises InvalidFile with every problem of every item.
+    Raises InvalidFile with every problem of every item. Batches are small, so every item goes the
+    thorough way.
     """
     reading = _Reading()
     with _no_cycle_collection():
         for file, line, obj in items:
-            _take(reading, file, line, obj)
+            _read_object(reading, file, line, obj)
     return _finish(reading, existing)
 
 
@@ -556,7 +539,7 @@ def _read_lines(reading: _Reading, file: str, lines: Iterable[bytes | str]) -> N
         try:
             # ValueError: a time msgspec cannot hold in UTC (before year 1); the thorough way words it
             typed = _from_wire(decode(raw))
-            if typed is not None:  # `_keep`, written out: a million calls saved
+            if typed is not None:  # kept unless its id is taken (the thorough path words the duplicate)
                 kind, event = typed
                 events = maps[kind]
                 if event.id not in events and event.id not in refused[kind]:
