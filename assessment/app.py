@@ -76,6 +76,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         backlog,
         cycles,
         dashboard,
+        delivery,
         hooks,
         jobs,
         library,
@@ -111,6 +112,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         tokens,
         hooks,
         releases,
+        delivery,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

@@ -296,6 +296,9 @@ MATRIX: dict[str, Case] = {
         {"went_better": "Quick", "went_worse": "", "one_change": "Automate the approval", "to_backlog": "1"},
     ),
     "releases.gates": case("GET", "/scopes/{scope}/delivery/checkout/gates?days=90", SCOPE_READERS),
+    # delivery data pages (views/delivery.py)
+    "delivery.overview": case("GET", "/scopes/{scope}/delivery", SCOPE_READERS),
+    "delivery.service": case("GET", "/scopes/{scope}/delivery/checkout", SCOPE_READERS),
     # The API's document and docs hold no data; its operations take a bearer token, never the session cookie
     # (their own matrix of people and token kinds, where a session cookie is refused too, is test_api_matrix.py).
     "api-docs.openapi_json": case("GET", "/api/v1/openapi.json", EVERYONE),
