@@ -77,6 +77,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         cycles,
         dashboard,
         delivery,
+        delivery_upload,
         hooks,
         jobs,
         library,
@@ -113,6 +114,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         hooks,
         releases,
         delivery,
+        delivery_upload,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

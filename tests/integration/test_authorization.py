@@ -60,6 +60,7 @@ class World:
     audrey: int
     version: int
     token: int = 0  # an API token of victim's: only its owner (not among the seven) or an admin revokes it
+    events_job: int = 0  # a failed delivery events upload of alpha's
 
 
 def build_world(app) -> World:
@@ -124,6 +125,11 @@ def build_world(app) -> World:
             message="The zip holds no answers.yaml.",
         )
         db.session.add(import_job)
+        events_job = ReportJob(
+            kind="events", scope_id=alpha.id, upload_name="events.jsonl", fingerprint="1" * 64,
+            requested_by="alice", status="failed", message="Nothing was stored: 1 problem(s) in events.jsonl.",
+        )  # fmt: skip
+        db.session.add(events_job)
         db.session.flush()
         from assessment.services import tokens
 
@@ -146,6 +152,7 @@ def build_world(app) -> World:
             audrey=users["audrey"].id,
             version=version,
             token=victims_token.id,
+            events_job=events_job.id,
         )
         db.session.remove()
     return world
@@ -163,6 +170,11 @@ answers:
 
 def _answers_file() -> tuple:
     return (io.BytesIO(ANSWERS), "answers.yaml")
+
+
+def _events_file() -> tuple:
+    line = b'{"type":"change","id":"matrix-upload","service":"checkout","time":"2026-11-19T12:00:00Z"}\n'
+    return (io.BytesIO(line), "events.jsonl")
 
 
 @dataclass(frozen=True)
@@ -299,6 +311,8 @@ MATRIX: dict[str, Case] = {
     # delivery data pages (views/delivery.py)
     "delivery.overview": case("GET", "/scopes/{scope}/delivery", SCOPE_READERS),
     "delivery.service": case("GET", "/scopes/{scope}/delivery/checkout", SCOPE_READERS),
+    "delivery_upload.upload": case("POST", "/scopes/{scope}/delivery/events", PLANNERS, lambda w: {"events": _events_file()}),
+    "delivery_upload.job": case("GET", "/delivery/jobs/{events_job}", PLANNERS),
     # The API's document and docs hold no data; its operations take a bearer token, never the session cookie
     # (their own matrix of people and token kinds, where a session cookie is refused too, is test_api_matrix.py).
     "api-docs.openapi_json": case("GET", "/api/v1/openapi.json", EVERYONE),
