@@ -311,7 +311,9 @@ MATRIX: dict[str, Case] = {
     # delivery data pages (views/delivery.py)
     "delivery.overview": case("GET", "/scopes/{scope}/delivery", SCOPE_READERS),
     "delivery.service": case("GET", "/scopes/{scope}/delivery/checkout", SCOPE_READERS),
-    "delivery_upload.upload": case("POST", "/scopes/{scope}/delivery/events", PLANNERS, lambda w: {"events": _events_file()}),
+    "delivery_upload.upload": case(
+        "POST", "/scopes/{scope}/delivery/events", PLANNERS, lambda w: {"events": _events_file()}
+    ),
     "delivery_upload.job": case("GET", "/delivery/jobs/{events_job}", PLANNERS),
     # The API's document and docs hold no data; its operations take a bearer token, never the session cookie
     # (their own matrix of people and token kinds, where a session cookie is refused too, is test_api_matrix.py).
