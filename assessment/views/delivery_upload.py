@@ -13,7 +13,9 @@ from ..adapters import report_jobs
 from ..app import after_commit, on_failure
 from ..extensions import report_store
 from ..services import access
+from ..services import delivery as delivery_svc
 from ..services import job_requests as job_svc
+from ..services.delivery_hooks import webhook_secret
 from ..services.errors import InvalidInput
 from .common import current_user, scope_for, user
 from .formerrors import UNPROCESSABLE, FormErrors, abandon_changes
@@ -45,7 +47,8 @@ def _overview_with(scope_id: int, message: str):
     """The upload form again with the message beside the file field; nothing was stored."""
     errors = FormErrors(values=request.form)
     errors.add("events", message)
-    return render_template("delivery/upload.html", scope=scope_for(scope_id), errors=errors), UNPROCESSABLE
+    scope = scope_for(scope_id)
+    return render_template("delivery/upload.html", scope=scope, errors=errors, **panel(scope)), UNPROCESSABLE
 
 
 @bp.get("/delivery/jobs/<int:job_id>")
@@ -58,3 +61,21 @@ def job(job_id: int):
         return redirect(url_for("delivery.overview", scope_id=scope.id))
     problems = (job.message or "").split("\n") if job.status == "failed" else []
     return render_template("delivery/upload_job.html", job=job, scope=scope, problems=problems)
+
+
+def panel(scope) -> dict:
+    """What the delivery data page shows of the ways in: the upload form, and each webhook's address
+    with the scope's secret, only to those who may add delivery data (the secret lets anyone add it)."""
+    may = user().role in access.SCOPE_ACTIONS["delivery"]
+    if not may:
+        return {"may_upload": False, "webhooks": None}
+    app = current_app._get_current_object()
+    return {
+        "may_upload": True,
+        "max_mb": delivery_svc.MAX_FILE_BYTES // 2**20,
+        "webhooks": {
+            "github": url_for("hooks.github", scope_id=scope.id, _external=True),
+            "gitlab": url_for("hooks.gitlab", scope_id=scope.id, _external=True),
+            "secret": webhook_secret(app, scope.id),
+        },
+    }

@@ -119,7 +119,8 @@ def test_no_file_or_an_empty_one_is_refused_at_once(app, world, data, message):
     alice = sign_in_as(app.test_client(), "alice")
     response = _post(alice, scope_id, data)
     assert response.status_code == 422
-    assert message in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert message in text and 'name="events"' in text  # the form again, the message beside its field
     with app.app_context():
         assert db.session.scalar(select(func.count(ReportJob.id)).where(ReportJob.kind == "events")) == 0
 
