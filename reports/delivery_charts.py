@@ -418,6 +418,15 @@ def _weekly_description(title: str, labels: list[str], values: list[float | None
     return " ".join(sentences)
 
 
+def control_chart_words(title: str, labels: Sequence[str], chart: XmRChart, unit: str) -> str:
+    """The control chart in words, as its description says it: for a page or a report beside the chart."""
+    labels = [_clean(label) for label in labels]
+    values = [p.value for p in chart.points]
+    limits = _limit_lines(chart)
+    frame = _Frame(title, labels, values + [value for *_, value in limits], unit, 720, "control-chart", limits)
+    return _control_description(title, labels, chart, unit, frame.number)
+
+
 def _control_description(title: str, labels: list[str], chart: XmRChart, unit: str, number: Number) -> str:
     """The control chart in words, for screen readers and tagged PDF: limits, and every signal."""
     values = [p.value for p in chart.points]

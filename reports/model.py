@@ -24,7 +24,7 @@ import importlib.metadata
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assessment.domain.answers import NA, Answer, Answers, Evidence
 from assessment.domain.backlog import propose_backlog
@@ -36,6 +36,9 @@ from assessment.domain.trail import Anchor
 from assessment.domain.values import number_text
 
 from .review import FindingEntry, TrailEntry, review_mark, severity_counts, utc_text, worst_severity
+
+if TYPE_CHECKING:
+    from .delivery_section import DeliverySection
 
 
 class FileSource(Protocol):
@@ -301,6 +304,7 @@ class Report:
     trend_caption: str | None = None
     trail_anchor: Anchor | None = None  # the whole trail's count and head when built; not part of the id
     signed_by: str | None = None  # the signer's certificate subject when the PDF is signed; not part of the id
+    delivery: DeliverySection | None = None  # the assessed service's delivery metrics and charts
 
     @property
     def signed(self) -> bool:
@@ -391,6 +395,7 @@ def build_report(
     trend_caption: str | None = None,
     trail_anchor: Anchor | None = None,
     provenance: dict[tuple, Provenance] | None = None,
+    delivery: DeliverySection | None = None,
 ) -> Report:
     """Score the answers and lay out everything a report shows.
 
@@ -481,7 +486,10 @@ def build_report(
             )
             for p in propose_backlog(card)
         )
-    report_id = _report_id(card, evidence, backlog, meta, findings, comparison, trend_svg, trend_caption)
+    report_id = _report_id(
+        card, evidence, backlog, meta, findings, comparison, trend_svg, trend_caption,
+        None if delivery is None else delivery.digest(),
+    )  # fmt: skip
     return Report(
         report_id,
         framework,
@@ -496,6 +504,7 @@ def build_report(
         trend_svg,
         trend_caption,
         trail_anchor,
+        delivery=delivery,
     )
 
 
@@ -513,6 +522,7 @@ def _report_id(
     comparison: CycleComparison | None = None,
     trend_svg: str | None = None,
     trend_caption: str | None = None,
+    delivery_digest: str | None = None,
 ) -> str:
     """A stable id of the report's content: the same assessment, unchanged, gets the same id.
 
@@ -568,5 +578,7 @@ def _report_id(
         ]
     if trend_svg is not None:
         content["trend"] = [hashlib.sha256(trend_svg.encode()).hexdigest(), trend_caption]
+    if delivery_digest is not None:
+        content["delivery"] = delivery_digest
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest().upper()
     return f"RPT-{digest[:4]}-{digest[4:8]}-{digest[8:12]}"

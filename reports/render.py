@@ -230,6 +230,8 @@ def plan(report: Report) -> list[Part]:
         parts.extend(chunks)
     if report.trend_svg is not None:
         parts.append(Part("trend"))
+    if report.delivery is not None:
+        parts.append(Part("delivery"))
     detail: list[Part] = []
     current = Part("detail", domains=[])
     for index, view in enumerate(_domain_views(report)):
@@ -307,6 +309,7 @@ def _toc_entries(parts: list[Part], pages: dict[int, int]) -> list[dict]:
         "summary": "Executive summary",
         "comparison": "Comparison with the previous cycle",
         "trend": "Trend",
+        "delivery": "Delivery metrics",
         "detail": "Requirements by domain",
         "evidence": "Evidence index",
         "gaps": "Gaps and improvement backlog",

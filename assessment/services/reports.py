@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from reports.bundle import report_file_name
+from reports.delivery_section import DeliverySection, delivery_section
 from reports.model import (
     DEFAULT_CONFIDENTIALITY,
     CycleComparison,
@@ -39,6 +40,7 @@ from reports.signing import SigningConfig
 from ..adapters.blobs import BlobMissing, BlobStore, FolderBlobs, Reader
 from ..adapters.evidence_store import EvidenceStore
 from ..domain.compare import compare
+from ..domain.delivery import DeliveryIndex, Window
 from ..domain.scoring import Scorecard
 from ..extensions import db
 from ..models import (
@@ -53,7 +55,7 @@ from ..models import (
     utcnow,
 )
 from ..readmodels import trends
-from . import audit, review
+from . import audit, delivery, review
 from .accounts import ROLE_LABELS
 from .assessments import domain_answers, load_state, to_domain_evidence
 from .backlog import as_entries, items_for
@@ -218,7 +220,18 @@ def report_for(
         trend_caption=_trend_caption(trend, state.framework.is_maturity) if trend else None,
         trail_anchor=audit.head(),
         provenance=provenance,
+        delivery=None if for_export else _delivery(assessment, state.framework),
     )
+
+
+def _delivery(assessment: Assessment, framework) -> DeliverySection | None:
+    """The assessed service's delivery section over the assessment period, when it has delivery events."""
+    service = getattr(assessment, "delivery_service", None)
+    if not service or service not in delivery.services_of(assessment.scope_id):
+        return None
+    index = DeliveryIndex(delivery.scope_events(assessment.scope_id))
+    window = Window(assessment.period_from, assessment.as_of)
+    return delivery_section(index, service, window, framework, assessment.as_of)
 
 
 NOT_SUBMITTED = "not yet submitted"  # the preparer of a draft's report: nobody has submitted it
@@ -318,6 +331,8 @@ def fingerprint(assessment: Assessment, kind: str, settings: tuple[str | None, .
             assessment.previous_id,
             cycles[0],
             cycles[1],
+            *delivery.scope_state(assessment.scope_id),  # the delivery section's events
+            getattr(assessment, "delivery_service", None),
             *settings,
         )
     )
