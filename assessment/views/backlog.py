@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from ..extensions import db
 from ..forms import ActionForm
 from ..models import PDCA_STATUSES
 from ..services import access
 from ..services import assessments as svc
 from ..services import backlog as backlog_svc
+from ..services import delivery as delivery_svc
 from ..services import reports as report_svc
 from ..services.errors import InvalidInput
 from .backlog_page import build_page
@@ -24,7 +26,7 @@ def _filters() -> dict[str, str]:
     return {key: (request.args.get(key) or "").strip()[:200] for key in FILTERS}
 
 
-def _render(assessment, *, editing=None, submitted=None, errors=None, status: int = 200):
+def _render(assessment, *, editing=None, submitted=None, errors=None, check_values=None, status: int = 200):
     """The backlog page, grouped by PDCA status, with at most one item open for editing."""
     args = _filters()
     everything = backlog_svc.items_for(assessment)
@@ -51,6 +53,9 @@ def _render(assessment, *, editing=None, submitted=None, errors=None, status: in
         sorts=list(backlog_svc.SORTS),
         action_form=ActionForm(),
         may_manage=may_manage,
+        services=delivery_svc.services_of(assessment.scope_id) if may_manage else [],
+        check_errors=(errors or {}).get("check"),
+        check_values=check_values or {},
     ), status
 
 
@@ -132,14 +137,17 @@ def check(assessment_id: int, item_id: int):
 
     assessment = assessment_for(assessment_id, "backlog")
     item = backlog_svc.get_item(assessment, item_id)
-    live_on = parse_date(request.form.get("live_on"), "Live on")
-    if live_on is None:
-        raise InvalidInput("Live on: give the date the change went live.")
-    days_text = (request.form.get("days") or "").strip()[:10] or str(improvement_checks.DEFAULT_DAYS)
-    if not days_text.isdigit():
-        raise InvalidInput(f"Days must be a whole number, not {days_text!r}.")
-    checked = improvement_checks.check_item(
-        item, live_on=live_on, service=(request.form.get("service") or "").strip()[:200], days=int(days_text)
-    )
+    given = {key: (request.form.get(key) or "").strip()[:200] for key in ("live_on", "service", "days")}
+    try:
+        live_on = parse_date(given["live_on"], "Went live on")
+        if live_on is None:
+            raise InvalidInput("Went live on: give the date the change went live.")
+        days_text = given["days"][:10] or str(improvement_checks.DEFAULT_DAYS)
+        if not days_text.isdigit():
+            raise InvalidInput(f"Days per window must be a whole number, not {days_text!r}.")
+        checked = improvement_checks.check_item(item, live_on=live_on, service=given["service"], days=int(days_text))
+    except InvalidInput as error:  # the item's forms again, what was given kept, the reason beside the check
+        db.session.rollback()
+        return _render(assessment, editing=item.id, errors={"check": error.message}, check_values=given, status=422)
     flash(f"{item.requirement_id} checked: {checked.outcome.summary}")
     return redirect(url_for("backlog.index", assessment_id=assessment_id) + f"#item-{item.id}")

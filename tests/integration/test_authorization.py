@@ -271,7 +271,7 @@ MATRIX: dict[str, Case] = {
     "backlog.update": case(
         "POST", "/assessments/{draft}/backlog/{item}", PLANNERS, {"status": "do", "owner": "", "due_date": ""}
     ),
-    # improvement check (d-check): a planner without events for the service gets a 400, still allowed
+    # improvement check (d-check): a planner without events for the service gets a 422, still allowed
     "backlog.check": case(
         "POST", "/assessments/{draft}/backlog/{item}/check", PLANNERS, {"live_on": "2026-01-01", "service": "x"}
     ),

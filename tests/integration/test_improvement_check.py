@@ -84,7 +84,7 @@ def test_an_unparsable_hypothesis_or_an_unfinished_window_is_refused_and_changes
     assessment, item_id = _item(app, client, devops, "make it faster")
     url = f"/assessments/{assessment}/backlog/{item_id}/check"
     response = client.post(url, data={"live_on": LIVE_ON.isoformat(), "service": "checkout"})
-    assert response.status_code == 400 and "is not a hypothesis" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "is not a hypothesis" in response.get_data(as_text=True)
     assert _state(app, item_id)[2] == []
     client.post(
         f"/assessments/{assessment}/backlog/{item_id}", data={"status": "do", "hypothesis": "lead time down 40 %"}
@@ -92,12 +92,16 @@ def test_an_unparsable_hypothesis_or_an_unfinished_window_is_refused_and_changes
     before = _state(app, item_id)
     tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     response = client.post(url, data={"live_on": tomorrow.isoformat(), "service": "checkout"})
-    assert response.status_code == 400 and "wait until" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "wait until" in response.get_data(as_text=True)
     for data in (
         {"live_on": LIVE_ON.isoformat(), "service": "nowhere"},
         {"live_on": LIVE_ON.isoformat(), "service": "checkout", "days": "3"},
     ):
-        assert client.post(url, data=data).status_code == 400
+        refused = client.post(url, data=data)
+        assert refused.status_code == 422
+        page = refused.get_data(as_text=True)  # the item's forms again, the reason beside the check, values kept
+        assert 'id="check-error"' in page and f'value="{data["live_on"]}"' in page
+        assert '<option value="checkout"' in page  # the scope's services to choose from
     assert _state(app, item_id) == before and before[0][0] == "do" and before[2] == []
 
 
