@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from assessment.cli_files import files
@@ -259,3 +260,8 @@ def test_the_console_script_converts_and_refuses(tmp_path):
     assert check.returncode == 0, check.stderr
     bad = subprocess.run([str(SCRIPT), "convert", str(CONVERT / "not-a-library.yaml")], capture_output=True, text=True)
     assert_invalid(bad, "expected a CISO Assistant library")
+
+
+def test_a_document_parsed_elsewhere_converts_the_same():
+    """Plain dicts from PyYAML (dates as dates, no line numbers) give the same framework as our reader's values."""
+    assert convert_document(yaml.safe_load(TINY.read_text()), TINY.name) == convert()

@@ -32,6 +32,7 @@ The rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -96,6 +97,8 @@ class _Conversion:
             return value.strip() if isinstance(value, str) and value.strip() else None
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
+        if isinstance(value, dt.date):  # a document parsed with YAML 1.1 timestamps
+            return value.isoformat()
         self.error(_line(mapping, key), join(path, key), f"expected text, found {value!r}; quote it in the source")
         return None
 
@@ -307,7 +310,7 @@ class _Conversion:
                     "its parents do not lead to a top-level node (an unknown parent_urn, or a cycle)",
                 )
                 continue
-            domains[top]["requirements"].append(self.requirement(node, path, top, by_urn, seen_ids))
+            domains[top]["requirements"].append(self.requirement(node, path, top, by_urn, seen_ids, npath))
         return [domain for domain in domains.values() if domain["requirements"]]
 
     def node_id(self, node: dict[str, Any], path: str, seen: dict[str, str], what: str) -> str:
@@ -340,8 +343,9 @@ class _Conversion:
         return shorten(description) if description else None
 
     def requirement(
-        self, node: dict[str, Any], path: str, top: str, by_urn: dict[str, Any], seen: dict[str, str]
+        self, node: dict[str, Any], path: str, top: str, by_urn: dict[str, Any], seen: dict[str, str], npath: str
     ) -> dict[str, Any]:
+        """One assessable node as a requirement; `npath` is the nodes list's path, for its ancestors."""
         rid = self.node_id(node, path, seen, "requirement")
         ref_id = self.text(node, "ref_id", path)
         title = self.label(node, path) or ref_id or rid
@@ -349,18 +353,20 @@ class _Conversion:
         description = self.text(node, "description", path)
         if description and description != title:
             requirement["question"] = description
-        between = []  # the ancestors below the top-level node, innermost first
+        between = []  # the ancestors below the top-level node, innermost first, with their paths
         parent = node.get("parent_urn")
         while parent is not None and parent != top:
-            between.append(by_urn[parent][1])
-            parent = by_urn[parent][1].get("parent_urn")
+            index, ancestor = by_urn[parent]
+            between.append((ancestor, join(npath, index)))
+            parent = ancestor.get("parent_urn")
         if between:
-            requirement["section"] = " / ".join(self.heading(n) for n in reversed(between))
+            requirement["section"] = " / ".join(self.heading(n, p) for n, p in reversed(between))
         guidance = []
         if between:
-            context = self.text(between[0], "description", path)
-            if context and context != self.label(between[0], path):
-                guidance.append(f"**{self.heading(between[0])}**: {context}")
+            closest, closest_path = between[0]
+            context = self.text(closest, "description", closest_path)
+            if context and context != self.label(closest, closest_path):
+                guidance.append(f"**{self.heading(closest, closest_path)}**: {context}")
         annotation = self.text(node, "annotation", path)
         if annotation:
             guidance.append(annotation)
@@ -382,9 +388,9 @@ class _Conversion:
             requirement["tags"] = tags
         return requirement
 
-    def heading(self, node: dict[str, Any]) -> str:
-        ref_id = node.get("ref_id")
-        label = self.label(node, "")
+    def heading(self, node: dict[str, Any], path: str) -> str:
+        ref_id = self.text(node, "ref_id", path)
+        label = self.label(node, path)
         return " ".join(str(part) for part in (ref_id, label) if part) or node["urn"].rsplit(":", 1)[-1]
 
     @staticmethod
