@@ -5,11 +5,14 @@ The fixtures in tests/data/convert are small made-up libraries in CISO Assistant
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assessment.cli_files import files
 from assessment.domain.convert import ConversionError, convert_document, convert_text, dump_framework
@@ -17,7 +20,7 @@ from assessment.domain.convert.ciso import escape_id, unescape_id
 from assessment.domain.errors import InvalidFile
 from assessment.domain.loader import load_framework_text
 from assessment.domain.yamlread import parse_yaml
-from tests.conftest import DATA
+from tests.conftest import DATA, tries
 from tests.unit.test_cli import SCRIPT, assert_invalid
 
 CONVERT = DATA / "convert"
@@ -94,6 +97,18 @@ def test_escaping_is_reversed_by_unescaping(value):
     escaped = escape_id(value)
     assert set(escaped) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:()-_")
     assert unescape_id(escaped) == value
+
+
+@settings(max_examples=tries(500))
+@given(st.text(max_size=40))
+def test_any_text_escapes_to_id_characters_and_back(value):
+    escaped = escape_id(value)
+    assert re.fullmatch(r"[A-Za-z0-9._:()-]*", escaped)
+    assert unescape_id(escaped) == value
+
+
+def test_the_conversion_is_deterministic():
+    assert convert_text(TINY.read_text(), TINY.name) == convert_text(TINY.read_text(), TINY.name)
 
 
 def test_implementation_groups_are_tags_and_listed_in_the_description():
