@@ -280,3 +280,48 @@ def test_the_console_script_converts_and_refuses(tmp_path):
 def test_a_document_parsed_elsewhere_converts_the_same():
     """Plain dicts from PyYAML (dates as dates, no line numbers) give the same framework as our reader's values."""
     assert convert_document(yaml.safe_load(TINY.read_text()), TINY.name) == convert()
+
+
+def library(nodes: list, **framework) -> dict:
+    """A minimal library document around these nodes."""
+    return {
+        "urn": "urn:intuitem:risk:library:t",
+        "ref_id": "t",
+        "version": 1,
+        "objects": {"framework": {"urn": "urn:intuitem:risk:framework:t", "requirement_nodes": nodes, **framework}},
+    }
+
+
+TOP = {"urn": "u:top", "assessable": False, "ref_id": "T", "name": "Top"}
+
+
+@pytest.mark.parametrize(
+    ("nodes", "framework", "fragment"),
+    [
+        ([TOP, "not a node"], {}, "requirement_nodes[1]: expected a requirement node"),
+        ([TOP, {"urn": "u:a", "assessable": True, "parent_urn": ["u:top"]}], {}, "do not lead to a top-level node"),
+        ([TOP, {"urn": "u:a", "assessable": "yes", "parent_urn": "u:top"}], {}, "assessable: expected true or false"),
+        ([TOP, {"urn": "u:a", "assessable": True, "parent_urn": "u:b"}, {"urn": "u:b", "assessable": False,
+          "parent_urn": "u:a"}], {}, "an unknown parent_urn, or a cycle"),
+        ([TOP, {"urn": "u:top", "assessable": True}], {}, "urn u:top is also node"),
+        ([TOP, {"urn": "u:a", "assessable": True, "parent_urn": "u:top", "ref_id": 1.5}], {}, "ref_id: expected text"),
+        ([TOP], {"min_score": 0, "max_score": 0}, "expected a scoring scale of distinct scores"),
+        ([TOP], {"scores_definition": [{"score": "high"}]}, "scores_definition[0].score: expected a whole-number"),
+        ([TOP], {"implementation_groups_definition": [{"name": "no ref"}]}, "an implementation group with a ref_id"),
+        ([], {}, "expected a non-empty list of requirement nodes"),
+    ],
+)  # fmt: skip
+def test_malformed_libraries_are_errors_not_crashes(nodes, framework, fragment):
+    with pytest.raises(ConversionError) as caught:
+        convert_document(library(nodes, **framework), "t.yaml")
+    assert fragment in str(caught.value)
+
+
+def test_a_score_range_without_definitions_gives_one_option_a_score():
+    node = {"urn": "u:a", "assessable": True, "parent_urn": "u:top", "ref_id": "A", "name": "A"}
+    framework = convert_document(library([TOP, node], min_score=1, max_score=3), "t.yaml")
+    assert framework["scales"]["score"] == [
+        {"value": "1", "label": "Score 1", "credit": 0.0},
+        {"value": "2", "label": "Score 2", "credit": 0.5},
+        {"value": "3", "label": "Score 3", "credit": 1.0},
+    ]

@@ -186,6 +186,7 @@ class _Conversion:
         low, high = framework.get("min_score"), framework.get("max_score")
         if definitions is None and low is None and high is None:
             return None, []
+        known = len(self.problems)
         scores: list[tuple[int, str, str | None]] = []
         if isinstance(definitions, list) and definitions:
             for index, item in enumerate(definitions):
@@ -196,7 +197,7 @@ class _Conversion:
                     continue
                 name = self.text(item, "name", path) or f"Score {number}"
                 scores.append((number, name, self.text(item, "description", path)))
-        elif definitions is not None:
+        elif definitions is not None and definitions != []:
             self.error(_line(framework, "scores_definition"), join(fpath, "scores_definition"), "expected a list")
         for key, value in (("min_score", low), ("max_score", high)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
@@ -204,7 +205,7 @@ class _Conversion:
                 return None, []
         if not scores and isinstance(low, int) and isinstance(high, int) and 0 < high - low <= 100:
             scores = [(n, f"Score {n}", None) for n in range(low, high + 1)]
-        if self.problems:
+        if len(self.problems) > known:
             return None, []
         numbers = [n for n, _, _ in scores]
         low = min(numbers) if low is None and numbers else low
@@ -237,9 +238,11 @@ class _Conversion:
         lines = ["Implementation groups (tags `group:<ref_id>`):"]
         for index, item in enumerate(definitions):
             path = join(join(fpath, "implementation_groups_definition"), index)
-            if not isinstance(item, dict):
+            ref_id = self.text(item, "ref_id", path) if isinstance(item, dict) else None
+            if ref_id is None:
+                self.error(_line(item), path, "expected an implementation group with a ref_id")
                 continue
-            ref_id, name = self.text(item, "ref_id", path), self.text(item, "name", path)
+            name = self.text(item, "name", path)
             description = self.text(item, "description", path)
             lines.append(f"- `group:{ref_id}` {name or ''}" + (f": {description}" if description else ""))
         return ["\n".join(lines)]
@@ -249,7 +252,8 @@ class _Conversion:
         for index, node in enumerate(nodes):
             path = join(npath, index)
             if not isinstance(node, dict):
-                self.error(_line(nodes), path, "expected a requirement node (a mapping with urn)")
+                line = nodes.line_of(index) if hasattr(nodes, "line_of") else 1
+                self.error(line, path, "expected a requirement node (a mapping with urn)")
                 continue
             urn = node.get("urn")
             if not isinstance(urn, str) or not urn:
@@ -272,7 +276,7 @@ class _Conversion:
                 if parent is None:
                     roots[urn] = urn
                     break
-                if parent not in by_urn:
+                if not isinstance(parent, str) or parent not in by_urn:
                     return None
                 urn = parent
             top = roots[urn]
