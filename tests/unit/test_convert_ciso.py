@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from assessment.cli_files import files
 from assessment.domain.convert import ConversionError, convert_document, convert_text, dump_framework
-from assessment.domain.convert.ciso import escape_id, unescape_id
+from assessment.domain.convert.names import escape_id, unescape_id
 from assessment.domain.errors import InvalidFile
 from assessment.domain.loader import load_framework_text
 from assessment.domain.yamlread import parse_yaml

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from assessment.domain.convert import convert_text
-from assessment.domain.convert.ciso import unescape_id
+from assessment.domain.convert.names import unescape_id
 from assessment.domain.loader import load_framework_text
 from assessment.domain.scoring import score
 from assessment.domain.yamlread import read_text

@@ -40,13 +40,12 @@ from ..errors import ROOT_PATH, Problem
 from ..loader import FRAMEWORK_ID, ITEM_ID
 from ..schema import join
 from . import ConversionError, Converter
+from .names import escape_id, shorten
 
 URN_PREFIX = "urn:intuitem:"
 EXPECTS = "a CISO Assistant library (a mapping with `urn: urn:intuitem:...` and `objects.framework`)"
 _ID = re.compile(ITEM_ID)
 _FRAMEWORK_ID = re.compile(FRAMEWORK_ID)
-_KEEP = re.compile(r"[A-Za-z0-9.:()-]")
-TITLE_LENGTH = 120
 SCORE_SCALE = "score"
 COMPLIANCE_SCALE = "compliance"
 COMPLIANCE_OPTIONS = [
@@ -60,17 +59,6 @@ def is_library(document: Any) -> bool:
     """Whether the document claims to be a CISO Assistant library (its `urn` starts with urn:intuitem:)."""
     urn = document.get("urn") if isinstance(document, dict) else None
     return isinstance(urn, str) and urn.startswith(URN_PREFIX)
-
-
-def escape_id(value: str) -> str:
-    """The documented escaping of a value that does not fit our id pattern (see the module's docstring)."""
-    return "".join(c if _KEEP.match(c) else "".join(f"_{b:02X}" for b in c.encode()) for c in value)
-
-
-def unescape_id(value: str) -> str:
-    """The source's value of an escaped id: each `_HH` back to its byte."""
-    data = re.sub(rb"_([0-9A-F]{2})", lambda m: bytes([int(m.group(1), 16)]), value.encode())
-    return data.decode()
 
 
 def _line(mapping: Any, key: str | None = None) -> int:
@@ -408,18 +396,6 @@ class _Conversion:
             if isinstance(text, str) and text.strip():
                 texts.append(" ".join(text.split()))
         return texts
-
-
-def shorten(text: str, limit: int = TITLE_LENGTH) -> str:
-    """A title from a text: the first line without a trailing colon, or the part before " — ", cut at a word."""
-    line = next((part.strip() for part in text.splitlines() if part.strip()), "").rstrip(":").strip()
-    head = line.split(" — ", 1)[0].strip()  # "Name — what it means", as in points of focus
-    if head and head != line and len(head) <= limit:
-        return head
-    if len(line) <= limit:
-        return line
-    cut = line[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
-    return f"{cut}…"
 
 
 def convert_library(document: Any, filename: str = "<text>") -> dict[str, Any]:
