@@ -1,5 +1,5 @@
 """The commands that work on files alone: `validate`, `score`, `report`, `bundle`,
-`verify-bundle`, `verify-report` and `schema`.
+`verify-bundle`, `verify-report` and `schema` (and `dora`, `convert` from their own modules).
 
 They import neither Flask nor SQLAlchemy, so a pipeline that gates on a maturity score pays only
 for the engine: the console script runs them through the plain group `files` (assessment.launch),
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from .cli_convert import convert_command
 from .cli_delivery import dora_command
 from .cli_remote import REMOTE_COMMANDS  # pull and gate: clients of a server, no Flask either
 from .domain.answers import check_target_level, read_answers_file
@@ -618,7 +619,7 @@ def schema_command(output: Path | None) -> None:
 
 FILE_COMMANDS = (
     validate, score_command, report_command, bundle_command, verify_bundle_command, verify_report_command,
-    schema_command, dora_command, *REMOTE_COMMANDS,
+    schema_command, dora_command, convert_command, *REMOTE_COMMANDS,
 )  # fmt: skip
 
 

@@ -1,0 +1,104 @@
+"""Other tools' catalogues -> framework files of ours (format 1), for `assessment convert`.
+
+Each source format is a `Converter`: a `detect` that recognises the parsed document by its
+content (never by the file's name) and a `convert` that returns the framework as plain data.
+`convert_text` parses, picks the first converter whose `detect` accepts the document and
+dumps the result as YAML; it does not validate it: the caller loads the text with
+`loader.load_framework_text`, the one judge of what a framework file is.
+
+Pure: text or parsed documents in, text or plain data out, errors as `ConversionError` in the
+`FILE:LINE: PATH: message` form. Later formats (OSCAL, SAMM, DSOMM, spreadsheets) add a
+module here and an entry in `CONVERTERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..errors import ROOT_PATH, InvalidFile, Problem
+from ..yamlread import YamlMap, parse_yaml, resolve_plain
+
+
+class ConversionError(InvalidFile):
+    """A source file that cannot be converted, with every problem found (file, line, path, what was expected)."""
+
+    @classmethod
+    def at(cls, filename: str, line: int, path: str, message: str) -> ConversionError:
+        """A conversion error with one problem."""
+        return cls([Problem(filename, line, path or ROOT_PATH, message)])
+
+
+@dataclass(frozen=True, slots=True)
+class Converter:
+    """One source format: how to recognise it and how to turn it into a framework document."""
+
+    name: str
+    expects: str  # what such a file looks like, for the error on a file of no known format
+    detect: Callable[[Any], bool]
+    convert: Callable[[Any, str], dict[str, Any]]
+
+
+def _converters() -> tuple[Converter, ...]:
+    from . import ciso
+
+    return (ciso.CONVERTER,)
+
+
+CONVERTERS: tuple[Converter, ...] = _converters()
+
+
+def converter_for(document: Any, filename: str) -> Converter:
+    """The converter that recognises `document`, or a ConversionError saying what was expected."""
+    for converter in CONVERTERS:
+        if converter.detect(document):
+            return converter
+    line = document.line if isinstance(document, YamlMap) else 1
+    if isinstance(document, dict) and {"id", "kind", "domains"} <= set(document):
+        message = "this is already a framework file of ours; check it with `assessment validate`"
+        raise ConversionError.at(filename, line, ROOT_PATH, message)
+    expected = " or ".join(converter.expects for converter in CONVERTERS)
+    what = "a mapping" if isinstance(document, dict) else f"a {_kind(document)}"
+    raise ConversionError.at(filename, line, ROOT_PATH, f"expected {expected}; this file holds {what} of no such kind")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "text"
+    return "number" if isinstance(value, int | float) and not isinstance(value, bool) else "value"
+
+
+def convert_document(document: Any, filename: str = "<text>") -> dict[str, Any]:
+    """The framework (plain data, format 1) of a parsed source document, or a ConversionError."""
+    return converter_for(document, filename).convert(document, filename)
+
+
+def convert_text(text: str, filename: str = "<text>") -> str:
+    """The framework YAML text of a source file's text, or a ConversionError (InvalidFile when not YAML)."""
+    framework = convert_document(parse_yaml(text, filename), filename)
+    return dump_framework(framework)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Dumps text so that our YAML 1.2 reader reads back the same strings."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    if resolve_plain(data) != data:  # 1e3, 0o7, .5: plain in YAML 1.1, numbers in 1.2; quote them
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+    return dumper.represent_str(data)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_framework(framework: dict[str, Any]) -> str:
+    """A framework document as YAML text, keys in the order given."""
+    return yaml.dump(framework, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
