@@ -23,30 +23,34 @@ LAST_DAY = dt.date(2100, 12, 31)
 BAD_REQUEST = 400
 
 
-def _window_of(args) -> tuple[dt.date, int, str | None]:
-    """The as-of date and the days of the request, or today and 90 with the message of a bad value."""
+def _window_of(args) -> tuple[dt.date, int, dict | None]:
+    """The as-of date and the days of the request, or today and 90 with the field and message of a bad value."""
     today = dt.datetime.now(dt.UTC).date()
-    raw = (args.get("as_of") or "").strip()
-    as_of, error = today, None
-    if raw:
-        shown = raw[:40]
-        try:
-            as_of = dt.date.fromisoformat(raw) if len(raw) == 10 else None
-        except ValueError:
-            as_of = None
-        if as_of is None:
-            as_of, error = today, f"As of: {shown!r} is not a date (YYYY-MM-DD)."
-        elif not FIRST_DAY <= as_of <= LAST_DAY:
-            error = f"As of: {shown} is outside {FIRST_DAY.year} to {LAST_DAY.year}; give a date in that span."
-            as_of = today
     days = delivery_rm.DEFAULT_DAYS
-    raw_days = (args.get("days") or "").strip()
-    if raw_days and error is None:
-        if not raw_days.isdigit() or not 1 <= int(raw_days[:6]) <= delivery_rm.MAX_DAYS:
-            error = f"Days: {raw_days[:40]!r} is not a whole number of days from 1 to {delivery_rm.MAX_DAYS}."
-        else:
-            days = int(raw_days)
-    return as_of, days, error
+    raw = (args.get("as_of") or "").strip()
+    as_of = _date(raw) if raw else today
+    if as_of is None:
+        return today, days, {"field": "as-of", "message": f"As of: {raw[:40]!r} is not a date (YYYY-MM-DD)."}
+    if not FIRST_DAY <= as_of <= LAST_DAY:
+        message = f"As of: {as_of} is outside {FIRST_DAY.year} to {LAST_DAY.year}; give a date in that span."
+        return today, days, {"field": "as-of", "message": message}
+    raw = (args.get("days") or "").strip()
+    if raw:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 5 and 1 <= int(raw) <= delivery_rm.MAX_DAYS):
+            message = f"Days: {raw[:40]!r} is not a whole number of days from 1 to {delivery_rm.MAX_DAYS}."
+            return as_of, days, {"field": "days", "message": message}
+        days = int(raw)
+    return as_of, days, None
+
+
+def _date(raw: str) -> dt.date | None:
+    """A YYYY-MM-DD date, or None (fromisoformat alone also takes 20261130 and week dates)."""
+    if len(raw) != 10 or raw[4] != "-" or raw[7] != "-":
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
 
 
 def _form(as_of: dt.date, days: int) -> dict:

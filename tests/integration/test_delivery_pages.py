@@ -162,6 +162,9 @@ def test_an_unknown_service_is_not_found(app, world, service):
         ("as_of=2101-01-01", "is outside 2000 to 2100"),
         ("as_of=2026-11-30&days=0", "is not a whole number of days"),
         ("as_of=2026-11-30&days=x", "is not a whole number of days"),
+        ("as_of=2026-11-30&days=%C2%B2", "is not a whole number of days"),
+        ("as_of=2026-11-30&days=3661", "is not a whole number of days from 1 to 3660"),
+        ("as_of=20261130", "is not a date (YYYY-MM-DD)"),
         ("as_of=%3Cb%3E", "&#39;&lt;b&gt;&#39; is not a date"),
     ],
 )
