@@ -30,7 +30,7 @@ from ..domain.delivery.series import CONTROLLED, DEFAULT_WEEKS, weekly_series
 from ..domain.display import one_decimal
 from ..extensions import db
 from ..services import delivery as delivery_svc
-from ..services.library import framework_of, versions_of
+from ..services.library import framework_of, latest_versions, versions_of
 
 BANDS_FRAMEWORK = "devops-delivery-maturity"  # the shipped framework whose guidance names the bands
 DEFAULT_DAYS = 90
@@ -205,9 +205,14 @@ def _cached(key: tuple, build: Callable[[], Any]) -> Any:
 
 
 def _bands() -> dict:
-    """The bands of the metric-fed answers of the library's latest DevOps framework; none without it."""
-    versions = versions_of(BANDS_FRAMEWORK)
-    return metric_bands(framework_of(versions[0])) if versions else {}
+    """The bands of the metric-fed answers of the library's latest DevOps framework, else of the first other
+    framework (by title) whose latest version has some; none when no framework has metric-fed answers."""
+    versions = versions_of(BANDS_FRAMEWORK)[:1] or latest_versions()
+    for version in versions:
+        bands = metric_bands(framework_of(version))
+        if bands:
+            return bands
+    return {}
 
 
 def _figures(metrics: ServiceMetrics, bands: dict) -> tuple[Figure, ...]:

@@ -8,11 +8,12 @@ import json
 import re
 
 import pytest
+from sqlalchemy import select
 
 from assessment.domain.delivery.control import xmr
 from assessment.domain.display import one_decimal
 from assessment.extensions import db
-from assessment.models import Scope
+from assessment.models import DeliveryEvent, Scope
 from assessment.readmodels import delivery_metrics as delivery_rm
 from assessment.services import delivery, review
 from tests.conftest import EXAMPLES
@@ -25,6 +26,14 @@ EXPECTED = json.loads((FOLDER / "checkout.expected.json").read_text())
 WINDOW = EXPECTED["window"]
 QUERY = f"?as_of={WINDOW['to']}&days={WINDOW['days']}"
 METRICS = ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore")
+
+
+@pytest.fixture(autouse=True)
+def _no_pages_of_another_test():
+    """The cache lives in the process: on PostgreSQL every test's database has the same URL and may reuse ids."""
+    delivery_rm.clear_cache()
+    yield
+    delivery_rm.clear_cache()
 
 
 @pytest.fixture
@@ -212,3 +221,37 @@ def test_the_pages_are_built_once_per_change_of_the_data(app, world, monkeypatch
     assert reads == [scope_id, scope_id]
     assert _figure(_row(second, "search"), "deployment_frequency") == "0.5"  # 2 deployments in 30 days
     assert 'data-release="s-3"' in alice.get(f"/scopes/{scope_id}/delivery/search{QUERY}").get_data(as_text=True)
+
+
+def test_without_a_framework_with_metric_fed_answers_the_pages_name_no_band(app, world, monkeypatch):
+    scope_id, _other = world
+    monkeypatch.setattr(delivery_rm, "BANDS_FRAMEWORK", "not-in-the-library")
+    monkeypatch.setattr(delivery_rm, "latest_versions", lambda: [])
+    delivery_rm.clear_cache()
+    alice = sign_in_as(app.test_client(), "alice")
+    for path in ("/delivery", "/delivery/checkout"):
+        page = alice.get(f"/scopes/{scope_id}{path}{QUERY}").get_data(as_text=True)
+        assert 'data-figure="lead_time">5.0<' in page and "data-band=" not in page
+        assert "band in the DevOps framework" not in page
+
+
+def test_an_incident_resolved_later_changes_the_pages(app, world):
+    """A resolution rewrites a stored incident instead of adding one: the scope's state moves all the same."""
+    scope_id, _other = world
+    alice = sign_in_as(app.test_client(), "alice")
+    before = alice.get(f"/scopes/{scope_id}/delivery{QUERY}").get_data(as_text=True)
+    assert _figure(_row(before, "checkout"), "time_to_restore") == "1.5"
+    with app.app_context():
+        state = delivery.scope_state(scope_id)
+        resolved = {"type": "incident", "id": "INC-8", "service": "checkout", "started": "2026-11-28T22:00:00Z",
+                    "resolved": "2026-11-29T00:00:00Z"}  # fmt: skip
+        outcome = delivery.add_events(db.session.get(Scope, scope_id), [("hook", 1, resolved)], source="api",
+                                      actor="admin")  # fmt: skip
+        db.session.commit()
+        assert outcome.resolved == 1 and delivery.scope_state(scope_id)[0] == state[0]
+        assert delivery.scope_state(scope_id)[1] > state[1]  # rewritten into a new row, so the state moves
+        row = db.session.scalars(select(DeliveryEvent).where(DeliveryEvent.event_id == "INC-8")).one()
+        assert (row.source, row.added_by, row.kind) == ("upload", "admin", "incident") and '"resolved"' in row.body
+    after = alice.get(f"/scopes/{scope_id}/delivery{QUERY}").get_data(as_text=True)
+    assert _figure(_row(after, "checkout"), "time_to_restore") == "1.8"  # the median of 1.5 h and 2 h
+    assert re.search(r'data-service="checkout">.*?</tr>', after, re.S).group(0).count('class="num">0<') >= 1
