@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from ..domain.delivery import EventSet, event_to_dict, read_event_objects, read_events
 from ..domain.delivery.events import Gate, Incident
@@ -154,8 +154,7 @@ def add_events(
         raise InvalidFile(problems)
     for start in range(0, len(rows), 2000):
         db.session.execute(insert(DeliveryEvent), rows[start : start + 2000])
-    for row_id, body in resolved:
-        db.session.execute(update(DeliveryEvent).where(DeliveryEvent.id == row_id).values(body=body))
+    _rewrite(resolved)
     outcome = Added(len(rows), unchanged, len(resolved), batch)
     if rows or resolved:
         audit.record(
@@ -164,6 +163,24 @@ def add_events(
                    "batch": batch},
         )  # fmt: skip
     return outcome
+
+
+_SET_ASIDE = "resolved-old"  # no event's type: a resolved incident's old row, deleted in the same transaction
+_KEPT_COLUMNS = ("scope_id", "kind", "event_id", "service", "at", "source", "batch", "added_by", "added_at")
+
+
+def _rewrite(resolved: list[tuple[int, str]]) -> None:
+    """Store each resolved incident's new body in a new row in place of its old one (keeping how and when
+    it came in): the scope's largest row id then moves, so `scope_state` sees the change, as it sees an
+    added event, and the pages cached by that state are built again. The new row is added before the old
+    one goes (SQLite would give a row added after the delete the largest id again): the old row is first
+    set aside under a kind no event has, out of the way of the unique id, all in the batch's transaction."""
+    columns = [getattr(DeliveryEvent, name) for name in _KEPT_COLUMNS]
+    for row_id, body in resolved:
+        kept = db.session.execute(select(*columns).where(DeliveryEvent.id == row_id)).one()
+        db.session.execute(update(DeliveryEvent).where(DeliveryEvent.id == row_id).values(kind=_SET_ASIDE))
+        db.session.execute(insert(DeliveryEvent), [{**dict(zip(_KEPT_COLUMNS, kept, strict=True)), "body": body}])
+        db.session.execute(delete(DeliveryEvent).where(DeliveryEvent.id == row_id))
 
 
 def _resolves(stored_body: str, incident: Incident) -> bool:
@@ -193,7 +210,8 @@ def add_file(scope: Scope, name: str, data: bytes, *, source: str, actor: str) -
 
 
 def scope_state(scope_id: int) -> tuple[int, int]:
-    """How many events the scope keeps and the largest row id: changes whenever its data does."""
+    """How many events the scope keeps and the largest row id: changes whenever its data does (an added
+    event adds a row; a resolved incident is rewritten into a new row, see `_rewrite`)."""
     count, largest = db.session.execute(
         select(func.count(DeliveryEvent.id), func.max(DeliveryEvent.id)).where(DeliveryEvent.scope_id == scope_id)
     ).one()

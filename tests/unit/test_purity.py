@@ -89,6 +89,7 @@ def test_services_are_sorted_by_kind():
     }
     assert names["readmodels"] == {
         "dashboard", "trends", "history", "snapshots", "inbox", "jobs", "score_documents", "release_reviews",
+        "delivery_metrics",
     }  # fmt: skip
     assert names["adapters"] == {
         "background",
