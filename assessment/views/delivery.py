@@ -14,6 +14,7 @@ from flask import Blueprint, abort, render_template, request
 
 from ..readmodels import delivery_metrics as delivery_rm
 from .common import scope_for
+from .delivery_upload import panel
 
 bp = Blueprint("delivery", __name__)
 
@@ -63,7 +64,7 @@ def overview(scope_id: int):
     scope = scope_for(scope_id)
     as_of, days, error = _window_of(request.args)
     page = None if error else delivery_rm.overview(scope_id, as_of, days)
-    context = {"scope": scope, "page": page, "error": error, "form": _form(as_of, days)}
+    context = {"scope": scope, "page": page, "error": error, "form": _form(as_of, days), **panel(scope)}
     return render_template("delivery/overview.html", **context), BAD_REQUEST if error else 200
 
 

@@ -153,3 +153,13 @@ def test_people_outside_the_scope_team_cannot_upload_or_see_the_job(app, world):
     bob = sign_in_as(app.test_client(), "bob")
     assert bob.get(job_url).status_code in (403, 404)
     assert app.test_client().get(job_url).status_code in (302, 401)  # not signed in: to the sign-in page
+
+
+def test_the_delivery_page_offers_the_upload_and_each_webhook_with_the_scopes_secret(app, world):
+    from assessment.services.delivery_hooks import webhook_secret
+
+    scope_id, _other = world
+    page = sign_in_as(app.test_client(), "alice").get(f"/scopes/{scope_id}/delivery").get_data(as_text=True)
+    assert f'action="/scopes/{scope_id}/delivery/events"' in page and 'name="events"' in page
+    assert f"/hooks/github/{scope_id}" in page and f"/hooks/gitlab/{scope_id}" in page
+    assert webhook_secret(app, scope_id) in page
