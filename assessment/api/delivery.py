@@ -19,9 +19,10 @@ from flask import Response, current_app, g, request
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..domain.delivery import DeliveryIndex, Window, dora_document
+from ..domain.delivery import Window, dora_document
 from ..domain.delivery.metrics import DEFAULT_DAYS
 from ..domain.errors import InvalidFile, Problem
+from ..readmodels.delivery_metrics import scope_index
 from ..services import access, delivery, tokens
 from . import problems
 from .resources import bp
@@ -152,7 +153,7 @@ def scope_metrics(args, scope_id: int):
     `as_of`, with release reviews and gates: exactly what `assessment dora --format json` gives."""
     access.scope_for(g.api_user, scope_id)
     window = Window.ending(args["as_of"] or dt.datetime.now(dt.UTC).date(), args["days"])
-    index = DeliveryIndex(delivery.scope_events(scope_id))
+    index = scope_index(scope_id)
     return Response(
         stdlib_json.dumps(dora_document(index, window, args["service"] or None)), mimetype="application/json"
     )

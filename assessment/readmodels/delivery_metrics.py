@@ -191,6 +191,12 @@ def _indexed(scope_id: int, state: tuple[int, int]) -> tuple[DeliveryIndex, froz
     return found
 
 
+def scope_index(scope_id: int) -> DeliveryIndex:
+    """The scope's events read once per change of its data (this process's cache): what every page and
+    the metrics API read the figures from."""
+    return _indexed(scope_id, delivery_svc.scope_state(scope_id))[0]
+
+
 def _cached(key: tuple, build: Callable[[], Any]) -> Any:
     key = (_database(), *key)
     page = _PAGES.get(key)

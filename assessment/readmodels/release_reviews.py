@@ -58,12 +58,13 @@ def _hours(value: float | None) -> str:
     return "none" if value is None else f"{one_decimal(value)} h"
 
 
-def release_facts(events: EventSet, service: str, deployment_id: str) -> ReleaseFacts | None:
+def release_facts(events: EventSet | DeliveryIndex, service: str, deployment_id: str) -> ReleaseFacts | None:
     """The review of `deployment_id`, or None if it is not a live production deployment of `service`."""
+    index = events if isinstance(events, DeliveryIndex) else DeliveryIndex(events)
+    events = index.events
     deployment = events.deployments.get(deployment_id)
     if deployment is None or deployment.service != service or not deployment.is_live:
         return None
-    index = DeliveryIndex(events)
     day = dt.datetime.fromtimestamp(deployment.time, dt.UTC).date()
     review = next(r for r in index.metrics(service, Window(day, day)).releases if r.deployment == deployment_id)
     changes = [
@@ -127,10 +128,11 @@ class GatesPage:
     rows: list[GateRow]
 
 
-def gates_page(events: EventSet, service: str, window: Window) -> GatesPage:
+def gates_page(events: EventSet | DeliveryIndex, service: str, window: Window) -> GatesPage:
     """The gates of `service` over `window`: a gate that never failed while deployments it passed failed
     caught nothing and is a candidate for pruning."""
-    metrics = DeliveryIndex(events).metrics(service, window)
+    index = events if isinstance(events, DeliveryIndex) else DeliveryIndex(events)
+    metrics = index.metrics(service, window)
     rows = []
     for gate in metrics.gates:
         why = ""

@@ -9,9 +9,9 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from ..domain.delivery import Window
 from ..extensions import db
 from ..forms import ActionForm
+from ..readmodels.delivery_metrics import scope_index
 from ..readmodels.release_reviews import gates_page, release_facts
 from ..services import access
-from ..services import delivery as delivery_svc
 from ..services import releases as releases_svc
 from ..services.errors import InvalidInput
 from .common import current_user, parse_int, scope_for, user
@@ -28,7 +28,7 @@ MAX_GATE_DAYS = 3660
 def _facts(scope_id: int, service: str, deployment_id: str):
     if len(service) > MAX_ID_LENGTH or len(deployment_id) > MAX_ID_LENGTH:
         abort(404)
-    facts = release_facts(delivery_svc.scope_events(scope_id), service, deployment_id)
+    facts = release_facts(scope_index(scope_id), service, deployment_id)
     if facts is None:
         abort(404)  # not a live production deployment of that service
     return facts
@@ -103,7 +103,7 @@ def gates(scope_id: int, service: str):
     except InvalidInput:
         days = GATE_DAYS
     days = min(max(days, 1), MAX_GATE_DAYS)
-    events = delivery_svc.scope_events(scope_id)
+    events = scope_index(scope_id)
     as_of = _as_of(request.args.get("as_of")) or dt.date.today()
     page = gates_page(events, service, Window.ending(as_of, days))
     return render_template("releases/gates.html", scope=scope, page=page, days=days)
