@@ -26,6 +26,7 @@ from reports.model import (
     DEFAULT_CONFIDENTIALITY,
     CycleComparison,
     FindingEntry,
+    MeasuredFact,
     Provenance,
     Report,
     ReportMeta,
@@ -53,7 +54,7 @@ from ..models import (
     utcnow,
 )
 from ..readmodels import trends
-from . import audit, review
+from . import audit, metric_answers, review
 from .accounts import ROLE_LABELS
 from .assessments import domain_answers, load_state, to_domain_evidence
 from .backlog import as_entries, items_for
@@ -203,6 +204,13 @@ def report_for(
         )
     )
     trend = None if for_export else trends.scope_trend(assessment.scope, state.framework.id, until=assessment.as_of)
+    measured = {}
+    for rid, row in state.rows.items():
+        fact = metric_answers.provenance_of(rid, row.measured) if row.value is not None else None
+        requirement = state.framework.requirement_index.get(rid)
+        if fact is not None and requirement is not None:
+            overridden = metric_answers.override_text(requirement, row.value, fact) if row.overridden else None
+            measured[rid] = MeasuredFact(fact.sentence(), fact.sha256, overridden)
     return build_report(
         state.framework,
         answers,
@@ -218,6 +226,7 @@ def report_for(
         trend_caption=_trend_caption(trend, state.framework.is_maturity) if trend else None,
         trail_anchor=audit.head(),
         provenance=provenance,
+        measured=measured,
     )
 
 
