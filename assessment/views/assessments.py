@@ -405,6 +405,7 @@ def refresh_measured(assessment_id: int):
         on_failure(lambda: evidence_store().discard(stored))  # no commit, no file
     notify(refreshed.sentence())
     back = request.form.get("back", "")
-    if back.isdigit():
-        return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=int(back)))
+    if back.isdigit() and len(back) < 6:
+        last = len(svc.framework_of(assessment.framework_version).domains) - 1
+        return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=min(int(back), last)))
     return redirect(url_for("assessments.results", assessment_id=assessment_id))
