@@ -305,3 +305,19 @@ def test_a_batch_of_answers_follows_the_same_override_rule(app, world):
         db.session.commit()
     answer = _answers(app, assessment)["DDM-KM-04"]
     assert (answer.value, answer.overridden, json.loads(answer.measured)["value"]) == ("8", True, 5.0)
+
+
+def test_the_next_cycle_keeps_the_service_and_measures_its_new_period_again(app, client, world):
+    assessment, _, _ = world
+    _override(client, app, assessment)
+    response = client.post(f"/assessments/{assessment}/next-cycle", data={"as_of": "2026-12-10"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    following = int(re.search(r"/assessments/(\d+)/", response.headers["Location"]).group(1))
+    with app.app_context():
+        row = db.session.get(Assessment, following)
+        assert row.delivery_service == "checkout" and row.period_from.isoformat() == "2026-09-11"
+    answers = _answers(app, following)
+    assert (answers["DDM-KM-04"].value, answers["DDM-KM-04"].overridden) == ("8", True)  # the override carries
+    km03 = json.loads(answers["DDM-KM-03"].measured)
+    assert (km03["from"], km03["to"]) == ("2026-09-11", "2026-12-10")  # measured again over the new period
+    assert answers["DDM-KM-03"].carried_over is False
