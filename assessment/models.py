@@ -32,7 +32,7 @@ DEFAULT_PERIOD_DAYS = 90  # an assessment period without a start is the 90 days 
 ROLES = ("admin", "lead", "member", "auditor")
 VERDICTS = ("verified", "finding")
 SEVERITIES = ("major", "minor", "observation")
-EVIDENCE_SOURCES = ("upload", "link", "import")
+EVIDENCE_SOURCES = ("upload", "link", "import", "delivery")  # delivery: the events behind measured answers
 PDCA_STATUSES = ("plan", "do", "check", "act", "done", "dropped")
 # The largest id every database's integer key holds (PostgreSQL's INTEGER is 32 bits, SQLite's 64):
 # URLs and forms naming a larger one get a 404 before the database is asked (it would fail on it).
@@ -224,6 +224,7 @@ class Assessment(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     review_comment: Mapped[str | None] = mapped_column(Text)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id"), index=True)
+    delivery_service: Mapped[str | None] = mapped_column(String(200))  # whose delivery data fills metric answers
 
     scope: Mapped[Scope] = relationship(back_populates="assessments")
     framework_version: Mapped[FrameworkVersion] = relationship()
@@ -291,6 +292,10 @@ class Answer(Base):
     answered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     carried_over: Mapped[bool] = mapped_column(Boolean, default=False)  # from the last cycle, not yet confirmed
+    # A metric-fed answer's provenance (JSON, services/metric_answers.py): the metric, the measured value, the
+    # service, the window, the basis and the events snapshot's evidence id and SHA-256; None when typed in.
+    measured: Mapped[str | None] = mapped_column(Text)
+    overridden: Mapped[bool] = mapped_column(Boolean, default=False)  # a person's value replaced the measured one
 
 
 class Evidence(Base):

@@ -91,6 +91,16 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class MeasuredFact:
+    """A metric-fed answer's provenance as a report prints it: the sentence, the events snapshot's SHA-256,
+    and, when a person replaced the measured value, the override in words."""
+
+    sentence: str
+    sha256: str | None = None
+    overridden: str | None = None  # "Overridden: measured 5 hours, answered 8 hours"
+
+
+@dataclass(frozen=True)
 class RequirementRow:
     """One requirement of the per-domain detail."""
 
@@ -99,6 +109,7 @@ class RequirementRow:
     note: str | None
     evidence: tuple[str, ...]  # evidence numbers
     findings: tuple[FindingEntry, ...] = ()  # auditors' reviews of this requirement
+    measured: MeasuredFact | None = None  # a metric-fed answer's provenance
 
     @property
     def requirement(self) -> Requirement:
@@ -395,6 +406,7 @@ def build_report(
     trend_caption: str | None = None,
     trail_anchor: Anchor | None = None,
     provenance: dict[tuple, Provenance] | None = None,
+    measured: dict[str, MeasuredFact] | None = None,
     delivery: DeliverySection | None = None,
 ) -> Report:
     """Score the answers and lay out everything a report shows.
@@ -405,8 +417,8 @@ def build_report(
     previous cycle with these answers (its `after` must score them), and `trend_svg` is the
     scope's trend chart with its caption. `trail_anchor` is the application's whole audit trail
     (count and head) as it stood when the report was built. `provenance` maps an evidence item's
-    evidence_key to who attached it, when and how. A period that starts after the as-of date is a
-    ValueError.
+    evidence_key to who attached it, when and how. `measured` maps a requirement id to its metric-fed
+    answer's provenance. A period that starts after the as-of date is a ValueError.
     """
     card = score(framework, answers, as_of=as_of, target_level=target_level, scope=meta.scope)
     if meta.period_start is not None and meta.period_start > card.as_of:
@@ -455,6 +467,7 @@ def build_report(
                     answer.note if answer else None,
                     tuple(refs),
                     tuple(findings_of.get(result.id, ())),
+                    (measured or {}).get(result.id),
                 )
             )
         domains.append((domain_result.domain.id, tuple(rows)))
@@ -487,7 +500,7 @@ def build_report(
             for p in propose_backlog(card)
         )
     report_id = _report_id(
-        card, evidence, backlog, meta, findings, comparison, trend_svg, trend_caption,
+        card, evidence, backlog, meta, findings, comparison, trend_svg, trend_caption, measured,
         None if delivery is None else delivery.digest(),
     )  # fmt: skip
     return Report(
@@ -522,6 +535,7 @@ def _report_id(
     comparison: CycleComparison | None = None,
     trend_svg: str | None = None,
     trend_caption: str | None = None,
+    measured: dict[str, MeasuredFact] | None = None,
     delivery_digest: str | None = None,
 ) -> str:
     """A stable id of the report's content: the same assessment, unchanged, gets the same id.
@@ -576,6 +590,8 @@ def _report_id(
             comparison.previous_label,
             scorecard_to_dict(comparison.comparison.before),
         ]
+    if measured:
+        content["measured"] = sorted((rid, m.sentence, m.sha256, m.overridden) for rid, m in measured.items())
     if trend_svg is not None:
         content["trend"] = [hashlib.sha256(trend_svg.encode()).hexdigest(), trend_caption]
     if delivery_digest is not None:

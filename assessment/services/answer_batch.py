@@ -30,6 +30,7 @@ from .assessments import (
     unknown_revision,
 )
 from .errors import Conflict, InvalidInput, ServiceError
+from .metric_answers import overriding
 
 MAX_ANSWERS = 5_000  # in one request: above the largest framework of the library several times over
 
@@ -201,7 +202,15 @@ def _plan(
                 SaveResult(rid, "conflict", row.revision, row.value, row.note, row.answered_by, value, note)
             )
         else:
-            plan.updates.append({"row_id": row.id, "seen": seen, "new_value": value, "new_note": note})
+            try:
+                overridden = overriding(row, value, note)
+            except InvalidInput as error:  # a measured value replaced without a note saying why
+                plan.refusals.append(Refusal(rid, error.field, f"{rid}: {error.message}"))
+                continue
+            plan.updates.append(
+                {"row_id": row.id, "seen": seen, "new_value": value, "new_note": note, "new_overridden": overridden,
+                 "new_measured": None if value is None else row.measured}
+            )  # fmt: skip
             plan.events.append(AnswerSaved.of(rid, value, note, (row.value, row.note)))
             plan.results[rid] = SaveResult(rid, "saved", seen + 1)
     return plan
@@ -224,6 +233,8 @@ def _write(assessment: Assessment, plan: _Plan, user: str) -> None:
                 answered_at=now,
                 revision=table.c.revision + 1,
                 carried_over=False,
+                overridden=bindparam("new_overridden"),
+                measured=bindparam("new_measured"),
             ),
             plan.updates,
         )

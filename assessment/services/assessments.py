@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..adapters.evidence_store import EvidenceStore, StoredFile
 from ..domain import values
 from ..domain.answers import Answer, AnswerValue, check_value
 from ..domain.answers import Evidence as DomainEvidence
@@ -31,6 +32,7 @@ from ..models import Evidence as EvidenceRow
 from . import audit
 from .errors import InvalidInput, Locked, NotFound, ServiceError
 from .library import framework_of
+from .metric_answers import check_service, overriding, refresh_measured
 
 # --- scopes -------------------------------------------------------------------------------
 
@@ -100,10 +102,20 @@ def start_assessment(
     target_level: int | None,
     as_of: dt.date | None,
     period_start: dt.date | None = None,
+    delivery_service: str | None = None,
+    store: EvidenceStore | None = None,
+    actor: str | None = None,
+    on_stored: Callable[[StoredFile], None] | None = None,
 ) -> Assessment:
     """Start a draft assessment of `scope` pinned to a framework version; its period starts on
-    `period_start` (None: the 90 days up to its as-of date)."""
+    `period_start` (None: the 90 days up to its as-of date). With a `delivery_service` (one the scope's
+    delivery events name), its metric questions are measured from that service's events at once
+    (metric_answers.refresh_measured, keeping the snapshot in `store`); `on_stored` is given the snapshot
+    file a refresh put in the store, for the caller to discard if it rolls back."""
     _check_period(period_start, as_of or dt.date.today())
+    delivery_service = check_service(scope.id, delivery_service)
+    if delivery_service is not None and store is None:
+        raise ValueError("measuring a delivery service's answers needs the evidence store")
     framework = framework_of(version)
     if framework.is_maturity:
         target_level = framework.top_level if target_level is None else target_level
@@ -122,6 +134,7 @@ def start_assessment(
         target_level=target_level,
         as_of=as_of or dt.date.today(),
         period_start=period_start,
+        delivery_service=delivery_service,
     )
     db.session.add(assessment)
     db.session.flush()
@@ -136,6 +149,11 @@ def start_assessment(
             assessment.status,
         ),
     )
+    if delivery_service is not None:
+        assert store is not None
+        refreshed = refresh_measured(assessment, actor or audit.current_actor.get(), store)
+        if refreshed.stored is not None and on_stored is not None:
+            on_stored(refreshed.stored)
     return assessment
 
 
@@ -262,6 +280,8 @@ ANSWER_COLUMNS = (
     AnswerRow.revision,
     AnswerRow.answered_by,
     AnswerRow.answered_at,
+    AnswerRow.measured,
+    AnswerRow.overridden,
 )
 EVIDENCE_COLUMNS = (
     EvidenceRow.id,
@@ -462,6 +482,7 @@ def save_answer(
             confirm(assessment, [requirement_id], user)
             return SaveResult(requirement_id, "saved", seen_revision + 1)
         return SaveResult(requirement_id, "unchanged", row.revision)
+    overridden = overriding(row, value, note)  # before any write: a refused override changes nothing
     if row is None:
         if seen_revision != 0:
             raise unknown_revision(requirement_id, seen_revision)
@@ -496,6 +517,8 @@ def save_answer(
             answered_at=utcnow(),
             revision=seen_revision + 1,
             carried_over=False,
+            overridden=overridden,
+            **({"measured": None} if value is None else {}),  # cleared: unanswered, a refresh measures it again
         )
         .execution_options(synchronize_session=False)
     )

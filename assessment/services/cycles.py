@@ -10,10 +10,12 @@ requirement still exists and the value is still valid; the rest is listed for th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
+from ..adapters.evidence_store import EvidenceStore, StoredFile
 from ..domain import values
 from ..domain.answers import check_value
 from ..domain.events import AnswerSaved, EvidenceLinked
@@ -24,6 +26,7 @@ from . import access, audit
 from .assessments import ensure_editable, lock_for_change, start_assessment
 from .errors import InvalidInput, NotFound
 from .library import framework_of
+from .metric_answers import refresh_measured
 
 
 @dataclass
@@ -52,8 +55,15 @@ def start_next_cycle(
     version: FrameworkVersion | None,
     target_level: int | None,
     as_of: dt.date | None,
+    store: EvidenceStore | None = None,
+    actor: str | None = None,
+    on_stored: Callable[[StoredFile], None] | None = None,
 ) -> CarryReport:
-    """A new draft assessment of the same scope, its answers and evidence carried over from `previous`."""
+    """A new draft assessment of the same scope, its answers and evidence carried over from `previous`.
+
+    It keeps the previous cycle's delivery service; with the evidence `store`, its measured answers (carried
+    with their provenance and overrides) are measured again over the new period at once (`on_stored` gets the
+    snapshot file a refresh stored, for the caller to discard if it rolls back)."""
     version = version or previous.framework_version
     if version.framework_id != previous.framework_version.framework_id:
         raise InvalidInput(
@@ -68,6 +78,7 @@ def start_next_cycle(
         target_level = previous.target_level if previous.target_level in framework.level_index else None
     assessment = start_assessment(previous.scope, version, target_level, as_of)
     assessment.previous_id = previous.id
+    assessment.delivery_service = previous.delivery_service
     report = CarryReport(assessment)
     if version.id != previous.framework_version_id:
         report.added, report.removed = version_changes(previous.framework_version, version)
@@ -95,6 +106,8 @@ def start_next_cycle(
                 answered_at=row.answered_at,
                 revision=1,
                 carried_over=True,
+                measured=row.measured,
+                overridden=row.overridden,
             )
         )
         report.carried += 1
@@ -126,6 +139,10 @@ def start_next_cycle(
             "removed": report.removed,
         },
     )
+    if assessment.delivery_service and store is not None:
+        refreshed = refresh_measured(assessment, actor or audit.current_actor.get(), store)
+        if refreshed.stored is not None and on_stored is not None:
+            on_stored(refreshed.stored)
     return report
 
 

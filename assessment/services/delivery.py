@@ -218,13 +218,24 @@ def scope_state(scope_id: int) -> tuple[int, int]:
     return int(count or 0), int(largest or 0)
 
 
+def scope_bodies(scope_id: int) -> list[str]:
+    """The stored body of every event the scope keeps, in the order they were stored (one JSON object each)."""
+    return list(
+        db.session.scalars(
+            select(DeliveryEvent.body).where(DeliveryEvent.scope_id == scope_id).order_by(DeliveryEvent.id)
+        )
+    )
+
+
+def events_of(scope_id: int, bodies: Sequence[str]) -> EventSet:
+    """Stored bodies (`scope_bodies`) read back through the domain's reader."""
+    return read_events([(f"scope {scope_id}", "\n".join(bodies))])
+
+
 def scope_events(scope_id: int) -> EventSet:
     """Every event the scope keeps, read back through the domain's reader (metrics need them all:
     an incident or a rollback of any service can fail a deployment)."""
-    bodies = db.session.scalars(
-        select(DeliveryEvent.body).where(DeliveryEvent.scope_id == scope_id).order_by(DeliveryEvent.id)
-    ).all()
-    return read_events([(f"scope {scope_id}", "\n".join(bodies))])
+    return events_of(scope_id, scope_bodies(scope_id))
 
 
 def pending_changes(scope_id: int, service: str, until: float) -> list[str]:
@@ -268,7 +279,9 @@ __all__ = [
     "Added",
     "add_events",
     "add_file",
+    "events_of",
     "pending_changes",
+    "scope_bodies",
     "scope_events",
     "scope_state",
     "services_of",

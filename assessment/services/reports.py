@@ -27,6 +27,7 @@ from reports.model import (
     DEFAULT_CONFIDENTIALITY,
     CycleComparison,
     FindingEntry,
+    MeasuredFact,
     Provenance,
     Report,
     ReportMeta,
@@ -55,7 +56,7 @@ from ..models import (
     utcnow,
 )
 from ..readmodels import trends
-from . import audit, delivery, review
+from . import audit, delivery, metric_answers, review
 from .accounts import ROLE_LABELS
 from .assessments import domain_answers, load_state, to_domain_evidence
 from .backlog import as_entries, items_for
@@ -205,6 +206,13 @@ def report_for(
         )
     )
     trend = None if for_export else trends.scope_trend(assessment.scope, state.framework.id, until=assessment.as_of)
+    measured = {}
+    for rid, row in state.rows.items():
+        fact = metric_answers.provenance_of(rid, row.measured) if row.value is not None else None
+        requirement = state.framework.requirement_index.get(rid)
+        if fact is not None and requirement is not None:
+            overridden = metric_answers.override_text(requirement, row.value, fact) if row.overridden else None
+            measured[rid] = MeasuredFact(fact.sentence(), fact.sha256, overridden)
     return build_report(
         state.framework,
         answers,
@@ -220,13 +228,14 @@ def report_for(
         trend_caption=_trend_caption(trend, state.framework.is_maturity) if trend else None,
         trail_anchor=audit.head(),
         provenance=provenance,
+        measured=measured,
         delivery=None if for_export else _delivery(assessment, state.framework),
     )
 
 
 def _delivery(assessment: Assessment, framework) -> DeliverySection | None:
     """The assessed service's delivery section over the assessment period, when it has delivery events."""
-    service = getattr(assessment, "delivery_service", None)
+    service = assessment.delivery_service
     if not service or service not in delivery.services_of(assessment.scope_id):
         return None
     index = DeliveryIndex(delivery.scope_events(assessment.scope_id))
@@ -332,7 +341,7 @@ def fingerprint(assessment: Assessment, kind: str, settings: tuple[str | None, .
             cycles[0],
             cycles[1],
             *delivery.scope_state(assessment.scope_id),  # the delivery section's events
-            getattr(assessment, "delivery_service", None),
+            assessment.delivery_service,
             *settings,
         )
     )

@@ -21,7 +21,7 @@ from ..forms import (
     value_field_id,
     value_field_name,
 )
-from ..services import access
+from ..services import access, metric_answers
 from ..services import assessments as svc
 from ..services import evidence as evidence_svc
 from ..services.errors import InvalidInput
@@ -392,4 +392,20 @@ def set_period(assessment_id: int):
         if start
         else "The assessment period is the 90 days up to the as-of date."
     )
+    return redirect(url_for("assessments.results", assessment_id=assessment_id))
+
+
+@bp.post("/assessments/<int:assessment_id>/delivery/refresh")
+def refresh_measured(assessment_id: int):
+    """Measure the metric questions again from the assessment's delivery service (overridden answers stay)."""
+    assessment = assessment_for(assessment_id, "answer")
+    refreshed = metric_answers.refresh_measured(assessment, current_user(), evidence_store())
+    if refreshed.stored is not None:
+        stored = refreshed.stored
+        on_failure(lambda: evidence_store().discard(stored))  # no commit, no file
+    notify(refreshed.sentence())
+    back = request.form.get("back", "")
+    if back.isdigit() and len(back) < 6:
+        last = len(svc.framework_of(assessment.framework_version).domains) - 1
+        return redirect(url_for("assessments.domain", assessment_id=assessment_id, index=min(int(back), last)))
     return redirect(url_for("assessments.results", assessment_id=assessment_id))

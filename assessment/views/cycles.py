@@ -8,6 +8,8 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from ..app import on_failure
+from ..downloads import evidence_store
 from ..extensions import db
 from ..models import Assessment
 from ..services import access, cycles
@@ -28,6 +30,9 @@ def next_cycle(assessment_id: int):
         cycles.chosen_version(parse_id(request.form.get("framework_version"), "Framework version")),
         parse_int(request.form.get("target_level"), "Target level"),
         parse_date(request.form.get("as_of"), "As of"),
+        store=evidence_store(),
+        actor=current_user(),
+        on_stored=lambda stored: on_failure(lambda: evidence_store().discard(stored)),
     )
     parts = [f"Next cycle started: {report.carried} answer(s) and {report.links} evidence link(s) carried over"]
     if report.added or report.removed:

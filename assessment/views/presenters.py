@@ -21,6 +21,7 @@ from ..forms import (
     value_field_name,
 )
 from ..services.assessments import AssessmentState, SaveResult, to_domain_evidence
+from ..services.metric_answers import override_text, provenance_of
 from .formerrors import FormErrors
 
 
@@ -31,6 +32,42 @@ class EvidenceView:
     item: Any  # a row with the columns of EVIDENCE_COLUMNS
     current: bool
     dates: str
+
+
+@dataclass(frozen=True)
+class MeasuredView:
+    """A metric-fed answer's provenance as a page shows it, and its override when a person replaced it."""
+
+    requirement_id: str
+    title: str
+    sentence: str  # "Lead time for changes measured from 3 changes, service checkout, window ... to ..."
+    service: str
+    as_of: str  # the window's last day: the delivery page's date
+    sha256: str | None
+    evidence_id: int | None
+    overridden: str | None  # "Overridden: measured 5 hours, answered 8 hours", or None
+    note: str | None
+
+
+def measured_view(requirement: Requirement, row: Any) -> MeasuredView | None:
+    """The provenance of a stored answer, or None when a person typed it (or it is unanswered)."""
+    if row is None or row.value is None:
+        return None
+    measured = provenance_of(requirement.id, row.measured)
+    if measured is None:
+        return None
+    overridden = override_text(requirement, row.value, measured) if row.overridden else None
+    return MeasuredView(
+        requirement.id,
+        requirement.title,
+        measured.sentence(),
+        measured.measurement.service,
+        measured.measurement.window.last.isoformat(),
+        measured.sha256,
+        measured.evidence_id,
+        overridden,
+        row.note if row.overridden else None,
+    )
 
 
 @dataclass
@@ -54,6 +91,7 @@ class RequirementView:
     note_id: str = ""
     band_list: BandsView | None = None
     claim_reason: str | None = None  # why a claim earns nothing (evidence required, none current)
+    measured: MeasuredView | None = None  # a metric-fed answer's provenance
 
 
 @dataclass(frozen=True)
@@ -97,6 +135,7 @@ class QuestionnairePage:
     conflicts: int = 0
     overall_completion: str = ""
     carried_over: int = 0
+    may_refresh: bool = False  # the assessment names a delivery service and the page may change it
 
 
 def evidence_dates(item) -> str:
@@ -208,6 +247,7 @@ def questionnaire_page(
             note_id=note_field_id(requirement),
             band_list=bands_view(numeric, state.result(requirement.id).value) if numeric else None,
             claim_reason=explain.claim_reason(state.result(requirement.id), as_of),
+            measured=measured_view(requirement, row),
         )
         if sections and sections[-1][0] == requirement.section:
             sections[-1][1].append(view)
@@ -226,6 +266,7 @@ def questionnaire_page(
         next_index=index + 1 if index + 1 < count else None,
         conflicts=len(conflicts),
         carried_over=sum(1 for _, views in sections for v in views if v.carried_over),
+        may_refresh=bool(state.assessment.editable and may_answer and state.assessment.delivery_service),
         overall_completion=one_decimal(100.0 * len(answered) / len(framework.requirements)),
     )
 
@@ -266,6 +307,7 @@ class ResultsPage:
     level_reason: str = ""
     provisional: str = ""  # why a draft's or returned assessment's figures may still change ('' when final)
     claim_reasons: dict[str, str] | None = None  # requirement id -> why its claim earns nothing
+    measured: list[MeasuredView] | None = None  # the metric-fed answers, in framework order
 
 
 def level_text(card: Scorecard, number: int | None) -> str:
@@ -319,4 +361,7 @@ def results_page(state: AssessmentState, all_gaps: bool = False) -> ResultsPage:
         level_reason=explain.level_reason(card.framework, card.requirements, card.level) if maturity else "",
         provisional=explain.provisional_text(state.assessment.status),
         claim_reasons=reasons,
+        measured=[
+            view for r in card.framework.requirements if (view := measured_view(r, state.rows.get(r.id))) is not None
+        ],
     )

@@ -7,16 +7,18 @@ import datetime as dt
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..app import on_failure
+from ..downloads import evidence_store
 from ..extensions import db
 from ..forms import ScopeForm, StartAssessmentForm
 from ..models import FrameworkVersion
 from ..readmodels.inbox import Inbox, inbox_for
-from ..services import access, accounts, review
+from ..services import access, accounts, delivery, review
 from ..services import assessments as svc
 from ..services.errors import InvalidInput, NotFound
 from ..services.evidence import scope_evidence
 from ..services.library import latest_versions
-from .common import parse_date, parse_id, parse_int, scope_for, user
+from .common import current_user, parse_date, parse_id, parse_int, scope_for, user
 from .formerrors import UNPROCESSABLE, FormErrors, abandon_changes
 from .messages import notify
 
@@ -97,6 +99,7 @@ def detail_response(scope, errors: FormErrors | None = None, status: int = 200):
         evidence=scope_evidence(scope),
         may_manage_team=me.role in access.SCOPE_ACTIONS["members"],
         candidates=[u for u in accounts.users_with_role("member") if u not in scope.members],
+        services=delivery.services_of(scope.id),
         errors=errors,
     )
     return page, status
@@ -108,6 +111,7 @@ START_FIELDS = {
     "target_level": "start-target",
     "as_of": "start-as-of",
     "period_start": "start-period",
+    "delivery_service": "start-service",
 }
 
 
@@ -136,6 +140,10 @@ def start(scope_id: int):
             _field("target_level", parse_int, "Target level"),
             _field("as_of", parse_date, "As of"),
             _field("period_start", parse_date, "Period start"),
+            delivery_service=request.form.get("delivery_service"),
+            store=evidence_store(),
+            actor=current_user(),
+            on_stored=lambda stored: on_failure(lambda: evidence_store().discard(stored)),
         )
     except InvalidInput as error:
         abandon_changes()

@@ -139,6 +139,7 @@ def build_world(app) -> World:
 
         release = {"type": "deployment", "id": "rel-1", "service": "checkout", "time": "2026-11-20T12:00:00Z"}
         delivery.add_events(alpha, [("matrix", 1, release)], source="api", actor="test-setup")
+        draft.delivery_service = "checkout"  # metric-fed answers: the draft may be refreshed from its service
         db.session.commit()
         world = World(
             scope=alpha.id,
@@ -246,6 +247,7 @@ MATRIX: dict[str, Case] = {
     "assessments.download_evidence": case("GET", "/evidence/{evidence}/download", READERS),
     "assessments.results": case("GET", "/assessments/{draft}/results", READERS),
     "assessments.set_period": case("POST", "/assessments/{draft}/period", TEAM, {"period_start": "2026-09-01"}),
+    "assessments.refresh_measured": case("POST", "/assessments/{draft}/delivery/refresh", TEAM),
     "review.submit": case("POST", "/assessments/{draft}/submit", TEAM, {"confirm": "1"}),
     "review.approve": case("POST", "/assessments/{submitted}/approve", LEADS, {"confirm": "1"}),
     "review.return_for_changes": case(
