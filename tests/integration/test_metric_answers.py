@@ -190,6 +190,10 @@ def test_an_override_with_a_note_is_marked_on_pages_and_in_the_report(app, clien
         snapshot = [e for e in report.evidence if e.origin == "delivery"]
         assert len(snapshot) == 1 and set(snapshot[0].requirement_ids) == set(METRICS)
         assert snapshot[0].source is not None  # the bundle packs its bytes
+        section = report.delivery  # the assessed service's delivery section, over the assessment period
+        assert section is not None and section.service == "checkout"
+        assert section.window_text == "2026-11-01 to 2026-11-30 (30 days)"
+        assert {row.metric: row.value_text for row in section.rows}["lead_time"] == "5.0 h"
 
 
 def test_saving_the_measured_value_again_ends_the_override(app, client, world):
@@ -282,6 +286,8 @@ def test_the_pdf_and_the_bundle_carry_the_override_and_the_snapshot(app, client,
     )
     assert "Overridden: measured 5 hours, answered 8 hours" in text
     assert "measured from 3 deployments" in text
+    assert "Delivery metrics" in text and "Service checkout, window 2026-11-01 to 2026-11-30 (30 days)" in text
+    assert "Lead time for changes, checkout: control chart of the weekly values" in text
     data = _snapshot_bytes(app, scope)
     bundle = request(client, assessment, "bundle")
     with zipfile.ZipFile(io.BytesIO(client.get(f"/reports/{bundle}/download").data)) as archive:
