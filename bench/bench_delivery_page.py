@@ -30,6 +30,7 @@ from assessment.readmodels.delivery_metrics import clear_cache  # noqa: E402
 from assessment.services import accounts, delivery, review  # noqa: E402
 from assessment.services.library import import_library  # noqa: E402
 from bench.app import fresh_app  # noqa: E402
+from bench.bench_dora import yardstick  # noqa: E402
 from bench.bench_engine import machine  # noqa: E402
 from bench.bench_ingest import batches  # noqa: E402
 from bench.bench_web import percentile, timed  # noqa: E402
@@ -87,7 +88,7 @@ def main() -> None:
         alone = timed(lambda _i: client.get(pages[f"service page ({service})"]), 1)[0]
 
     backend = url.split(":", 1)[0]
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; yardstick {yardstick():.2f} s")
     print(f"database: {backend}; {stored:,} events stored ({args.services} services) in {stored_in:.1f} s")
     ok = True
     for label, (cold, values) in results.items():
@@ -98,6 +99,7 @@ def main() -> None:
             f"(target p95 < {TARGET_MS} ms, {len(values)} requests after the first)"
         )
     print(f"service page cold with nothing cached (events read and indexed): {alone:.1f} ms")
+    print(f"yardstick after the run: {yardstick():.2f} s")
     print("targets met" if ok else "TARGETS MISSED")
     sys.exit(0 if ok else 1)
 
