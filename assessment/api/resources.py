@@ -22,12 +22,14 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, pre_dump, validate
 
 from ..adapters.evidence_store import safe_filename
+from ..app import on_failure
 from ..domain import explain
 from ..domain.compare import compare
 from ..domain.errors import InvalidFile, Problem
 from ..domain.framework import Framework, Scale
 from ..domain.loader import load_framework_text
 from ..domain.yamlread import MAX_FILE_BYTES, decode_text
+from ..downloads import evidence_store
 from ..extensions import db
 from ..models import MAX_ID, SCOPE_KINDS, FrameworkVersion
 from ..readmodels.score_documents import ScoreDocuments, score_json
@@ -175,6 +177,7 @@ class AssessmentSchema(Schema):
     target_level = fields.Integer(allow_none=True)
     as_of = fields.Date()
     period_start = fields.Date(allow_none=True)
+    delivery_service = fields.String(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
     submitted_at = UtcDateTime(allow_none=True)
@@ -274,6 +277,7 @@ class StartAssessmentSchema(Schema):
     target_level = fields.Integer(load_default=None, allow_none=True, strict=True)
     as_of = fields.Date(load_default=None, allow_none=True)
     period_start = fields.Date(load_default=None, allow_none=True)
+    delivery_service = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
 
 
 def framework_version(framework_id: str, version: str | None) -> FrameworkVersion:
@@ -298,15 +302,20 @@ def start_assessment(args, scope_id: int):
 
     `version` defaults to the framework's newest version in the library, `target_level` to its top level
     (maturity frameworks; a compliance framework takes none), `as_of` to today, `period_start` to the 90 days
-    up to `as_of`.
+    up to `as_of`. With a `delivery_service` (one of the scope's services with delivery events), its metric
+    questions are answered from that service's events over the period, each with its provenance and the
+    events snapshot as evidence (delivery-events.md, section 5).
     """
     scope = access.scope_for(g.api_user, scope_id, "start")
     tokens.may_write(g.api_token)
     version = framework_version(args["framework_id"], args["version"])
     with fields_checked():
+        store = evidence_store()
         started = assessment_service.start_assessment(
-            scope, version, args["target_level"], args["as_of"], args["period_start"]
-        )
+            scope, version, args["target_level"], args["as_of"], args["period_start"],
+            delivery_service=args["delivery_service"], store=store, actor=g.api_user.username,
+            on_stored=lambda stored: on_failure(lambda: store.discard(stored)),
+        )  # fmt: skip
     return started, 201, {"Location": url_for("api_v1.assessment", assessment_id=started.id)}
 
 

@@ -316,3 +316,35 @@ def test_the_comparison_with_the_previous_cycle(app, anonymous, devops):
     assert hidden.status_code == 404
     other = anonymous.get(f"/api/v1/assessments/{assessment}/comparison?other={following}", headers=lead)
     assert other.status_code == 200 and other.json == body  # the same two, whichever is named first
+
+
+def test_an_assessment_started_with_a_delivery_service_is_measured_from_its_events(app, anonymous, devops):
+    from assessment.models import Answer, Scope
+    from assessment.services import delivery
+    from tests.conftest import EXAMPLES
+
+    _, scope = devops
+    with app.app_context():
+        events = (EXAMPLES / "delivery" / "checkout.events.jsonl").read_bytes()
+        delivery.add_file(db.session.get(Scope, scope), "checkout.events.jsonl", events, source="upload", actor="lead")
+        db.session.commit()
+    lead = token_for(app, "lead")
+    body = {"framework_id": "devops-delivery-maturity", "as_of": "2026-11-30", "period_start": "2026-11-01"}
+    before = _count(app, Assessment)
+    refused = anonymous.post(
+        f"/api/v1/scopes/{scope}/assessments", json={**body, "delivery_service": "nowhere"}, headers=lead
+    )
+    assert refused.status_code == 422 and [e["pointer"] for e in refused.json["errors"]] == ["/delivery_service"]
+    assert _count(app, Assessment) == before
+    started = anonymous.post(
+        f"/api/v1/scopes/{scope}/assessments", json={**body, "delivery_service": "checkout"}, headers=lead
+    )
+    assert started.status_code == 201, started.get_data(True)
+    assert started.json["delivery_service"] == "checkout"
+    with app.app_context():
+        measured = {
+            a.requirement_id: a.value
+            for a in db.session.scalars(select(Answer).where(Answer.assessment_id == started.json["id"]))
+            if a.measured
+        }
+    assert len(measured) == 4 and float(measured["DDM-KM-04"]) == 5.0  # lead time, as the spec's example gives
