@@ -211,6 +211,11 @@ def unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> Non
     """Stop an evidence item supporting a requirement; the item stays in the scope."""
     _editable(assessment)
     _lock(assessment)
+    remove_link(assessment, requirement_id, evidence_id)
+
+
+def remove_link(assessment: Assessment, requirement_id: str, evidence_id: int) -> None:
+    """Delete the link, recording it in the trail when there was one; the caller has checked and locked."""
     removed = db.session.execute(
         delete(EvidenceLink).where(
             EvidenceLink.assessment_id == assessment.id,

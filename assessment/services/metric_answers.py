@@ -17,22 +17,22 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from ..adapters.evidence_store import EvidenceStore, StoredFile, safe_filename
 from ..domain import values
 from ..domain.answers import Answer, Answers
 from ..domain.delivery.fill import Measurement, fill_from_metrics, metric_requirements
 from ..domain.delivery.metrics import Window
-from ..domain.events import AnswerSaved, EvidenceUnlinked
+from ..domain.events import AnswerSaved
 from ..domain.framework import NumericAnswer, Requirement
 from ..extensions import db
 from ..models import Answer as AnswerRow
-from ..models import Assessment, EvidenceLink, utcnow
+from ..models import Assessment, utcnow
 from ..models import Evidence as EvidenceRow
 from . import audit, delivery
 from .errors import InvalidInput
-from .evidence import link
+from .evidence import link, remove_link
 from .library import framework_of
 
 SNAPSHOT_SOURCE = "delivery"
@@ -283,15 +283,7 @@ def _write(assessment: Assessment, row: AnswerRow, value: str | None, provenance
 
 def _unlink(assessment: Assessment, requirement_id: str, evidence_id: int) -> None:
     """Stop an earlier snapshot supporting a requirement whose value it no longer gives."""
-    removed = db.session.execute(
-        delete(EvidenceLink).where(
-            EvidenceLink.assessment_id == assessment.id,
-            EvidenceLink.requirement_id == requirement_id,
-            EvidenceLink.evidence_id == evidence_id,
-        )
-    )
-    if removed.rowcount:
-        audit.emit(assessment, EvidenceUnlinked(requirement_id, evidence_id))
+    remove_link(assessment, requirement_id, evidence_id)
 
 
 def snapshot_bytes(bodies: list[str]) -> bytes:
