@@ -142,7 +142,12 @@ class _Conversion:
                 if guid is None:
                     continue
                 if guid in table:
-                    self.error(path, _line(document, "id"), "id", f"id {guid} is also that of {table[guid][0]}")
+                    self.error(
+                        path,
+                        _line(document, "id"),
+                        "id",
+                        f"id {guid} is also that of {self.folder.filename(table[guid][0])}",
+                    )
                     continue
                 table[guid] = (path, document)
             self.by_id[kind] = table
@@ -265,7 +270,7 @@ class _Conversion:
                 credit = answer.get("value")
                 if not isinstance(credit, int | float) or isinstance(credit, bool) or not 0 <= credit <= 1:
                     self.error(
-                        path, _line(answer, "value"), f"{key}.value", f"expected a number from 0 to 1: {credit!r}"
+                        path, _line(answer, "value"), f"{key}.value", f"expected a number from 0 to 1, found {credit!r}"
                     )
                     continue
                 order = answer.get("order", index)
@@ -322,7 +327,7 @@ class _Conversion:
             short = self.text(path, practice, "shortName") or "?"
             name = self.text(path, practice, "name") or short
             domain_id = f"{fname[:1].upper()}-{short}"
-            self.claim(domain_id, path, seen, "domain")
+            self.claim(domain_id, path, _line(practice, "shortName"), seen, "domain")
             parts = [f"Business function: {fname}."]
             parts += [t for t in (self.text(path, practice, k, required=False) for k in ("longDescription",)) if t]
             requirements = []
@@ -338,7 +343,7 @@ class _Conversion:
                     base = f"{domain_id}-{letter}-{level}"
                     for qorder, qpath, question in asked:
                         rid = base if len(asked) == 1 else f"{base}.{qorder}"
-                        self.claim(rid, qpath, seen, "requirement")
+                        self.claim(rid, qpath, _line(question, "activity"), seen, "requirement")
                         requirements.append(
                             self.requirement(
                                 rid, section, level, apath, activity, qpath, question, scale_of, objectives
@@ -350,12 +355,16 @@ class _Conversion:
                 )
         return domains
 
-    def claim(self, value: str, path: str, seen: dict[str, str], what: str) -> None:
+    def claim(self, value: str, path: str, line: int, seen: dict[str, str], what: str) -> None:
+        """Take `value` as an id, or report that it is no valid id or is taken (naming the file that has it)."""
         if not _ID.match(value):
-            self.error(path, 1, ROOT_PATH, f"the {what} id {value!r} made from the model is not a valid id")
+            self.error(path, line, ROOT_PATH, f"the {what} id {value!r} made from the model is not a valid id")
         elif value in seen:
             self.error(
-                path, 1, ROOT_PATH, f"the {what} id {value!r} is also that of {self.folder.filename(seen[value])}"
+                path,
+                line,
+                ROOT_PATH,
+                f"the {what} id {value!r} made from the model is also that of {self.folder.filename(seen[value])}",
             )
         else:
             seen[value] = path
