@@ -27,7 +27,10 @@ def read_folder(folder: Path) -> dict[str, str]:
 
     Bounded like one file: at most 2,000 YAML files of 5 MB each and 20 MB in all.
     """
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in YAML_SUFFIXES and p.is_file())
+    try:
+        paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in YAML_SUFFIXES and p.is_file())
+    except OSError as exc:
+        raise InvalidFile([Problem(str(folder), 1, ROOT_PATH, f"cannot be read: {exc.strerror}")]) from None
     if len(paths) > MAX_FOLDER_FILES:
         raise InvalidFile([Problem(str(folder), 1, ROOT_PATH, f"more than {MAX_FOLDER_FILES:,} YAML files")])
     files, problems, total = {}, [], 0
@@ -44,7 +47,10 @@ def read_folder(folder: Path) -> dict[str, str]:
     if problems:
         raise InvalidFile(problems)
     for prefix, where in (("", folder), ("../", folder.resolve().parent)):
-        licences = [p for p in sorted(where.iterdir()) if p.is_file() and p.name.lower() in LICENSE_NAMES]
+        try:
+            licences = [p for p in sorted(where.iterdir()) if p.is_file() and p.name.lower() in LICENSE_NAMES]
+        except OSError:  # a parent we may not list: no licence from there
+            continue
         if licences:
             files[prefix + licences[0].name] = read_text(licences[0])
             break

@@ -8,18 +8,28 @@ from __future__ import annotations
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assessment.cli_convert import read_folder
 from assessment.cli_files import files
 from assessment.domain.answers import read_answers_text
-from assessment.domain.convert import ConversionError, Documents, convert_document, convert_folder, convert_text
+from assessment.domain.convert import (
+    ConversionError,
+    Documents,
+    Folder,
+    convert_document,
+    convert_folder,
+    convert_text,
+    dump_framework,
+)
 from assessment.domain.convert.names import unescape_id
 from assessment.domain.convert.samm import licence_name, option_value
 from assessment.domain.errors import InvalidFile
 from assessment.domain.loader import load_framework_text
 from assessment.domain.scoring import score
 from assessment.domain.yamlread import parse_yaml_documents
-from tests.conftest import DATA
+from tests.conftest import DATA, tries
 
 CONVERT = DATA / "convert"
 DSOMM = CONVERT / "tiny-dsomm.yaml"
@@ -339,3 +349,72 @@ def test_convert_names_every_broken_file_of_a_folder(tmp_path):
     result = run("convert", str(tmp_path))
     assert result.exit_code == 2
     assert f"{tmp_path}/a.yml:" in result.stderr and f"{tmp_path}/b.yaml:" in result.stderr
+
+
+# Whatever a source holds, the answer is a framework that loads or a ConversionError: never a crash.
+
+
+def _places(value, path=()):
+    """Every place (a path of keys and indexes) in plain parsed data."""
+    yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        yield from _places(item, (*path, key))
+
+
+def _replaced(value, path, new):
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 9),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=70),
+    st.just([]),
+    st.just({}),
+    st.just([{"a": 1}]),
+    st.just({"x": [1]}),
+)
+DSOMM_DOCUMENTS = list(yaml.safe_load_all(DSOMM.read_text()))
+DSOMM_PLACES = [(i, p) for i, d in enumerate(DSOMM_DOCUMENTS) for p in _places(d)]
+SAMM_DOCUMENTS = {k: parse_yaml_documents(v, k)[0] for k, v in read_folder(MODEL).items() if k.endswith(".yml")}
+SAMM_PLACES = [(k, p) for k, d in SAMM_DOCUMENTS.items() for p in _places(d)]
+
+
+def _converts_or_refuses(convert) -> None:
+    try:
+        text = convert()
+    except ConversionError:
+        return
+    load_framework_text(text, "mutated.yaml")
+
+
+def test_the_unchanged_sources_of_the_two_tests_below_convert():
+    """Else they would prove nothing: every mutation would be refused anyway."""
+    assert convert_document(Documents(DSOMM_DOCUMENTS), "m.yaml")
+    assert convert_document(Folder("model", SAMM_DOCUMENTS, {}), "model")
+
+
+@settings(max_examples=tries(300), deadline=None)
+@given(st.sampled_from(DSOMM_PLACES), ODD_VALUES)
+def test_a_dsomm_model_with_any_value_anywhere_converts_or_is_refused(place, new):
+    index, path = place
+    documents = list(DSOMM_DOCUMENTS)
+    documents[index] = _replaced(documents[index], path, new)
+    _converts_or_refuses(lambda: dump_framework(convert_document(Documents(documents), "m.yaml")))
+
+
+@settings(max_examples=tries(300), deadline=None)
+@given(st.sampled_from(SAMM_PLACES), ODD_VALUES)
+def test_a_samm_folder_with_any_value_anywhere_converts_or_is_refused(place, new):
+    name, path = place
+    documents = dict(SAMM_DOCUMENTS)
+    documents[name] = _replaced(documents[name], path, new)
+    folder = Folder("model", documents, {"../license.txt": "Attribution 4.0 International"})
+    _converts_or_refuses(lambda: dump_framework(convert_document(folder, "model")))

@@ -167,12 +167,20 @@ class _Conversion:
         domains: dict[str, dict[str, Any]] = {}
         domain_ids: dict[str, str] = {}
         seen: dict[str, str] = {}  # requirement id -> the activity that has it
-        names = {a.get("uuid"): name for _, _, name, a in _activities(model) if isinstance(a, dict)}
+        names = {
+            a["uuid"]: str(name)
+            for *_, name, a in _activities(model)
+            if isinstance(a, dict) and isinstance(a.get("uuid"), str)
+        }
         for dimension, sub, name, activity in _activities(model):
             path = join(join(join("", str(dimension)), str(sub)), str(name))
             if dimension not in domains:
                 domain_id = self.make_id(str(dimension), _line(model, dimension), str(dimension), domain_ids, "domain")
-                domains[dimension] = {"id": domain_id, "title": shorten(str(dimension)), "requirements": []}
+                domains[dimension] = {
+                    "id": domain_id,
+                    "title": shorten(str(dimension)) or domain_id,
+                    "requirements": [],
+                }
             if not isinstance(activity, dict):
                 self.error(
                     _line(model[dimension][sub], name), path, "expected an activity (a mapping with uuid, level)"
@@ -215,7 +223,9 @@ class _Conversion:
         if bad:
             return None
         rid = self.make_id(uuid, _line(activity, "uuid"), join(path, "uuid"), seen, "requirement")
-        requirement: dict[str, Any] = {"id": rid, "title": shorten(name), "section": sub, "level": level}
+        requirement: dict[str, Any] = {"id": rid, "title": shorten(name) or rid, "level": level}
+        if sub.strip():
+            requirement["section"] = sub
         description = self.text(activity, "description", path)
         measure = self.text(activity, "measure", path)
         question = description or measure

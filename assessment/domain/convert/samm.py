@@ -95,6 +95,13 @@ def option_value(text: str) -> str:
     return value
 
 
+def _guid(value: Any) -> str | None:
+    """A GUID as `_Conversion.text` reads it (a number as its digits, text stripped), to look objects up by."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() or None if isinstance(value, str) else None
+
+
 def _line(mapping: Any, key: str | None = None) -> int:
     if key is not None and hasattr(mapping, "line_of"):
         return mapping.line_of(key)
@@ -243,8 +250,8 @@ class _Conversion:
         level_of: dict[str, int] = {}
         for guid, (path, document) in self.by_id["PracticeLevel"].items():
             target = self.link(path, document, "maturityLevel", "MaturityLevel")
-            if target is not None and target[1]["id"] in numbers:
-                level_of[guid] = numbers[target[1]["id"]]
+            if target is not None and _guid(target[1]["id"]) in numbers:
+                level_of[guid] = numbers[str(_guid(target[1]["id"]))]
         return [floor, *levels], level_of
 
     def scales(self) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
@@ -302,19 +309,23 @@ class _Conversion:
         for guid, (path, document) in self.by_id["Stream"].items():
             practice = self.link(path, document, "practice", "Practice")
             if practice is not None:
-                streams.setdefault(practice[1]["id"], []).append((order(path, document), path, guid, document))
+                streams.setdefault(str(_guid(practice[1]["id"])), []).append(
+                    (order(path, document), path, guid, document)
+                )
         activities: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}  # stream GUID -> (level, path, activity)
         for path, document in self.by_id["Activity"].values():
             stream = self.link(path, document, "stream", "Stream")
             level = self.link(path, document, "level", "PracticeLevel")
-            if stream is not None and level is not None and level[1]["id"] in level_of:
-                activities.setdefault(stream[1]["id"], []).append((level_of[level[1]["id"]], path, document))
+            if stream is not None and level is not None and _guid(level[1]["id"]) in level_of:
+                self.same_practice(path, document, stream[1], level[1])
+                number = level_of[str(_guid(level[1]["id"]))]
+                activities.setdefault(str(_guid(stream[1]["id"])), []).append((number, path, document))
         questions: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}  # activity GUID -> its questions
         for path, document in self.by_id["Question"].values():
             activity = self.link(path, document, "activity", "Activity")
             self.link(path, document, "answerSet", "AnswerSet")
             if activity is not None:
-                questions.setdefault(activity[1]["id"], []).append((order(path, document), path, document))
+                questions.setdefault(str(_guid(activity[1]["id"])), []).append((order(path, document), path, document))
         objectives = {}
         for guid, (path, document) in self.by_id["PracticeLevel"].items():
             objective = self.text(path, document, "objective", required=False)
@@ -335,7 +346,7 @@ class _Conversion:
                 letter = self.text(spath, stream, "letter") or "?"
                 section = f"Stream {letter}: {self.text(spath, stream, 'name') or letter}"
                 for level, apath, activity in sorted(activities.get(sguid, []), key=lambda item: item[:2]):
-                    asked = sorted(questions.get(activity["id"], []), key=lambda item: item[:2])
+                    asked = sorted(questions.get(str(_guid(activity["id"])), []), key=lambda item: item[:2])
                     if not asked:
                         self.error(
                             apath, _line(activity), ROOT_PATH, "no Question in the folder measures this activity"
@@ -354,6 +365,14 @@ class _Conversion:
                     {"id": domain_id, "title": name, "description": "\n\n".join(parts), "requirements": requirements}
                 )
         return domains
+
+    def same_practice(self, path: str, activity: dict[str, Any], stream: dict[str, Any], level: dict[str, Any]) -> None:
+        """An activity's stream and practice level must belong to one practice."""
+        if _guid(stream.get("practice")) != _guid(level.get("practice")):
+            message = (
+                f"its stream is of practice {stream.get('practice')}, its level of practice {level.get('practice')}"
+            )
+            self.error(path, _line(activity, "level"), "level", message)
 
     def claim(self, value: str, path: str, line: int, seen: dict[str, str], what: str) -> None:
         """Take `value` as an id, or report that it is no valid id or is taken (naming the file that has it)."""
@@ -386,7 +405,7 @@ class _Conversion:
         asked = self.text(qpath, question, "text")
         if asked:
             requirement["question"] = asked
-        scale = scale_of.get(str(question.get("answerSet")))
+        scale = scale_of.get(str(_guid(question.get("answerSet"))))
         if scale:
             requirement["answer"] = scale
         guidance = []
@@ -399,7 +418,7 @@ class _Conversion:
             value = self.text(apath, activity, key, required=False)
             if value:
                 guidance.append(f"**{label}**: {value}" if label else value)
-        objective = objectives.get(str(activity.get("level")))
+        objective = objectives.get(str(_guid(activity.get("level"))))
         if objective:
             guidance.append(f"**Objective at level {level}**: {objective}")
         if guidance:
