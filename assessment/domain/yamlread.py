@@ -189,7 +189,7 @@ def parse_yaml(text: str, filename: str) -> object:
 
 
 def parse_yaml_documents(text: str, filename: str) -> list[object]:
-    """Every document of a YAML stream (`---` between them) as located values, empty ones left out."""
+    """Every document of a YAML stream (`---` between them) as located values, empty ones left out (maybe none)."""
     return _parse(text, filename, many=True)
 
 
@@ -219,7 +219,7 @@ def _parse(text: str, filename: str, many: bool) -> list[object]:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, f"not valid YAML: {exc}")]) from None
     except RecursionError:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, "not valid here: nested too deeply")]) from None
-    if not nodes or nodes[0] is None:
+    if not many and nodes[0] is None:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, "the file is empty")])
     converter = _Converter(filename, track_paths=False)
     try:

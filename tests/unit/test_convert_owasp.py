@@ -161,6 +161,11 @@ def test_yaml_of_another_kind_names_every_single_file_format():
     assert "OWASP SAMM" not in message  # a folder's format
 
 
+def test_an_empty_file_or_stream_is_refused():
+    assert dsomm_problems("# nothing\n") == "model.yaml:1: $: the file is empty"
+    assert dsomm_problems("---\n---\n") == "model.yaml:1: $: the file is empty"
+
+
 def test_two_documents_of_no_known_kind_are_refused():
     assert "this file holds a stream of documents of no such kind" in dsomm_problems("a: 1\n---\nb: 2\n")
 
@@ -294,18 +299,26 @@ def test_a_missing_kind_of_file_and_a_broken_file_are_errors():
     assert "model:1: $: expected the model's AnswerSet files; this folder has none" in samm_problems(changed)
     changed = samm_files()
     changed["streams/R-WA-A.yml"] = "name: [unclosed\n"
-    changed["streams/P-BL-A.yml"] = "a: 1\n---\nb: 2\n"
-    message = samm_problems(changed)
+    changed["streams/P-BL-A.yml"] = "name: [unclosed too\n"
+    message = samm_problems(changed)  # every file's syntax first, then the model
     assert "model/streams/R-WA-A.yml:2: $: not valid YAML" in message
-    assert "model/streams/P-BL-A.yml:2: $: the file holds more than one document" in message
+    assert "model/streams/P-BL-A.yml:2: $: not valid YAML" in message
+    changed = samm_files()
+    changed["streams/P-BL-A.yml"] += "---\nmore: 1\n"
+    assert "model/streams/P-BL-A.yml:1: $: the file holds more than one document" in samm_problems(changed)
 
 
 def test_a_folder_of_other_files_says_what_was_expected():
     message = samm_problems({"list.yml": "- a\n", "notes.txt": "x"})
     assert message == (
         "model:1: $: expected an OWASP SAMM model folder (YAML files of type Function, Practice, Stream, Activity, "
-        "Question, AnswerSet); this folder holds 1 YAML files of no such kind"
+        "Question, AnswerSet); this folder holds 1 YAML file of no such kind"
     )
+
+
+def test_a_folder_holding_a_file_of_a_known_format_says_to_convert_that_file():
+    message = samm_problems({"model.yaml": DSOMM.read_text(), "empty.yml": "# nothing\n"})
+    assert message.endswith("holds 1 YAML file of no such kind; model.yaml is an OWASP DSOMM model: convert that file")
 
 
 def test_conversion_errors_are_invalid_files():

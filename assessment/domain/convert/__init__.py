@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from ..errors import ROOT_PATH, InvalidFile, Problem
-from ..yamlread import YamlMap, parse_yaml, parse_yaml_documents, resolve_plain
+from ..yamlread import YamlMap, parse_yaml_documents, resolve_plain
 
 
 class ConversionError(InvalidFile):
@@ -86,8 +86,15 @@ def converter_for(document: Any, filename: str) -> Converter:
     line = document.line if isinstance(document, YamlMap) else 1
     if isinstance(document, Folder):
         expected = " or ".join(converter.expects for converter in CONVERTERS if converter.folder)
-        found = f"{len(document.documents)} YAML files of no such kind" if document.documents else "no YAML file"
-        raise ConversionError.at(filename, 1, ROOT_PATH, f"expected {expected}; this folder holds {found}")
+        count = len(document.documents)
+        found = f"{count} YAML file{'s' if count != 1 else ''} of no such kind" if count else "no YAML file"
+        message = f"expected {expected}; this folder holds {found}"
+        for path, item in document.documents.items():
+            known = next((c for c in CONVERTERS if not c.folder and c.detect(item)), None)
+            if known is not None:
+                message += f"; {path} is {known.expects.split(' (')[0]}: convert that file"
+                break
+        raise ConversionError.at(filename, 1, ROOT_PATH, message)
     if isinstance(document, dict) and {"id", "kind", "domains"} <= set(document):
         message = "this is already a framework file of ours; check it with `assessment validate`"
         raise ConversionError.at(filename, line, ROOT_PATH, message)
@@ -126,8 +133,8 @@ YAML_SUFFIXES = (".yml", ".yaml")
 def convert_folder(name: str, files: Mapping[str, str]) -> str:
     """The framework YAML text of a folder's files (path inside it -> text), or every problem at once.
 
-    Files ending in .yml or .yaml are parsed (each must hold one document); the others are handed
-    to the converter as text (a licence).
+    Files ending in .yml or .yaml are parsed (a file of several documents as `Documents`, an empty
+    one left out); the others are handed to the converter as text (a licence).
     """
     documents: dict[str, Any] = {}
     texts: dict[str, str] = {}
@@ -136,9 +143,12 @@ def convert_folder(name: str, files: Mapping[str, str]) -> str:
     for path in sorted(files):
         if path.lower().endswith(YAML_SUFFIXES):
             try:
-                documents[path] = parse_yaml(files[path], folder.filename(path))
+                found = parse_yaml_documents(files[path], folder.filename(path))
             except InvalidFile as exc:
                 problems += exc.problems
+                continue
+            if found:
+                documents[path] = found[0] if len(found) == 1 else Documents(found)
         else:
             texts[path] = files[path]
     if problems:

@@ -39,7 +39,7 @@ from typing import Any
 
 from ..errors import ROOT_PATH, Problem
 from ..loader import ITEM_ID
-from . import ConversionError, Converter, Folder
+from . import ConversionError, Converter, Documents, Folder
 from .names import shorten
 
 EXPECTS = "an OWASP SAMM model folder (YAML files of type Function, Practice, Stream, Activity, Question, AnswerSet)"
@@ -170,6 +170,9 @@ class _Conversion:
         return target
 
     def run(self) -> dict[str, Any]:
+        for path, document in sorted(self.folder.documents.items()):
+            if isinstance(document, Documents):
+                self.error(path, 1, ROOT_PATH, "the file holds more than one document; SAMM keeps one object a file")
         self.index()
         for kind in ("Function", "MaturityLevel", "AnswerSet", "Activity"):
             if not self.typed[kind]:
