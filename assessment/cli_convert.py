@@ -1,4 +1,4 @@
-"""`assessment convert`: another tool's catalogue (so far a CISO Assistant library) -> a framework file of ours.
+"""`assessment convert`: another tool's catalogue (CISO Assistant, DSOMM, a SAMM folder) -> a framework file of ours.
 
 Like the other file commands it imports neither Flask nor SQLAlchemy. The result is checked by the
 framework loader before anything is written, so a file it writes always validates. Exit 0 on
@@ -12,12 +12,49 @@ from pathlib import Path
 
 import click
 
-from .domain.convert import convert_text
-from .domain.errors import InvalidFile, Problem
+from .domain.convert import YAML_SUFFIXES, convert_folder, convert_text
+from .domain.errors import ROOT_PATH, InvalidFile, Problem
 from .domain.loader import load_framework_text
-from .domain.yamlread import read_text
+from .domain.yamlread import MAX_FILE_BYTES, read_text
 
 EXIT_INVALID = 2
+MAX_FOLDER_FILES = 2000
+LICENSE_NAMES = ("license.txt", "license", "license.md")
+
+
+def read_folder(folder: Path) -> dict[str, str]:
+    """The YAML files under `folder` and its licence file (or its parent's), by path inside it.
+
+    Bounded like one file: at most 2,000 YAML files of 5 MB each and 20 MB in all.
+    """
+    try:
+        paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in YAML_SUFFIXES and p.is_file())
+    except OSError as exc:
+        raise InvalidFile([Problem(str(folder), 1, ROOT_PATH, f"cannot be read: {exc.strerror}")]) from None
+    if len(paths) > MAX_FOLDER_FILES:
+        raise InvalidFile([Problem(str(folder), 1, ROOT_PATH, f"more than {MAX_FOLDER_FILES:,} YAML files")])
+    files, problems, total = {}, [], 0
+    for path in paths:
+        name = path.relative_to(folder).as_posix()
+        try:
+            files[name] = read_text(path, f"{folder}/{name}")
+        except InvalidFile as exc:
+            problems += exc.problems
+            continue
+        total += len(files[name])
+        if total > 4 * MAX_FILE_BYTES:
+            raise InvalidFile([Problem(str(folder), 1, ROOT_PATH, f"more than {4 * MAX_FILE_BYTES:,} bytes of YAML")])
+    if problems:
+        raise InvalidFile(problems)
+    for prefix, where in (("", folder), ("../", folder.resolve().parent)):
+        try:
+            licences = [p for p in sorted(where.iterdir()) if p.is_file() and p.name.lower() in LICENSE_NAMES]
+        except OSError:  # a parent we may not list: no licence from there
+            continue
+        if licences:
+            files[prefix + licences[0].name] = read_text(licences[0])
+            break
+    return files
 
 
 def _fail(problems: list[Problem]) -> None:
@@ -30,9 +67,15 @@ def _fail(problems: list[Problem]) -> None:
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file.")
 def convert_command(source: Path, output: Path | None) -> None:
-    """Turn a CISO Assistant library (YAML) into a framework file; print it, or write it with -o."""
+    """Turn a CISO Assistant library or DSOMM model (YAML) or a SAMM model folder into a framework file.
+
+    Print it, or write it with -o.
+    """
     try:
-        text = convert_text(read_text(source), str(source))
+        if source.is_dir():
+            text = convert_folder(str(source), read_folder(source))
+        else:
+            text = convert_text(read_text(source), str(source))
         framework = load_framework_text(text, str(output or "<converted>"))
     except InvalidFile as exc:
         _fail(exc.problems)

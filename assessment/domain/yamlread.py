@@ -185,8 +185,20 @@ class _TooLarge(Exception):
 
 def parse_yaml(text: str, filename: str) -> object:
     """Parse YAML text into located values, or raise InvalidFile with every problem found."""
+    return _parse(text, filename, many=False)[0]
+
+
+def parse_yaml_documents(text: str, filename: str) -> list[object]:
+    """Every document of a YAML stream (`---` between them) as located values, empty ones left out (maybe none)."""
+    return _parse(text, filename, many=True)
+
+
+def _parse(text: str, filename: str, many: bool) -> list[object]:
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        if many:
+            nodes = [n for n in yaml.compose_all(text, Loader=_Loader) if n is not None]
+        else:
+            nodes = [yaml.compose(text, Loader=_Loader)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -207,14 +219,14 @@ def parse_yaml(text: str, filename: str) -> object:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, f"not valid YAML: {exc}")]) from None
     except RecursionError:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, "not valid here: nested too deeply")]) from None
-    if node is None:
+    if not many and nodes[0] is None:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, "the file is empty")])
     converter = _Converter(filename, track_paths=False)
     try:
-        value = converter.convert(node, "")
+        values = [converter.convert(node, "") for node in nodes]
         if converter.problems:  # convert again, this time naming where each problem is
             converter = _Converter(filename, track_paths=True)
-            value = converter.convert(node, "")
+            values = [converter.convert(node, "") for node in nodes]
     except _TooLarge:
         raise InvalidFile(
             [Problem(filename, 1, ROOT_PATH, f"the document expands to more than {MAX_NODES:,} values (aliases?)")]
@@ -223,7 +235,7 @@ def parse_yaml(text: str, filename: str) -> object:
         raise InvalidFile([Problem(filename, 1, ROOT_PATH, "not valid here: nested too deeply")]) from None
     if converter.problems:
         raise InvalidFile(converter.problems)
-    return value
+    return [value for value in values if value is not None] if many else values
 
 
 def read_text(path: Path, display: str | None = None) -> str:

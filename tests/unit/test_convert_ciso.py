@@ -193,8 +193,9 @@ def test_yaml_of_another_kind_says_what_was_expected():
     message = problems_of((CONVERT / "not-a-library.yaml").read_text(), "other.yaml")
     assert message == (
         "other.yaml:2: $: expected a CISO Assistant library (a mapping with `urn: urn:intuitem:...` and "
-        "`objects.framework`); this file holds a mapping of no such kind"
-    )
+        "`objects.framework`) or an OWASP DSOMM model (a `meta` document, then dimensions -> sub-dimensions -> "
+        "activities with uuid and level); this file holds a mapping of no such kind"
+    )  # every single-file format is named; the SAMM folder format is named only for a folder
     assert "holds a list of no such kind" in problems_of("- a\n- b\n")
 
 

@@ -1,4 +1,4 @@
-"""Every CISO Assistant library in ../shared/data converts into a framework that validates and scores.
+"""The catalogues in ../shared/data (CISO Assistant libraries, OWASP DSOMM, OWASP SAMM) convert, validate and score.
 
 The libraries are read where they are (never copied into the repository); the tests skip when
 the folder is absent. `ASSESSMENT_SHARED_DATA` names another place for it (a worktree beside
@@ -8,12 +8,14 @@ the main checkout, whose parent holds no `shared`).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from assessment.domain.convert import convert_text
+from assessment.cli_convert import read_folder
+from assessment.domain.convert import convert_folder, convert_text
 from assessment.domain.convert.names import unescape_id
 from assessment.domain.loader import load_framework_text
 from assessment.domain.scoring import score
@@ -25,7 +27,11 @@ SHARED_DATA = Path(
 LIBRARIES = SHARED_DATA / "ciso-assistant"
 FILES = sorted(LIBRARIES.glob("*.yaml")) if LIBRARIES.is_dir() else []
 
-pytestmark = pytest.mark.skipif(not FILES, reason=f"{LIBRARIES} is absent: no CISO Assistant libraries to convert")
+needs_libraries = pytest.mark.skipif(not FILES, reason=f"{LIBRARIES} is absent: no CISO Assistant libraries to convert")
+DSOMM = SHARED_DATA / "owasp-dsomm" / "model.yaml"
+SAMM = SHARED_DATA / "owasp-samm" / "model"
+needs_dsomm = pytest.mark.skipif(not DSOMM.is_file(), reason=f"{DSOMM} is absent")
+needs_samm = pytest.mark.skipif(not SAMM.is_dir(), reason=f"{SAMM} is absent")
 
 
 def assessable_nodes(path: Path) -> list[dict]:
@@ -34,6 +40,7 @@ def assessable_nodes(path: Path) -> list[dict]:
     return [node for node in document["objects"]["framework"]["requirement_nodes"] if node.get("assessable") is True]
 
 
+@needs_libraries
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_the_library_converts_validates_and_scores(path):
     framework = load_framework_text(convert_text(read_text(path), path.name), f"{path.name} (converted)")
@@ -46,6 +53,7 @@ def test_the_library_converts_validates_and_scores(path):
     assert framework.license and framework.source.startswith("CISO Assistant library urn:intuitem:")
 
 
+@needs_libraries
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_every_requirement_leads_back_to_its_node(path):
     """An id is the node's ref_id, its escaped form (with a ref: tag) or its urn's last part."""
@@ -67,3 +75,67 @@ def test_nist_800_53_converts_to_its_1189_controls_and_enhancements():
     path = LIBRARIES / "nist-sp-800-53-rev5.yaml"
     framework = load_framework_text(convert_text(read_text(path), path.name), path.name)
     assert len(framework.requirements) == 1189
+
+
+def dsomm_activities() -> list[dict]:
+    """DSOMM's activities, read with PyYAML alone (the second document: dimensions -> sub-dimensions -> activities)."""
+    _, model = yaml.load_all(DSOMM.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+    return [activity for subs in model.values() for acts in subs.values() for activity in acts.values()]
+
+
+@needs_dsomm
+def test_dsomm_converts_to_its_194_activities_validates_and_scores():
+    framework = load_framework_text(convert_text(read_text(DSOMM), DSOMM.name), f"{DSOMM.name} (converted)")
+    activities = dsomm_activities()
+    assert len(framework.requirements) == len(activities) == 194
+    assert sorted(r.id for r in framework.requirements) == sorted(a["uuid"] for a in activities)
+    by_uuid = {a["uuid"]: a for a in activities}
+    assert all(r.level == int(by_uuid[r.id]["level"]) for r in framework.requirements)
+    assert [level.number for level in framework.levels] == [0, 1, 2, 3, 4, 5]
+    card = score(framework, {})
+    assert (card.score, card.completion, card.counts.unanswered) == (0, 0, 194)
+    assert framework.license == "GPL-3.0"
+    assert framework.source.startswith("OWASP DSOMM model (version ")
+
+
+def samm_documents(kind: str) -> list[dict]:
+    """SAMM's files of one `type`, read with PyYAML alone."""
+    documents = [yaml.load(p.read_text(encoding="utf-8"), Loader=yaml.BaseLoader) for p in sorted(SAMM.rglob("*.yml"))]
+    return [d for d in documents if isinstance(d, dict) and d.get("type") == kind]
+
+
+def convert_samm():
+    return load_framework_text(convert_folder(str(SAMM), read_folder(SAMM)), "samm (converted)")
+
+
+@needs_samm
+def test_samm_converts_to_one_requirement_a_question_validates_and_scores():
+    framework = convert_samm()
+    questions = samm_documents("Question")
+    assert len(framework.requirements) == len(questions) == 90
+    assert len(framework.domains) == len(samm_documents("Practice")) == 15
+    assert [level.number for level in framework.levels] == [0, 1, 2, 3]
+    assert len(framework.scales) == len(samm_documents("AnswerSet"))
+    assert {r.question for r in framework.requirements} == {q["text"].strip() for q in questions}
+    card = score(framework, {})
+    assert (card.score, card.completion, card.counts.unanswered) == (0, 0, 90)
+    assert framework.license == "CC BY-SA 4.0"
+
+
+@needs_samm
+def test_samm_ids_name_the_same_activity_as_the_models_own_file_names():
+    """SAMM names an activity's file F-PP-<level>-<stream>; our id puts the stream first, as DSOMM cites SAMM."""
+    framework = convert_samm()
+    stems = {p.stem for p in (SAMM / "activities").glob("*.yml")}
+    assert {re.sub(r"-([AB])-(\d)$", r"-\2-\1", r.id) for r in framework.requirements} == stems
+
+
+@needs_samm
+@needs_dsomm
+def test_dsomms_samm_references_are_samm_requirement_ids():
+    samm_ids = {r.id for r in convert_samm().requirements}
+    dsomm = load_framework_text(convert_text(read_text(DSOMM), DSOMM.name), DSOMM.name)
+    refs = {t.removeprefix("samm2:") for r in dsomm.requirements for t in r.tags if t.startswith("samm2:")}
+    shaped = {ref for ref in refs if re.fullmatch(r"[A-Z]-[A-Z]{2}-[AB]-[1-3]", ref)}
+    assert len(shaped) >= 40  # 50 distinct ones in DSOMM 4.3.1
+    assert shaped <= samm_ids

@@ -6,21 +6,25 @@ content (never by the file's name) and a `convert` that returns the framework as
 dumps the result as YAML; it does not validate it: the caller loads the text with
 `loader.load_framework_text`, the one judge of what a framework file is.
 
+A file of several YAML documents (`---` between them, as DSOMM's model) reaches `detect` as a
+`Documents` tuple; a source that is a folder of files (OWASP SAMM's model) as a `Folder` that
+the caller has read (`convert_folder`), so that this package never touches the file system.
+
 Pure: text or parsed documents in, text or plain data out, errors as `ConversionError` in the
-`FILE:LINE: PATH: message` form. Later formats (OSCAL, SAMM, DSOMM, spreadsheets) add a
-module here and an entry in `CONVERTERS`.
+`FILE:LINE: PATH: message` form. Later formats (OSCAL, spreadsheets) add a module here and an
+entry in `CONVERTERS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from ..errors import ROOT_PATH, InvalidFile, Problem
-from ..yamlread import YamlMap, parse_yaml, resolve_plain
+from ..yamlread import YamlMap, parse_yaml_documents, resolve_plain
 
 
 class ConversionError(InvalidFile):
@@ -32,6 +36,28 @@ class ConversionError(InvalidFile):
         return cls([Problem(filename, line, path or ROOT_PATH, message)])
 
 
+class Documents(tuple):
+    """The documents of a YAML file that holds more than one, in the file's order."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """A source that is a folder: its YAML files parsed and its other text files, by path inside the folder.
+
+    `name` is the folder as the user gave it; a problem in a file is reported as `name/path`.
+    """
+
+    name: str
+    documents: Mapping[str, Any] = field(default_factory=dict)  # "questions/D-SA-1-A.yml" -> parsed YAML
+    texts: Mapping[str, str] = field(default_factory=dict)  # "license.txt" -> its text
+
+    def filename(self, path: str) -> str:
+        """How a problem names the file at `path` inside this folder."""
+        return f"{self.name.rstrip('/')}/{path}"
+
+
 @dataclass(frozen=True, slots=True)
 class Converter:
     """One source format: how to recognise it and how to turn it into a framework document."""
@@ -40,12 +66,13 @@ class Converter:
     expects: str  # what such a file looks like, for the error on a file of no known format
     detect: Callable[[Any], bool]
     convert: Callable[[Any, str], dict[str, Any]]
+    folder: bool = False  # whether its source is a folder of files (a `Folder`) rather than one file
 
 
 def _converters() -> tuple[Converter, ...]:
-    from . import ciso
+    from . import ciso, dsomm, samm
 
-    return (ciso.CONVERTER,)
+    return (ciso.CONVERTER, dsomm.CONVERTER, samm.CONVERTER)
 
 
 CONVERTERS: tuple[Converter, ...] = _converters()
@@ -57,15 +84,28 @@ def converter_for(document: Any, filename: str) -> Converter:
         if converter.detect(document):
             return converter
     line = document.line if isinstance(document, YamlMap) else 1
+    if isinstance(document, Folder):
+        expected = " or ".join(converter.expects for converter in CONVERTERS if converter.folder)
+        count = len(document.documents)
+        found = f"{count} YAML file{'s' if count != 1 else ''} of no such kind" if count else "no YAML file"
+        message = f"expected {expected}; this folder holds {found}"
+        for path, item in document.documents.items():
+            known = next((c for c in CONVERTERS if not c.folder and c.detect(item)), None)
+            if known is not None:
+                message += f"; {path} is {known.expects.split(' (')[0]}: convert that file"
+                break
+        raise ConversionError.at(filename, 1, ROOT_PATH, message)
     if isinstance(document, dict) and {"id", "kind", "domains"} <= set(document):
         message = "this is already a framework file of ours; check it with `assessment validate`"
         raise ConversionError.at(filename, line, ROOT_PATH, message)
-    expected = " or ".join(converter.expects for converter in CONVERTERS)
+    expected = " or ".join(converter.expects for converter in CONVERTERS if not converter.folder)
     what = "a mapping" if isinstance(document, dict) else f"a {_kind(document)}"
     raise ConversionError.at(filename, line, ROOT_PATH, f"expected {expected}; this file holds {what} of no such kind")
 
 
 def _kind(value: Any) -> str:
+    if isinstance(value, Documents):
+        return "stream of documents"
     if isinstance(value, list):
         return "list"
     if isinstance(value, str):
@@ -80,8 +120,41 @@ def convert_document(document: Any, filename: str = "<text>") -> dict[str, Any]:
 
 def convert_text(text: str, filename: str = "<text>") -> str:
     """The framework YAML text of a source file's text, or a ConversionError (InvalidFile when not YAML)."""
-    framework = convert_document(parse_yaml(text, filename), filename)
-    return dump_framework(framework)
+    documents = parse_yaml_documents(text, filename)
+    if not documents:
+        raise ConversionError.at(filename, 1, ROOT_PATH, "the file is empty")
+    document = documents[0] if len(documents) == 1 else Documents(documents)
+    return dump_framework(convert_document(document, filename))
+
+
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+def convert_folder(name: str, files: Mapping[str, str]) -> str:
+    """The framework YAML text of a folder's files (path inside it -> text), or every problem at once.
+
+    Files ending in .yml or .yaml are parsed (a file of several documents as `Documents`, an empty
+    one left out); the others are handed to the converter as text (a licence).
+    """
+    documents: dict[str, Any] = {}
+    texts: dict[str, str] = {}
+    problems: list[Problem] = []
+    folder = Folder(name)
+    for path in sorted(files):
+        if path.lower().endswith(YAML_SUFFIXES):
+            try:
+                found = parse_yaml_documents(files[path], folder.filename(path))
+            except InvalidFile as exc:
+                problems += exc.problems
+                continue
+            if found:
+                documents[path] = found[0] if len(found) == 1 else Documents(found)
+        else:
+            texts[path] = files[path]
+    if problems:
+        raise ConversionError(problems)
+    folder = Folder(name, documents, texts)
+    return dump_framework(convert_document(folder, name))
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
