@@ -1,4 +1,4 @@
-"""`assessment convert`: another tool's catalogue (CISO Assistant, DSOMM, a SAMM folder) -> a framework file of ours.
+"""`assessment convert`: another tool's catalogue (CISO Assistant, DSOMM, a SAMM folder, a CSV or XLSX sheet) -> ours.
 
 Like the other file commands it imports neither Flask nor SQLAlchemy. The result is checked by the
 framework loader before anything is written, so a file it writes always validates. Exit 0 on
@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from .domain.convert import YAML_SUFFIXES, convert_folder, convert_text
+from .domain.convert.sheet import ZIP_SIGNATURE
 from .domain.errors import ROOT_PATH, InvalidFile, Problem
 from .domain.loader import load_framework_text
 from .domain.yamlread import MAX_FILE_BYTES, read_text
@@ -57,6 +58,22 @@ def read_folder(folder: Path) -> dict[str, str]:
     return files
 
 
+def read_source(path: Path) -> str | bytes:
+    """A source file's text, or its bytes when it is a zip file (an XLSX workbook); at most 5 MB."""
+    try:
+        with path.open("rb") as handle:
+            signature = handle.read(len(ZIP_SIGNATURE))
+    except OSError:
+        signature = b""  # read_text says why the file cannot be read
+    if signature != ZIP_SIGNATURE:
+        return read_text(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        message = f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (5 MB)"
+        raise InvalidFile([Problem(str(path), 1, ROOT_PATH, message)])
+    return path.read_bytes()
+
+
 def _fail(problems: list[Problem]) -> None:
     for problem in problems:
         click.echo(str(problem), err=True)
@@ -66,16 +83,35 @@ def _fail(problems: list[Problem]) -> None:
 @click.command(name="convert")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file.")
-def convert_command(source: Path, output: Path | None) -> None:
-    """Turn a CISO Assistant library or DSOMM model (YAML) or a SAMM model folder into a framework file.
+@click.option("--id", "framework_id", help="Spreadsheets only: the framework's id (default from the file name).")
+@click.option("--title", help="Spreadsheets only: the framework's title (default from the file name).")
+@click.option("--version", help="Spreadsheets only: the framework's version (default 1).")
+@click.option("--source", "source_text", help="Spreadsheets only: where the content comes from.")
+@click.option("--license", "license_text", help="Spreadsheets only: the content's licence.")
+def convert_command(
+    source: Path,
+    output: Path | None,
+    framework_id: str | None,
+    title: str | None,
+    version: str | None,
+    source_text: str | None,
+    license_text: str | None,
+) -> None:
+    """Turn a CISO Assistant library or DSOMM model (YAML), a SAMM model folder or a CSV/XLSX sheet into a framework.
 
-    Print it, or write it with -o.
+    Print it, or write it with -o. A sheet's framework facts come from --id, --title, --version,
+    --source and --license (else from an XLSX sheet named `framework`, else from the file name).
     """
+    facts = {"id": framework_id, "title": title, "version": version, "source": source_text, "license": license_text}
+    facts = {key: value for key, value in facts.items() if value}
     try:
         if source.is_dir():
+            if facts:
+                message = ", ".join(f"--{key}" for key in facts) + ": only for spreadsheets (CSV or XLSX)"
+                raise InvalidFile([Problem(str(source), 1, ROOT_PATH, message)])
             text = convert_folder(str(source), read_folder(source))
         else:
-            text = convert_text(read_text(source), str(source))
+            text = convert_text(read_source(source), str(source), facts)
         framework = load_framework_text(text, str(output or "<converted>"))
     except InvalidFile as exc:
         _fail(exc.problems)

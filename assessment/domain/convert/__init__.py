@@ -11,7 +11,8 @@ A file of several YAML documents (`---` between them, as DSOMM's model) reaches 
 the caller has read (`convert_folder`), so that this package never touches the file system.
 
 Pure: text or parsed documents in, text or plain data out, errors as `ConversionError` in the
-`FILE:LINE: PATH: message` form. Later formats (OSCAL, spreadsheets) add a module here and an
+`FILE:LINE: PATH: message` form. Spreadsheets (CSV, XLSX) are recognised before any YAML
+is parsed (`sheet.py`). Later formats (OSCAL) add a module here and an
 entry in `CONVERTERS`.
 """
 
@@ -70,9 +71,9 @@ class Converter:
 
 
 def _converters() -> tuple[Converter, ...]:
-    from . import ciso, dsomm, samm
+    from . import ciso, dsomm, samm, sheet
 
-    return (ciso.CONVERTER, dsomm.CONVERTER, samm.CONVERTER)
+    return (ciso.CONVERTER, dsomm.CONVERTER, samm.CONVERTER, sheet.CONVERTER)
 
 
 CONVERTERS: tuple[Converter, ...] = _converters()
@@ -118,8 +119,21 @@ def convert_document(document: Any, filename: str = "<text>") -> dict[str, Any]:
     return converter_for(document, filename).convert(document, filename)
 
 
-def convert_text(text: str, filename: str = "<text>") -> str:
-    """The framework YAML text of a source file's text, or a ConversionError (InvalidFile when not YAML)."""
+def convert_text(text: str | bytes, filename: str = "<text>", facts: Mapping[str, str] | None = None) -> str:
+    """The framework YAML text of a source file's text, or a ConversionError (InvalidFile when not YAML).
+
+    A spreadsheet is recognised before any YAML is parsed: bytes (an XLSX workbook) or a CSV text
+    whose header row names `id` and `title`. `facts` (the framework's id, title, version, source,
+    license) are the command's options, used only by spreadsheets.
+    """
+    from . import sheet
+
+    given = {key: value for key, value in (facts or {}).items() if value}
+    if isinstance(text, bytes) or sheet.looks_like_csv(text):
+        return dump_framework(convert_document(sheet.read_sheet(text, filename, given), filename))
+    if given:
+        options = ", ".join(f"--{key}" for key in given)
+        raise ConversionError.at(filename, 1, ROOT_PATH, f"{options}: only for spreadsheets (CSV or XLSX)")
     documents = parse_yaml_documents(text, filename)
     if not documents:
         raise ConversionError.at(filename, 1, ROOT_PATH, "the file is empty")
