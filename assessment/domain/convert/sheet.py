@@ -293,8 +293,9 @@ class _Conversion:
         return value
 
     def run(self) -> dict[str, Any]:
+        known = len(self.problems)
         self.read_header()
-        if self.problems:
+        if len(self.problems) > known:  # without the columns, the rows say nothing
             raise ConversionError(self.problems)
         if not self.table.rows:
             raise ConversionError.at(self.filename, self.table.header.line, ROOT_PATH, "no row under the header")
