@@ -140,6 +140,19 @@ def test_the_semicolon_csv_with_a_bom_gives_the_same_framework():
     assert comma == semicolon
 
 
+def test_tab_separated_and_crlf_lines_read_the_same():
+    comma = convert_text(CSV.read_text(), "a.csv", FACTS)
+    tabbed = io.StringIO()
+    csv.writer(tabbed, delimiter="\t", lineterminator="\r\n").writerows(csv_rows())
+    assert convert_text(tabbed.getvalue(), "a.tsv", FACTS) == comma
+
+
+def test_a_bad_framework_id_option_is_an_error():
+    assert problems_of(f"{HEADER}\nA-1,t,d\n", "a.csv", {"id": "Not An Id"}) == [
+        "a.csv:1: id: 'Not An Id' is not a framework id (lower-case letters, digits, -)"
+    ]
+
+
 def test_xlsx_and_csv_give_the_same_framework():
     comma = convert_text(CSV.read_text(), "a.csv", FACTS)
     assert convert_text(workbook(csv_rows()), "a.xlsx", FACTS) == comma

@@ -98,7 +98,8 @@ def _clean(name: str) -> str:
 
 def header_delimiter(text: str) -> str | None:
     """The delimiter of a CSV text whose first non-empty line names `id` and `title` columns, else None."""
-    first = next((line for line in text.lstrip("\ufeff").splitlines() if line.strip()), "")
+    lines = io.StringIO(text.lstrip("\ufeff"))  # not splitlines(): a 5 MB text is read only to its header
+    first = next((line for line in lines if line.strip()), "").rstrip("\r\n")
     for delimiter in DELIMITERS:
         try:
             names = {_clean(cell) for cell in next(csv.reader([first], delimiter=delimiter))}
