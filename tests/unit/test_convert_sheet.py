@@ -223,6 +223,9 @@ def test_missing_and_unknown_columns_are_errors_on_the_header_line():
         "sheet.csv:3: domain: missing the required column 'domain'",
     ]
     assert problems_of("id,title,domain,Title\nA,B,C,D\n") == ["sheet.csv:1: title: a second column of this name"]
+    assert problems_of(f"{HEADER}\nA,B,C,D\n") == [
+        "sheet.csv:2: $: more cells than the header's 3 columns; quote a cell holding a delimiter"
+    ]
 
 
 def test_xlsx_problems_name_the_sheet_and_column_with_the_row_number():

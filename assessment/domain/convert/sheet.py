@@ -132,7 +132,6 @@ def read_csv(text: str, filename: str, facts: Mapping[str, str] | None = None) -
         raise ConversionError.at(filename, 1, ROOT_PATH, f"expected {EXPECTS}")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[Row] = []
-    problems: list[Problem] = []
     header: Row | None = None
     line = 1
     try:
@@ -150,7 +149,7 @@ def read_csv(text: str, filename: str, facts: Mapping[str, str] | None = None) -
     except csv.Error as exc:
         raise ConversionError.at(filename, reader.line_num, ROOT_PATH, f"not CSV: {exc}") from None
     assert header is not None  # header_delimiter found it
-    return Table(filename, header, tuple(rows), dict(facts or {}), problems=tuple(problems))
+    return Table(filename, header, tuple(rows), dict(facts or {}))
 
 
 def _cell_text(value: Any) -> str:
@@ -264,7 +263,8 @@ class _Conversion:
         self.columns: dict[str, int] = {}
 
     def error(self, line: int, column: str, message: str) -> None:
-        self.problems.append(Problem(self.filename, line, f"{self.table.prefix}{column}" or ROOT_PATH, message))
+        path = self.table.prefix.rstrip(".") if column == ROOT_PATH else f"{self.table.prefix}{column}"
+        self.problems.append(Problem(self.filename, line, path or ROOT_PATH, message))
 
     def read_header(self) -> None:
         header = self.table.header
@@ -392,9 +392,14 @@ class _Conversion:
         return [d for d in domains.values() if d["requirements"]]
 
     def requirement(self, row: Row, maturity: bool, seen: dict[str, int]) -> dict[str, Any] | None:
+        known = len(self.problems)
         raw = self.cell(row, "id")
         title = self.cell(row, "title")
-        known = len(self.problems)
+        width = len(self.table.header.cells)
+        if any(cell.strip() for cell in row.cells[width:]):
+            self.error(
+                row.line, ROOT_PATH, f"more cells than the header's {width} columns; quote a cell holding a delimiter"
+            )
         rid = ""
         if not raw:
             self.error(row.line, "id", "empty id")
