@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from assessment.domain.delivery.bands import metric_bands, name_bands
 from assessment.domain.delivery.fill import basis_of
 from assessment.domain.delivery.metrics import METRICS, NAMES, UNITS, DeliveryIndex, Window
-from assessment.domain.delivery.series import CONTROLLED, weekly_series
+from assessment.domain.delivery.series import CONTROLLED, WeeklySeries, weekly_series
 from assessment.domain.display import one_decimal
 from assessment.domain.framework import Framework
 
@@ -27,12 +27,13 @@ SHORT_UNITS = {"deployments per week": "a week", "hours": "h", "percent": "%"}
 
 @dataclass(frozen=True)
 class DeliveryChart:
-    """One chart of the section, with what it shows in words (the chart's own description)."""
+    """One chart of a service, with what it shows in words (a control chart's own description)."""
 
     kind: str  # "weekly" or "control"
+    metric: str
     title: str
     svg: str
-    words: str
+    words: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,16 +90,23 @@ def delivery_section(
             DeliveryRow(metric, NAMES[metric], value_text(metric, value), name_bands(bands, metric, value),
                         f"{count} {word}")
         )  # fmt: skip
-    series = weekly_series(index, service, as_of)
+    charts = service_charts(weekly_series(index, service, as_of), service, WEEKLY_WIDTH)
+    return DeliverySection(service, window, metrics.deployments, tuple(rows), charts)
+
+
+def service_charts(series: WeeklySeries, service: str, weekly_width: int = 720) -> tuple[DeliveryChart, ...]:
+    """A service's charts as its delivery page and the report draw them: the four weekly trends, then the
+    XmR control charts of weekly lead time and time to restore."""
     labels = list(series.labels)
     charts = []
     for metric in METRICS:
         title = f"{NAMES[metric]}, {service}, week by week"
-        svg = weekly_chart_svg(title, labels, series.values[metric], UNITS[metric], width=WEEKLY_WIDTH)
-        charts.append(DeliveryChart("weekly", title, svg, ""))
+        svg = weekly_chart_svg(title, labels, series.values[metric], UNITS[metric], width=weekly_width)
+        charts.append(DeliveryChart("weekly", metric, title, svg))
     for metric in CONTROLLED:
         chart = series.control_chart(metric)
         title = f"{NAMES[metric]}, {service}: control chart of the weekly values"
         svg = control_chart_svg(title, labels, chart, UNITS[metric])
-        charts.append(DeliveryChart("control", title, svg, control_chart_words(title, labels, chart, UNITS[metric])))
-    return DeliverySection(service, window, metrics.deployments, tuple(rows), tuple(charts))
+        words = control_chart_words(title, labels, chart, UNITS[metric])
+        charts.append(DeliveryChart("control", metric, title, svg, words))
+    return tuple(charts)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from reports.delivery_charts import control_chart_svg, weekly_chart_svg
+from reports.delivery_section import DeliveryChart, service_charts
 
 from ..domain.delivery import DeliveryIndex, ServiceMetrics, Window
 from ..domain.delivery.bands import metric_bands, name_bands
@@ -82,15 +82,6 @@ class Overview:
 
 
 @dataclass(frozen=True)
-class Chart:
-    """One server-rendered SVG chart (escaped by reports/delivery_charts.py) and what it shows."""
-
-    metric: str
-    title: str
-    svg: str
-
-
-@dataclass(frozen=True)
 class ControlChart:
     """A control chart and its signals in words, so that they are read without the picture."""
 
@@ -129,7 +120,7 @@ class ServicePage:
     incidents: int
     open_incidents: int
     weeks: tuple[str, str]  # the first and last day of the weekly series
-    trends: tuple[Chart, ...]
+    trends: tuple[DeliveryChart, ...]
     controls: tuple[ControlChart, ...]
     releases: tuple[ReleaseRow, ...]
     banded: bool
@@ -284,25 +275,19 @@ def _build_service(scope_id: int, state: tuple[int, int], service: str, window: 
     metrics = index.metrics(service, window)
     series = weekly_series(index, service, window.last, DEFAULT_WEEKS)
     labels = list(series.labels)
-    trends = tuple(
-        Chart(
-            metric,
-            f"{service}: {NAMES[metric].lower()} per week",
-            weekly_chart_svg(f"{service}: {NAMES[metric]} per week", labels, series.values[metric], UNITS[metric]),
-        )
-        for metric in METRICS
-    )
+    charts = service_charts(series, service)
+    trends = tuple(c for c in charts if c.kind == "weekly")
     controls = []
-    for metric, chart in series.control_charts().items():
-        title = f"{service}: {NAMES[metric]}, control chart of the weekly values"
-        signals = signals_in_words(chart, labels, UNITS[metric])
+    for drawn in (c for c in charts if c.kind == "control"):
+        chart = series.control_chart(drawn.metric)
+        signals = signals_in_words(chart, labels, UNITS[drawn.metric])
         controls.append(
             ControlChart(
-                metric,
-                title,
-                control_chart_svg(title, labels, chart, UNITS[metric]),
+                drawn.metric,
+                drawn.title,
+                drawn.svg,
                 signals,
-                limits_in_words(chart, UNITS[metric]),
+                limits_in_words(chart, UNITS[drawn.metric]),
                 chart.has_limits and not signals,
             )
         )
