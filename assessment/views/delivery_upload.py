@@ -37,13 +37,13 @@ def upload(scope_id: int):
         job = job_svc.request_events(scope, upload.filename, upload.stream, current_user(), store)
     except InvalidInput as error:
         abandon_changes()
-        return _overview_with(scope_id, error.message)
+        return _form_again(scope_id, error.message)
     on_failure(lambda: store.blobs.delete(job_svc.upload_key(job)))
     after_commit(lambda: report_jobs.start(app, job, store))
     return redirect(url_for("delivery_upload.job", job_id=job.id), 303)
 
 
-def _overview_with(scope_id: int, message: str):
+def _form_again(scope_id: int, message: str):
     """The upload form again with the message beside the file field; nothing was stored."""
     errors = FormErrors(values=request.form)
     errors.add("events", message)
