@@ -6,6 +6,9 @@ in-process (Flask's test client), so the figures are server time without the net
 
 Run: `.venv/bin/python bench/bench_web.py` (SQLite), or on PostgreSQL:
 `bin/with-postgres .venv/bin/python bench/bench_web.py` (uses $DATABASE_URL).
+`--framework FILE` times the pages of that framework instead of the generated one: a framework
+file of ours, or any source `assessment convert` reads (converted first), e.g.
+`--framework ../shared/data/ciso-assistant/nist-sp-800-53-rev5.yaml` (1,189 requirements).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 from assessment.adapters.evidence_store import EvidenceStore  # noqa: E402
+from assessment.domain.errors import InvalidFile  # noqa: E402
 from assessment.domain.loader import load_framework_text  # noqa: E402
 from assessment.extensions import db, report_store  # noqa: E402
 from assessment.models import Scope  # noqa: E402
@@ -45,16 +49,35 @@ def timed(fn, runs: int) -> list[float]:
     return times
 
 
+def framework_text(path: Path) -> str:
+    """The framework file at `path`, or the conversion of a source of another format."""
+    from assessment.cli_convert import read_folder, read_source
+    from assessment.domain.convert import convert_folder, convert_text
+
+    if path.is_dir():
+        return convert_folder(str(path), read_folder(path))
+    text = read_source(path)
+    if isinstance(text, str):
+        try:
+            load_framework_text(text, str(path))
+            return text  # one of ours already
+        except InvalidFile:
+            pass
+    return convert_text(text, str(path))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requirements", type=int, default=1200)
     parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--framework", type=Path, help="A framework file, or a source `assessment convert` reads.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         app, url = fresh_app(tmp)
         with app.app_context():
-            source = framework_yaml(args.requirements)
+            source = framework_yaml(args.requirements) if args.framework is None else framework_text(args.framework)
             row, _ = store_framework(load_framework_text(source), source, "bench.yaml")
+            args.requirements = len(framework_of(row).requirements)
             scope = Scope(name="Bench", kind="team")
             db.session.add(scope)
             db.session.flush()
@@ -69,7 +92,8 @@ def main() -> None:
             db.session.commit()
             assessment = result.assessment.id
             domains = len(framework_of(row).domains)
-            first = framework_of(row).requirements[1]
+            first = next(req for req in framework_of(row).requirements if not req.is_numeric)
+            choices = [option.value for option in first.answer.options][:2]
             revision = 1
         client = app.test_client()
         signed_in = client.post("/login", data={"username": "bench", "password": "bench-password"})
@@ -84,7 +108,7 @@ def main() -> None:
             nonlocal revision
             response = client.post(
                 f"/assessments/{assessment}/answers/{first.id}",
-                data={"value": ("yes", "partial")[i % 2], "note": "", "revision": str(revision)},
+                data={"value": choices[i % len(choices)], "note": "", "revision": str(revision)},
                 headers={"X-Requested-With": "fetch"},
             )
             assert response.status_code == 200, response.get_data(as_text=True)
@@ -94,7 +118,10 @@ def main() -> None:
 
     backend = url.split(":", 1)[0]
     print(f"machine: {machine()}")
-    print(f"database: {backend}; framework: {args.requirements} requirements, all answered with a note and a link")
+    name = args.framework or "generated"
+    print(
+        f"database: {backend}; framework: {name}, {args.requirements} requirements, all answered with a note and a link"
+    )
     ok = True
     for label, values, target in (
         ("questionnaire page (60 requirements)", questionnaire, 100),

@@ -70,8 +70,12 @@ def answers_yaml(framework, as_of: str, linked: int | None = None) -> str:
             value = str(index % 200)
         elif req.answer.id == "coverage":
             value = ("none", "some", "most", "all")[index % 4]
-        else:
+        elif req.answer.id in ("yes_partial_no", "yes_no"):
             value = ("yes", "partial", "no", "na")[index % 4]
+            value = "no" if value == "partial" and req.answer.id == "yes_no" else value
+        else:  # a converted framework's own scale (compliance, score): its options in turn, and na
+            values = [option.value for option in req.answer.options] + (["na"] if req.na_allowed else [])
+            value = values[index % len(values)]
         out += [f"  {req.id}:", f"    value: {value}", f"    note: Answer {index} recorded in the benchmark."]
         if linked is None or index < linked:
             out += [
