@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -198,9 +199,17 @@ def test_a_poam_item_holds_the_requirement_and_its_recommendation():
     requirement = report.framework.requirement_index["DEP-02"]
     [item] = [i for i in plan["poam-items"] if props(i)["requirement-id"] == "DEP-02"]
     assert item["title"] == f"DEP-02: {requirement.title}"
-    assert (
-        item["description"] == " ".join((requirement.recommendation or "").split()) or "DEP-02" in item["description"]
-    )
+    assert item["description"] == "Shrink batch size and automate approvals to cut lead time."
+
+
+def test_a_poam_item_without_a_recommendation_says_what_the_requirement_asks():
+    report = example_report("devops-delivery")
+    bare = replace(report.framework.requirement_index["OPS-02"], recommendation=None)
+    gaps = tuple(replace(g, requirement=bare) if g.id == "OPS-02" else g for g in report.card.gaps)
+    report = replace(report, card=replace(report.card, gaps=gaps))
+    _, plan = parsed(report)
+    [item] = [i for i in plan["poam-items"] if props(i)["requirement-id"] == "OPS-02"]
+    assert item["description"] == f"Bring OPS-02 to met: {bare.question}"
 
 
 def test_the_same_state_gives_the_same_documents_and_another_state_other_uuids():
