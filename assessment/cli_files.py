@@ -1,5 +1,5 @@
 """The commands that work on files alone: `validate`, `score`, `report`, `bundle`,
-`verify-bundle`, `verify-report` and `schema` (and `dora`, `convert` from their own modules).
+`verify-bundle`, `verify-report`, `schema` and `oscal` (and `dora`, `convert` from their own modules).
 
 They import neither Flask nor SQLAlchemy, so a pipeline that gates on a maturity score pays only
 for the engine: the console script runs them through the plain group `files` (assessment.launch),
@@ -617,9 +617,38 @@ def schema_command(output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
+@click.group(name="oscal")
+def oscal_group() -> None:
+    """OSCAL 1.1.2 JSON out of an answers file: assessment results and a plan of action and milestones."""
+
+
+def _oscal_command(name: str, function: str, what: str):
+    """One `assessment oscal` command: the report of the files, written by `reports.oscal.<function>`."""
+
+    @oscal_group.command(name=name, help=f"Write the OSCAL {what} of an answers file (JSON; stdout without -o).")
+    @report_inputs
+    @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file.")
+    def command(framework_path, answers_path, output, as_of, target_level, prepared_by, **facts) -> None:
+        from reports import oscal
+
+        report = _load_report(framework_path, answers_path, as_of, target_level, prepared_by, facts)
+        text = getattr(oscal, function)(report)
+        if output is None:
+            click.echo(text, nl=False)
+            return
+        _write_atomically(output, text.encode("utf-8"))
+        click.echo(f"{output}: OSCAL {what} of report {report.id}, {len(report.card.gaps)} gap(s)", err=True)
+
+    return command
+
+
+_oscal_command("results", "assessment_results_json", "assessment results")
+_oscal_command("poam", "poam_json", "plan of action and milestones")
+
+
 FILE_COMMANDS = (
     validate, score_command, report_command, bundle_command, verify_bundle_command, verify_report_command,
-    schema_command, dora_command, convert_command, *REMOTE_COMMANDS,
+    schema_command, dora_command, convert_command, oscal_group, *REMOTE_COMMANDS,
 )  # fmt: skip
 
 

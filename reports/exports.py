@@ -368,3 +368,20 @@ def workbook_xlsx(report: Report) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# --- OSCAL ----------------------------------------------------------------------------------------
+
+
+def oscal_assessment_results_json(report: Report) -> str:
+    """The report as OSCAL assessment results (reports/oscal.py), for the results page's exports."""
+    from .oscal import assessment_results_json
+
+    return assessment_results_json(report)
+
+
+def oscal_poam_json(report: Report) -> str:
+    """The report's gaps as an OSCAL plan of action and milestones (reports/oscal.py)."""
+    from .oscal import poam_json
+
+    return poam_json(report)

@@ -24,7 +24,7 @@ def init_api(app: Flask) -> None:
             """Not app-wide: the web keeps its error pages; the API's blueprint answers problems (problems.py)."""
 
     from ..extensions import csrf
-    from . import answers, delivery, docs, evidence, resources, workflow  # noqa: F401  (each declares its operations on resources.bp)
+    from . import answers, delivery, docs, evidence, oscal, resources, workflow  # noqa: F401  (each declares its operations on resources.bp)
     from .limits import init_limits  # its count is a before_request after resources.authenticate: it knows the token
     from .unmatched import install_unmatched
 

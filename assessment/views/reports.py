@@ -19,6 +19,8 @@ EXPORTS = {
     "backlog.csv": ("text/csv", "backlog_csv"),
     "results.xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "workbook_xlsx"),
     "score.json": ("application/json", "score_json"),
+    "oscal-assessment-results.json": ("application/json", "oscal_assessment_results_json"),
+    "oscal-poam.json": ("application/json", "oscal_poam_json"),
 }
 
 
@@ -70,7 +72,7 @@ def download(job_id: int):
 
 @bp.get("/assessments/<int:assessment_id>/export/<name>")
 def export(assessment_id: int, name: str):
-    """Requirement results and backlog as CSV or XLSX, and the score JSON of the spec."""
+    """Requirement results and backlog as CSV or XLSX, the score JSON of the spec, and OSCAL results and POA&M."""
     from reports import exports
 
     if name not in EXPORTS:

@@ -70,6 +70,9 @@ API_MATRIX: dict[str, ApiCase] = {
     "api_v1.scope_assessments": api("GET", "/api/v1/scopes/{scope}/assessments", SCOPE_READERS),
     "api_v1.assessment": api("GET", "/api/v1/assessments/{draft}", READERS),
     "api_v1.assessment_score": api("GET", "/api/v1/assessments/{draft}/score", READERS),
+    # --- OSCAL out (api/oscal.py): the score's readers ---
+    "api_v1.oscal_assessment_results": api("GET", "/api/v1/assessments/{draft}/oscal/assessment-results", READERS),
+    "api_v1.oscal_poam": api("GET", "/api/v1/assessments/{draft}/oscal/poam", READERS),
     "api_v1.start_assessment": api(
         "POST", "/api/v1/scopes/{scope}/assessments", PLANNERS, json={"framework_id": "devops-delivery"}
     ),
