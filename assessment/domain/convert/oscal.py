@@ -77,9 +77,7 @@ def validate(document: Any, root: str, filename: str) -> None:
         problems = []
         for error in exc.errors()[:MAX_PROBLEMS]:
             location = (root, *error["loc"])
-            path = root
-            for key in error["loc"]:
-                path = join(path, key)
+            path = _path(location)
             message = f"not a valid OSCAL {root}: {error['msg']}"
             problems.append(Problem(filename, _line(document, location), path, message))
         raise ConversionError(list(dict.fromkeys(problems))) from None
@@ -327,14 +325,21 @@ def convert_oscal(document: Any, filename: str = "<text>") -> dict[str, Any]:
     raise ConversionError.at(filename, 1, "profile.imports", message)
 
 
-def _selection(catalog: _Catalog, selector: dict[str, Any], path: str, problems: list[str]) -> set[str]:
+def _path(location: tuple) -> str:
+    path = ""
+    for key in location:
+        path = join(path, key)
+    return path
+
+
+def _selection(catalog: _Catalog, selector: dict[str, Any], where: tuple, problems: list[tuple]) -> set[str]:
     """The control ids one include-controls or exclude-controls entry names (children too when it says so)."""
     chosen: list[str] = []
     for index, control_id in enumerate(selector.get("with-ids") or ()):
         if control_id in catalog.controls:
             chosen.append(control_id)
         else:
-            problems.append(f"{join(join(path, 'with-ids'), index)}: control {control_id!r} is not in the catalog")
+            problems.append(((*where, "with-ids", index), f"control {control_id!r} is not in the catalog"))
     for matching in selector.get("matching") or ():
         pattern = matching.get("pattern") or ""
         chosen += [c for c in catalog.controls if fnmatch.fnmatchcase(c, pattern)]
@@ -354,24 +359,24 @@ def convert_profile(profile: Any, filename: str, catalog_document: Any, catalog_
     body, catalog = profile["profile"], _Catalog(catalog_document["catalog"])
     included, excluded, problems = set(), set(), []
     for index, item in enumerate(body["imports"]):
-        path = join("profile.imports", index)
+        where = ("profile", "imports", index)
         if item.get("include-all") is not None:
             included |= set(catalog.controls)
         for number, selector in enumerate(item.get("include-controls") or ()):
-            included |= _selection(catalog, selector, join(join(path, "include-controls"), number), problems)
+            included |= _selection(catalog, selector, (*where, "include-controls", number), problems)
         for number, selector in enumerate(item.get("exclude-controls") or ()):
-            excluded |= _selection(catalog, selector, join(join(path, "exclude-controls"), number), problems)
+            excluded |= _selection(catalog, selector, (*where, "exclude-controls", number), problems)
     values: dict[str, Any] = {}
     modify = body.get("modify") or {}
     for index, setting in enumerate(modify.get("set-parameters") or ()):
         param_id = setting["param-id"]
         if param_id not in catalog.params:
-            path = join(join("profile.modify.set-parameters", index), "param-id")
-            problems.append(f"{path}: parameter {param_id!r} is not in the catalog")
+            location = ("profile", "modify", "set-parameters", index, "param-id")
+            problems.append((location, f"parameter {param_id!r} is not in the catalog"))
         values[param_id] = {k: setting[k] for k in ("values", "label", "select") if setting.get(k)}
     if problems:
         raise ConversionError(
-            [Problem(filename, 1, p.split(": ", 1)[0], p.split(": ", 1)[1] + f" {catalog_name}") for p in problems]
+            [Problem(filename, _line(profile, loc), _path(loc), f"{text} {catalog_name}") for loc, text in problems]
         )
     cmeta = catalog_document["catalog"]["metadata"]
     extra = f", resolved against the catalog {cmeta['title'].strip()} (version {cmeta['version']})"
