@@ -301,3 +301,11 @@ def test_catalog_option_is_refused_for_a_folder(tmp_path):
     result = run("convert", str(tmp_path), "--catalog", str(CATALOG))
     assert result.exit_code == 2
     assert "--catalog: only for OSCAL profiles" in result.stderr
+
+
+def test_numbers_where_yaml_reads_them_are_taken_as_their_text():
+    text = (OSCAL / "catalog.yaml").read_text().replace("title: Planning", "title: 2026", 1)
+    text = text.replace("- every two weeks", "- 14", 1)
+    framework = load_framework_text(convert_text(text, "c.yaml"), "out")
+    assert framework.domains[0].title == "2026"
+    assert {r.id: r for r in framework.requirements}["PL-1(1)"].question == "The backlog is reviewed 14."

@@ -85,6 +85,11 @@ def validate(document: Any, root: str, filename: str) -> None:
         raise ConversionError.at(filename, 1, root, "nested too deeply") from None
 
 
+def _text(value: Any) -> str:
+    """A text field's value, stripped; a number as its digits (YAML reads `title: 2026` as one), None as ""."""
+    return "" if value is None else str(value).strip()
+
+
 def _props(item: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [p for p in item.get("props") or () if p.get("name") == name and isinstance(p.get("value"), str)]
 
@@ -169,13 +174,13 @@ class _Conversion:
             self.group_requirements(group, path, [], family, requirements)
             if not requirements:
                 continue
-            domain_id = family if family and _ID.match(family) else escape_id(family or group["title"])
+            domain_id = family if family and _ID.match(family) else escape_id(family or _text(group["title"]))
             if domain_id in seen or not _ID.match(domain_id):
                 clash = f"as does {seen[domain_id]}" if domain_id in seen else "not a valid id"
                 self.error(join(path, "id"), f"the group gives the domain id {domain_id!r}: {clash}")
                 continue
             seen[domain_id] = path
-            domain: dict[str, Any] = {"id": domain_id, "title": group["title"].strip() or domain_id}
+            domain: dict[str, Any] = {"id": domain_id, "title": _text(group["title"]) or domain_id}
             domain["requirements"] = requirements
             result.append(domain)
         loose: list[dict[str, Any]] = []
@@ -191,14 +196,14 @@ class _Conversion:
         for index, control in enumerate(group.get("controls") or ()):
             self.control_requirements(control, join(join(path, "controls"), index), sections, family, out)
         for index, sub in enumerate(group.get("groups") or ()):
-            heading = sub["title"].strip()
+            heading = _text(sub["title"])
             self.group_requirements(sub, join(join(path, "groups"), index), [*sections, heading], family, out)
 
     def control_requirements(self, control, path, sections, family, out) -> None:
         chosen = self.selected is None or control["id"] in self.selected
         if chosen and not _withdrawn(control):
             out.append(self.requirement(control, path, sections, family))
-        heading = " ".join(part for part in (_label(control), control["title"].strip()) if part)
+        heading = " ".join(part for part in (_label(control), _text(control["title"])) if part)
         for index, child in enumerate(control.get("controls") or ()):
             self.control_requirements(child, join(join(path, "controls"), index), [*sections, heading], family, out)
 
@@ -218,7 +223,7 @@ class _Conversion:
             self.error(join(path, "id"), f"control {control_id!r} gives the requirement id {rid!r}, "
                        f"as does control {self.ids[rid]!r}")  # fmt: skip
         self.ids.setdefault(rid, control_id)
-        requirement: dict[str, Any] = {"id": rid, "title": control["title"].strip() or rid}
+        requirement: dict[str, Any] = {"id": rid, "title": _text(control["title"]) or rid}
         if sections:
             requirement["section"] = " / ".join(sections)
         statement = self.parts(control, "statement")
@@ -244,7 +249,7 @@ class _Conversion:
 
     def part_text(self, part: dict[str, Any]) -> str:
         """A part's prose, then its nested parts as a Markdown list, one item a part with its label in bold."""
-        prose = self.insert(part.get("prose") or "").strip()
+        prose = self.insert(_text(part.get("prose")))
         items = self.items(part.get("parts") or (), 0)
         return "\n\n".join(text for text in (prose, items) if text)
 
@@ -252,7 +257,7 @@ class _Conversion:
         lines = []
         for sub in parts:
             label = _label(sub)
-            prose = " ".join(self.insert(sub.get("prose") or "").split())
+            prose = " ".join(self.insert(_text(sub.get("prose"))).split())
             lines.append("  " * depth + "- " + (f"**{label}** " if label else "") + prose)
             nested = self.items(sub.get("parts") or (), depth + 1)
             if nested:
@@ -265,21 +270,21 @@ class _Conversion:
 
     def param_text(self, param_id: str, depth: int) -> str:
         param = {**self.catalog.params.get(param_id, {}), **self.set_params.get(param_id, {})}
-        values = [v for v in param.get("values") or () if isinstance(v, str) and v.strip()]
+        values = [_text(v) for v in param.get("values") or () if _text(v)]
         if values:
-            return ", ".join(v.strip() for v in values)
+            return ", ".join(values)
         select = param.get("select")
         if isinstance(select, dict) and select.get("choice") and depth < 5:
-            choices = "; ".join(self.insert(c, depth + 1).strip() for c in select["choice"])
+            choices = "; ".join(self.insert(_text(c), depth + 1).strip() for c in select["choice"])
             many = " (one or more)" if select.get("how-many") == "one-or-more" else ""
             return f"[Selection{many}: {choices}]"
         label = param.get("label")
-        return f"[Assignment: {label.strip() if isinstance(label, str) and label.strip() else param_id}]"
+        return f"[Assignment: {_text(label) or param_id}]"
 
 
 def _header(kind: str, body: dict[str, Any], filename: str, extra: str = "") -> dict[str, Any]:
     metadata = body["metadata"]
-    title = metadata["title"].strip()
+    title = _text(metadata["title"])
     slug = _slug(title)
     if not _FRAMEWORK_ID.match(slug):
         raise ConversionError.at(filename, 1, f"{kind}.metadata.title", f"{title!r} gives no framework id")
@@ -379,7 +384,7 @@ def convert_profile(profile: Any, filename: str, catalog_document: Any, catalog_
             [Problem(filename, _line(profile, loc), _path(loc), f"{text} {catalog_name}") for loc, text in problems]
         )
     cmeta = catalog_document["catalog"]["metadata"]
-    extra = f", resolved against the catalog {cmeta['title'].strip()} (version {cmeta['version']})"
+    extra = f", resolved against the catalog {_text(cmeta['title'])} (version {cmeta['version']})"
     conversion = _Conversion(catalog, filename, included - excluded, values)
     return _finish(_header("profile", body, filename, extra), conversion, filename, "profile.imports")
 
