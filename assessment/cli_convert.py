@@ -1,4 +1,4 @@
-"""`assessment convert`: another tool's catalogue (CISO Assistant, DSOMM, a SAMM folder, a CSV or XLSX sheet) -> ours.
+"""`assessment convert`: another tool's catalogue (CISO Assistant, DSOMM, a SAMM folder, a sheet, OSCAL) -> ours.
 
 Like the other file commands it imports neither Flask nor SQLAlchemy. The result is checked by the
 framework loader before anything is written, so a file it writes always validates. Exit 0 on
@@ -88,6 +88,11 @@ def _fail(problems: list[Problem]) -> None:
 @click.option("--version", help="Spreadsheets only: the framework's version (default 1).")
 @click.option("--source", "source_text", help="Spreadsheets only: where the content comes from.")
 @click.option("--license", "license_text", help="Spreadsheets only: the content's licence.")
+@click.option(
+    "--catalog",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="OSCAL profiles only: the catalog file the profile selects from (JSON, YAML or XML).",
+)
 def convert_command(
     source: Path,
     output: Path | None,
@@ -96,22 +101,27 @@ def convert_command(
     version: str | None,
     source_text: str | None,
     license_text: str | None,
+    catalog: Path | None,
 ) -> None:
     """Turn a CISO Assistant library or DSOMM model (YAML), a SAMM model folder or a CSV/XLSX sheet into a framework.
 
     Print it, or write it with -o. A sheet's framework facts come from --id, --title, --version,
     --source and --license (else from an XLSX sheet named `framework`, else from the file name).
+    An OSCAL profile is resolved against the catalog given with --catalog.
     """
     facts = {"id": framework_id, "title": title, "version": version, "source": source_text, "license": license_text}
     facts = {key: value for key, value in facts.items() if value}
     try:
         if source.is_dir():
-            if facts:
+            if facts or catalog is not None:
                 message = ", ".join(f"--{key}" for key in facts) + ": only for spreadsheets (CSV or XLSX)"
+                if not facts:
+                    message = "--catalog: only for OSCAL profiles (a file)"
                 raise InvalidFile([Problem(str(source), 1, ROOT_PATH, message)])
             text = convert_folder(str(source), read_folder(source))
         else:
-            text = convert_text(read_source(source), str(source), facts)
+            given = (str(catalog), read_text(catalog)) if catalog is not None else None
+            text = convert_text(read_source(source), str(source), facts, catalog=given)
         framework = load_framework_text(text, str(output or "<converted>"))
     except InvalidFile as exc:
         _fail(exc.problems)

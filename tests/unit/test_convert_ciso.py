@@ -195,7 +195,8 @@ def test_yaml_of_another_kind_says_what_was_expected():
         "other.yaml:2: $: expected a CISO Assistant library (a mapping with `urn: urn:intuitem:...` and "
         "`objects.framework`) or an OWASP DSOMM model (a `meta` document, then dimensions -> sub-dimensions -> "
         "activities with uuid and level) or a spreadsheet (CSV or XLSX with a header row of at least `id` and "
-        "`title`); this file holds a mapping of no such kind"
+        "`title`) or an OSCAL catalog or profile (JSON, YAML or XML with `catalog` or `profile` at the top); this "
+        "file holds a mapping of no such kind"
     )  # every single-file format is named; the SAMM folder format is named only for a folder
     assert "holds a list of no such kind" in problems_of("- a\n- b\n")
 

@@ -7,6 +7,7 @@ the main checkout, whose parent holds no `shared`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -139,3 +140,58 @@ def test_dsomms_samm_references_are_samm_requirement_ids():
     shaped = {ref for ref in refs if re.fullmatch(r"[A-Z]-[A-Z]{2}-[AB]-[1-3]", ref)}
     assert len(shaped) >= 40  # 50 distinct ones in DSOMM 4.3.1
     assert shaped <= samm_ids
+
+
+OSCAL_DATA = SHARED_DATA / "oscal"
+MODERATE_CATALOG = OSCAL_DATA / "NIST_SP-800-53_rev5_MODERATE-baseline-resolved-profile_catalog.json"
+MODERATE_PROFILE = OSCAL_DATA / "NIST_SP-800-53_rev5_MODERATE-baseline_profile.json"
+needs_oscal = pytest.mark.skipif(
+    not (MODERATE_CATALOG.is_file() and MODERATE_PROFILE.is_file()), reason=f"{OSCAL_DATA} is absent"
+)
+
+
+def oscal_controls(path: Path) -> list[str]:
+    """The ids of a catalog's controls that are not withdrawn, at every depth, read with the json module alone."""
+    found = []
+
+    def walk(controls: list[dict]) -> None:
+        for control in controls:
+            status = [p.get("value") for p in control.get("props", []) if p.get("name") == "status"]
+            if "withdrawn" not in status:
+                found.append(control["id"])
+            walk(control.get("controls", []))
+
+    def groups(items: list[dict]) -> None:
+        for group in items:
+            walk(group.get("controls", []))
+            groups(group.get("groups", []))
+
+    catalog = json.loads(path.read_text(encoding="utf-8"))["catalog"]
+    walk(catalog.get("controls", []))
+    groups(catalog.get("groups", []))
+    return found
+
+
+@needs_oscal
+def test_the_oscal_moderate_catalog_converts_to_its_287_controls_validates_and_scores():
+    framework = load_framework_text(
+        convert_text(read_text(MODERATE_CATALOG), MODERATE_CATALOG.name), f"{MODERATE_CATALOG.name} (converted)"
+    )
+    controls = oscal_controls(MODERATE_CATALOG)
+    assert len(framework.requirements) == len(controls) == 287
+    oscal_tags = [t.removeprefix("oscal:") for r in framework.requirements for t in r.tags if t.startswith("oscal:")]
+    assert sorted(oscal_tags) == sorted(controls)  # each requirement leads back to its control
+    assert {r.id for r in framework.requirements} >= {"AC-2", "AC-2(1)", "SI-4(4)"}
+    card = score(framework, {})
+    assert (card.score, card.completion, card.counts.unanswered) == (0, 0, 287)
+    assert framework.source.startswith("OSCAL catalog NIST Special Publication 800-53")
+    assert "{{" not in "".join((r.question or "") + (r.guidance or "") for r in framework.requirements)
+
+
+@needs_oscal
+def test_the_moderate_profile_resolved_against_the_catalog_gives_the_same_287():
+    given = (MODERATE_CATALOG.name, read_text(MODERATE_CATALOG))
+    text = convert_text(read_text(MODERATE_PROFILE), MODERATE_PROFILE.name, catalog=given)
+    framework = load_framework_text(text, f"{MODERATE_PROFILE.name} (converted)")
+    assert len(framework.requirements) == len(oscal_controls(MODERATE_CATALOG)) == 287
+    assert score(framework, {}).counts.unanswered == 287

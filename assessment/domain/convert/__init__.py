@@ -12,12 +12,14 @@ the caller has read (`convert_folder`), so that this package never touches the f
 
 Pure: text or parsed documents in, text or plain data out, errors as `ConversionError` in the
 `FILE:LINE: PATH: message` form. Spreadsheets (CSV, XLSX) are recognised before any YAML
-is parsed (`sheet.py`). Later formats (OSCAL) add a module here and an
-entry in `CONVERTERS`.
+is parsed (`sheet.py`). JSON (OSCAL's usual form) is parsed with the standard library, XML
+(OSCAL's other form) by `oscal_xml.py`; an OSCAL profile is converted with its catalog, which the
+caller hands over as text (`convert_text(..., catalog=(name, text))`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +27,7 @@ from typing import Any
 import yaml
 
 from ..errors import ROOT_PATH, InvalidFile, Problem
-from ..yamlread import YamlMap, parse_yaml_documents, resolve_plain
+from ..yamlread import YamlMap, parse_yaml, parse_yaml_documents, resolve_plain
 
 
 class ConversionError(InvalidFile):
@@ -71,9 +73,9 @@ class Converter:
 
 
 def _converters() -> tuple[Converter, ...]:
-    from . import ciso, dsomm, samm, sheet
+    from . import ciso, dsomm, oscal, samm, sheet
 
-    return (ciso.CONVERTER, dsomm.CONVERTER, samm.CONVERTER, sheet.CONVERTER)
+    return (ciso.CONVERTER, dsomm.CONVERTER, samm.CONVERTER, sheet.CONVERTER, oscal.CONVERTER)
 
 
 CONVERTERS: tuple[Converter, ...] = _converters()
@@ -119,26 +121,93 @@ def convert_document(document: Any, filename: str = "<text>") -> dict[str, Any]:
     return converter_for(document, filename).convert(document, filename)
 
 
-def convert_text(text: str | bytes, filename: str = "<text>", facts: Mapping[str, str] | None = None) -> str:
+def convert_text(
+    text: str | bytes,
+    filename: str = "<text>",
+    facts: Mapping[str, str] | None = None,
+    catalog: tuple[str, str] | None = None,
+) -> str:
     """The framework YAML text of a source file's text, or a ConversionError (InvalidFile when not YAML).
 
     A spreadsheet is recognised before any YAML is parsed: bytes (an XLSX workbook) or a CSV text
     whose header row names `id` and `title`. `facts` (the framework's id, title, version, source,
-    license) are the command's options, used only by spreadsheets.
+    license) are the command's options, used only by spreadsheets. `catalog` (its file name and
+    text) is the catalog an OSCAL profile is resolved against, and only for profiles.
     """
     from . import sheet
 
     given = {key: value for key, value in (facts or {}).items() if value}
     if isinstance(text, bytes) or sheet.looks_like_csv(text):
+        if catalog is not None:
+            raise ConversionError.at(filename, 1, ROOT_PATH, "--catalog: only for OSCAL profiles")
         return dump_framework(convert_document(sheet.read_sheet(text, filename, given), filename))
     if given:
         options = ", ".join(f"--{key}" for key in given)
         raise ConversionError.at(filename, 1, ROOT_PATH, f"{options}: only for spreadsheets (CSV or XLSX)")
+    document = parse_source(text, filename)
+    if catalog is None:
+        return dump_framework(_located(convert_document, text, document, filename))
+    from .oscal import convert_profile
+
+    catalog_name, catalog_text = catalog
+    catalog_document = parse_source(catalog_text, catalog_name)
+    try:
+        return dump_framework(convert_profile(document, filename, catalog_document, catalog_name))
+    except ConversionError:  # again from YAML's reading of any JSON, for the problems' lines
+        if isinstance(document, YamlMap) and isinstance(catalog_document, YamlMap):
+            raise
+        located = [
+            _yaml_or(t, d, n)
+            for t, d, n in ((text, document, filename), (catalog_text, catalog_document, catalog_name))
+        ]
+        return dump_framework(convert_profile(located[0], filename, located[1], catalog_name))
+
+
+def _yaml_or(text: str, document: Any, filename: str) -> Any:
+    """The document read again with line numbers when it was JSON (the fast reader keeps none)."""
+    if isinstance(document, YamlMap) or not text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return document
+    try:
+        return parse_yaml(text, filename)
+    except InvalidFile:
+        return document
+
+
+def _located(convert: Callable[[Any, str], dict[str, Any]], text: str, document: Any, filename: str) -> dict[str, Any]:
+    """convert(document), and on a ConversionError of a JSON document, again with the lines YAML's reader finds."""
+    try:
+        return convert(document, filename)
+    except ConversionError:
+        located = _yaml_or(text, document, filename)
+        if located is document:
+            raise
+        return convert(located, filename)
+
+
+def parse_source(text: str, filename: str) -> Any:
+    """A source file's document: XML (OSCAL) by oscal_xml, JSON by the standard library, else YAML (maybe several)."""
+    from .oscal_xml import looks_like_xml, read_xml
+
+    if looks_like_xml(text):
+        return read_xml(text, filename)
+    if text.lstrip("\ufeff \t\r\n").startswith("{"):
+        try:
+            return json.loads(text.lstrip("\ufeff"))
+        except RecursionError:
+            raise ConversionError.at(filename, 1, ROOT_PATH, "not valid here: nested too deeply") from None
+        except ValueError as exc:  # a YAML flow mapping is not JSON; failing YAML too, JSON's error says most
+            try:
+                return parse_yaml(text, filename)
+            except InvalidFile:
+                line = getattr(exc, "lineno", 1)
+                reason = getattr(exc, "msg", str(exc))
+                column = getattr(exc, "colno", None)
+                where = f" (column {column})" if column else ""
+                raise ConversionError.at(filename, line, ROOT_PATH, f"not valid JSON: {reason}{where}") from None
     documents = parse_yaml_documents(text, filename)
     if not documents:
         raise ConversionError.at(filename, 1, ROOT_PATH, "the file is empty")
-    document = documents[0] if len(documents) == 1 else Documents(documents)
-    return dump_framework(convert_document(document, filename))
+    return documents[0] if len(documents) == 1 else Documents(documents)
 
 
 YAML_SUFFIXES = (".yml", ".yaml")
