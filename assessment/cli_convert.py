@@ -20,6 +20,9 @@ from .domain.yamlread import MAX_FILE_BYTES, read_text
 
 EXIT_INVALID = 2
 MAX_FOLDER_FILES = 2000
+# One source file may be larger than a framework file (5 MB): NIST's full SP 800-53 catalog in
+# OSCAL JSON is about 10 MB; what it converts to is checked against the framework limits after.
+MAX_SOURCE_BYTES = 32 * 1024 * 1024
 LICENSE_NAMES = ("license.txt", "license", "license.md")
 
 
@@ -59,17 +62,17 @@ def read_folder(folder: Path) -> dict[str, str]:
 
 
 def read_source(path: Path) -> str | bytes:
-    """A source file's text, or its bytes when it is a zip file (an XLSX workbook); at most 5 MB."""
+    """A source file's text, or its bytes when it is a zip file (an XLSX workbook); at most 32 MB."""
     try:
         with path.open("rb") as handle:
             signature = handle.read(len(ZIP_SIGNATURE))
     except OSError:
         signature = b""  # read_text says why the file cannot be read
     if signature != ZIP_SIGNATURE:
-        return read_text(path)
+        return read_text(path, limit=MAX_SOURCE_BYTES)
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        message = f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (5 MB)"
+    if size > MAX_SOURCE_BYTES:
+        message = f"the file is {size:,} bytes; the limit is {MAX_SOURCE_BYTES:,} (32 MB)"
         raise InvalidFile([Problem(str(path), 1, ROOT_PATH, message)])
     return path.read_bytes()
 
@@ -120,7 +123,7 @@ def convert_command(
                 raise InvalidFile([Problem(str(source), 1, ROOT_PATH, message)])
             text = convert_folder(str(source), read_folder(source))
         else:
-            given = (str(catalog), read_text(catalog)) if catalog is not None else None
+            given = (str(catalog), read_text(catalog, limit=MAX_SOURCE_BYTES)) if catalog is not None else None
             text = convert_text(read_source(source), str(source), facts, catalog=given)
         framework = load_framework_text(text, str(output or "<converted>"))
     except InvalidFile as exc:

@@ -238,8 +238,18 @@ def _parse(text: str, filename: str, many: bool) -> list[object]:
     return [value for value in values if value is not None] if many else values
 
 
-def read_text(path: Path, display: str | None = None) -> str:
-    """Read a UTF-8 text file of at most 5 MB, or raise InvalidFile saying why not."""
+def _too_big(name: str, size: int, limit: int) -> InvalidFile:
+    return InvalidFile(
+        [
+            Problem(
+                name, 1, ROOT_PATH, f"the file is {size:,} bytes; the limit is {limit:,} ({limit // (1024 * 1024)} MB)"
+            )
+        ]
+    )
+
+
+def read_text(path: Path, display: str | None = None, limit: int = MAX_FILE_BYTES) -> str:
+    """Read a UTF-8 text file of at most `limit` bytes (5 MB), or raise InvalidFile saying why not."""
     name = display or str(path)
     try:
         size = path.stat().st_size
@@ -249,23 +259,19 @@ def read_text(path: Path, display: str | None = None) -> str:
         raise InvalidFile([Problem(name, 1, ROOT_PATH, f"cannot be read: {exc.strerror}")]) from None
     if not path.is_file():
         raise InvalidFile([Problem(name, 1, ROOT_PATH, "not a regular file")])
-    if size > MAX_FILE_BYTES:
-        raise InvalidFile(
-            [Problem(name, 1, ROOT_PATH, f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (5 MB)")]
-        )
+    if size > limit:
+        raise _too_big(name, size, limit)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidFile([Problem(name, 1, ROOT_PATH, f"cannot be read: {exc.strerror}")]) from None
-    return decode_text(data, name)
+    return decode_text(data, name, limit)
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """Decode bytes as UTF-8 text, refusing binary content and oversized input."""
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidFile(
-            [Problem(name, 1, ROOT_PATH, f"the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,} (5 MB)")]
-        )
+def decode_text(data: bytes, name: str, limit: int = MAX_FILE_BYTES) -> str:
+    """Decode bytes as UTF-8 text, refusing binary content and input over `limit` bytes (5 MB)."""
+    if len(data) > limit:
+        raise _too_big(name, len(data), limit)
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise InvalidFile([Problem(name, line, ROOT_PATH, "a binary file, not UTF-8 YAML text (it holds NUL bytes)")])

@@ -309,3 +309,25 @@ def test_numbers_where_yaml_reads_them_are_taken_as_their_text():
     framework = load_framework_text(convert_text(text, "c.yaml"), "out")
     assert framework.domains[0].title == "2026"
     assert {r.id: r for r in framework.requirements}["PL-1(1)"].question == "The backlog is reviewed 14."
+
+
+def test_a_source_larger_than_a_framework_file_converts_and_one_past_32_mb_is_refused(tmp_path):
+    # NIST's full SP 800-53 catalog is about 10 MB of JSON: past the 5 MB of a framework file, so a
+    # source has its own limit (32 MB); what it converts to is judged by the framework loader.
+    catalog = json.loads(CATALOG.read_text())
+    catalog["catalog"]["back-matter"] = {
+        "resources": [{"uuid": "6f3c1c52-8d0e-4f55-9a56-0f6c2b7d9e10", "remarks": "x" * (7 * 1024 * 1024)}]
+    }
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(catalog))
+    out = tmp_path / "out.yaml"
+    result = run("convert", str(big), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.exists()
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as handle:
+        handle.truncate(32 * 1024 * 1024 + 1)
+    result = run("convert", str(huge), "-o", str(out.with_name("no.yaml")))
+    assert result.exit_code == 2
+    assert "the limit is 33,554,432 (32 MB)" in result.stderr
+    assert not out.with_name("no.yaml").exists()
