@@ -331,3 +331,19 @@ def test_a_source_larger_than_a_framework_file_converts_and_one_past_32_mb_is_re
     assert result.exit_code == 2
     assert "the limit is 33,554,432 (32 MB)" in result.stderr
     assert not out.with_name("no.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "says"),
+    [
+        ("assessment-results", "`assessment oscal results` writes"),
+        ("plan-of-action-and-milestones", "`assessment oscal poam` writes"),
+        ("system-security-plan", "the catalog or profile the system implements"),
+        ("mapping-collection", "`assessment mappings import`"),
+    ],
+)
+def test_oscals_other_models_are_named_and_pointed_where_they_belong(model, says):
+    text = json.dumps({model: {"uuid": "5d1f4e3a-2b6c-4c8d-9e0f-1a2b3c4d5e6f", "metadata": {"title": "Ours"}}})
+    message = problems_of(text, "other.json")
+    assert f"other.json:1: $: this is an OSCAL {model} document, not a catalog or profile" in message
+    assert says in message

@@ -18,6 +18,7 @@ import yaml
 from assessment.cli_convert import read_folder
 from assessment.domain.convert import convert_folder, convert_text
 from assessment.domain.convert.names import unescape_id
+from assessment.domain.errors import InvalidFile
 from assessment.domain.loader import load_framework_text
 from assessment.domain.scoring import score
 from assessment.domain.yamlread import read_text
@@ -195,3 +196,20 @@ def test_the_moderate_profile_resolved_against_the_catalog_gives_the_same_287():
     framework = load_framework_text(text, f"{MODERATE_PROFILE.name} (converted)")
     assert len(framework.requirements) == len(oscal_controls(MODERATE_CATALOG)) == 287
     assert score(framework, {}).counts.unanswered == 287
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("ifa_assessment-results-example.json", "assessment-results"),
+        ("ifa_plan-of-action-and-milestones.json", "plan-of-action-and-milestones"),
+    ],
+)
+def test_nists_results_and_poam_examples_are_named_not_converted(name, model):
+    # The folder's other OSCAL files are no catalogues: they show the shape of what we write.
+    path = OSCAL_DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    with pytest.raises(InvalidFile) as caught:
+        convert_text(read_text(path), name)
+    assert f"this is an OSCAL {model} document, not a catalog or profile" in str(caught.value)

@@ -81,6 +81,17 @@ def _converters() -> tuple[Converter, ...]:
 CONVERTERS: tuple[Converter, ...] = _converters()
 
 
+# OSCAL's other models: recognised, to say what they are and where they belong, never converted.
+OTHER_OSCAL_MODELS = {
+    "assessment-results": "results are what `assessment oscal results` writes; convert reads the catalog assessed",
+    "plan-of-action-and-milestones": "a POA&M is what `assessment oscal poam` writes; convert reads the catalog",
+    "assessment-plan": "convert reads the catalog or profile the plan assesses",
+    "system-security-plan": "convert reads the catalog or profile the system implements",
+    "component-definition": "convert reads the catalog or profile the components implement",
+    "mapping-collection": "mappings between frameworks are imported with `assessment mappings import`",
+}
+
+
 def converter_for(document: Any, filename: str) -> Converter:
     """The converter that recognises `document`, or a ConversionError saying what was expected."""
     for converter in CONVERTERS:
@@ -98,6 +109,10 @@ def converter_for(document: Any, filename: str) -> Converter:
                 message += f"; {path} is {known.expects.split(' (')[0]}: convert that file"
                 break
         raise ConversionError.at(filename, 1, ROOT_PATH, message)
+    model = next((key for key in OTHER_OSCAL_MODELS if isinstance(document, dict) and key in document), None)
+    if model is not None:
+        message = f"this is an OSCAL {model} document, not a catalog or profile: {OTHER_OSCAL_MODELS[model]}"
+        raise ConversionError.at(filename, line, ROOT_PATH, message)
     if isinstance(document, dict) and {"id", "kind", "domains"} <= set(document):
         message = "this is already a framework file of ours; check it with `assessment validate`"
         raise ConversionError.at(filename, line, ROOT_PATH, message)
