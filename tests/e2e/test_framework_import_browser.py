@@ -64,3 +64,24 @@ def test_upload_preview_store(browser, import_server, expect):
         expect(page.locator("table.listing").get_by_role("link", name="Tiny practices", exact=True)).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_preview_and_the_problems_pass_axe(browser, import_server):
+    from tests.e2e import a11y
+
+    source = a11y.axe_source()
+    context = browser.new_context(base_url=import_server)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        sign_in(page, "admin")
+        for upload in (NOT_A_LIBRARY, CISO):
+            page.goto("/library")
+            page.get_by_label("Framework file").set_input_files(str(upload))
+            with page.expect_navigation():
+                page.get_by_role("button", name="Upload and preview").click()
+            assert page.locator("ul.problems, section.import-preview").count() == 1
+            violations = a11y.axe_violations(page, source)
+            assert violations == [], a11y.describe(violations)
+    finally:
+        context.close()
