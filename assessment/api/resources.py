@@ -488,8 +488,8 @@ def file_problems(error: FileProblems):
     return problems.problem(
         422,
         "Unprocessable Content",
-        "The framework file is not valid (format 1); nothing was stored. Each error names its line and, as a JSON "
-        "pointer, its place in the file.",
+        "The file cannot be imported as a framework (format 1); nothing was stored. Each error names its line and, "
+        "as a JSON pointer, its place in the file.",
         errors=listed,
     )
 

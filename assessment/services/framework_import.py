@@ -75,16 +75,12 @@ class Preview:
     revision: int  # the revision it is or would be
     text: str = field(repr=False)  # the framework file (format 1) that would be stored
     sha256: str = ""
+    framework: Framework | None = field(default=None, repr=False, compare=False)  # the text, validated
 
     @property
     def status_text(self) -> str:
         """The status in words, for the page."""
         return STATUS_TEXT[self.status]
-
-    @property
-    def framework(self) -> Framework:
-        """The framework of the text (validated when the preview was made)."""
-        return load_framework_text(self.text, self.source_name)
 
 
 def preview_upload(name: str, data: bytes) -> Preview:
@@ -104,10 +100,11 @@ def converted_text(name: str, data: bytes) -> tuple[str, str, str]:
         text = convert_folder(stem, read_zip(name, data))
         return (text, *_folder_converter())
     source: str | bytes = data if data.startswith(ZIP_SIGNATURE) else decode_text(data, name)
-    if isinstance(source, str) and _is_ours(source, name):
+    documents = _yaml_documents(source, name)  # parsed once, to tell ours from others and name the converter
+    if documents is not None and len(documents) == 1 and _is_ours(documents[0]):
         return source, OURS, OUR_FORMAT
     text = convert_text(source, name)
-    converter, kind = _converter_of(source, name)
+    converter, kind = _converter_of(source, documents, name)
     return text, converter, kind
 
 
@@ -130,30 +127,35 @@ def _is_workbook(data: bytes) -> bool:
         return False  # read_zip says what is wrong with it
 
 
-def _is_ours(text: str, name: str) -> bool:
-    """Whether YAML text is a framework file of ours (a mapping with id, kind and domains)."""
+def _yaml_documents(source: str | bytes, name: str) -> list | None:
+    """The YAML documents of a text source, or None for a sheet or a text that is not YAML."""
     from ..domain.convert import sheet
 
-    if sheet.looks_like_csv(text):
-        return False
+    if isinstance(source, bytes) or sheet.looks_like_csv(source):
+        return None
     try:
-        documents = parse_yaml_documents(text, name)
+        return parse_yaml_documents(source, name)
     except InvalidFile:
-        return False  # convert_text reports the YAML's problems (or reads it as another format)
-    return len(documents) == 1 and isinstance(documents[0], dict) and {"id", "kind", "domains"} <= set(documents[0])
+        return None  # convert_text reports the YAML's problems (or reads it as another format)
 
 
-def _converter_of(source: str | bytes, name: str) -> tuple[str, str]:
+def _is_ours(document: object) -> bool:
+    """Whether a YAML document is a framework file of ours (a mapping with id, kind and domains)."""
+    return isinstance(document, dict) and {"id", "kind", "domains"} <= set(document)
+
+
+def _converter_of(source: str | bytes, documents: list | None, name: str) -> tuple[str, str]:
     """The name and kind of the converter that read a source convert_text accepted (best effort)."""
     from ..domain.convert import Documents, sheet
 
     if isinstance(source, bytes) or sheet.looks_like_csv(source):
         found = sheet.CONVERTER
+    elif not documents:  # a format read without YAML (XML, say)
+        return "converted", "another tool's catalogue"
     else:
         try:
-            documents = parse_yaml_documents(source, name)
             found = converter_for(documents[0] if len(documents) == 1 else Documents(documents), name)
-        except (InvalidFile, IndexError):  # a format read without YAML (XML, say)
+        except InvalidFile:
             return "converted", "another tool's catalogue"
     return found.name, found.expects.split(" (")[0]
 
@@ -270,6 +272,7 @@ def preview_of(framework: Framework, text: str, name: str, converter: str, kind:
         revision=revision,
         text=text,
         sha256=digest,
+        framework=framework,
     )
 
 

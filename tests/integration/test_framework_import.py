@@ -249,3 +249,21 @@ def test_the_api_imports_another_tools_catalogue_and_lists_a_bad_ones_problems(a
     evil = _api(anonymous, app, "/api/v1/frameworks/preview", buffer.getvalue(), "x.zip")
     assert evil.status_code == 422 and "outside its folder" in evil.json["errors"][0]["detail"]
     assert _stored(app) == (before[0] + 1, before[1] + 1)
+
+
+# --- the real catalogues of ../shared/data, read where they are (skipped when absent) --------------
+
+
+def test_the_real_samm_model_zipped_and_nist_800_53_preview_and_store(app, client):
+    from tests.unit.test_convert_shared_data import FILES, SAMM
+
+    nist = [path for path in FILES if path.name == "nist-sp-800-53-rev5.yaml"]
+    if not SAMM.is_dir() or not nist:
+        pytest.skip("the shared catalogues (OWASP SAMM's model, NIST SP 800-53 as a CISO Assistant library) are absent")
+    samm = _zip(SAMM.parent, "owasp-samm")  # the folder with its licence beside the model
+    html = _upload(client, samm, "owasp-samm.zip").get_data(as_text=True)
+    assert "owasp-samm" in html and 'data-status="new-framework"' in html, html[:2000]
+    assert client.post("/library/import/confirm", data={"key": _key(html)}).status_code == 303
+    html = _upload(client, nist[0].read_bytes(), nist[0].name).get_data(as_text=True)
+    assert "a CISO Assistant library" in html and "The first 5 of" in html, html[:2000]
+    assert client.post("/library/import/confirm", data={"key": _key(html)}).status_code == 303
