@@ -27,13 +27,12 @@ from ..domain import explain
 from ..domain.compare import compare
 from ..domain.errors import InvalidFile, Problem
 from ..domain.framework import Framework, Scale
-from ..domain.loader import load_framework_text
-from ..domain.yamlread import MAX_FILE_BYTES, decode_text
+from ..domain.yamlread import MAX_FILE_BYTES
 from ..downloads import evidence_store
 from ..extensions import db
 from ..models import MAX_ID, SCOPE_KINDS, FrameworkVersion
 from ..readmodels.score_documents import ScoreDocuments, score_json
-from ..services import access, accounts, audit, cycles, library, review, tokens
+from ..services import access, accounts, audit, cycles, framework_import, library, review, tokens
 from ..services import assessments as assessment_service
 from ..services.errors import InvalidInput
 from . import problems
@@ -416,8 +415,43 @@ def framework_structure(framework_id: str, version: str):
     return _structure(rows[0], library.framework_of(rows[0]))
 
 
+SOURCES = (
+    "A framework file of ours (format 1, YAML), or another tool's catalogue that `assessment convert` reads "
+    "(a CISO Assistant library, a DSOMM model, a CSV or XLSX sheet, or a ZIP of a SAMM model folder); at most 5 MB."
+)
+
+
 class FrameworkFileSchema(Schema):
-    file = Upload(required=True, metadata={"description": "A framework file (format 1, YAML, at most 5 MB)."})
+    file = Upload(required=True, metadata={"description": SOURCES})
+
+
+class DomainCountSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    requirements = fields.Integer(metadata={"description": "How many requirements the domain holds."})
+
+
+class FrameworkPreviewSchema(Schema):
+    source_name = fields.String(metadata={"description": "The uploaded file's name, made safe."})
+    converter = fields.String(
+        metadata={"description": "`ours` for a framework file of ours, else the converter that read it."}
+    )
+    source_kind = fields.String(metadata={"description": "What the file was, in words."})
+    id = fields.String(attribute="framework_id")
+    version = fields.String()
+    title = fields.String()
+    kind = fields.String()
+    domain_count = fields.Integer(attribute="domains")
+    requirement_count = fields.Integer(attribute="requirements")
+    level_count = fields.Integer(attribute="levels")
+    first_domains = fields.List(fields.Nested(DomainCountSchema), metadata={"description": "At most five."})
+    status = fields.String(
+        validate=validate.OneOf(("stored", "new-framework", "new-version", "new-revision")),
+        metadata={"description": "What storing it would do: nothing, or add a framework, a version or a revision."},
+    )
+    revision = fields.Integer(metadata={"description": "The revision it is, or would be once stored."})
+    sha256 = fields.String(metadata={"description": "The SHA-256 of the framework text that would be stored."})
+    content = fields.String(attribute="text", metadata={"description": "The framework file that would be stored."})
 
 
 class FileProblems(Exception):
@@ -454,10 +488,20 @@ def file_problems(error: FileProblems):
     return problems.problem(
         422,
         "Unprocessable Content",
-        "The framework file is not valid (format 1); nothing was stored. Each error names its line and, as a JSON "
-        "pointer, its place in the file.",
+        "The file cannot be imported as a framework (format 1); nothing was stored. Each error names its line and, "
+        "as a JSON pointer, its place in the file.",
         errors=listed,
     )
+
+
+def _upload_preview(files) -> framework_import.Preview:
+    """The preview of the uploaded `file` in any source format, or every problem as a 422; nothing stored."""
+    upload = files["file"]
+    name = safe_filename(upload.filename)
+    try:
+        return framework_import.preview_upload(name, upload.stream.read(MAX_FILE_BYTES + 1))
+    except InvalidFile as error:
+        raise FileProblems(error.problems) from None
 
 
 @bp.route("/frameworks", methods=["POST"])
@@ -466,20 +510,27 @@ def file_problems(error: FileProblems):
 @bp.alt_response(200, schema=FrameworkSchema, description="This exact file is in the library already.")
 @bp.alt_response(403, description="Only an admin imports frameworks into the library.")
 def import_framework(files):
-    """Import a framework file into the library (admins), as `assessment library import` stores each file: a
-    new content is a new version (or a new revision of its version), never a change to a stored one."""
+    """Import a framework into the library (admins), from a file of ours or any source `assessment convert`
+    reads, as `assessment library import` stores each file: a new content is a new version (or a new revision
+    of its version), never a change to a stored one. What is stored is the converted file of ours."""
     access.require(g.api_user, "library-import")
     tokens.may_write(g.api_token)
-    upload = files["file"]
-    name = safe_filename(upload.filename)
-    try:
-        text = decode_text(upload.stream.read(MAX_FILE_BYTES + 1), name)
-        framework = load_framework_text(text, name)
-    except InvalidFile as error:
-        raise FileProblems(error.problems) from None
-    row, created = library.store_framework(framework, text, name)
+    preview = _upload_preview(files)
+    row, created = library.store_framework(preview.framework, preview.text, preview.source_name)
     where = url_for("api_v1.framework_structure", framework_id=row.framework_id, version=row.version)
     return row, 201 if created else 200, {"Location": where}
+
+
+@bp.route("/frameworks/preview", methods=["POST"])
+@bp.arguments(FrameworkFileSchema, location="files", content_type="multipart/form-data")
+@bp.response(200, FrameworkPreviewSchema)
+@bp.alt_response(403, description="Only an admin imports frameworks into the library.")
+def preview_framework(files):
+    """What importing this file would store (admins), without storing anything: which converter read it, the
+    framework's id, version, counts and first domains, whether it is new, and the converted file itself."""
+    access.require(g.api_user, "library-import")
+    tokens.may_write(g.api_token)
+    return _upload_preview(files)
 
 
 # --- scopes: create one, its team ------------------------------------------------------------------

@@ -77,6 +77,20 @@ API_MATRIX: dict[str, ApiCase] = {
         "POST", "/api/v1/scopes/{scope}/assessments", PLANNERS, json={"framework_id": "devops-delivery"}
     ),
     "api_v1.framework_structure": api("GET", "/api/v1/frameworks/devops-delivery/versions/2026.1", SIGNED_IN),
+    "api_v1.preview_framework": api(
+        "POST",
+        "/api/v1/frameworks/preview",
+        ADMIN,
+        files=lambda world: {
+            "file": (
+                io.BytesIO(
+                    b'id: matrix-preview\nversion: "1"\ntitle: Mini\nkind: compliance\ndomains:\n  - id: D\n'
+                    b"    title: D\n    requirements:\n      - {id: D-01, title: One}\n"
+                ),
+                "matrix-preview.yaml",
+            )
+        },
+    ),
     "api_v1.import_framework": api(
         "POST",
         "/api/v1/frameworks",

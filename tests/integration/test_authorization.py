@@ -61,6 +61,7 @@ class World:
     version: int
     token: int = 0  # an API token of victim's: only its owner (not among the seven) or an admin revokes it
     events_job: int = 0  # a failed delivery events upload of alpha's
+    pending_import: str = ""  # the signed key of a previewed framework import, for its confirmation
 
 
 def build_world(app) -> World:
@@ -154,9 +155,28 @@ def build_world(app) -> World:
             version=version,
             token=victims_token.id,
             events_job=events_job.id,
+            pending_import=_pending_import(app),
         )
         db.session.remove()
     return world
+
+
+MATRIX_FRAMEWORK = (
+    'id: matrix-import\nversion: "1"\ntitle: Matrix import\nkind: compliance\ndomains:\n  - id: D\n'
+    "    title: D\n    requirements:\n      - {id: D-01, title: One}\n"
+)
+
+
+def _pending_import(app) -> str:
+    """A framework preview kept on the server, as the import page keeps one, and its confirmation key."""
+    from assessment.services import framework_import
+
+    digest = framework_import.PendingImports(report_store(app).blobs).keep(MATRIX_FRAMEWORK)
+    return framework_import.confirm_key(app.secret_key, digest, "matrix-import.yaml")
+
+
+def _framework_file() -> tuple:
+    return (io.BytesIO(MATRIX_FRAMEWORK.encode()), "matrix-import.yaml")
 
 
 ANSWERS = b"""framework: devops-delivery
@@ -228,6 +248,8 @@ MATRIX: dict[str, Case] = {
     "scopes.remove_member": case("POST", "/scopes/{scope}/members/{victim}/remove", LEADS),
     "library.index": case("GET", "/library", SIGNED_IN),
     "library.detail": case("GET", "/library/sox-itgc", SIGNED_IN),
+    "library.import_preview": case("POST", "/library/import", ADMIN, lambda w: {"file": _framework_file()}),
+    "library.import_confirm": case("POST", "/library/import/confirm", ADMIN, lambda w: {"key": w.pending_import}),
     "assessments.show": case("GET", "/assessments/{draft}", READERS),
     "assessments.domain": case("GET", "/assessments/{draft}/domains/0", READERS),
     "assessments.save_domain": case("POST", "/assessments/{draft}/domains/0", TEAM, {"CI-01": "no", "rev/CI-01": "1"}),
