@@ -12,18 +12,16 @@ from pathlib import Path
 
 import click
 
-from .domain.convert import YAML_SUFFIXES, convert_folder, convert_text
+from .domain.convert import LICENSE_NAMES, MAX_FOLDER_FILES, YAML_SUFFIXES, convert_folder, convert_text
 from .domain.convert.sheet import ZIP_SIGNATURE
 from .domain.errors import ROOT_PATH, InvalidFile, Problem
 from .domain.loader import load_framework_text
 from .domain.yamlread import MAX_FILE_BYTES, read_text
 
 EXIT_INVALID = 2
-MAX_FOLDER_FILES = 2000
 # One source file may be larger than a framework file (5 MB): NIST's full SP 800-53 catalog in
 # OSCAL JSON is about 10 MB; what it converts to is checked against the framework limits after.
 MAX_SOURCE_BYTES = 32 * 1024 * 1024
-LICENSE_NAMES = ("license.txt", "license", "license.md")
 
 
 def read_folder(folder: Path) -> dict[str, str]:

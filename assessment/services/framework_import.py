@@ -23,8 +23,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import select
 
 from ..adapters.blobs import BlobMissing, BlobStore
-from ..cli_convert import LICENSE_NAMES, MAX_FOLDER_FILES
-from ..domain.convert import YAML_SUFFIXES, convert_folder, convert_text, converter_for
+from ..domain.convert import LICENSE_NAMES, MAX_FOLDER_FILES, YAML_SUFFIXES, convert_folder, convert_source
 from ..domain.convert.sheet import ZIP_SIGNATURE
 from ..domain.errors import ROOT_PATH, InvalidFile, Problem
 from ..domain.framework import Framework
@@ -103,9 +102,8 @@ def converted_text(name: str, data: bytes) -> tuple[str, str, str]:
     documents = _yaml_documents(source, name)  # parsed once, to tell ours from others and name the converter
     if documents is not None and len(documents) == 1 and _is_ours(documents[0]):
         return source, OURS, OUR_FORMAT
-    text = convert_text(source, name)
-    converter, kind = _converter_of(source, documents, name)
-    return text, converter, kind
+    text, converter = convert_source(source, name)
+    return text, converter.name, converter.expects.split(" (")[0]
 
 
 def _folder_converter() -> tuple[str, str]:
@@ -142,22 +140,6 @@ def _yaml_documents(source: str | bytes, name: str) -> list | None:
 def _is_ours(document: object) -> bool:
     """Whether a YAML document is a framework file of ours (a mapping with id, kind and domains)."""
     return isinstance(document, dict) and {"id", "kind", "domains"} <= set(document)
-
-
-def _converter_of(source: str | bytes, documents: list | None, name: str) -> tuple[str, str]:
-    """The name and kind of the converter that read a source convert_text accepted (best effort)."""
-    from ..domain.convert import Documents, sheet
-
-    if isinstance(source, bytes) or sheet.looks_like_csv(source):
-        found = sheet.CONVERTER
-    elif not documents:  # a format read without YAML (XML, say)
-        return "converted", "another tool's catalogue"
-    else:
-        try:
-            found = converter_for(documents[0] if len(documents) == 1 else Documents(documents), name)
-        except InvalidFile:
-            return "converted", "another tool's catalogue"
-    return found.name, found.expects.split(" (")[0]
 
 
 def read_zip(name: str, data: bytes) -> dict[str, str]:

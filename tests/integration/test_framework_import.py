@@ -228,6 +228,9 @@ def test_the_api_previews_any_source_and_stores_nothing(app, anonymous):
     assert body["content"].startswith("format: 1\nid: tiny-practices\n") and len(body["sha256"]) == 64
     samm = _api(anonymous, app, "/api/v1/frameworks/preview", _zip(SAMM), "tiny-samm.zip")
     assert samm.status_code == 200 and samm.json["converter"] == "owasp-samm", samm.get_data(True)
+    for name in ("catalog.xml", "catalog.json"):  # read without YAML, and still named by the converter that read it
+        oscal = _api(anonymous, app, "/api/v1/frameworks/preview", (CONVERT / "oscal" / name).read_bytes(), name)
+        assert oscal.status_code == 200 and oscal.json["converter"] == "oscal", oscal.get_data(True)
     assert _stored(app) == before
     lead = _api(anonymous, app, "/api/v1/frameworks/preview", CISO.read_bytes(), "tiny-library.yaml", "lead")
     assert lead.status_code == 403

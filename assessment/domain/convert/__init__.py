@@ -149,25 +149,39 @@ def convert_text(
     license) are the command's options, used only by spreadsheets. `catalog` (its file name and
     text) is the catalog an OSCAL profile is resolved against, and only for profiles.
     """
-    from . import sheet
+    return convert_source(text, filename, facts, catalog)[0]
+
+
+def convert_source(
+    text: str | bytes,
+    filename: str = "<text>",
+    facts: Mapping[str, str] | None = None,
+    catalog: tuple[str, str] | None = None,
+) -> tuple[str, Converter]:
+    """As `convert_text`, with the converter that read the source (for a preview to name it)."""
+    from . import oscal, sheet
 
     given = {key: value for key, value in (facts or {}).items() if value}
     if isinstance(text, bytes) or sheet.looks_like_csv(text):
         if catalog is not None:
             raise ConversionError.at(filename, 1, ROOT_PATH, "--catalog: only for OSCAL profiles")
-        return dump_framework(convert_document(sheet.read_sheet(text, filename, given), filename))
+        return dump_framework(
+            sheet.CONVERTER.convert(sheet.read_sheet(text, filename, given), filename)
+        ), sheet.CONVERTER
     if given:
         options = ", ".join(f"--{key}" for key in given)
         raise ConversionError.at(filename, 1, ROOT_PATH, f"{options}: only for spreadsheets (CSV or XLSX)")
     document = parse_source(text, filename)
     if catalog is None:
-        return dump_framework(_located(convert_document, text, document, filename))
-    from .oscal import convert_profile
+        converter = _located(converter_for, text, document, filename)
+        return dump_framework(_located(converter.convert, text, document, filename)), converter
 
     catalog_name, catalog_text = catalog
     catalog_document = parse_source(catalog_text, catalog_name)
     try:
-        return dump_framework(convert_profile(document, filename, catalog_document, catalog_name))
+        return dump_framework(
+            oscal.convert_profile(document, filename, catalog_document, catalog_name)
+        ), oscal.CONVERTER
     except ConversionError:  # again from YAML's reading of any JSON, for the problems' lines
         if isinstance(document, YamlMap) and isinstance(catalog_document, YamlMap):
             raise
@@ -175,7 +189,8 @@ def convert_text(
             _yaml_or(t, d, n)
             for t, d, n in ((text, document, filename), (catalog_text, catalog_document, catalog_name))
         ]
-        return dump_framework(convert_profile(located[0], filename, located[1], catalog_name))
+        framework = oscal.convert_profile(located[0], filename, located[1], catalog_name)
+        return dump_framework(framework), oscal.CONVERTER
 
 
 def _yaml_or(text: str, document: Any, filename: str) -> Any:
@@ -188,7 +203,7 @@ def _yaml_or(text: str, document: Any, filename: str) -> Any:
         return document
 
 
-def _located(convert: Callable[[Any, str], dict[str, Any]], text: str, document: Any, filename: str) -> dict[str, Any]:
+def _located(convert: Callable[[Any, str], Any], text: str, document: Any, filename: str) -> Any:
     """convert(document), and on a ConversionError of a JSON document, again with the lines YAML's reader finds."""
     try:
         return convert(document, filename)
@@ -226,6 +241,8 @@ def parse_source(text: str, filename: str) -> Any:
 
 
 YAML_SUFFIXES = (".yml", ".yaml")
+MAX_FOLDER_FILES = 2000  # a folder source's YAML files, read by `assessment convert` or from an uploaded ZIP
+LICENSE_NAMES = ("license.txt", "license", "license.md")  # a folder source's licence file, lower-cased
 
 
 def convert_folder(name: str, files: Mapping[str, str]) -> str:
