@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from .cli_answers import answers_group
 from .cli_convert import convert_command
 from .cli_delivery import dora_command
 from .cli_remote import REMOTE_COMMANDS  # pull and gate: clients of a server, no Flask either
@@ -648,7 +649,7 @@ _oscal_command("poam", "poam_json", "plan of action and milestones")
 
 FILE_COMMANDS = (
     validate, score_command, report_command, bundle_command, verify_bundle_command, verify_report_command,
-    schema_command, dora_command, convert_command, oscal_group, *REMOTE_COMMANDS,
+    schema_command, dora_command, convert_command, oscal_group, answers_group, *REMOTE_COMMANDS,
 )  # fmt: skip
 
 

@@ -96,8 +96,8 @@ def _clean(name: str) -> str:
     return name.strip().lstrip("\ufeff").strip().lower()
 
 
-def header_delimiter(text: str) -> str | None:
-    """The delimiter of a CSV text whose first non-empty line names `id` and `title` columns, else None."""
+def header_delimiter(text: str, required: tuple[str, ...] = ("id", "title")) -> str | None:
+    """The delimiter of a CSV text whose first non-empty line names the `required` columns, else None."""
     lines = io.StringIO(text.lstrip("\ufeff"))  # not splitlines(): a 5 MB text is read only to its header
     first = next((line for line in lines if line.strip()), "").rstrip("\r\n")
     for delimiter in DELIMITERS:
@@ -105,7 +105,7 @@ def header_delimiter(text: str) -> str | None:
             names = {_clean(cell) for cell in next(csv.reader([first], delimiter=delimiter))}
         except (csv.Error, StopIteration):
             continue
-        if {"id", "title"} <= names:
+        if set(required) <= names:
             return delimiter
     return None
 
@@ -124,12 +124,16 @@ def _too_many(filename: str, line: int) -> ConversionError:
     return ConversionError.at(filename, line, ROOT_PATH, f"more than {MAX_ROWS:,} rows; split the sheet")
 
 
-def read_csv(text: str, filename: str, facts: Mapping[str, str] | None = None) -> Table:
-    """The sheet of a CSV text (`,`, `;` or tab between cells, UTF-8 with or without BOM), or a ConversionError."""
+def read_csv(
+    text: str, filename: str, facts: Mapping[str, str] | None = None, required: tuple[str, ...] = ("id", "title")
+) -> Table:
+    """The sheet of a CSV text (`,`, `;` or tab between cells, UTF-8 with or without BOM), or a ConversionError.
+
+    `required`: the columns its header row must name (an answers sheet's are `requirement` and `value`)."""
     text = text.lstrip("\ufeff")
-    delimiter = header_delimiter(text)
+    delimiter = header_delimiter(text, required)
     if delimiter is None:
-        raise ConversionError.at(filename, 1, ROOT_PATH, f"expected {EXPECTS}")
+        raise ConversionError.at(filename, 1, ROOT_PATH, f"expected {_expects(required)}")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[Row] = []
     header: Row | None = None
@@ -166,7 +170,15 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def read_xlsx(data: bytes, filename: str, facts: Mapping[str, str] | None = None) -> Table:
+def _expects(required: tuple[str, ...]) -> str:
+    if required == ("id", "title"):
+        return EXPECTS
+    return f"a spreadsheet (CSV or XLSX with a header row of at least {' and '.join(f'`{c}`' for c in required)})"
+
+
+def read_xlsx(
+    data: bytes, filename: str, facts: Mapping[str, str] | None = None, required: tuple[str, ...] = ("id", "title")
+) -> Table:
     """The sheet of an XLSX workbook: its first sheet other than `framework`, and that sheet's facts."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -175,7 +187,9 @@ def read_xlsx(data: bytes, filename: str, facts: Mapping[str, str] | None = None
     except (zipfile.BadZipFile, OSError) as exc:
         raise ConversionError.at(filename, 1, ROOT_PATH, f"a broken zip file: {exc}") from None
     if WORKBOOK not in names:
-        raise ConversionError.at(filename, 1, ROOT_PATH, f"a zip file without {WORKBOOK}; expected {EXPECTS}")
+        raise ConversionError.at(
+            filename, 1, ROOT_PATH, f"a zip file without {WORKBOOK}; expected {_expects(required)}"
+        )
     if unpacked > MAX_XLSX_UNPACKED:
         message = f"the workbook unpacks to {unpacked:,} bytes; the limit is {MAX_XLSX_UNPACKED:,}"
         raise ConversionError.at(filename, 1, ROOT_PATH, message)
@@ -204,9 +218,9 @@ def read_xlsx(data: bytes, filename: str, facts: Mapping[str, str] | None = None
             if len(rows) >= MAX_ROWS:
                 raise _too_many(filename, number)
             rows.append(Row(number, cells))
-        if header is None or not {"id", "title"} <= {_clean(c) for c in header.cells}:
+        if header is None or not set(required) <= {_clean(c) for c in header.cells}:
             line = header.line if header else 1
-            raise ConversionError.at(filename, line, prefix.rstrip("."), f"expected {EXPECTS}")
+            raise ConversionError.at(filename, line, prefix.rstrip("."), f"expected {_expects(required)}")
         sheet_facts: dict[str, tuple[int, str]] = {}
         problems: list[Problem] = []
         if fact_sheets:
@@ -239,13 +253,18 @@ def _read_facts(sheet: Any, filename: str) -> tuple[dict[str, tuple[int, str]], 
     return facts, problems
 
 
-def read_sheet(data: str | bytes, filename: str, facts: Mapping[str, str] | None = None) -> Table:
+def read_sheet(
+    data: str | bytes,
+    filename: str,
+    facts: Mapping[str, str] | None = None,
+    required: tuple[str, ...] = ("id", "title"),
+) -> Table:
     """The sheet of a CSV text or an XLSX workbook's bytes, or a ConversionError."""
     if isinstance(data, bytes):
         if not looks_like_xlsx(data):
-            raise ConversionError.at(filename, 1, ROOT_PATH, f"expected {EXPECTS}")
-        return read_xlsx(data, filename, facts)
-    return read_csv(data, filename, facts)
+            raise ConversionError.at(filename, 1, ROOT_PATH, f"expected {_expects(required)}")
+        return read_xlsx(data, filename, facts, required)
+    return read_csv(data, filename, facts, required)
 
 
 def _stem(filename: str) -> str:
