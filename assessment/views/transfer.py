@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from ..adapters import report_jobs
+from ..adapters.evidence_store import safe_filename
 from ..app import after_commit, on_failure
 from ..downloads import evidence_store
 from ..extensions import report_store
@@ -97,3 +98,51 @@ def import_job(job_id: int):
         notify(job.message or "Imported.")
         return redirect(url_for("assessments.results", assessment_id=job.assessment_id))
     return render_template("transfer/import_job.html", job=job, scope=scope)
+
+
+@bp.get("/assessments/<int:assessment_id>/answers.<kind>")
+def export_sheet(assessment_id: int, kind: str):
+    """Every requirement and its answer as a spreadsheet to fill in (XLSX or CSV), for whoever reads the assessment."""
+    from ..services import answer_sheets
+    from ..services.reports import record_export
+
+    assessment = assessment_for(assessment_id)
+    if kind not in answer_sheets.FORMATS:
+        abort(404)
+    data = answer_sheets.export_sheet(assessment, kind)
+    name = answer_sheets.sheet_name(assessment, kind)
+    record_export(assessment, f"answers.{kind}")
+    return Response(
+        data, mimetype=answer_sheets.FORMATS[kind], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@bp.post("/assessments/<int:assessment_id>/answers/sheet")
+def import_sheet(assessment_id: int):
+    """Save a filled-in answers sheet (XLSX or CSV) into the assessment: all of it, or nothing with every problem."""
+    from ..domain.errors import InvalidFile
+    from ..services import answer_sheets
+
+    assessment = assessment_for(assessment_id, "answer")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _sheet_refused(assessment, "Choose a filled-in answers sheet (.xlsx or .csv) to import.")
+    name = safe_filename(upload.filename)
+    data = upload.stream.read(answer_sheets.MAX_SHEET_BYTES + 1)
+    try:
+        result = answer_sheets.import_sheet(assessment, name, data, current_user())
+    except InvalidFile as error:
+        problems = [str(problem) for problem in error.problems]
+        count = len(problems)
+        message = f"{name} was not imported: {count} problem{'s' if count != 1 else ''}; nothing was changed."
+        return _sheet_refused(assessment, message, problems)
+    except InvalidInput as error:  # not editable (submitted, approved) or a link the evidence rules refuse
+        return _sheet_refused(assessment, f"{name} was not imported: {error.message} Nothing was changed.")
+    notify(f"Imported {name}: {result.saved} answer(s) changed, {result.links} link(s) attached.")
+    return redirect(url_for("assessments.results", assessment_id=assessment.id), 303)
+
+
+def _sheet_refused(assessment, message: str, problems: list[str] | None = None):
+    abandon_changes()
+    page = render_template("transfer/sheet_refused.html", assessment=assessment, message=message, problems=problems)
+    return page, UNPROCESSABLE

@@ -193,6 +193,10 @@ def _answers_file() -> tuple:
     return (io.BytesIO(ANSWERS), "answers.yaml")
 
 
+def _sheet_file() -> tuple:
+    return (io.BytesIO(b"requirement,value,note\nCI-03,yes,From the sheet\n"), "answers.csv")
+
+
 def _events_file() -> tuple:
     line = b'{"type":"change","id":"matrix-upload","service":"checkout","time":"2026-11-19T12:00:00Z"}\n'
     return (io.BytesIO(line), "events.jsonl")
@@ -301,6 +305,10 @@ MATRIX: dict[str, Case] = {
     ),
     "transfer.export_assessment": case("GET", "/assessments/{draft}/export.zip", READERS),
     "transfer.import_assessment": case("POST", "/scopes/{scope}/import", PLANNERS, lambda w: {"file": _answers_file()}),
+    "transfer.export_sheet": case("GET", "/assessments/{draft}/answers.xlsx", READERS),
+    "transfer.import_sheet": case(
+        "POST", "/assessments/{draft}/answers/sheet", TEAM, lambda w: {"file": _sheet_file()}
+    ),
     "reports.request_report": case("POST", "/assessments/{draft}/reports/pdf", READERS),
     "reports.job": case("GET", "/reports/{job}", READERS),
     "reports.job_status": case("GET", "/reports/{job}/status", READERS),
