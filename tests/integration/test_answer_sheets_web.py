@@ -108,3 +108,12 @@ def test_only_the_team_imports_and_an_outsider_sees_nothing(app, as_user, devops
     assert as_user("otto").get(f"/assessments/{assessment}/answers.csv").status_code == 404
     assert post_sheet(as_user("lead"), assessment, sheet).status_code == 403
     assert stored(app, assessment) == {}
+
+
+def test_a_submitted_assessment_takes_no_sheet(app, client, devops):
+    assessment, _ = devops
+    assert autosave(client, assessment, "CI-01", "no").status_code == 200
+    assert client.post(f"/assessments/{assessment}/submit", data={"confirm": "1"}).status_code in (302, 303)
+    response = post_sheet(client, assessment, b"requirement,value\nCI-01,yes\n")
+    assert response.status_code == 409
+    assert stored(app, assessment)["CI-01"] == ("no", None)
