@@ -81,6 +81,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         hooks,
         jobs,
         library,
+        mappings,
         mfa,
         ops,
         people,
@@ -115,6 +116,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         releases,
         delivery,
         delivery_upload,
+        mappings,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

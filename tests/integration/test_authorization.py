@@ -173,6 +173,16 @@ def _answers_file() -> tuple:
     return (io.BytesIO(ANSWERS), "answers.yaml")
 
 
+MAPPING_COLLECTION = b"""{"mapping-collection": {"uuid": "matrix", "metadata": {"title": "Matrix mappings"},
+  "mappings": [{"source-resource": {"href": "sox-itgc"}, "target-resource": {"href": "hipaa-security-rule"},
+    "maps": [{"relationship": "intersects-with", "sources": [{"id-ref": "SOX-AC-01"}],
+              "targets": [{"id-ref": "HIPAA-AS-01"}]}]}]}}"""
+
+
+def _mapping_file() -> tuple:
+    return (io.BytesIO(MAPPING_COLLECTION), "mappings.json")
+
+
 def _events_file() -> tuple:
     line = b'{"type":"change","id":"matrix-upload","service":"checkout","time":"2026-11-19T12:00:00Z"}\n'
     return (io.BytesIO(line), "events.jsonl")
@@ -228,6 +238,9 @@ MATRIX: dict[str, Case] = {
     "scopes.remove_member": case("POST", "/scopes/{scope}/members/{victim}/remove", LEADS),
     "library.index": case("GET", "/library", SIGNED_IN),
     "library.detail": case("GET", "/library/sox-itgc", SIGNED_IN),
+    # mapping sets (views/mappings.py): imports, as the library's, are for admins
+    "mappings.index": case("GET", "/library/mappings", ADMIN),
+    "mappings.upload": case("POST", "/library/mappings", ADMIN, lambda w: {"file": _mapping_file()}),
     "assessments.show": case("GET", "/assessments/{draft}", READERS),
     "assessments.domain": case("GET", "/assessments/{draft}/domains/0", READERS),
     "assessments.save_domain": case("POST", "/assessments/{draft}/domains/0", TEAM, {"CI-01": "no", "rev/CI-01": "1"}),

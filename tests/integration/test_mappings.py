@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 from sqlalchemy import func, select
@@ -68,4 +70,44 @@ def test_a_set_naming_unknown_requirements_is_refused_and_nothing_is_stored(app,
     assert "alpha-to-beta.yaml:16: objects.requirement_mapping_set.requirement_mappings[0].source_requirement_urn" in (
         result.output
     )
+    assert counts(app) == (0, 0)
+
+
+def upload(client, content: bytes, name: str):
+    return client.post(
+        "/library/mappings", data={"file": (io.BytesIO(content), name)}, content_type="multipart/form-data"
+    )
+
+
+def test_an_admin_uploads_a_set_on_the_page_and_sees_it_listed(app, client):
+    store_tiny_frameworks(app)
+    response = upload(client, (MAPPINGS / "alpha-to-beta-oscal.json").read_bytes(), "alpha-to-beta-oscal.json")
+    assert response.status_code == 303
+    page = client.get("/library/mappings").get_data(as_text=True)
+    assert "Tiny alpha to tiny beta (made up for the tests)" in page
+    assert "Imported the mapping set" in page
+    assert counts(app) == (1, 2)
+
+
+def test_a_bad_upload_lists_every_problem_and_stores_nothing(app, client):
+    store_tiny_frameworks(app)
+    bad = (MAPPINGS / "alpha-to-beta.yaml").read_text().replace("tiny-beta:id.1", "tiny-beta:x")
+    bad = bad.replace("relationship: subset", "relationship: kinda")
+    response = upload(client, bad.encode(), "../../etc/bad.yaml")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "2 problem(s)" in page
+    assert "bad.yaml:17: objects.requirement_mapping_set.requirement_mappings[0].target_requirement_urn" in page
+    assert "unknown relationship" in page
+    assert "../" not in page
+    assert upload(client, b"\x00\x01binary", "x.yaml").status_code == 422
+    assert client.post("/library/mappings", data={}).status_code == 422
+    assert counts(app) == (0, 0)
+
+
+def test_people_other_than_admins_may_not_import(app, as_user):
+    store_tiny_frameworks(app)
+    lead = as_user("lead")
+    assert lead.get("/library/mappings").status_code == 403
+    assert upload(lead, (MAPPINGS / "alpha-to-beta.yaml").read_bytes(), "a.yaml").status_code == 403
     assert counts(app) == (0, 0)
