@@ -90,6 +90,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         review,
         scopes,
         sso,
+        suggestions,
         tokens,
         transfer,
     )
@@ -117,6 +118,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         delivery,
         delivery_upload,
         mappings,
+        suggestions,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

@@ -27,8 +27,9 @@ from collections.abc import Mapping as MappingOf
 from dataclasses import dataclass
 from typing import Any
 
+from .answers import NA
 from .errors import ROOT_PATH, InvalidFile, Problem
-from .framework import Framework
+from .framework import Framework, Requirement, Scale
 from .schema import join
 from .yamlread import parse_yaml
 
@@ -133,6 +134,29 @@ class Index:
             if framework.source and wanted in framework.source.casefold():
                 return key
         return None
+
+
+def translate(value: str | None, source: Requirement, target: Requirement) -> str | None:
+    """A stored answer value of `source` as a value of `target`, or None when it does not carry over.
+
+    The same value when the target's scale has it; else the target option whose credit is nearest the
+    source option's (ties: the lower credit, never claiming more than was answered); numbers only to
+    numbers; `na` only where the target allows it.
+    """
+    if value is None:
+        return None
+    if value == NA:
+        return NA if target.na_allowed else None
+    if source.is_numeric or target.is_numeric:
+        return value if source.is_numeric and target.is_numeric else None
+    assert isinstance(source.answer, Scale) and isinstance(target.answer, Scale)
+    targets = {o.value: o for o in target.answer.options}
+    if value in targets:
+        return value
+    credit = next((o.credit for o in source.answer.options if o.value == value), None)
+    if credit is None or not targets:
+        return None
+    return min(target.answer.options, key=lambda o: (abs(o.credit - credit), o.credit)).value
 
 
 def practice_mappings(index: Index) -> list[Mapping]:

@@ -238,6 +238,8 @@ MATRIX: dict[str, Case] = {
     "scopes.remove_member": case("POST", "/scopes/{scope}/members/{victim}/remove", LEADS),
     "library.index": case("GET", "/library", SIGNED_IN),
     "library.detail": case("GET", "/library/sox-itgc", SIGNED_IN),
+    # accepting a suggested answer (views/suggestions.py): the team of a draft; none is suggested here (409)
+    "suggestions.accept": case("POST", "/assessments/{draft}/suggestions/CI-01/accept", TEAM),
     # mapping sets (views/mappings.py): imports, as the library's, are for admins
     "mappings.index": case("GET", "/library/mappings", ADMIN),
     "mappings.upload": case("POST", "/library/mappings", ADMIN, lambda w: {"file": _mapping_file()}),

@@ -144,3 +144,32 @@ def test_relations_read_backwards_and_which_cover_fully():
     assert [r.value for r in Relation if r.covers_fully] == ["equal", "superset"]
     mapping = Mapping(1, "A", 2, "B", Relation.SUBSET, "why")
     assert mapping.reversed() == Mapping(2, "B", 1, "A", Relation.SUPERSET, "why")
+
+
+def _req(answer, na=True):
+    from assessment.domain.framework import Requirement
+
+    return Requirement("R", "R", "D", answer, "?", na_allowed=na)
+
+
+def test_a_value_translates_to_the_same_value_else_the_nearest_credit_and_numbers_only_to_numbers():
+    from assessment.domain.framework import Band, NumericAnswer, Scale, ScaleOption
+    from assessment.domain.mappings import translate
+
+    yes_no = Scale("yn", (ScaleOption("yes", "Yes", 1.0), ScaleOption("no", "No", 0.0)))
+    three = Scale(
+        "c", (ScaleOption("full", "Full", 1.0), ScaleOption("half", "Half", 0.5), ScaleOption("none", "None", 0.0))
+    )
+    shared = Scale("s", (ScaleOption("yes", "Yes", 1.0), ScaleOption("partly", "Partly", 0.4)))
+    number = NumericAnswer((Band(1.0, min=0),))
+    assert translate("yes", _req(yes_no), _req(shared)) == "yes"  # the same value where the scale has it
+    assert translate("yes", _req(yes_no), _req(three)) == "full"
+    assert translate("no", _req(yes_no), _req(three)) == "none"
+    assert translate("half", _req(three), _req(yes_no)) == "no"  # a tie goes to the lower credit
+    assert translate("half", _req(three), _req(shared)) == "partly"
+    assert translate("na", _req(three), _req(yes_no)) == "na"
+    assert translate("na", _req(three), _req(yes_no, na=False)) is None
+    assert translate(None, _req(three), _req(yes_no)) is None
+    assert translate("12.5", _req(number), _req(number)) == "12.5"  # numbers only to numbers
+    assert translate("12.5", _req(number), _req(yes_no)) is None
+    assert translate("yes", _req(yes_no), _req(number)) is None
