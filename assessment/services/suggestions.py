@@ -21,7 +21,7 @@ from ..models import Assessment, Evidence, EvidenceLink, FrameworkVersion
 from . import assessments as answers_svc
 from . import audit
 from . import evidence as evidence_svc
-from .errors import Conflict
+from .errors import Conflict, NotFound
 from .library import framework_of
 from .mappings import mappings_into
 
@@ -160,3 +160,68 @@ def accept(assessment: Assessment, framework: Framework, requirement_id: str, us
         },
     )
     return suggestion
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """One requirement of framework B and what the met requirements of A say about it."""
+
+    requirement_id: str
+    title: str
+    status: str  # "covered", "partial" or "open"
+    via: tuple[str, ...]  # "AC-1 (equal)", the met requirements of A that map to it
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How far the scope's newest assessment of A covers framework B, domain by domain."""
+
+    source: Assessment
+    target_title: str
+    domains: tuple[tuple[str, tuple[CoverageRow, ...]], ...]  # (domain title, rows)
+
+    def count(self, status: str) -> int:
+        return sum(1 for _, rows in self.domains for r in rows if r.status == status)
+
+    @property
+    def total(self) -> int:
+        return sum(len(rows) for _, rows in self.domains)
+
+
+def coverage(scope_id: int, source_framework: str, target_framework: str) -> Coverage:
+    """B's requirements mapped to a met requirement of the scope's newest assessment of A: equal and
+    superset cover fully, subset and intersect only partly (they are listed, not counted as covered)."""
+    source = db.session.scalar(
+        select(Assessment)
+        .join(FrameworkVersion, Assessment.framework_version_id == FrameworkVersion.id)
+        .where(Assessment.scope_id == scope_id, FrameworkVersion.framework_id == source_framework)
+        .order_by(Assessment.as_of.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+    if source is None:
+        raise NotFound(f"This scope has no assessment of {source_framework}.")
+    target_row = db.session.scalar(
+        select(FrameworkVersion)
+        .where(FrameworkVersion.framework_id == target_framework)
+        .order_by(FrameworkVersion.id.desc())
+        .limit(1)
+    )
+    if target_row is None:
+        raise NotFound(f"No framework {target_framework} in the library.")
+    target = framework_of(target_row)
+    state = answers_svc.load_state(source)
+    met = {r.requirement.id for d in state.card.domains for r in d.results if r.status == "met"}
+    into: dict[str, list[Mapping]] = {}
+    for m in mappings_into(target_framework):
+        if m.source_framework == source_framework and m.source_requirement in met:
+            into.setdefault(m.target_requirement, []).append(m)
+    domains = []
+    for domain in target.domains:
+        rows = []
+        for requirement in domain.requirements:
+            found = into.get(requirement.id, [])
+            status = "covered" if any(m.relation.covers_fully for m in found) else "partial" if found else "open"
+            via = tuple(sorted({f"{m.source_requirement} ({m.relation.value})" for m in found}))
+            rows.append(CoverageRow(requirement.id, requirement.title, status, via))
+        domains.append((domain.title, tuple(rows)))
+    return Coverage(source, target.title, tuple(domains))

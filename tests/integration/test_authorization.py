@@ -239,6 +239,9 @@ MATRIX: dict[str, Case] = {
     "library.index": case("GET", "/library", SIGNED_IN),
     "library.detail": case("GET", "/library/sox-itgc", SIGNED_IN),
     # accepting a suggested answer (views/suggestions.py): the team of a draft; none is suggested here (409)
+    "suggestions.coverage": case(
+        "GET", "/scopes/{scope}/coverage?from=devops-delivery&to=devops-delivery", SCOPE_READERS
+    ),
     "suggestions.accept": case("POST", "/assessments/{draft}/suggestions/CI-01/accept", TEAM),
     # mapping sets (views/mappings.py): imports, as the library's, are for admins
     "mappings.index": case("GET", "/library/mappings", ADMIN),

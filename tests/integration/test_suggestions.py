@@ -107,3 +107,22 @@ def test_a_submitted_assessment_takes_no_suggestion(app, as_user):
     alice = as_user("alice")
     assert "Suggested by" not in alice.get(f"/assessments/{beta}/domains/0").get_data(as_text=True)
     assert alice.post(f"/assessments/{beta}/suggestions/ID.1/accept").status_code in (403, 409, 423)
+
+
+def test_coverage_counts_b_requirements_mapped_to_met_requirements_of_a(app, as_user):
+    scope, alpha, beta = two_assessments(app)  # alpha AC-1 compliant (met): equal to beta ID.1
+    with app.app_context():
+        assessment = svc.get_assessment(alpha)
+        svc.save_answer(assessment, svc.framework_of(assessment.framework_version), "AC-2", "compliant", None, 0, "x")
+        db.session.commit()
+    alice = as_user("alice")
+    assert "/coverage" in alice.get(f"/scopes/{scope}").get_data(as_text=True)
+    response = alice.get(f"/scopes/{scope}/coverage?from=tiny-alpha&to=tiny-beta")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<strong data-covered>1</strong> of <span data-total>3</span>" in page  # ID.1 (equal)
+    assert "<strong data-partial>2</strong>" in page  # ID.2 (AC-2 subset), ID.3 (AC-2 intersect)
+    assert "AC-2 (subset)" in page and "AC-1 (equal)" in page
+    assert alice.get(f"/scopes/{scope}/coverage?from=nowhere&to=tiny-beta").status_code == 404
+    assert alice.get(f"/scopes/{scope}/coverage").status_code == 400
+    assert as_user("bob").get(f"/scopes/{scope}/coverage?from=tiny-alpha&to=tiny-beta").status_code in (403, 404)
