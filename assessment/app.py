@@ -81,6 +81,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         hooks,
         jobs,
         library,
+        mappings,
         mfa,
         ops,
         people,
@@ -89,6 +90,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         review,
         scopes,
         sso,
+        suggestions,
         tokens,
         transfer,
     )
@@ -115,6 +117,8 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
         releases,
         delivery,
         delivery_upload,
+        mappings,
+        suggestions,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

@@ -128,6 +128,33 @@ def frameworks_import(library: Path | None) -> None:
         sys.exit(EXIT_INVALID)
 
 
+@cli.group(name="mappings")
+def mappings_group() -> None:
+    """Mapping sets between frameworks: answer once, satisfy many."""
+
+
+@mappings_group.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def mappings_import(file: Path) -> None:
+    """Import a CISO Assistant mapping library (YAML) or an OSCAL mapping collection (JSON) as one set."""
+    from .domain.errors import InvalidFile
+    from .extensions import db
+    from .services.audit import acting_as
+    from .services.mappings import import_mapping_file
+
+    actor = cli_actor()
+    try:
+        with acting_as(actor):
+            row = import_mapping_file(file.read_bytes(), file.name, actor)
+    except InvalidFile as error:
+        db.session.rollback()
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_INVALID)
+    db.session.commit()
+    click.echo(f"imported   mapping set {row.id}: {row.name} ({len(row.mappings)} mappings)")
+
+
 @cli.group(name="snapshots")
 def snapshots_group() -> None:
     """The score snapshots dashboards and trends read."""

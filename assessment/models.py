@@ -525,3 +525,34 @@ class ReleaseReview(Base):
     backlog_item_id: Mapped[int | None] = mapped_column(ForeignKey("backlog_item.id", ondelete="SET NULL"))
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MappingSet(Base):
+    """An imported mapping file (CISO Assistant mapping set, OSCAL mapping collection): its mappings below."""
+
+    __tablename__ = "mapping_set"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(1000))  # what the file said it was, and its name
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    mappings: Mapped[list[RequirementMapping]] = relationship(
+        back_populates="mapping_set", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class RequirementMapping(Base):
+    """One requirement related to another, keyed by framework id (not version), so it outlives new versions."""
+
+    __tablename__ = "mapping"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("mapping_set.id", ondelete="CASCADE"), index=True)
+    source_framework: Mapped[str] = mapped_column(String(63), index=True)
+    source_requirement: Mapped[str] = mapped_column(String(64))
+    target_framework: Mapped[str] = mapped_column(String(63), index=True)
+    target_requirement: Mapped[str] = mapped_column(String(64))
+    relation: Mapped[str] = mapped_column(String(20))  # domain.mappings.Relation
+    rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
+    mapping_set: Mapped[MappingSet] = relationship(back_populates="mappings")

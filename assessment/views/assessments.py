@@ -24,6 +24,7 @@ from ..forms import (
 from ..services import access, metric_answers
 from ..services import assessments as svc
 from ..services import evidence as evidence_svc
+from ..services import suggestions as suggestion_svc
 from ..services.errors import InvalidInput
 from ..views.common import assessment_for, current_user, parse_date, parse_id, parse_int, user
 from ..views.confirm import confirmation, confirmed
@@ -60,10 +61,11 @@ def domain(assessment_id: int, index: int):
     assessment, framework, domain = _domain_of(assessment_id, index)
     state = svc.load_state(assessment, domain_id=domain.id)
     form = questionnaire_form_class(domain)(formdata=None)
-    page = questionnaire_page(
-        state, framework, index, form, svc.answered_ids(assessment), may_answer=_may_answer(assessment)
-    )
-    return render_template("assessments/questionnaire.html", page=page, form=form)
+    may_answer = _may_answer(assessment)
+    page = questionnaire_page(state, framework, index, form, svc.answered_ids(assessment), may_answer=may_answer)
+    # answers of the scope's other assessments to mapped requirements, for those who may answer here
+    suggestions = suggestion_svc.suggestions_for(assessment, framework) if may_answer and assessment.editable else {}
+    return render_template("assessments/questionnaire.html", page=page, form=form, suggestions=suggestions)
 
 
 def _may_answer(assessment) -> bool:

@@ -197,6 +197,16 @@ def _sheet_file() -> tuple:
     return (io.BytesIO(b"requirement,value,note\nCI-03,yes,From the sheet\n"), "answers.csv")
 
 
+MAPPING_COLLECTION = b"""{"mapping-collection": {"uuid": "matrix", "metadata": {"title": "Matrix mappings"},
+  "mappings": [{"source-resource": {"href": "sox-itgc"}, "target-resource": {"href": "hipaa-security-rule"},
+    "maps": [{"relationship": "intersects-with", "sources": [{"id-ref": "SOX-AC-01"}],
+              "targets": [{"id-ref": "HIPAA-AS-01"}]}]}]}}"""
+
+
+def _mapping_file() -> tuple:
+    return (io.BytesIO(MAPPING_COLLECTION), "mappings.json")
+
+
 def _events_file() -> tuple:
     line = b'{"type":"change","id":"matrix-upload","service":"checkout","time":"2026-11-19T12:00:00Z"}\n'
     return (io.BytesIO(line), "events.jsonl")
@@ -254,6 +264,14 @@ MATRIX: dict[str, Case] = {
     "library.detail": case("GET", "/library/sox-itgc", SIGNED_IN),
     "library.import_preview": case("POST", "/library/import", ADMIN, lambda w: {"file": _framework_file()}),
     "library.import_confirm": case("POST", "/library/import/confirm", ADMIN, lambda w: {"key": w.pending_import}),
+    # accepting a suggested answer (views/suggestions.py): the team of a draft; none is suggested here (409)
+    "suggestions.coverage": case(
+        "GET", "/scopes/{scope}/coverage?from=devops-delivery&to=devops-delivery", SCOPE_READERS
+    ),
+    "suggestions.accept": case("POST", "/assessments/{draft}/suggestions/CI-01/accept", TEAM),
+    # mapping sets (views/mappings.py): imports, as the library's, are for admins
+    "mappings.index": case("GET", "/library/mappings", ADMIN),
+    "mappings.upload": case("POST", "/library/mappings", ADMIN, lambda w: {"file": _mapping_file()}),
     "assessments.show": case("GET", "/assessments/{draft}", READERS),
     "assessments.domain": case("GET", "/assessments/{draft}/domains/0", READERS),
     "assessments.save_domain": case("POST", "/assessments/{draft}/domains/0", TEAM, {"CI-01": "no", "rev/CI-01": "1"}),

@@ -87,9 +87,9 @@ def test_nodes_in_between_give_the_section_and_the_parents_text_opens_the_guidan
 def test_an_id_outside_the_pattern_is_escaped_reversibly_and_keeps_its_ref_id_as_a_tag():
     reqs = requirements(convert())
     escaped = reqs["PL-2_20b_2F1"]
-    assert escaped["tags"] == ["ref:PL-2 b/1"]
+    assert escaped["tags"][1:] == ["ref:PL-2 b/1"]
     assert unescape_id("PL-2_20b_2F1") == "PL-2 b/1"
-    assert "tags" not in reqs["RV-1"]  # an id that fits is the ref_id itself, no tag
+    assert not any(t.startswith("ref:") for t in reqs["RV-1"]["tags"])  # an id that fits is the ref_id itself
 
 
 @pytest.mark.parametrize("value", ["A B", "a_b", "x/y.z", "é-1", "(1)", "164.308(a)(1)", "_", "Ü 2_/"])
@@ -111,11 +111,21 @@ def test_the_conversion_is_deterministic():
     assert convert_text(TINY.read_text(), TINY.name) == convert_text(TINY.read_text(), TINY.name)
 
 
+def test_every_requirement_carries_its_node_urn_as_its_first_tag():
+    """A mapping set names requirements by node urn: the tag is how it finds them after conversion."""
+    reqs = requirements(convert())
+    assert reqs["PL-1"]["tags"][0] == "urn:intuitem:risk:req_node:tiny-practices:pl-1"
+    assert reqs["node9"]["tags"][0] == "urn:intuitem:risk:req_node:tiny-practices:node9"
+    assert reqs["PL-2_20b_2F1"]["tags"][0].startswith("urn:intuitem:risk:req_node:tiny-practices:")
+    assert all(r["tags"][0].startswith("urn:intuitem:risk:req_node:") for r in reqs.values())
+    assert len({r["tags"][0] for r in reqs.values()}) == len(reqs)
+
+
 def test_implementation_groups_are_tags_and_listed_in_the_description():
     framework = convert()
     reqs = requirements(framework)
-    assert reqs["PL-1"]["tags"] == ["group:basic"]
-    assert reqs["PL-2.a"]["tags"] == ["group:basic", "group:extra"]
+    assert reqs["PL-1"]["tags"][1:] == ["group:basic"]
+    assert reqs["PL-2.a"]["tags"][1:] == ["group:basic", "group:extra"]
     assert "- `group:basic` Basic: Every team." in framework["description"]
     assert "- `group:extra` Extra" in framework["description"]
 
@@ -144,7 +154,8 @@ def test_a_library_without_a_scale_gets_compliance_answers_and_a_top_level_requi
     ]
     assert framework["domains"] == [
         {"id": "C1", "title": "A check that is its own domain", "requirements": [
-            {"id": "C1", "title": "A check that is its own domain"}]}
+            {"id": "C1", "title": "A check that is its own domain",
+             "tags": ["urn:intuitem:risk:req_node:tiny-checks:c1"]}]}
     ]  # fmt: skip
     load_framework_text(dump_framework(framework), "checks.yaml")
 

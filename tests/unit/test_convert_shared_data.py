@@ -71,6 +71,15 @@ def test_every_requirement_leads_back_to_its_node(path):
     assert sorted(found) == sorted(node["urn"] for node in assessable_nodes(path))
 
 
+@needs_libraries
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_every_requirement_is_tagged_with_its_node_urn(path):
+    """Mapping sets name requirements by node urn; each assessable node's urn tags exactly one requirement."""
+    framework = load_framework_text(convert_text(read_text(path), path.name), path.name)
+    tagged = [tag for requirement in framework.requirements for tag in requirement.tags if tag.startswith("urn:")]
+    assert sorted(tagged) == sorted(node["urn"] for node in assessable_nodes(path))
+
+
 @pytest.mark.skipif(not (LIBRARIES / "nist-sp-800-53-rev5.yaml").is_file(), reason="NIST SP 800-53 is absent")
 def test_nist_800_53_converts_to_its_1189_controls_and_enhancements():
     """Its speed (convert and import under 3 s) is bench/bench_convert.py's to show, not a timed test's."""

@@ -21,6 +21,9 @@ The rules:
   requirement gets the tag `ref:<the source's ref_id>`. Unescaping (each `_HH` back to its
   byte) gives the source's value back. An escaped id longer than 64 characters, or two nodes
   with the same id, is an error that names both nodes: never a silent rename.
+- Every requirement carries its node's urn as its first tag (`urn:intuitem:risk:req_node:
+  nist-csf-2.0:gv.oc-01`: the urn is already `urn:<...>`), so that a CISO Assistant mapping set,
+  which names requirements by node urn, finds them again after the conversion.
 - Implementation groups are tags `group:<ref_id>`; their names are listed in the description.
 - A scoring scale (`min_score`, `max_score`, `scores_definition`) becomes the answer scale
   `score`: one option a score, value the score, label its name, credit its place between
@@ -370,14 +373,13 @@ class _Conversion:
             guidance.append("Questions:\n\n" + "\n".join(f"- {q}" for q in questions))
         if guidance:
             requirement["guidance"] = "\n\n".join(guidance)
-        tags = []
+        tags = [node["urn"]]  # already `urn:...`: the tag a mapping set's requirement urn matches
         groups = node.get("implementation_groups")
         if isinstance(groups, list):
             tags += [f"group:{g}" for g in groups if isinstance(g, str | int) and not isinstance(g, bool)]
         if ref_id is not None and rid != ref_id:
             tags.append(f"ref:{ref_id}")
-        if tags:
-            requirement["tags"] = tags
+        requirement["tags"] = tags
         return requirement
 
     def heading(self, node: dict[str, Any], path: str) -> str:
