@@ -339,3 +339,12 @@ def test_a_score_range_without_definitions_gives_one_option_a_score():
         {"value": "2", "label": "Score 2", "credit": 0.5},
         {"value": "3", "label": "Score 3", "credit": 1.0},
     ]
+
+
+def test_a_mapping_library_is_pointed_to_the_mappings_import():
+    text = (DATA / "mappings" / "alpha-to-beta.yaml").read_text()
+    with pytest.raises(ConversionError) as caught:
+        convert_text(text, "alpha-to-beta.yaml")
+    assert "a mapping set between two frameworks, not a framework: import it with `assessment mappings import`" in str(
+        caught.value
+    )

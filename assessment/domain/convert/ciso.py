@@ -99,6 +99,12 @@ class _Conversion:
         framework = objects.get("framework") if isinstance(objects, dict) else None
         if not isinstance(framework, dict):
             where = _line(objects, "framework") if isinstance(objects, dict) else _line(doc, "objects")
+            if isinstance(objects, dict) and {"requirement_mapping_set", "requirement_mapping_sets"} & set(objects):
+                message = (
+                    "this CISO Assistant library is a mapping set between two frameworks, not a framework: "
+                    "import it with `assessment mappings import` (or Library › Mappings)"
+                )
+                raise ConversionError.at(self.filename, where, "objects", message)
             raise ConversionError.at(
                 self.filename,
                 where,
