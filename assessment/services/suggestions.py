@@ -127,7 +127,9 @@ def accept(assessment: Assessment, framework: Framework, requirement_id: str, us
     row = db.session.scalar(
         select(AnswerRow).where(AnswerRow.assessment_id == assessment.id, AnswerRow.requirement_id == requirement_id)
     )
-    note = row.note if row is not None and row.note else suggestion.provenance
+    # the target's own note stays; else the source's note travels, prefixed with where it came from
+    carried = f"{suggestion.provenance}: {suggestion.note}" if suggestion.note else suggestion.provenance
+    note = row.note if row is not None and row.note else carried[: answers_svc.NOTE_MAX]
     result = answers_svc.save_answer(
         assessment,
         framework,

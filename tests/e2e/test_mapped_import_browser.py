@@ -93,7 +93,9 @@ def test_import_libraries_and_their_mapping_then_accept_a_suggested_answer(brows
 
         target = page.locator("article#req-ID\\.1")
         expect(target.get_by_label("Compliant", exact=False).first).to_be_checked()
-        expect(target.get_by_label("Note")).to_have_value("From Tiny alpha AC-1 (equal)")
+        expect(target.get_by_label("Note")).to_have_value(
+            "From Tiny alpha AC-1 (equal): Every account has an approved ticket."
+        )
         expect(target.locator("[data-suggestion]")).to_have_count(0)
     finally:
         context.close()

@@ -48,13 +48,15 @@ def test_a_member_accepts_an_answer_suggested_from_another_assessment(browser, l
         target = page.locator("article#req-HIPAA-AS-06")
         suggestion = target.locator("[data-suggestion]")
         expect(suggestion).to_contain_text("Suggested by SOX IT general controls SOX-AC-01 (intersect)")
-        expect(suggestion).to_contain_text("implemented")
+        expect(suggestion).to_contain_text("Implemented as specified")
         expect(target.locator("[data-status]")).to_have_text("Unanswered")
         suggestion.get_by_role("button", name="Accept").click()
 
         target = page.locator("article#req-HIPAA-AS-06")
         expect(target.get_by_label("Implemented as specified", exact=False)).to_be_checked()
-        expect(target.get_by_label("Note")).to_have_value("From SOX IT general controls SOX-AC-01 (intersect)")
+        expect(target.get_by_label("Note")).to_have_value(
+            "From SOX IT general controls SOX-AC-01 (intersect): Every grant goes through the access workflow."
+        )
         expect(target.locator("[data-suggestion]")).to_have_count(0)
     finally:
         context.close()

@@ -39,7 +39,10 @@ def test_the_answer_page_suggests_a_mapped_answer_and_accepting_saves_it_with_pr
     alice = as_user("alice")
     page = alice.get(f"/assessments/{beta}/domains/0").get_data(as_text=True)
     assert "Suggested by Tiny alpha <code>AC-1</code> (equal):" in page
-    assert "<strong>compliant</strong>, “Approved in the ticket system.”, 1 evidence" in page
+    assert (
+        '<strong data-suggested-value="compliant">Compliant: in place, evidence kept</strong>, '
+        "“Approved in the ticket system.”, 1 evidence" in page
+    )
     assert f"/assessments/{beta}/suggestions/ID.1/accept" in page
     with app.app_context():
         assert db.session.scalar(select(Answer).where(Answer.assessment_id == beta)) is None  # never set silently
@@ -47,7 +50,11 @@ def test_the_answer_page_suggests_a_mapped_answer_and_accepting_saves_it_with_pr
     assert response.status_code == 303 and response.headers["Location"].endswith("#req-ID.1")
     with app.app_context():
         answer = db.session.scalar(select(Answer).where(Answer.assessment_id == beta, Answer.requirement_id == "ID.1"))
-        assert (answer.value, answer.note, answer.answered_by) == ("compliant", "From Tiny alpha AC-1 (equal)", "alice")
+        assert (answer.value, answer.note, answer.answered_by) == (
+            "compliant",
+            "From Tiny alpha AC-1 (equal): Approved in the ticket system.",  # the source's note travels with it
+            "alice",
+        )
         links = db.session.scalars(select(EvidenceLink).where(EvidenceLink.assessment_id == beta)).all()
         assert [link.requirement_id for link in links] == ["ID.1"]
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "answer.suggestion_accepted"))
