@@ -201,3 +201,24 @@ def sign_out(page) -> None:
     """Sign out with the header's button."""
     page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url(lambda url: "/login" in url)
+
+
+def team_with_assessments(page, expect, scope: str, titles: tuple[str, ...]) -> list[str]:
+    """As the admin: a new scope with the demo member `team` on it, and an assessment of each framework
+    title (as of 2026-11-21), started from the scope page; the questionnaire URL of each, in order."""
+    page.goto("/")
+    page.get_by_label("Name").fill(scope)
+    page.get_by_role("button", name="Add scope").click()
+    scope_url = page.url
+    page.select_option("select[name=username]", value="team")
+    page.locator("#team").get_by_role("button").first.click()
+    urls = []
+    for title in titles:
+        page.goto(scope_url)
+        option = page.locator("select[name=framework_version] option", has_text=title)
+        page.select_option("select[name=framework_version]", value=option.get_attribute("value"))
+        page.fill("input[name=as_of]", "2026-11-21")
+        page.get_by_role("button", name="Start").click()
+        expect(page).to_have_url(re.compile(r"/assessments/\d+/domains/0"))
+        urls.append(page.url)
+    return urls

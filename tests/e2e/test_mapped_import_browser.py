@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import TIMEOUT_MS, migrated_app, served, sign_in, sign_out
+from tests.e2e.conftest import TIMEOUT_MS, migrated_app, served, sign_in, sign_out, team_with_assessments
 
 pytestmark = pytest.mark.slow  # a real browser
 
@@ -42,15 +42,6 @@ def import_framework(page, expect, path: Path, title: str) -> None:
     expect(page.get_by_text(re.compile(rf"^Stored {title}"))).to_be_visible()
 
 
-def start(page, expect, title: str) -> str:
-    option = page.locator("select[name=framework_version] option", has_text=title)
-    page.select_option("select[name=framework_version]", value=option.get_attribute("value"))
-    page.fill("input[name=as_of]", "2026-11-21")
-    page.get_by_role("button", name="Start").click()
-    expect(page).to_have_url(re.compile(r"/assessments/\d+/domains/0"))
-    return page.url
-
-
 def test_import_libraries_and_their_mapping_then_accept_a_suggested_answer(browser, mapping_server, expect):
     context = browser.new_context(base_url=mapping_server)
     context.set_default_timeout(TIMEOUT_MS)
@@ -64,15 +55,7 @@ def test_import_libraries_and_their_mapping_then_accept_a_suggested_answer(brows
         page.locator("form[enctype='multipart/form-data'] button[type=submit]").click()
         expect(page.locator("body")).to_contain_text("Tiny alpha -> tiny beta")
 
-        page.goto("/")
-        page.get_by_label("Name").fill("Identity team")
-        page.get_by_role("button", name="Add scope").click()
-        scope_url = page.url
-        page.select_option("select[name=username]", value="team")
-        page.locator("#team").get_by_role("button").first.click()
-        alpha = start(page, expect, "Tiny alpha")
-        page.goto(scope_url)
-        beta = start(page, expect, "Tiny beta")
+        alpha, beta = team_with_assessments(page, expect, "Identity team", ("Tiny alpha", "Tiny beta"))
         sign_out(page)
 
         sign_in(page, "team")

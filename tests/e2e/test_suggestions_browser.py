@@ -3,22 +3,11 @@ the scope's HIPAA assessment, sees the answer suggested through the shared pract
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.e2e.conftest import sign_in, sign_out
+from tests.e2e.conftest import sign_in, sign_out, team_with_assessments
 
 pytestmark = pytest.mark.slow  # a real browser
-
-
-def start(page, expect, title: str) -> str:
-    option = page.locator("select[name=framework_version] option", has_text=title)
-    page.select_option("select[name=framework_version]", value=option.get_attribute("value"))
-    page.fill("input[name=as_of]", "2026-11-21")
-    page.get_by_role("button", name="Start").click()
-    expect(page).to_have_url(re.compile(r"/assessments/\d+/domains/0"))
-    return page.url
 
 
 def test_a_member_accepts_an_answer_suggested_from_another_assessment(browser, live_server, expect):
@@ -26,15 +15,9 @@ def test_a_member_accepts_an_answer_suggested_from_another_assessment(browser, l
     page = context.new_page()
     try:
         sign_in(page, "admin")
-        page.goto("/")
-        page.get_by_label("Name").fill("Mapped team")
-        page.get_by_role("button", name="Add scope").click()
-        scope_url = page.url
-        page.select_option("select[name=username]", value="team")
-        page.locator("#team").get_by_role("button").first.click()
-        sox = start(page, expect, "SOX IT general controls")
-        page.goto(scope_url)
-        hipaa = start(page, expect, "HIPAA Security Rule")
+        sox, hipaa = team_with_assessments(
+            page, expect, "Mapped team", ("SOX IT general controls", "HIPAA Security Rule")
+        )
         sign_out(page)
 
         sign_in(page, "team")
