@@ -3,6 +3,7 @@ through the API: the preview first, nothing stored until confirmed, every proble
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -191,8 +192,13 @@ def test_a_forged_unknown_or_expired_key_is_refused(app, client):
     assert framework_import.read_confirm_key(app.secret_key, key, -1) is None  # an old key has expired
     # A kept text changed on the server no longer hashes to its key: refused too.
     pending = framework_import.PendingImports(app.extensions["assessment.reports"].blobs)
-    path = pending.blobs.local_path(pending.PREFIX + digest + ".yaml")
-    path.write_text(path.read_text(encoding="utf-8").replace("Planning", "Tampered"), encoding="utf-8")
+    stored = pending.PREFIX + digest + ".yaml"
+    reader = pending.blobs.open(stored)
+    try:
+        tampered = reader.read().replace(b"Planning", b"Tampered")
+    finally:
+        reader.close()
+    pending.blobs.put(stored, tampered, hashlib.sha256(tampered).hexdigest())  # the folder or the bucket
     assert client.post("/library/import/confirm", data={"key": key}).status_code == 422
     assert _stored(app) == before
 

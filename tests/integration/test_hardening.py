@@ -91,6 +91,9 @@ def crawl(client, start: list[str], limit: int = 200) -> dict[str, list[str]]:
         response = client.get(url, follow_redirects=True)
         assert response.status_code in (200, 404), (url, response.status_code)
         assert response.headers["Content-Security-Policy"] == CSP, url
+        if response.mimetype != "text/html":  # a download (a sheet, an OSCAL file) is not a page
+            seen[url] = []
+            continue
         finder = _InlineFinder()
         finder.feed(response.get_data(as_text=True))
         seen[url] = finder.problems

@@ -57,6 +57,9 @@ def test_query_count_does_not_grow_with_the_framework(app, client, page):
     large = seeded(app, client, 600, "Large")
     html = client.get(f"/assessments/{large}/results").get_data(as_text=True)
     assert re.search(r'data-count="unanswered">0<', html)  # fully answered
+    # The process parses each framework once (the mappings through shared tags read the library's
+    # latest versions): a first visit fills that cache, and the count compared is the steady one.
+    queries(app, client, f"/assessments/{small}/{page}")
     assert queries(app, client, f"/assessments/{small}/{page}") == queries(app, client, f"/assessments/{large}/{page}")
 
 
