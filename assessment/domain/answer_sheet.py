@@ -14,8 +14,10 @@ Export writes every requirement of the framework in its order, answered or not; 
 is not a link and is not written (it stays in the assessment). Import reads every row, checks it
 against the framework and reports every problem at once, each naming the row (the CSV line or the
 XLSX row number) and the column as `LETTER (header)`: an unknown requirement, a requirement given
-twice, a value outside the scale, a number where a scale value is due (or the reverse), `na` where
-it is not allowed, an evidence link that is not http(s). A requirement absent from the sheet is
+twice, a formula where a value is read (the header, `requirement`, `value`, `note`, `evidence`:
+its last computed value may be stale, or absent in a file a script wrote), a value outside the
+scale, a number where a scale value is due (or the reverse), `na` where it is not allowed, an
+evidence link that is not http(s). A requirement absent from the sheet is
 left as it is by the caller; nothing of a sheet with problems is used.
 
 Pure: the file's text or bytes in, `Answers` (spec section 2) out; the sheet reading is the
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 
 from . import values
 from .answers import NA, Answer, Answers, Evidence, check_value, describe_answer_spec
-from .convert.sheet import Row, read_sheet
+from .convert.sheet import Row, Table, read_sheet
 from .errors import InvalidFile, Problem
 from .framework import Framework
 
@@ -174,6 +176,16 @@ class _Reading:
             else:
                 self.columns[name] = index
 
+    def formulas(self, table: Table) -> None:
+        """A formula where import reads a value is refused: its last computed value may be stale or absent."""
+        read = {index: name for name, index in self.columns.items() if name not in IGNORED}
+        for line, index, formula in table.formulas:
+            if line == table.header.line or index in read:
+                name = read.get(index) or table.header.cells[index].strip()[:60]
+                where = f"{_letter(index)} ({name})" if name else _letter(index)
+                message = f"a formula ({formula[:80]}); type the value itself"
+                self.problems.append(Problem(self.filename, line, f"{self.prefix}{where}", message))
+
     def cell(self, row: Row, name: str) -> str:
         index = self.columns.get(name)
         if index is None or index >= len(row.cells):
@@ -228,10 +240,11 @@ def read_answer_sheet(data: str | bytes, filename: str, framework: Framework, ba
     `base` gives the answers file's other facts (scope, as-of date, target level); the result holds
     only the sheet's rows that answer, note or link something.
     """
-    table = read_sheet(data, filename, required=REQUIRED)
+    table = read_sheet(data, filename, required=REQUIRED, formulas=True)
     reading = _Reading(filename, framework, table.prefix)
     reading.problems.extend(table.problems)
     reading.header(table.header)
+    reading.formulas(table)
     if reading.problems:
         raise InvalidFile(reading.problems)
     answers: dict[str, Answer] = {}

@@ -121,6 +121,36 @@ def test_an_xlsx_problem_names_the_sheet_row_and_column():
     assert found[0].startswith("mine.xlsx:2: Mine.B (value): expected one of yes, partial, no")
 
 
+def test_a_formula_where_a_value_is_read_is_refused_naming_its_cell():
+    framework = load_framework_file(EXAMPLES / "itgc-mini.yaml")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["requirement", "value", "title", "note"])
+    sheet.append(["AC-01", '=IF(TRUE,"yes","no")', '=UPPER("a title")', "plain"])  # no cached value: read as blank
+    sheet.append(["AC-02", "no", "", "=1+1"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    found = problems(buffer.getvalue(), framework, "f.xlsx")
+    assert found == [
+        'f.xlsx:2: Sheet.B (value): a formula (=IF(TRUE,"yes","no")); type the value itself',
+        "f.xlsx:3: Sheet.D (note): a formula (=1+1); type the value itself",
+    ]  # the title column is only context: its formula is no problem
+    sheet["B2"], sheet["D3"] = "yes", "two"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    back = read_answer_sheet(buffer.getvalue(), "f.xlsx", framework)
+    assert {rid: (a.value, a.note) for rid, a in back.answers.items()} == {
+        "AC-01": ("yes", "plain"),
+        "AC-02": ("no", "two"),
+    }
+
+
+def test_a_number_where_a_scale_value_is_due_names_its_cell():
+    framework = load_framework_file(EXAMPLES / "itgc-mini.yaml")
+    found = problems("requirement,value\nAC-01,3\n", framework)
+    assert found == ["answers.csv:2: B (value): expected one of yes, partial, no, or na; got the string '3'"]
+
+
 def test_not_a_workbook_is_refused():
     framework = load_framework_file(EXAMPLES / "itgc-mini.yaml")
     assert "a broken zip file" in problems(b"PK\x03\x04garbage", framework, "x.xlsx")[0]

@@ -85,6 +85,7 @@ class Table:
     )  # the `framework` sheet: key -> line, value
     prefix: str = ""  # "Sheet1." in a workbook: a problem's path names the sheet and the column
     problems: tuple[Problem, ...] = ()  # found while reading (a cell too long)
+    formulas: tuple[tuple[int, int, str], ...] = ()  # (line, column index, formula) when read with formulas=True
 
 
 def is_table(document: Any) -> bool:
@@ -177,9 +178,17 @@ def _expects(required: tuple[str, ...]) -> str:
 
 
 def read_xlsx(
-    data: bytes, filename: str, facts: Mapping[str, str] | None = None, required: tuple[str, ...] = ("id", "title")
+    data: bytes,
+    filename: str,
+    facts: Mapping[str, str] | None = None,
+    required: tuple[str, ...] = ("id", "title"),
+    formulas: bool = False,
 ) -> Table:
-    """The sheet of an XLSX workbook: its first sheet other than `framework`, and that sheet's facts."""
+    """The sheet of an XLSX workbook: its first sheet other than `framework`, and that sheet's facts.
+
+    A formula cell reads as the value its program last computed, unless `formulas`: then the
+    workbook is read for its formulas, and the table lists each formula cell (an answers sheet
+    refuses them: a cached value may be stale, and openpyxl-written files have none at all)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
@@ -196,7 +205,7 @@ def read_xlsx(
     import openpyxl  # here: only a workbook needs it
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=not formulas)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
         raise ConversionError.at(filename, 1, ROOT_PATH, f"not a readable XLSX workbook: {exc}") from None
     try:
@@ -208,7 +217,10 @@ def read_xlsx(
         prefix = f"{sheet.title}."
         header: Row | None = None
         rows: list[Row] = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        found: list[tuple[int, int, str]] = []
+        read = sheet.iter_rows() if formulas else sheet.iter_rows(values_only=True)  # values alone: faster
+        for number, items in enumerate(read, start=1):
+            values = _formula_values(items, number, found) if formulas else items
             cells = tuple(_cell_text(v) for v in values)
             if not any(cell.strip() for cell in cells):
                 continue
@@ -227,7 +239,19 @@ def read_xlsx(
             sheet_facts, problems = _read_facts(fact_sheets[0], filename)
     finally:
         book.close()
-    return Table(filename, header, tuple(rows), dict(facts or {}), sheet_facts, prefix, tuple(problems))
+    return Table(filename, header, tuple(rows), dict(facts or {}), sheet_facts, prefix, tuple(problems), tuple(found))
+
+
+def _formula_values(cells: Any, line: int, found: list[tuple[int, int, str]]) -> list[Any]:
+    """A row's values, each formula cell's as its formula text, noted in `found` as (line, column, formula)."""
+    values = []
+    for index, cell in enumerate(cells):
+        value = getattr(cell, "value", None)
+        if getattr(cell, "data_type", None) == "f":
+            value = str(getattr(value, "text", None) or value)  # an array formula is an object holding its text
+            found.append((line, index, value))
+        values.append(value)
+    return values
 
 
 def _read_facts(sheet: Any, filename: str) -> tuple[dict[str, tuple[int, str]], list[Problem]]:
@@ -258,12 +282,13 @@ def read_sheet(
     filename: str,
     facts: Mapping[str, str] | None = None,
     required: tuple[str, ...] = ("id", "title"),
+    formulas: bool = False,
 ) -> Table:
-    """The sheet of a CSV text or an XLSX workbook's bytes, or a ConversionError."""
+    """The sheet of a CSV text or an XLSX workbook's bytes, or a ConversionError (`formulas`: see read_xlsx)."""
     if isinstance(data, bytes):
         if not looks_like_xlsx(data):
             raise ConversionError.at(filename, 1, ROOT_PATH, f"expected {_expects(required)}")
-        return read_xlsx(data, filename, facts, required)
+        return read_xlsx(data, filename, facts, required, formulas)
     return read_csv(data, filename, facts, required)
 
 
