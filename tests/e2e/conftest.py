@@ -73,12 +73,14 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def migrated_app(instance: Path, name: str):
+def migrated_app(instance: Path, name: str, *, demo_users: bool = False):
     """An app on its own SQLite file in `instance`, migrated and with the library imported (whatever
-    DATABASE_URL says: the integration tests cover PostgreSQL), with cheap password hashing."""
+    DATABASE_URL says: the integration tests cover PostgreSQL), with cheap password hashing; with
+    `demo_users`, the demo's admin, lead, team and auditor accounts and their demo passwords."""
     from flask_migrate import upgrade
 
     from assessment.extensions import db
+    from assessment.services.demo import load_demo_users
     from assessment.services.library import import_library
 
     config = {
@@ -94,6 +96,8 @@ def migrated_app(instance: Path, name: str):
     with app.app_context():
         upgrade()
         import_library(Path(app.config["LIBRARY_DIR"]))
+        if demo_users:
+            load_demo_users(None)
         db.session.commit()
     return app
 
@@ -123,13 +127,7 @@ def live_server(tmp_path_factory):
     server apart from the database they empty between tests. An `assessment worker` process beside it
     takes its report jobs from the instance's queue file.
     """
-    from assessment.extensions import db
-    from assessment.services.demo import load_demo_users
-
-    app = migrated_app(tmp_path_factory.mktemp("e2e-instance"), "e2e")
-    with app.app_context():
-        load_demo_users(None)  # admin, lead, team and auditor, with the demo passwords
-        db.session.commit()
+    app = migrated_app(tmp_path_factory.mktemp("e2e-instance"), "e2e", demo_users=True)
     from tests.integration.job_worker import Worker
 
     worker = Worker.for_app(app, "e2e-worker")  # reports render as in production: on the queue, by a worker

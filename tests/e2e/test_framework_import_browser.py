@@ -22,13 +22,7 @@ SCREENSHOT = Path(os.environ.get("IMPORT_SCREENSHOT", "/tmp/framework-import-pre
 @pytest.fixture(scope="module")
 def import_server(tmp_path_factory, _browser_requirements):
     """An instance with the demo accounts and the shipped library."""
-    from assessment.extensions import db
-    from assessment.services.demo import load_demo_users
-
-    app = migrated_app(tmp_path_factory.mktemp("import-instance"), "import")
-    with app.app_context():
-        load_demo_users(None)
-        db.session.commit()
+    app = migrated_app(tmp_path_factory.mktemp("import-instance"), "import", demo_users=True)
     with served(app, "import-server") as url:
         yield url
 

@@ -21,13 +21,7 @@ SCREENSHOT = Path(os.environ.get("MAPPING_SCREENSHOT", "/tmp/mapped-suggestion.p
 
 @pytest.fixture(scope="module")
 def mapping_server(tmp_path_factory, _browser_requirements):
-    from assessment.extensions import db
-    from assessment.services.demo import load_demo_users
-
-    app = migrated_app(tmp_path_factory.mktemp("mapping-instance"), "mapping")
-    with app.app_context():
-        load_demo_users(None)
-        db.session.commit()
+    app = migrated_app(tmp_path_factory.mktemp("mapping-instance"), "mapping", demo_users=True)
     with served(app, "mapping-server") as url:
         yield url
 
