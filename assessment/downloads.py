@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, abort, current_app, send_file
+from flask import Response, abort, current_app, request, send_file
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.wsgi import FileWrapper
 
-from .adapters.blobs import Reader
+from .adapters.blobs import CHUNK, Reader
 from .adapters.evidence_store import EvidenceStore
 from .adapters.filetypes import served_media_type
 from .extensions import report_store
@@ -23,15 +25,22 @@ DOWNLOAD_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
 def send_stored(source: Path | Reader, **options) -> Response:
-    """A file of the folder store goes by its path (size, dates, ranges as send_file gives them); a blob
-    of an object store is streamed as it arrives, with its length, never read whole into memory.
+    """A stored file with its length, ETag and ranges, never read whole into memory. A file of the folder
+    store goes by its path (size, dates, ranges as send_file gives them); a blob of an object store is
+    streamed as it arrives and answers a Range header as the folder does (206 with the part asked for,
+    416 outside the file), its reader seeking to the part so that only that part is fetched.
     `options` are send_file's (mimetype, download name, ETag...)."""
     if isinstance(source, Path):
         return send_file(source, **options)
-    response = send_file(source, **options)  # type: ignore[arg-type]  (a binary file-like, closed after sending)
-    if response.status_code == 200:
-        response.content_length = source.size
-    return response
+    response = send_file(source, conditional=False, **options)  # type: ignore[arg-type]  (closed after sending)
+    # Werkzeug's own wrapper seeks the reader to the range's start (a WSGI server's may only read through it).
+    response.response = FileWrapper(source, CHUNK)  # type: ignore[arg-type]
+    response.content_length = source.size
+    try:
+        return response.make_conditional(request.environ, accept_ranges=True, complete_length=source.size)
+    except RequestedRangeNotSatisfiable:
+        source.close()
+        raise
 
 
 def evidence_store() -> EvidenceStore:

@@ -169,27 +169,56 @@ class FolderBlobs:
 
 
 class _ObjectReader(io.RawIOBase):
-    """An S3 object's body, read as it arrives (never whole into memory), with its size."""
+    """An S3 object's body, read as it arrives (never whole into memory), with its size.
 
-    def __init__(self, body: Any, size: int) -> None:
+    It is seekable: a seek elsewhere than where the body stands closes the body and the next read asks the
+    store for the rest from there (GetObject with a Range), so a download asked for its last part does not
+    fetch the whole object first."""
+
+    def __init__(self, body: Any, size: int, reopen: Any) -> None:
         self._body = body
+        self._reopen = reopen  # reopen(start) -> the object's body from byte `start` on
+        self._position = 0
         self.size = size
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        target = base + offset
+        if target < 0:
+            raise OSError(errno.EINVAL, "a position before the start of the file")
+        if target != self._position:
+            if self._body is not None:
+                self._body.close()
+                self._body = None
+            self._position = target
+        return self._position
+
     def readinto(self, buffer) -> int:
         from botocore.exceptions import BotoCoreError
 
+        if self._position >= self.size:
+            return 0
         try:
+            if self._body is None:
+                self._body = self._reopen(self._position)
             data = self._body.read(len(buffer))
         except BotoCoreError as error:
             raise OSError(errno.EIO, f"the object store stopped sending the file ({type(error).__name__})") from None
         buffer[: len(data)] = data
+        self._position += len(data)
         return len(data)
 
     def close(self) -> None:
-        if not self.closed:
+        if not self.closed and self._body is not None:
             self._body.close()
         super().close()
 
@@ -261,7 +290,17 @@ class S3Blobs:
             raise self._failed(error, "read the file") from None
         except BotoCoreError as error:
             raise self._failed(error, "read the file") from None
-        return _ObjectReader(answer["Body"], int(answer["ContentLength"]))
+        return _ObjectReader(answer["Body"], int(answer["ContentLength"]), lambda start: self._part(key, start))
+
+    def _part(self, key: str, start: int):
+        """The object's body from byte `start` on (a ranged GetObject), for a reader that moved."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self._client().get_object(Bucket=self.settings.bucket, Key=self._key(key), Range=f"bytes={start}-")
+        except (ClientError, BotoCoreError) as error:
+            raise OSError(errno.EIO, f"the object store could not send the file ({_code(error)})") from None
+        return answer["Body"]
 
     def size(self, key: str) -> int | None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -134,6 +134,55 @@ def test_an_upload_lands_in_the_bucket_by_sha256_with_its_checksum_and_downloads
     assert client.get(f"/evidence/{item.id}/download", headers={"If-None-Match": f'"{digest}"'}).status_code == 304
 
 
+def test_a_download_from_the_bucket_answers_ranges_as_the_folder_does(app, client, devops, moto):
+    """A resumed or partial download (a browser's, curl -C) gets 206 with the part, 416 outside the file;
+    If-Range with another ETag gets the whole file."""
+    from sqlalchemy import select
+
+    from assessment.extensions import db
+    from assessment.models import Evidence
+
+    assessment, _ = devops
+    data = b"%PDF-1.4 ranged\n" + bytes(range(256)) * 800  # 204,816 bytes: more than one chunk
+    digest = hashlib.sha256(data).hexdigest()
+    assert upload(client, assessment, "CI-01", data, "ranged.pdf", title="Ranged").status_code == 302
+    with app.app_context():
+        item = db.session.scalar(select(Evidence))
+    url = f"/evidence/{item.id}/download"
+    for asked, start, stop in (
+        ("bytes=0-3", 0, 4),
+        ("bytes=100000-170000", 100000, 170001),
+        ("bytes=-16", len(data) - 16, len(data)),
+        (f"bytes={len(data) - 5}-", len(data) - 5, len(data)),
+    ):
+        part = client.get(url, headers={"Range": asked})
+        assert part.status_code == 206, asked
+        assert part.data == data[start:stop], asked
+        assert part.headers["Content-Range"] == f"bytes {start}-{stop - 1}/{len(data)}"
+        assert part.headers["Content-Length"] == str(stop - start)
+    assert client.get(url, headers={"Range": f"bytes={len(data)}-{len(data) + 10}"}).status_code == 416
+    whole = client.get(url, headers={"Range": "bytes=0-3", "If-Range": '"another"'})
+    assert whole.status_code == 200 and whole.data == data
+    same = client.get(url, headers={"Range": "bytes=0-3", "If-Range": f'"{digest}"'})
+    assert same.status_code == 206 and same.data == data[:4]
+
+
+def test_a_reader_of_the_bucket_seeks_by_asking_for_the_rest_of_the_object(moto):
+    blobs = S3Blobs(S3Settings(moto.settings), f"seek-{uuid.uuid4().hex}/")
+    data = bytes(range(256)) * 300
+    blobs.put("one", data, hashlib.sha256(data).hexdigest())
+    reader = blobs.open("one")
+    assert reader.seekable() and reader.read(10) == data[:10] and reader.tell() == 10
+    assert reader.seek(70000) == 70000 and reader.read(5) == data[70000:70005]
+    assert reader.seek(-3, io.SEEK_END) == len(data) - 3 and reader.read() == data[-3:]
+    assert reader.read(1) == b""
+    reader.seek(0)
+    assert reader.read() == data
+    with pytest.raises(OSError):
+        reader.seek(-1)
+    reader.close()
+
+
 def test_the_same_content_twice_is_one_object(app, client, devops, moto):
     assessment, _ = devops
     upload(client, assessment, "CI-01", b"same", "a.txt")

@@ -163,6 +163,9 @@ def test_a_report_asked_on_one_server_is_polled_and_downloaded_on_the_other(stac
     assert _status(a, cookie_a, job) == "done"  # the same state on both
     pdf = b.get(f"/reports/{job}/download", headers={"Cookie": cookie_b})
     assert pdf.status == 200 and pdf.body.startswith(b"%PDF")
+    # a resumed download through the production server: only the part asked for, from the object store too
+    tail = a.get(f"/reports/{job}/download", headers={"Cookie": cookie_a, "Range": "bytes=-20"})
+    assert tail.status == 206 and tail.body == pdf.body[-20:]
 
 
 def test_a_worker_killed_in_the_middle_of_a_report_leaves_it_to_the_next_worker(stack, instance):
