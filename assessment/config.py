@@ -73,6 +73,9 @@ class Defaults:
     OIDC_ROLE_MAP: str | None = None
     OIDC_DEFAULT_ROLE: str | None = None
     OIDC_DISPLAY_NAME = "single sign-on"
+    # Signing out of a session opened by single sign-on also ends the provider's session, through its
+    # end_session_endpoint (OpenID Connect RP-Initiated Logout); OIDC_PROVIDER_LOGOUT=0 signs out here only.
+    OIDC_PROVIDER_LOGOUT = True
     LOCAL_LOGIN = True
     KNOWN_DEVICE_DAYS = 90  # how long a browser that signed in to an account is exempt from the address hold
     # The dashboard: an assessment older than this is stale; evidence expiring within this is listed.

@@ -104,6 +104,9 @@ class UserSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ended_reason: Mapped[str | None] = mapped_column(String(40))
+    # The ID token of a single sign-on session, kept for the provider's sign-out (its id_token_hint) and
+    # dropped when the session ends; None for a password sign-in.
+    id_token: Mapped[str | None] = mapped_column(Text)
 
 
 class RecoveryCode(Base):

@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -26,7 +27,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from ..domain.sso import SsoSettings
+from ..domain.sso import SsoSettings, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Metadata:
     algorithms: tuple[str, ...]
     auth_method: str
     sends_iss: bool
+    end_session_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,18 @@ def _metadata_from(document: Mapping[str, Any], issuer: str, display: str) -> Me
         algorithms=algorithms,
         auth_method=auth_method,
         sends_iss=document.get("authorization_response_iss_parameter_supported") is True,
+        end_session_endpoint=_https_or_loopback(document.get("end_session_endpoint")),
     )
+
+
+def _https_or_loopback(url: object) -> str | None:
+    """An endpoint to send a browser to: https (or http on this machine, for tests and a local provider)."""
+    if not isinstance(url, str) or len(url) > 2000:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(url)):
+        return url if parts.netloc else None
+    return None
 
 
 def discover(settings: SsoSettings, *, refresh_keys: bool = False) -> tuple[Metadata, dict]:
@@ -220,9 +233,10 @@ def verify_id_token(id_token: object, settings: SsoSettings, nonce: str, access_
     return dict(claims)
 
 
-def finish(settings: SsoSettings, redirect_uri: str, pending: Pending, code: str, iss: str | None) -> dict:
+def finish(settings: SsoSettings, redirect_uri: str, pending: Pending, code: str, iss: str | None) -> tuple[dict, str]:
     """Exchange the callback's code (with the PKCE verifier) for tokens, verify the ID token, and add what the
-    userinfo endpoint says of the same subject: the claims of the person who signed in."""
+    userinfo endpoint says of the same subject: the claims of the person who signed in, and the ID token
+    (kept with the session, for signing out at the provider)."""
     metadata, _keys = discover(settings)
     display = settings.display_name
     if (iss is not None or metadata.sends_iss) and iss != metadata.issuer:
@@ -244,7 +258,26 @@ def finish(settings: SsoSettings, redirect_uri: str, pending: Pending, code: str
         claims = verify_id_token(token.get("id_token"), settings, pending.nonce, token.get("access_token"))
         if metadata.userinfo_endpoint and token.get("access_token"):
             claims = _with_userinfo(client, metadata.userinfo_endpoint, claims, display)
-    return claims
+    return claims, token["id_token"]
+
+
+def logout_url(settings: SsoSettings, post_logout_redirect_uri: str, id_token: str | None) -> str | None:
+    """Where to send the browser so that the provider ends its own session too (OpenID Connect RP-Initiated
+    Logout 1.0): its end_session_endpoint with the ID token of the sign-in as id_token_hint, this client's id
+    and the page to come back to. None when the provider offers no such endpoint or cannot be reached (the
+    session here is ended all the same)."""
+    try:
+        metadata, _keys = discover(settings)
+    except ProviderError:
+        return None
+    if metadata.end_session_endpoint is None:
+        return None
+    parts = urlsplit(metadata.end_session_endpoint)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [("client_id", settings.client_id), ("post_logout_redirect_uri", post_logout_redirect_uri)]
+    if id_token:
+        query.append(("id_token_hint", id_token))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _with_userinfo(client: OAuth2Session, endpoint: str, claims: dict, display: str) -> dict:

@@ -44,6 +44,7 @@ class SsoSettings:
     role_map: tuple[tuple[str, str], ...]
     default_role: str | None
     display_name: str
+    provider_logout: bool = True  # sign-out here also signs out at the provider (RP-initiated logout)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ def settings_from(config: Mapping[str, object], roles: Sequence[str]) -> SsoSett
         role_map=role_map,
         default_role=default_role,
         display_name=_text(config.get("OIDC_DISPLAY_NAME"))[:100] or DEFAULT_DISPLAY_NAME,
+        provider_logout=local_login_on(config.get("OIDC_PROVIDER_LOGOUT", True)),
     )
 
 

@@ -287,11 +287,14 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(user: User) -> str:
-    """Open a session for `user` and return its token, for the signed cookie (only its hash is stored)."""
+def start_session(user: User, id_token: str | None = None) -> str:
+    """Open a session for `user` and return its token, for the signed cookie (only its hash is stored).
+    `id_token`: the provider's ID token of a single sign-on, kept for signing out there too."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, last_seen_at=now))
+    db.session.add(
+        UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, last_seen_at=now, id_token=id_token)
+    )
     db.session.flush()
     return token
 
@@ -344,7 +347,8 @@ def end_sessions(user: User, reason: str, *, only: int | None = None, always_rec
     if only is not None:
         stmt = stmt.where(UserSession.id == only)
     ended = db.session.execute(
-        stmt.values(ended_at=utcnow(), ended_reason=reason[:40]), execution_options={"synchronize_session": False}
+        stmt.values(ended_at=utcnow(), ended_reason=reason[:40], id_token=None),
+        execution_options={"synchronize_session": False},
     ).rowcount
     if ended or always_record:
         audit.record("user.sessions_ended", "user", user.username, after={"reason": reason, "sessions": ended})
@@ -359,13 +363,24 @@ def open_sessions() -> dict[int, int]:
     return {user_id: count for user_id, count in rows}
 
 
+def session_id_token(user: User, session_id: int | None) -> str | None:
+    """The ID token kept with this open session of `user` (a single sign-on's), else None."""
+    if session_id is None:
+        return None
+    return db.session.scalar(
+        select(UserSession.id_token).where(
+            UserSession.id == session_id, UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+        )
+    )
+
+
 def sign_out(user: User, session_id: int | None = None) -> None:
-    """End this session (the account's other sessions stay open) and record it."""
+    """End this session (the account's other sessions stay open, and the ID token it kept goes) and record it."""
     if session_id is not None:
         db.session.execute(
             update(UserSession)
             .where(UserSession.id == session_id, UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-            .values(ended_at=utcnow(), ended_reason="signed out"),
+            .values(ended_at=utcnow(), ended_reason="signed out", id_token=None),
             execution_options={"synchronize_session": False},
         )
     audit.record("logout", "user", user.username, actor=user.username)

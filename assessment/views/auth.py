@@ -112,10 +112,11 @@ def login_post():
     return complete_sign_in(account, target)
 
 
-def complete_sign_in(account, target: str):
-    """Open a fresh session for `account` (password, and second factor if it has one, checked) and go to `target`."""
+def complete_sign_in(account, target: str, id_token: str | None = None):
+    """Open a fresh session for `account` (password, and second factor if it has one, checked, or the
+    provider's ID token of a single sign-on) and go to `target`."""
     config = current_app.config
-    token = accounts.start_session(account)
+    token = accounts.start_session(account, id_token)
     session.clear()  # a new session on sign-in: nothing from before survives (session fixation)
     login_user(account)
     session[accounts.SESSION_KEY] = token
@@ -132,21 +133,48 @@ def complete_sign_in(account, target: str):
     return response
 
 
-@bp.post("/logout")
-def logout():
-    """End this session: its cookie, even a copy, signs nobody in any more."""
-    accounts.sign_out(user(), g.get("user_session_id"))
+def _provider_logout(account, id_token: str | None) -> str | None:
+    """The provider's sign-out address for a session of single sign-on (None for a password session, or when
+    OIDC_PROVIDER_LOGOUT=0 or the provider offers none): the browser goes there after the session here ended,
+    so that the next sign-in with the provider asks who is there instead of signing the same person in again."""
+    settings = sso_settings()
+    if settings is None or not settings.provider_logout or id_token is None:
+        return None
+    if account.sso_issuer != settings.issuer:
+        return None
+    from ..adapters import oidc  # Authlib loads only where someone signs in or out with the provider
+
+    return oidc.logout_url(settings, url_for("auth.login", _external=True), id_token)
+
+
+def _signed_out(provider: str | None, message: str):
+    """Forget the person in this browser and say so, on the sign-in page or by way of the provider's sign-out."""
     logout_user()
     session.clear()
-    flash("You are signed out.")
-    return redirect(url_for("auth.login"))
+    if provider is None:
+        flash(message)
+        return redirect(url_for("auth.login"))
+    display = sso_settings().display_name
+    page = render_template("auth/provider_logout.html", provider_url=provider, display=display)
+    flash(f"{message} {display} was asked to sign you out as well.")  # for the sign-in page it brings you back to
+    return page
+
+
+@bp.post("/logout")
+def logout():
+    """End this session: its cookie, even a copy, signs nobody in any more; a session of single sign-on
+    then goes on to the provider's sign-out (asked of the provider before anything is written)."""
+    account, session_id = user(), g.get("user_session_id")
+    provider = _provider_logout(account, accounts.session_id_token(account, session_id))
+    accounts.sign_out(account, session_id)
+    return _signed_out(provider, "You are signed out.")
 
 
 @bp.post("/logout/everywhere")
 def logout_everywhere():
-    """End every session of the account, on every device, this one included."""
-    ended = accounts.end_sessions(user(), "signed out everywhere", always_record=True)
-    logout_user()
-    session.clear()
-    flash(f"You are signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).")
-    return redirect(url_for("auth.login"))
+    """End every session of the account, on every device, this one included (and this browser's session at
+    the provider, for a session of single sign-on)."""
+    account = user()
+    provider = _provider_logout(account, accounts.session_id_token(account, g.get("user_session_id")))
+    ended = accounts.end_sessions(account, "signed out everywhere", always_record=True)
+    return _signed_out(provider, f"You are signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended).")

@@ -98,7 +98,7 @@ def callback():
     if not code or len(code) > 2000:
         return _refused(f"{display}'s answer holds no code, so nobody was signed in; start again.", 400)
     try:
-        verified = oidc.finish(
+        verified, id_token = oidc.finish(
             settings,
             _redirect_uri(),
             oidc.Pending(pending["state"], pending["nonce"], pending["verifier"]),
@@ -115,4 +115,4 @@ def callback():
     except ServiceError as refused:  # returned, not raised: the refusal is committed to the trail
         current_app.logger.info("single sign-on refused: %s", type(refused).__name__)
         return _refused(refused.message, refused.status)
-    return complete_sign_in(account, safe_next(pending.get("next")))
+    return complete_sign_in(account, safe_next(pending.get("next")), id_token=id_token)

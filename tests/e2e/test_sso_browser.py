@@ -44,6 +44,15 @@ def test_signing_in_with_the_provider_lands_on_the_home_page_signed_in(sso_page,
     expect(page.locator(".who")).to_contain_text("Carol Danvers")
     expect(page.locator(".who")).to_contain_text("Admin")
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    # signing out here asks the provider to sign out too, and comes back to the sign-in page
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.wait_for_url(lambda url: not url.startswith(sso_server + "/"))  # the provider's own question
+    page.get_by_role("button", name="Yes, sign me out").click()
+    page.wait_for_url(f"{sso_server}/login")
+    expect(page.get_by_text("You are signed out. Test provider was asked to sign you out as well.")).to_be_visible()
+    # and the provider asks who is there at the next sign-in, instead of signing Carol straight back in
+    page.get_by_role("link", name="Sign in with Test provider").click()
+    expect(page.get_by_label("Provider user name")).to_be_visible()
 
 
 def test_a_person_of_no_mapped_group_sees_why_and_is_not_signed_in(sso_page, expect):

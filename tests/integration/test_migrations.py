@@ -166,3 +166,20 @@ def test_0012_adds_the_api_tokens_and_goes_back_down(ctx):
         conn.execute(insert, {"h": "ab" * 32})
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(insert, {"h": "ab" * 32})
+
+
+def test_0018_keeps_a_sessions_id_token_and_goes_back_down(ctx):
+    """Sessions from before 0018 keep no ID token (their sign-out stays here); down to 0017 drops the column."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect
+
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(db.engine).get_columns("user_session")}
+
+    db.session.remove()
+    downgrade(revision="0017")
+    try:
+        assert "id_token" not in columns()
+    finally:
+        upgrade()
+    assert "id_token" in columns()

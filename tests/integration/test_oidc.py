@@ -6,7 +6,7 @@ browser's journey through requests, so every code, state, nonce, PKCE verifier a
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from assessment.extensions import db
 from assessment.models import AuditEntry, User, UserSession
 from tests.integration.conftest import PASSWORD, sign_in_as
 from tests.integration.helpers import config_check
-from tests.support.oidc import OTHER_CLIENT_ID, PEOPLE, running_provider, sign_in_at_provider
+from tests.support.oidc import OTHER_CLIENT_ID, PEOPLE, running_provider, sign_in_at_provider, sign_out_at_provider
 
 pytestmark = pytest.mark.slow  # a provider process, and many sign-ins
 
@@ -441,3 +441,121 @@ def test_two_first_sign_ins_at_the_same_moment_make_one_account(app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(User.sso_subject == "same-person")) == 1
         db.session.remove()
+
+
+# --- signing out at the provider too (OpenID Connect RP-Initiated Logout) ---------------------------------
+
+
+def provider_logout_link(response) -> str:
+    """The provider's sign-out address on the "Signed out here" page: its link and its refresh say the same
+    (a page, since the sign-out form may only lead to this site: form-action 'self')."""
+    import html
+
+    assert response.status_code == 200, response.status_code
+    page = response.get_data(as_text=True)
+    assert "You are signed out of this application." in page
+    link = html.unescape(re.search(r'<a class="button" id="provider-logout" href="([^"]+)"', page).group(1))
+    refresh = html.unescape(re.search(r'<meta http-equiv="refresh" content="0; url=([^"]+)">', page).group(1))
+    assert link == refresh
+    return link
+
+
+def test_signing_out_of_a_single_sign_on_ends_the_providers_session_too(sso_app, provider):
+    """Sign-out here sends the browser to the provider's end_session_endpoint with the sign-in's ID token; once
+    the provider has signed the person out it sends them back to the sign-in page, and the next sign-in with
+    the provider asks for the password again instead of signing the same person straight back in."""
+    import requests
+
+    http = requests.Session()  # the browser's cookies at the provider
+    client = sso_app.test_client()
+    assert (
+        back(client, sign_in_at_provider(start(client), "carol", PEOPLE["carol"]["password"], http)).status_code == 302
+    )
+    with sso_app.app_context():
+        kept = db.session.scalars(select(UserSession).where(UserSession.ended_at.is_(None))).all()[-1]
+        assert kept.id_token and kept.id_token.count(".") == 2  # the ID token, kept with the session
+        db.session.remove()
+    # while the provider's session lasts, another sign-in goes straight back without the form
+    second = sso_app.test_client()
+    assert _first_stop(http, start(second)).startswith(CALLBACK)
+
+    out = client.post("/logout")
+    leave = provider_logout_link(out)
+    location = urlsplit(leave)
+    query = {k: v[0] for k, v in parse_qs(location.query).items()}
+    discovered = requests.get(provider.issuer + "/.well-known/openid-configuration", timeout=10).json()
+    assert f"{location.scheme}://{location.netloc}{location.path}" == discovered["end_session_endpoint"]
+    assert query["client_id"] == provider.client_id and query["post_logout_redirect_uri"] == "http://localhost/login"
+    assert query["id_token_hint"] == kept.id_token
+    assert not signed_in(client)  # signed out here already, whatever the provider does
+    with sso_app.app_context():
+        ended = db.session.get(UserSession, kept.id)
+        assert ended.ended_at is not None and ended.id_token is None  # nothing of the token stays
+        db.session.remove()
+
+    returned = sign_out_at_provider(leave, http)
+    assert returned == "http://localhost/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert "You are signed out. Test provider was asked to sign you out as well." in page
+    # the provider's session is gone: a new sign-in meets its form again
+    assert "/interaction/" in _first_stop(http, start(sso_app.test_client()))
+
+
+def _first_stop(http, authorize_url: str) -> str:
+    """Where the provider first sends a browser that asks it to sign in: its own form (an /interaction/ page)
+    or back to the application's callback when it still knows who is there."""
+    response = http.get(authorize_url, allow_redirects=False, timeout=10)
+    for _hop in range(10):
+        location = urljoin(response.url, response.headers["Location"])
+        if "/interaction/" in location or location.startswith(CALLBACK):
+            return location
+        response = http.get(location, allow_redirects=False, timeout=10)
+    raise AssertionError("the provider kept redirecting")
+
+
+def test_signing_out_everywhere_also_goes_to_the_provider(sso_app, provider):
+    client = sso_app.test_client()
+    assert sign_in(client, "dave").status_code == 302
+    leave = provider_logout_link(client.post("/logout/everywhere"))
+    assert leave.startswith(provider.issuer) and "id_token_hint=" in leave and not signed_in(client)
+
+
+def test_a_password_session_and_provider_logout_off_sign_out_here_only(sso_app, provider):
+    local = sign_in_as(sso_app.test_client(), "admin")
+    out = local.post("/logout")
+    assert (out.status_code, out.headers["Location"]) == (302, "/login")
+    sso_app.config["OIDC_PROVIDER_LOGOUT"] = "0"
+    client = sso_app.test_client()
+    assert sign_in(client, "carol").status_code == 302
+    out = client.post("/logout")
+    assert (out.status_code, out.headers["Location"]) == (302, "/login") and not signed_in(client)
+    assert "You are signed out." in client.get("/login").get_data(as_text=True)
+
+
+def test_a_provider_gone_since_the_sign_in_still_signs_out_here(app, tmp_path):
+    from assessment.adapters import oidc
+
+    client = app.test_client()
+    with running_provider(tmp_path, [CALLBACK]) as gone:
+        app.config.update(gone.settings())
+        assert sign_in(client, "carol").status_code == 302
+    oidc.forget()  # what this process knew of the provider (as after a restart)
+    out = client.post("/logout")
+    assert (out.status_code, out.headers["Location"]) == (302, "/login") and not signed_in(client)
+    assert "You are signed out." in client.get("/login").get_data(as_text=True)
+
+
+def test_an_end_session_endpoint_that_is_not_https_is_never_followed():
+    from assessment.adapters.oidc import _https_or_loopback
+
+    assert _https_or_loopback("https://id.example.org/logout") == "https://id.example.org/logout"
+    assert _https_or_loopback("http://127.0.0.1:4000/session/end") == "http://127.0.0.1:4000/session/end"
+    for bad in (
+        "http://id.example.org/logout",
+        "javascript:alert(1)",
+        "https:///nohost",
+        42,
+        None,
+        "https://x/" + "a" * 2001,
+    ):
+        assert _https_or_loopback(bad) is None

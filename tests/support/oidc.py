@@ -137,7 +137,15 @@ def running_provider(
                 "people_file": str(people_file),
                 "trailing_slash": trailing_slash,
                 "clients": [
-                    {"client_id": CLIENT_ID, "client_secret": secret, "redirect_uris": redirect_uris},
+                    {
+                        "client_id": CLIENT_ID,
+                        "client_secret": secret,
+                        "redirect_uris": redirect_uris,
+                        # where the provider's sign-out may send the browser back: the application's sign-in page
+                        "post_logout_redirect_uris": [
+                            u.replace("/login/sso/callback", "/login") for u in redirect_uris
+                        ],
+                    },
                     {
                         "client_id": OTHER_CLIENT_ID,
                         "client_secret": other_secret,
@@ -196,3 +204,19 @@ def sign_in_at_provider(authorize_url: str, username: str, password: str, http=N
         else:
             response = http.get(location, allow_redirects=False, timeout=10)
     raise AssertionError("the provider kept redirecting")
+
+
+def sign_out_at_provider(end_session_url: str, http) -> str:
+    """Follow the provider's sign-out as a browser would: its end_session page, its confirmation form (posted
+    with "Yes, sign me out"), to where it sends the browser back. Returns that URL."""
+    import re
+
+    page = http.get(end_session_url, allow_redirects=False, timeout=10)
+    assert page.status_code == 200, (page.status_code, page.text[:500])
+    action = re.search(r'<form id="op.logoutForm" method="post" action="([^"]+)"', page.text).group(1)
+    xsrf = re.search(r'name="xsrf" value="([^"]+)"', page.text).group(1)
+    answer = http.post(
+        urljoin(page.url, action), data={"xsrf": xsrf, "logout": "yes"}, allow_redirects=False, timeout=10
+    )
+    assert answer.status_code in (302, 303), (answer.status_code, answer.text[:500])
+    return urljoin(answer.url, answer.headers["Location"])
