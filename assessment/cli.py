@@ -18,6 +18,7 @@ from flask_migrate.cli import db as migrations_group
 from .cli_admin import audit_group, cli_actor, users_group
 from .cli_config import config_group
 from .cli_files import EXIT_INVALID, FILE_COMMANDS, fail
+from .cli_storage import storage_group
 from .cli_tokens import tokens_group
 from .config import default_library_dir
 from .domain.errors import ROOT_PATH, Problem
@@ -226,6 +227,7 @@ cli.add_command(users_group)
 cli.add_command(audit_group)
 cli.add_command(tokens_group)
 cli.add_command(config_group)
+cli.add_command(storage_group)
 cli.add_command(migrations_group, name="db")  # the group Flask-Migrate adds to the application's commands
 
 

@@ -53,14 +53,15 @@ def autosave(client, assessment: int, rid: str, value: str, revision: int = 0, n
     )
 
 
-def run_cli(app, *args: str, stdin: str | None = None):
-    """The real `assessment` console script on the test's instance and database (cheap Argon2id)."""
+def run_cli(app, *args: str, stdin: str | None = None, env: dict[str, str] | None = None):
+    """The real `assessment` console script on the test's instance and database (cheap Argon2id); `env`: more
+    environment variables for it."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
-    env = {
+    environ = {
         **os.environ,
         "ASSESSMENT_INSTANCE_PATH": app.instance_path,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -68,10 +69,11 @@ def run_cli(app, *args: str, stdin: str | None = None):
         "ASSESSMENT_PASSWORD_MEMORY_KIB": "64",
     }
     if app.config.get("S3_PREFIX"):  # under bin/with-stack: the same objects as the test's application
-        env["ASSESSMENT_S3_PREFIX"] = app.config["S3_PREFIX"]
+        environ["ASSESSMENT_S3_PREFIX"] = app.config["S3_PREFIX"]
+    environ.update(env or {})
     script = Path(sys.executable).with_name("assessment")
     return subprocess.run(
-        [str(script), *args], capture_output=True, text=True, input=stdin, env=env, timeout=300, check=False
+        [str(script), *args], capture_output=True, text=True, input=stdin, env=environ, timeout=300, check=False
     )
 
 

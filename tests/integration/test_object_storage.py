@@ -333,3 +333,71 @@ def test_config_check_shows_the_bucket_and_masks_its_secret(app, moto):
     assert f"report store    S3 bucket {BUCKET}, keys {prefix}/reports/" in result.stdout
     assert SECRET not in result.stdout and SECRET not in result.stderr
     assert re.search(r"S3_SECRET_ACCESS_KEY\s+\*\*\*\*", result.stdout)
+
+
+@pytest.mark.slow
+def test_copy_to_bucket_moves_a_folder_installations_files_and_loses_none(app, moto):
+    """An installation that ran on its folders switches to the bucket: `assessment storage copy-to-bucket`
+    copies every evidence file and rendered report there, after which the bucket's application downloads the
+    same bytes; run again it copies nothing; a file lost from the folder is named and the exit status says so."""
+    from sqlalchemy import select
+
+    from assessment.extensions import db
+    from assessment.models import Evidence, ReportJob
+    from tests.integration.conftest import sign_in_as
+    from tests.integration.helpers import example_version, make_scope, run_cli, start
+
+    config = {k: v for k, v in _config(Path(app.instance_path), app.config["SQLALCHEMY_DATABASE_URI"]).items()}
+    folder_app = create_app({k: v for k, v in config.items() if not k.startswith("S3_")} | {"REPORTS_SYNC": True})
+    on_folder = sign_in_as(folder_app.test_client(), "admin")
+    assessment = start(on_folder, make_scope(on_folder), example_version(folder_app), target="3")
+    prepared(on_folder, assessment)
+    upload(on_folder, assessment, "CI-02", b"%PDF-1.4 second file\n" * 5000, "second.pdf", title="Second")
+    job = request(on_folder, assessment, "pdf")
+    pdf = on_folder.get(f"/reports/{job}/download").data
+    with folder_app.app_context():
+        items = {e.id: e.sha256 for e in db.session.scalars(select(Evidence))}
+        file_name = db.session.get(ReportJob, job).file_name
+        db.session.remove()
+    assert len(items) == 2 and pdf.startswith(b"%PDF")
+    prefix = app.config["S3_PREFIX"]
+    env = {"ASSESSMENT_S3_" + k[3:]: str(v) for k, v in moto.settings.items()} | {
+        "ASSESSMENT_S3_PREFIX": prefix,
+        "ASSESSMENT_EVIDENCE_DIR": str(folder_app.config["EVIDENCE_DIR"]),
+    }
+
+    dry = run_cli(folder_app, "storage", "copy-to-bucket", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "evidence files: 2 would copy" in dry.stdout and "reports: 1 would copy" in dry.stdout
+    assert moto.keys(prefix) == []  # a dry run copies nothing
+
+    first = run_cli(folder_app, "storage", "copy-to-bucket", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "evidence files: 2 copied" in first.stdout and "reports: 1 copied" in first.stdout
+    assert "evidence files: 2 of 2 looked at" in first.stderr  # progress
+    assert moto.keys(prefix) == sorted(
+        [f"{prefix}/evidence/{sha[:2]}/{sha}" for sha in items.values()] + [f"{prefix}/reports/{file_name}"]
+    )
+    on_bucket = sign_in_as(app.test_client(), "admin")
+    for evidence_id in items:
+        folder_bytes = on_folder.get(f"/evidence/{evidence_id}/download").data
+        assert on_bucket.get(f"/evidence/{evidence_id}/download").data == folder_bytes
+    assert on_bucket.get(f"/reports/{job}/download").data == pdf
+
+    again = run_cli(folder_app, "storage", "copy-to-bucket", env=env)
+    assert again.returncode == 0 and "evidence files: 0 copied (0 bytes), 2 already in the bucket" in again.stdout
+
+    lost = next(iter(items.values()))
+    (Path(folder_app.config["EVIDENCE_DIR"]) / lost[:2] / lost).unlink()
+    moto.client().delete_object(Bucket=BUCKET, Key=f"{prefix}/evidence/{lost[:2]}/{lost}")
+    broken = run_cli(folder_app, "storage", "copy-to-bucket", env=env)
+    assert broken.returncode == 1
+    assert f"missing: evidence file {lost[:2]}/{lost}" in broken.stderr and "1 missing from the folder" in broken.stdout
+
+
+def test_copy_to_bucket_without_a_bucket_says_what_to_set(app):
+    from tests.integration.helpers import run_cli
+
+    plain = {"ASSESSMENT_S3_BUCKET": "", "ASSESSMENT_S3_PREFIX": ""}
+    result = run_cli(app, "storage", "copy-to-bucket", env=plain)
+    assert result.returncode == 2 and "ASSESSMENT_S3_BUCKET is not set" in result.stderr

@@ -93,6 +93,7 @@ def test_services_are_sorted_by_kind():
     }  # fmt: skip
     assert names["adapters"] == {
         "background",
+        "blob_copy",
         "blobs",
         "data_jobs",
         "evidence_store",
