@@ -23,7 +23,7 @@ from . import models  # noqa: F401  (registers the tables with the metadata)
 from .adapters.blobs import blob_stores
 from .adapters.evidence_store import EvidenceStore
 from .config import PROJECT_ROOT, Defaults, check_secret_key, environment_overrides, instance_secret_key
-from .extensions import REPORTS, csrf, db, login_manager, migrate
+from .extensions import REPORTS, Migrations, csrf, db, login_manager
 from .models import MAX_ID
 from .observability import configure_logging, instrument
 from .services.errors import Forbidden, ServiceError
@@ -62,7 +62,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     _single_sign_on(app)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    app.extensions["migrate"] = Migrations(db, str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     configure_logging(app)
     instrument(app)  # first: a request refused by the checks below still gets its id, its log line, its timing
     _same_origin(app)

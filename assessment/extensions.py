@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
@@ -24,11 +23,35 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
-migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
 REPORTS = "assessment.reports"  # app.extensions key of the ReportStore create_app builds
+
+
+class Migrations:
+    """What Flask-Migrate keeps in `app.extensions["migrate"]` (its directory, the database, Alembic's options
+    and the Migrate object), with Flask-Migrate, and Alembic under it (about 15 MB resident), imported only
+    when something migrates: `assessment init`, `assessment db …`, the tests. A web process never does, so it
+    never loads them. Flask-Migrate's commands and migrations/env.py read these same attributes."""
+
+    def __init__(self, database: SQLAlchemy, directory: str, **options) -> None:
+        self.db = database
+        self.directory = directory
+        self.configure_args = {"compare_type": True, "render_as_batch": True, **options}
+        self._migrate = None
+
+    @property
+    def migrate(self):
+        if self._migrate is None:
+            from flask_migrate import Migrate
+
+            self._migrate = Migrate(db=self.db, directory=self.directory, **self.configure_args)
+        return self._migrate
+
+    @property
+    def metadata(self):
+        return self.db.metadata
 
 
 def report_store(app: Flask) -> ReportStore:

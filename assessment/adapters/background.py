@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
-from huey import RedisHuey, SqliteHuey
-from huey.api import Huey
 
 from . import job_state
+
+if TYPE_CHECKING:
+    from huey.api import Huey
 
 QUEUE = "assessment.queue"  # app.extensions key: (process id, Huey instance)
 RENDER_REPORT = "report.render"  # the task's name in messages: the same in every process
@@ -38,6 +40,33 @@ def queue_file(app: Flask) -> Path:
     return Path(app.instance_path) / QUEUE_FILE
 
 
+# What huey imports whenever it is installed, though this application never uses it: its PostgreSQL
+# storage's psycopg and its greenlet workers' gevent (the worker runs threads); about 12 MB resident in
+# every web process, so they are kept out of its import. (redis stays: huey binds its Redis class into its
+# storage classes when they are defined, so a process could not give it back for a later REDIS_URL.)
+UNUSED_BY_HUEY = ("psycopg", "gevent")
+
+
+def _huey() -> ModuleType:
+    """The huey package, imported without the modules of UNUSED_BY_HUEY (each import of them inside huey
+    raises ImportError, which huey expects of a module that is not installed)."""
+    import sys
+
+    if "huey" not in sys.modules:
+        blocked = [name for name in UNUSED_BY_HUEY if name not in sys.modules]
+        for name in blocked:
+            sys.modules[name] = None  # type: ignore[assignment]
+        try:
+            import huey
+        finally:
+            for name in blocked:
+                if name in sys.modules and sys.modules[name] is None:
+                    del sys.modules[name]
+    import huey
+
+    return huey
+
+
 def huey_for(app: Flask) -> Huey:
     """The application's queue, with its tasks, made once per process (a forked web worker makes its own
     connections rather than share its master's)."""
@@ -46,11 +75,12 @@ def huey_for(app: Flask) -> Huey:
         return made[1]
     name = str(app.config.get("JOBS_QUEUE_NAME") or "assessment")
     options: dict[str, Any] = {"results": False, "utc": True}
+    library = _huey()
     if kind(app) == "redis":
-        huey: Huey = RedisHuey(name, url=app.config["REDIS_URL"], **options)
+        huey: Huey = library.RedisHuey(name, url=app.config["REDIS_URL"], **options)
     else:
         queue_file(app).parent.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(name, filename=str(queue_file(app)), timeout=10, **options)
+        huey = library.SqliteHuey(name, filename=str(queue_file(app)), timeout=10, **options)
     _declare_tasks(huey, app)
     app.extensions[QUEUE] = (os.getpid(), huey)
     return huey

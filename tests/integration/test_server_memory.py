@@ -56,6 +56,32 @@ def test_a_server_loads_spreadsheets_and_single_sign_on_only_when_they_are_used(
     assert out[1] == "none"
 
 
+UNUSED = """
+import sys
+from assessment import create_app
+app = create_app({"INSTANCE_PATH": sys.argv[1]})
+client = app.test_client()
+print(client.get("/login").status_code, client.get("/readyz").status_code)  # /readyz writes to the queue
+print("huey" in sys.modules)
+print(" ".join(sorted(m for m in ("alembic", "flask_migrate", "psycopg", "gevent") if m in sys.modules)) or "none")
+"""
+
+
+def test_a_server_on_sqlite_and_the_embedded_queue_loads_no_migrations_postgres_or_gevent(tmp_path):
+    # Alembic with Flask-Migrate (~15 MB) serve no request; huey imports psycopg and gevent whenever they are
+    # installed (~12 MB), though its storage here is SQLite or Redis and its workers threads.
+    out = subprocess.run(
+        [sys.executable, "-c", UNUSED, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")},
+    ).stdout.split("\n")
+    assert out[0] == "200 200" and out[1] == "True"
+    assert out[2] == "none"
+
+
 ARENAS = "from assessment import serving; print(serving.limit_malloc_arenas())"
 
 
