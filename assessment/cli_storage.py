@@ -88,9 +88,7 @@ def copy_to_bucket(dry_run: bool) -> None:
             click.echo(f"  missing: {name}", err=True)
         for name, reason in result.failed[:SHOWN]:
             click.echo(f"  refused: {name}: {reason}", err=True)
-        hidden = (
-            len(result.missing) + len(result.failed) - min(len(result.missing), SHOWN) - min(len(result.failed), SHOWN)
-        )
+        hidden = max(0, len(result.missing) - SHOWN) + max(0, len(result.failed) - SHOWN)
         if hidden > 0:
             click.echo(f"  … and {hidden:,} more", err=True)
     if not dry_run:

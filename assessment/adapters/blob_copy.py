@@ -9,11 +9,11 @@ run again. Nothing is deleted from the source: it stays the backup until the ope
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .blobs import CHUNK, BlobMissing, BlobStore, StorageUnavailable
+from ..services.transfer import sha256_of
+from .blobs import BlobMissing, BlobStore, StorageUnavailable
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,6 @@ class Copied:
         return not self.missing and not self.failed
 
 
-def _sha256_of(source: BlobStore, key: str) -> str:
-    digest = hashlib.sha256()
-    reader = source.open(key)
-    try:
-        for chunk in iter(lambda: reader.read(CHUNK), b""):
-            digest.update(chunk)
-    finally:
-        reader.close()
-    return digest.hexdigest()
-
-
 def copy_blobs(
     source: BlobStore,
     target: BlobStore,
@@ -73,20 +62,22 @@ def copy_blobs(
             elif target.size(item.key) == size:
                 result.present += 1
             else:
-                sha256 = _sha256_of(source, item.key)
-                if item.sha256 is not None and sha256 != item.sha256:
-                    result.failed.append(
-                        (f"{item.what} {item.key}", f"its bytes no longer have their SHA-256 {item.sha256} (damaged)")
-                    )
-                elif dry_run:
-                    result.copied, result.bytes = result.copied + 1, result.bytes + size
-                else:
-                    reader = source.open(item.key)
-                    try:
-                        target.put(item.key, reader, sha256)
-                    finally:
-                        reader.close()
-                    result.copied, result.bytes = result.copied + 1, result.bytes + size
+                reader = source.open(item.key)  # read twice: hashed (the checksum goes first), then sent
+                try:
+                    sha256 = sha256_of(reader)
+                    if item.sha256 is not None and sha256 != item.sha256:
+                        result.failed.append(
+                            (
+                                f"{item.what} {item.key}",
+                                f"its bytes no longer have their SHA-256 {item.sha256} (damaged)",
+                            )
+                        )
+                    else:
+                        if not dry_run:
+                            target.put(item.key, reader, sha256)
+                        result.copied, result.bytes = result.copied + 1, result.bytes + size
+                finally:
+                    reader.close()
         except BlobMissing:
             result.missing.append(f"{item.what} {item.key}")
         except (StorageUnavailable, OSError) as error:

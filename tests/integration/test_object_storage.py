@@ -347,7 +347,7 @@ def test_copy_to_bucket_moves_a_folder_installations_files_and_loses_none(app, m
     from tests.integration.conftest import sign_in_as
     from tests.integration.helpers import example_version, make_scope, run_cli, start
 
-    config = {k: v for k, v in _config(Path(app.instance_path), app.config["SQLALCHEMY_DATABASE_URI"]).items()}
+    config = _config(Path(app.instance_path), app.config["SQLALCHEMY_DATABASE_URI"])
     folder_app = create_app({k: v for k, v in config.items() if not k.startswith("S3_")} | {"REPORTS_SYNC": True})
     on_folder = sign_in_as(folder_app.test_client(), "admin")
     assessment = start(on_folder, make_scope(on_folder), example_version(folder_app), target="3")
