@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import pickle
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,18 +127,33 @@ def store_framework(framework: Framework, text: str, source_name: str) -> tuple[
 
 _PARSED: OrderedDict[str, Framework] = OrderedDict()
 _PARSED_MAX = 32
+_PARSING = threading.Lock()  # one parse at a time in a process: see framework_of
 
 
 def framework_of(row: FrameworkVersion) -> Framework:
-    """The parsed framework of a stored version, parsed once per process and content hash."""
-    framework = _PARSED.get(row.content_sha256)
+    """The parsed framework of a stored version, parsed once per process and content hash.
+
+    Parsing a large framework makes about ten times its final size in short-lived values (the YAML nodes
+    with their lines), and a process keeps the memory they took at its high-water mark. So a thread that
+    finds the framework missing while another parses it waits for that parse instead of making a second
+    one beside it (a fresh web worker's first requests arrive together), and the parsed framework is copied
+    once the parse's garbage is gone, so that it lies in few memory pages rather than scattered among freed
+    ones (1,200 requirements: a process grows by about 10 MB instead of 16 MB)."""
+    digest = row.content_sha256
+    framework = _PARSED.get(digest)
     if framework is None:
-        framework = load_framework_text(row.content, row.source_name)
-        _PARSED[row.content_sha256] = framework
-        if len(_PARSED) > _PARSED_MAX:
-            _PARSED.popitem(last=False)
-    else:
-        _PARSED.move_to_end(row.content_sha256)
+        with _PARSING:
+            framework = _PARSED.get(digest)
+            if framework is None:
+                parsed = load_framework_text(row.content, row.source_name)
+                framework = pickle.loads(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+                del parsed
+                _PARSED[digest] = framework
+                if len(_PARSED) > _PARSED_MAX:
+                    _PARSED.popitem(last=False)
+                return framework
+    with contextlib.suppress(KeyError):  # another thread may have dropped it from the cache meanwhile
+        _PARSED.move_to_end(digest)
     return framework
 
 
