@@ -22,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,30 @@ class WorkerFailed(RuntimeError):
         self.detail = detail
 
 
+class TimeLimitReached(WorkerFailed):
+    """The time limit of the render (see time_limit) ran out while documents were still being laid out; the
+    workers busy with them were stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the report's time limit of {seconds:g} s ran out while it was rendered", "it was stopped")
+        self.seconds = seconds
+
+
+_limit: ContextVar[tuple[float, float] | None] = ContextVar("render_time_limit", default=None)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Within the block, a render that is still laying out documents `seconds` from now is stopped: the
+    workers busy with it are killed (and started afresh for the next render) and TimeLimitReached is raised.
+    A job's time limit thus holds inside its longest step, not only between steps. None: no limit."""
+    token = _limit.set(None if seconds is None else (time.monotonic() + max(seconds, 0.0), seconds))
+    try:
+        yield
+    finally:
+        _limit.reset(token)
+
+
 class _Worker:
     """The pipes to one rendering worker: a process of ours, or one forked by another worker."""
 
@@ -66,6 +92,7 @@ class _Worker:
         self.group = group  # the process group: the process started and the worker it forked
         self.process = process  # None for the forked worker
         self.pid = None if process is None else process.pid  # the forked worker's, once it has answered
+        self.killed = False  # stopped by _kill_group
 
     @classmethod
     def start(cls, count: int) -> list[_Worker]:
@@ -116,14 +143,20 @@ class _Worker:
         probe.register(self.replies.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
         return not probe.poll(0)
 
-    def render(self, path: Path, seconds: float = DOCUMENT_SECONDS) -> Rendered:
+    def render(
+        self, path: Path, seconds: float = DOCUMENT_SECONDS, limit: tuple[float, float] | None = None
+    ) -> Rendered:
         """Render one HTML file (its PDF is written beside it, read back and removed). A worker that
-        has not answered within `seconds` is stopped, with the other worker of its process group."""
+        has not answered within `seconds`, or by the deadline of `limit` ((monotonic deadline, seconds) of
+        time_limit), is stopped, with the other worker of its process group."""
+        wait = seconds if limit is None else max(0.0, min(seconds, limit[0] - time.monotonic()))
         try:
             self.requests.write(f"{path}\n")
             self.requests.flush()
-            if not select.select([self.replies], [], [], seconds)[0]:
+            if not select.select([self.replies], [], [], wait)[0]:
                 self._kill_group()
+                if wait < seconds:
+                    raise TimeLimitReached(limit[1])
                 raise WorkerFailed(
                     f"a report rendering worker took longer than {seconds:g} s on one document", "it was stopped"
                 )
@@ -152,6 +185,7 @@ class _Worker:
 
     def _kill_group(self) -> None:
         """Stop the process started and the worker it forked, whatever they are doing."""
+        self.killed = True
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.group, signal.SIGKILL)
 
@@ -226,6 +260,9 @@ class Pool:
                 self._timer.start()
 
     def _render(self, htmls: list[str], then: Callable[[int, Rendered], None] | None) -> list[Rendered]:
+        limit = _limit.get()
+        if limit is not None and time.monotonic() >= limit[0]:
+            raise TimeLimitReached(limit[1])
         workers = self._ensure(len(htmls))
         results: list[Rendered | None] = [None] * len(htmls)
         failures: list[BaseException] = []
@@ -244,7 +281,7 @@ class Pool:
                     except queue.Empty:
                         return
                     try:
-                        result = worker.render(path, self.document_seconds)
+                        result = worker.render(path, self.document_seconds, limit)
                         if then is not None:
                             then(index, result)
                         results[index] = result
@@ -260,7 +297,14 @@ class Pool:
                 for thread in threads:
                     thread.join()
         if failures:
-            raise failures[0]
+            if any(worker.killed for worker in workers):
+                # A worker stopped here took the other one of its process group with it, and may not look
+                # dead yet (SIGKILL lands a moment later): let both go now, and start afresh next time.
+                for worker in self._workers:
+                    worker.close()
+                self._workers = []
+            # the time limit, when it was reached, is the cause: the other worker of the group saw only its end
+            raise next((f for f in failures if isinstance(f, TimeLimitReached)), failures[0])
         return [r for r in results if r is not None]
 
     def close(self) -> None:

@@ -104,7 +104,7 @@ def _import(app: Flask, job: ReportJob, store: ReportStore, worker: str, deadlin
     try:
         snapshots_of([result.assessment])  # the new assessment's figures, ready for the dashboard
         message = f"Imported {result.answers} answer(s) and {result.files} evidence file(s)."
-        _done(job_id, worker, message, result.assessment.id)
+        _done(job_id, worker, message, deadline, result.assessment.id)
     except Exception:
         db.session.rollback()
         for item in stored:  # no assessment names them: they go with it
@@ -140,7 +140,7 @@ def _events(job: ReportJob, store: ReportStore, worker: str, deadline: float) ->
             raise ServiceError(
                 f"Nothing was stored: {len(exc.problems):,} problem(s) in {name}.\n" + "\n".join(shown + tail)
             ) from None
-    _done(job_id, worker, f"{name}: {added.sentence()}")
+    _done(job_id, worker, f"{name}: {added.sentence()}", deadline)
     store.blobs.delete(upload_key(job))
 
 
@@ -168,11 +168,15 @@ def _snapshots(job: ReportJob, worker: str, deadline: float) -> None:
         )
         snapshots_of(batch)
         db.session.commit()
-    _done(job_id, worker, f"The score snapshots of {len(ids):,} assessment(s) are up to date.")
+    _done(job_id, worker, f"The score snapshots of {len(ids):,} assessment(s) are up to date.", None)
 
 
-def _done(job_id: int, worker: str, message: str, assessment_id: int | None = None) -> None:
-    """Settle the job as done with what it did, committed with the work, if this worker still holds it."""
+def _done(job_id: int, worker: str, message: str, deadline: float | None, assessment_id: int | None = None) -> None:
+    """Settle the job as done with what it did, committed with the work, if this worker still holds it and its
+    time limit has not run out meanwhile (then nothing of it is committed: JobTimedOut). A snapshot refresh
+    passes None: each batch is committed as it is scored, so what is done stays done."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise job_state.JobTimedOut
     job = db.session.get(ReportJob, job_id)
     db.session.refresh(job)
     if not job_state.holds(job, worker):

@@ -92,7 +92,7 @@ def _attempt(app: Flask, job_id: int, store: ReportStore, worker: str, policy: j
             pool.warm()  # ready workers are reused; new ones load WeasyPrint while the assessment is read
             report = report_for(assessment, store.evidence, **store.facts())
             _progress(job, worker, 20, f"Rendering {len(report.card.requirements):,} requirements to PDF", deadline)
-            report, pdf = _render(report, store)
+            report, pdf = _render(report, store, deadline)
             if job.kind == "bundle":
                 record_pdf(assessment, job.requested_by, report.id, pdf, store)
         if job.kind == "bundle":
@@ -140,11 +140,16 @@ def _failure_message(exc: Exception, policy: jobs.Policy) -> str:
     return "The report could not be rendered because of an unexpected error; it has been logged."
 
 
-def _render(report: Report, store: ReportStore) -> tuple[Report, bytes]:
-    """The report's PDF with its attachments, signed when the instance has a signing key."""
+def _render(report: Report, store: ReportStore, deadline: float | None = None) -> tuple[Report, bytes]:
+    """The report's PDF with its attachments, signed when the instance has a signing key. Rendering stops when
+    the attempt's `deadline` (time.monotonic()) passes while documents are still being laid out: JobTimedOut."""
     from reports.signing import render_report
 
-    return render_report(report, store.signing)
+    try:
+        with pool.time_limit(None if deadline is None else deadline - time.monotonic()):
+            return render_report(report, store.signing)
+    except pool.TimeLimitReached:
+        raise JobTimedOut from None
 
 
 def _stored_pdf(assessment, store: ReportStore) -> tuple[Report | None, bytes | None]:

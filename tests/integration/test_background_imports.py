@@ -174,3 +174,30 @@ def test_the_command_refreshes_one_scopes_snapshots_now_or_queues_a_job(app, cli
         assert db.session.get(ScoreSnapshot, assessment) is not None
         kinds = [(j.scope_id, j.status) for j in db.session.scalars(select(ReportJob).order_by(ReportJob.id))]
         assert kinds == [(scope, "done"), (None, "queued")]
+
+
+def test_an_import_that_runs_past_its_time_limit_stores_nothing(app, client, monkeypatch):
+    """The limit holds inside the import's longest step: work that ends after it is not committed."""
+    import time
+
+    from assessment.adapters import data_jobs
+
+    app.config["IMPORT_INLINE_BYTES"] = 0
+    app.config["REPORT_JOB_TIMEOUT_SECONDS"] = 0.5
+    app.config["JOB_MAX_ATTEMPTS"] = 1
+    example_version(app)
+    scope = make_scope(client)
+    job_id = int(re.search(r"/imports/(\d+)$", _post(client, scope, ANSWERS).headers["Location"]).group(1))
+    imported = data_jobs.transfer.import_upload
+
+    def slow_import(*args, **kwargs):
+        result = imported(*args, **kwargs)
+        time.sleep(0.8)  # the import itself outlasts the limit
+        return result
+
+    monkeypatch.setattr(data_jobs.transfer, "import_upload", slow_import)
+    report_jobs.run_job(app, job_id, report_store(app))
+    with app.app_context():
+        job = db.session.get(ReportJob, job_id)
+        assert job.status == "failed" and "took longer than its time limit of 0.5 s" in job.message, job.message
+        assert db.session.scalar(select(func.count()).select_from(Assessment).where(Assessment.scope_id == scope)) == 0

@@ -170,3 +170,23 @@ def test_a_large_import_and_a_snapshot_refresh_are_done_by_a_worker_process(app,
     with app.app_context():
         made = db.session.get(ReportJob, job).assessment_id
         assert db.session.get(Assessment, made).scope_id == scope
+
+
+def test_a_report_attempt_out_of_time_stops_while_it_renders(app, devops):
+    # The attempt's time limit holds inside its rendering step: the render is stopped, and the job is told
+    # JobTimedOut (its failure reads "took longer than its time limit"), rather than finishing the PDF first.
+    import time
+
+    from assessment.adapters import report_jobs
+    from assessment.extensions import report_store
+    from assessment.services.assessments import get_assessment
+    from assessment.services.reports import report_for
+
+    assessment, _ = devops
+    store = report_store(app)
+    with app.app_context():
+        report = report_for(get_assessment(assessment), store.evidence, **store.facts())
+        with pytest.raises(report_jobs.JobTimedOut):
+            report_jobs._render(report, store, deadline=time.monotonic())
+        rendered, pdf = report_jobs._render(report, store, deadline=time.monotonic() + 120)
+        assert pdf.startswith(b"%PDF") and rendered.id == report.id

@@ -217,3 +217,32 @@ def test_a_worker_stuck_on_a_document_is_stopped_and_replaced():
         assert workers._workers[0].process is not stuck
     finally:
         workers.close()
+
+
+def test_a_render_over_its_time_limit_is_stopped_inside_the_step_and_the_next_render_gets_new_workers():
+    workers = pool.Pool(size=2)
+    try:
+        workers.warm()
+        first = workers._workers[0].process
+        heavy = [page(f"long {n}") + "<p>x</p>" * 30000 for n in range(3)]  # several seconds of layout each
+        started = time.monotonic()
+        with pool.time_limit(1.0), pytest.raises(pool.TimeLimitReached, match=r"time limit of 1 s ran out"):
+            workers.render(heavy)
+        assert time.monotonic() - started < 6  # stopped at the limit, not after the documents
+        assert first.wait(timeout=10) is not None  # the workers busy with it were killed
+        assert workers.render([page("next")])[0].pages == 1  # and new ones serve the next render
+        assert workers._workers[0].process is not first
+    finally:
+        workers.close()
+
+
+def test_a_render_whose_time_limit_has_already_run_out_starts_nothing():
+    workers = pool.Pool(size=1)
+    try:
+        with pool.time_limit(0), pytest.raises(pool.TimeLimitReached):
+            workers.render([page("too late")])
+        assert workers._workers == []
+        with pool.time_limit(None):
+            assert workers.render([page("no limit")])[0].pages == 1
+    finally:
+        workers.close()
