@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -42,6 +43,22 @@ DEFAULT_PARALLELISM = 1
 _hasher = PasswordHasher(time_cost=DEFAULT_TIME_COST, memory_cost=DEFAULT_MEMORY_KIB, parallelism=DEFAULT_PARALLELISM)
 # Verifying against this keeps a wrong user name as slow as a wrong password.
 _DUMMY_HASH = None
+# One hash or verification at a time in a process: each takes its memory cost (19 MiB) while it runs, so
+# a web worker's threads signing people in at once would each add that much to its resident size (two at
+# once were a worker's peak in the load run: 148 MB against 110 MB otherwise). One at a time bounds it at
+# one hash a process, whatever the threads or the requests; a hash takes about 20 ms, so a second sign-in
+# waits that long at most, and another worker process hashes meanwhile on the other core.
+_HASHING = threading.Lock()
+
+
+def _hash(password: str) -> str:
+    with _HASHING:
+        return _hasher.hash(password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    with _HASHING:
+        return _hasher.verify(password_hash, password)
 
 
 class SignInRefused(ServiceError):
@@ -82,7 +99,7 @@ def find_user(username: str) -> User | None:
 def _dummy_hash() -> str:
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = _hasher.hash("not a password anyone has")
+        _DUMMY_HASH = _hash("not a password anyone has")
     return _DUMMY_HASH
 
 
@@ -139,7 +156,7 @@ def create_user(username: str, display_name: str, role: str, password: str) -> U
         username=username,
         display_name=display_name,
         role=_check_role(role),
-        password_hash=_hasher.hash(_check_password(password)),
+        password_hash=_hash(_check_password(password)),
         disabled=False,
     )
     db.session.add(user)
@@ -193,7 +210,7 @@ def set_password(username: str, password: str) -> User:
     """Replace an account's password (the trail records that it changed, never the value) and end
     every session of the account: whoever held the old password, or a cookie, is signed out."""
     user = get_user(username)
-    user.password_hash = _hasher.hash(_check_password(password))
+    user.password_hash = _hash(_check_password(password))
     audit.record("user.password_changed", "user", user.username)
     end_sessions(user, "password changed")
     return user
@@ -214,7 +231,7 @@ def sign_in(username: str, password: str, client: str, *, limits: throttle.Limit
         raise TooManyAttempts(f"Too many failed sign-ins. Wait {_duration(wait)} and try again.")
     user = db.session.scalar(select(User).where(User.username == username))
     try:
-        matches = _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
+        matches = _verify(user.password_hash if user else _dummy_hash(), password or "")
     except (VerificationError, InvalidHashError):
         matches = False
     if user is None or not matches or user.disabled:
@@ -222,7 +239,7 @@ def sign_in(username: str, password: str, client: str, *, limits: throttle.Limit
         audit.record("login.failed", "user", username, after={"client": client, "reason": reason}, actor=client_actor)
         raise SignInRefused("Wrong user name or password, or the account is disabled.")
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = _hash(password)
     if user.totp_enabled_at is not None:
         # Half-way: the throttle keeps counting until the second factor is right (services/mfa.py), so a
         # stolen password does not buy fresh guesses at the code.
@@ -272,7 +289,7 @@ def _duration(wait: dt.timedelta) -> str:
 def password_matches(user: User, password: str) -> bool:
     """Whether `password` is the account's password (no trail entry: this is not a sign-in)."""
     try:
-        return _hasher.verify(user.password_hash, password or "")
+        return _verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return False
 

@@ -139,3 +139,36 @@ def test_a_server_gives_back_the_memory_of_each_password_hash():
     _, unfixed = _growth_after_hashes("plain")
     assert unfixed > growth  # what it would cost without (about 38 MB here), so the probe measures something
     assert _growth_after_hashes("serving", MALLOC_MMAP_THRESHOLD_="65536")[0] == "False"  # their choice stands
+
+
+PEAK = """
+import threading
+from assessment import serving
+from assessment.services import accounts
+
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+
+serving.limit_malloc_arenas()
+serving.fix_mmap_threshold()
+stored = accounts._hash("a password")  # one hash's memory is in the peak from here on
+before = peak()
+work = [lambda: accounts._hash("a password"), lambda: accounts._verify(stored, "a password")] * 2
+threads = [threading.Thread(target=job) for job in work]  # four sign-ins and password changes at once
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(round(peak() - before))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/status")
+def test_a_process_hashes_one_password_at_a_time_so_its_peak_holds_one_hash():
+    # Each Argon2id hash or verification holds 19 MiB while it runs: four at once would raise the peak by
+    # about 57 MB; one at a time, not at all.
+    env = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")}
+    growth = subprocess.run(
+        [sys.executable, "-c", PEAK], cwd=ROOT, capture_output=True, text=True, check=True, env=env
+    ).stdout.strip()
+    assert int(growth) < 8, growth
