@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..models import SignInThrottle
@@ -78,7 +79,25 @@ def _hold(attempt: int, free: int, base: dt.timedelta, cap: dt.timedelta) -> dt.
     return min(cap, base * 2 ** min(attempt - free, 30))
 
 
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction chosen to end a deadlock
+RESERVE_TRIES = 3
+
+
 def reserve(username: str, address: str, limits: Limits, *, address_exempt: bool = False) -> dt.timedelta | None:
+    """Count one attempt before its password is checked, or return how long the attempt must wait (see _reserve).
+
+    On PostgreSQL, attempts at once can lock the same counters in different orders (the sweep of stale ones
+    locks any); the database then ends one of the transactions, which changed nothing, and it is tried again."""
+    for attempt in range(RESERVE_TRIES):
+        try:
+            return _reserve(username, address, limits, address_exempt=address_exempt)
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != DEADLOCK or attempt == RESERVE_TRIES - 1:
+                raise
+    return None  # not reached: the last try returns or raises
+
+
+def _reserve(username: str, address: str, limits: Limits, *, address_exempt: bool = False) -> dt.timedelta | None:
     """Count one attempt before its password is checked, or return how long the attempt must wait.
 
     Runs in a transaction of its own, committed at once: the count must be visible to every other
