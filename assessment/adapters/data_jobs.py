@@ -77,8 +77,7 @@ def _failure_message(exc: Exception, kind: str, policy: jobs.Policy) -> str:
 
 
 def _progress(job: ReportJob, worker: str, value: int, message: str, deadline: float) -> None:
-    if time.monotonic() > deadline:
-        raise job_state.JobTimedOut
+    job_state.check_time(deadline)
     job_state.report_progress(job.id, worker, value, message)
 
 
@@ -175,8 +174,7 @@ def _done(job_id: int, worker: str, message: str, deadline: float | None, assess
     """Settle the job as done with what it did, committed with the work, if this worker still holds it and its
     time limit has not run out meanwhile (then nothing of it is committed: JobTimedOut). A snapshot refresh
     passes None: each batch is committed as it is scored, so what is done stays done."""
-    if deadline is not None and time.monotonic() > deadline:
-        raise job_state.JobTimedOut
+    job_state.check_time(deadline)
     job = db.session.get(ReportJob, job_id)
     db.session.refresh(job)
     if not job_state.holds(job, worker):

@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -74,6 +75,12 @@ def renew(job_id: int, worker: str, policy: jobs.Policy) -> bool:
 
 class JobTimedOut(RuntimeError):
     """An attempt used up its time limit (REPORT_JOB_TIMEOUT_SECONDS)."""
+
+
+def check_time(deadline: float | None) -> None:
+    """Raise JobTimedOut once the attempt's `deadline` (time.monotonic()) has passed; None: no limit."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise JobTimedOut
 
 
 class LostClaim(RuntimeError):

@@ -54,8 +54,7 @@ def start(app: Flask, job: ReportJob, store: ReportStore) -> None:
 
 def _progress(job: ReportJob, worker: str, value: int, message: str, deadline: float | None = None) -> None:
     """Record the job's progress while this worker holds it; past the attempt's time limit, stop it."""
-    if deadline is not None and time.monotonic() > deadline:
-        raise JobTimedOut
+    job_state.check_time(deadline)
     job_state.report_progress(job.id, worker, value, message)
 
 
